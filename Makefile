@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a machine with only python3:
+#   make report   creates .venv, installs poolkit, runs the main job on the sample data
+#   make test     creates .venv with the test extras and runs the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DATA   ?= data/sample
+
+.PHONY: report test bench sample clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+report: $(VENV)/.installed
+	$(BIN)/poolkit tidy $(DATA) --out data/processed
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/tidy.py
+
+sample: $(VENV)/.installed
+	$(BIN)/python scripts/make_sample.py
+
+clean:
+	rm -rf $(VENV) data/processed reports
