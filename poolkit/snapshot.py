@@ -1,0 +1,55 @@
+"""Raw snapshots on disk: one folder per fetch, one file per location, and a manifest.
+
+A snapshot folder holds ``<location_id>.json`` (the response body as received) and
+``manifest.json`` (when, from where, and how each location went). Files are written
+atomically, so an interrupted run never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+
+
+def snapshot_name(when: datetime | None = None) -> str:
+    """Folder name for a snapshot taken at ``when`` (UTC), e.g. ``2026-11-26T213000Z``."""
+    when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H%M%SZ")
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_manifest(folder: str | os.PathLike, manifest: dict[str, Any]) -> Path:
+    """Write ``manifest.json`` into ``folder`` atomically."""
+    text = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    return write_atomic(Path(folder) / MANIFEST, text.encode())
+
+
+def read_manifest(source: str | os.PathLike) -> dict[str, Any] | None:
+    """The manifest of a snapshot folder (or of the folder a file is in), if there is one."""
+    path = Path(source)
+    folder = path if path.is_dir() else path.parent
+    try:
+        return json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None

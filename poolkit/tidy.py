@@ -1,0 +1,838 @@
+"""Tidy number-pool responses into four typed pandas DataFrames.
+
+``read_pools`` accepts files, folders, globs and parsed responses, and returns a
+``PoolTables`` of ``pools``, ``numbers``, ``services`` and ``problems``. Nothing is
+dropped silently: what does not fit the API contract stays in its table as NA and
+gets a row in ``problems`` naming the source, location, pool and JSON path.
+
+The flatten is a single pass that appends to plain Python lists (one per column);
+types and phone formats are checked column-wise in Arrow at the end, and only the
+rare bad values are looked at one by one.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from .errors import (
+    ErrorResponseError,
+    InvalidJSONError,
+    NotAPoolResponseError,
+    SourceError,
+    UnreadableSourceError,
+)
+from .snapshot import MANIFEST
+
+__all__ = ["PoolTables", "read_pools", "json_files", "read_bytes", "SCHEMAS", "KNOWN_SERVICE_TYPES", "empty_tables"]
+
+#: Service types the API documents (on phone numbers); the set is open.
+KNOWN_SERVICE_TYPES = ("forward", "ivr", "voice_ai")
+
+#: Column name -> dtype kind, in column order, for each table.
+SCHEMAS: dict[str, dict[str, str]] = {
+    "pools": {
+        "location_id": "string",
+        "pool_id": "string",
+        "name": "string",
+        "forwarding_number": "string",
+        "whisper": "boolean",
+        "whisper_message": "string",
+        "call_recording": "boolean",
+        "is_active": "boolean",
+        "service_type": "category",
+        "service_value": "string",
+        "number_count": "Int64",
+        "source": "string",
+    },
+    "numbers": {
+        "location_id": "string",
+        "pool_id": "string",
+        "position": "int64",
+        "phone_number": "string",
+        "friendly_name": "string",
+        "source": "string",
+    },
+    "services": {
+        "location_id": "string",
+        "pool_id": "string",
+        "service_type": "category",
+        "service_value": "string",
+    },
+    "problems": {
+        "source": "string",
+        "location_id": "string",
+        "pool_id": "string",
+        "path": "string",
+        "value": "string",
+        "problem": "string",
+    },
+}
+
+# JSON field of a pool -> column of ``pools`` (fields handled one by one are not here).
+_POOL_FIELDS = {
+    "id", "name", "locationId", "numbers", "forwardingNumber", "whisper",
+    "whisperMessage", "callRecording", "isActive", "inboundCallService",
+}
+_NUMBER_FIELDS = {"phoneNumber", "friendlyName"}
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+_ENVELOPE_KEYS = ("data", "pools", "numberPools")
+_MEMORY = "<memory>"
+_STR = pa.large_string()  # what pandas' Arrow-backed string dtype holds: no cast, no copy
+# Big, long-lived columns: the system allocator hands freed parse buffers back, where
+# Arrow's default pool keeps them (about a third more peak memory on the benchmark).
+_MEMORY_POOL = pa.system_memory_pool()
+
+
+class _Missing:
+    """Marks a JSON key that is absent (as opposed to ``null``)."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+_RECORDED = object()  # a bad value whose problem row is already written
+
+
+def _category_dtype(seen: Iterable[str] = ()) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(sorted(set(KNOWN_SERVICE_TYPES).union(seen)))
+
+
+def _pandas_dtype(kind: str):
+    return {
+        "string": pd.StringDtype(),
+        "boolean": pd.BooleanDtype(),
+        "Int64": pd.Int64Dtype(),
+        "int64": np.dtype("int64"),
+        "category": _category_dtype(),
+    }[kind]
+
+
+def _empty_frame(table: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {col: pd.Series([], dtype=_pandas_dtype(kind)) for col, kind in SCHEMAS[table].items()}
+    )
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """A JSON rendering of ``value`` for the problems table, cut to ``limit`` characters."""
+    if value is _MISSING:
+        return ""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string",
+            list: "list", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)).replace("-", "_").lower()
+
+
+@dataclass(repr=False)
+class PoolTables:
+    """The four tidy tables of one or more number-pool responses.
+
+    ``pools`` is keyed by ``(location_id, pool_id)``, ``numbers`` by
+    ``(location_id, pool_id, position)``; ``source`` traces every row to its file.
+    """
+
+    pools: pd.DataFrame
+    numbers: pd.DataFrame
+    services: pd.DataFrame
+    problems: pd.DataFrame
+
+    TABLES = ("pools", "numbers", "services", "problems")
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={len(getattr(self, name)):,}" for name in self.TABLES)
+        return f"PoolTables({counts})"
+
+    def __iter__(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        for name in self.TABLES:
+            yield name, getattr(self, name)
+
+    def to_parquet(self, directory: str | os.PathLike) -> Path:
+        """Write ``<table>.parquet`` for each table into ``directory`` (dtypes kept)."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in self:
+            frame.to_parquet(out / f"{name}.parquet", index=False)
+        return out
+
+    def to_csv(self, directory: str | os.PathLike) -> Path:
+        """Write ``<table>.csv`` for each table into ``directory``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in self:
+            frame.to_csv(out / f"{name}.csv", index=False)
+        return out
+
+
+def empty_tables() -> PoolTables:
+    """Four empty tables with the documented columns and dtypes."""
+    return PoolTables(*(_empty_frame(name) for name in PoolTables.TABLES))
+
+
+# --------------------------------------------------------------------------- sources
+
+def _iter_sources(source: Any) -> Iterator[tuple[str, Any]]:
+    """Yield ``(name, parsed document)`` for in-memory input, ``(path, None)`` for a file."""
+    if isinstance(source, dict):
+        yield _MEMORY, source
+    elif isinstance(source, (str, os.PathLike)):
+        yield from _expand_path(source)
+    elif isinstance(source, (list, tuple)):
+        if _is_list_of_sources(source):
+            for i, item in enumerate(source):
+                if isinstance(item, dict):
+                    yield f"{_MEMORY}[{i}]", item
+                else:
+                    yield from _expand_path(item)
+        else:
+            yield _MEMORY, list(source)  # a bare list of pools
+    else:
+        raise TypeError(
+            "read_pools() takes a path, a glob, a parsed response dict, or a list of them; "
+            f"got {type(source).__name__}"
+        )
+
+
+def _is_list_of_sources(items: list | tuple) -> bool:
+    """A list is a list of sources when it holds paths or response envelopes only."""
+    def is_source(item: Any) -> bool:
+        if isinstance(item, (str, os.PathLike)):
+            return True
+        return isinstance(item, dict) and any(
+            key in item for key in (*_ENVELOPE_KEYS, "success", "statusCode", "status")
+        )
+    return bool(items) and all(is_source(item) for item in items)
+
+
+def _expand_path(source: str | os.PathLike) -> Iterator[tuple[str, Any]]:
+    path = Path(source)
+    if path.is_dir():
+        for name in json_files(path):
+            yield name, None
+    elif path.exists() or not glob.has_magic(str(source)):
+        yield str(path), None
+    else:
+        for name in sorted(glob.glob(str(source), recursive=True)):
+            if os.path.isfile(name) and os.path.basename(name) != MANIFEST:
+                yield name, None
+
+
+def json_files(folder: str | os.PathLike) -> list[str]:
+    """Every ``*.json`` below ``folder`` except manifests, sorted by path."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        found.extend(os.path.join(root, n) for n in names if n.endswith(".json") and n != MANIFEST)
+    return sorted(found)
+
+
+def read_bytes(name: str) -> bytes:
+    """The bytes of a file, with a leading UTF-8 BOM dropped (low-level reads: this is
+    the hot loop over thousands of small files)."""
+    try:
+        fd = os.open(name, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            raw = os.read(fd, size + 1)
+            if len(raw) != size:  # grew, shrank or has no size (pipes, /proc): read to the end
+                parts = [raw]
+                while parts[-1]:
+                    parts.append(os.read(fd, 1 << 20))
+                raw = b"".join(parts)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise UnreadableSourceError(name, f"cannot read file: {exc.strerror or exc}") from None
+    return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+
+
+def _parse(name: str, raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # the standard library accepts a little more (huge integers) and says where it broke
+        doc = json.loads(raw)
+        json.dumps(doc, ensure_ascii=False).encode()  # unpaired surrogates cannot be kept as text
+        return doc
+    except UnicodeEncodeError:
+        raise InvalidJSONError(name, "not valid JSON text: a string holds an unpaired UTF-16 surrogate") from None
+    except (ValueError, RecursionError) as exc:
+        raise InvalidJSONError(name, f"not valid JSON: {exc}") from None
+
+
+def _unwrap(name: str, doc: Any) -> tuple[list, str, Any]:
+    """Return ``(pool list, JSON path prefix, total)`` or raise ``NotAPoolResponseError``."""
+    if isinstance(doc, list):
+        return doc, "", _MISSING
+    if not isinstance(doc, dict):
+        raise NotAPoolResponseError(name, f"top-level JSON is a {_type_name(doc)}, not an object or a list")
+    status = doc.get("statusCode")
+    if doc.get("success") is False or (
+        type(status) is int and status >= 400 and not isinstance(doc.get("data"), list)
+    ):
+        message = doc.get("message")
+        if isinstance(message, list):
+            message = "; ".join(map(str, message))
+        detail = " ".join(str(part) for part in (status, doc.get("error"), message) if part)
+        raise ErrorResponseError(name, f"a saved API error response ({detail or 'success: false'}), not a pool list")
+    for key in _ENVELOPE_KEYS:
+        if key in doc:
+            data, prefix = doc[key], key
+            break
+    else:
+        keys = ", ".join(sorted(map(str, doc))[:8]) or "none"
+        raise NotAPoolResponseError(name, f"no 'data' list of pools (keys: {keys})")
+    if isinstance(data, dict):  # a v3-style wrapper around a pools envelope
+        for key in _ENVELOPE_KEYS:
+            if isinstance(data.get(key), list):
+                return data[key], f"{prefix}.{key}", data.get("total", doc.get("total", _MISSING))
+    if not isinstance(data, list):
+        raise NotAPoolResponseError(name, f"'{prefix}' is a {_type_name(data)}, expected a list of pools", prefix)
+    return data, prefix, doc.get("total", _MISSING)
+
+
+# --------------------------------------------------------------------------- flatten
+
+class _Flattener:
+    """Accumulates columns over many responses, then builds the four tables."""
+
+    def __init__(self) -> None:
+        self.reported_fields: set[tuple[bool, str]] = set()  # unknown fields are reported once per read
+        self._reset()
+
+    def _reset(self) -> None:
+        # pools, one entry per pool row
+        self.p_loc: list = []
+        self.p_id: list = []
+        self.p_name: list = []
+        self.p_fwd: list = []
+        self.p_whisper: list = []
+        self.p_msg: list = []
+        self.p_rec: list = []
+        self.p_active: list = []
+        self.p_stype: list = []
+        self.p_svalue: list = []
+        self.p_has_service: list = []
+        self.p_count: list = []
+        self.p_source: list = []
+        self.p_path: list = []  # JSON path of the pool object, for problem rows
+        # numbers, one entry per number row (keys are derived from the pool row)
+        self.n_phone: list = []
+        self.n_friendly: list = []
+        # problems, one dict per row
+        self.problems: list[dict] = []
+        # unknown fields: field -> {row: value}
+        self.pool_extra: dict[str, dict] = {}
+        self.number_extra: dict[str, dict] = {}
+
+    # -- problems
+    def problem(self, source, location_id, pool_id, path, value, text) -> None:
+        self.problems.append({
+            "source": source, "location_id": location_id, "pool_id": pool_id,
+            "path": path, "value": _short(value), "problem": text,
+        })
+
+    def source_problem(self, error: SourceError, value: Any = _MISSING) -> None:
+        self.problem(error.source, None, None, error.path, value, error.reason)
+
+    # -- one response
+    def add(self, name: str, doc: Any) -> None:
+        data, prefix, total = _unwrap(name, doc)
+        if total is not _MISSING:
+            if type(total) not in (int, float):
+                self.problem(name, None, None, "total", total, f"total is a {_type_name(total)}, expected a number")
+            elif total != len(data):
+                self.problem(name, None, None, "total", total,
+                             f"total says {total:g} but the response holds {len(data)} pool(s)")
+        seen_ids: dict[tuple, str] = {}
+        for i, pool in enumerate(data):
+            path = f"{prefix}[{i}]"
+            if type(pool) is not dict:
+                self.problem(name, None, None, path, pool,
+                             f"pool entry is a {_type_name(pool)}, not an object; no pool row was made")
+                continue
+            self._add_pool(name, path, pool, seen_ids)
+
+    def _add_pool(self, source: str, path: str, pool: dict, seen_ids: dict) -> None:
+        row = len(self.p_id)
+        get = pool.get
+        loc = get("locationId")
+        if type(loc) is not str or not loc:
+            self.problem(source, None, _text_or_none(get("id")), f"{path}.locationId", get("locationId", _MISSING),
+                         "pool has no locationId" if loc is None else f"locationId is a {_type_name(loc)}, expected a non-empty string")
+            loc = None
+        pid = get("id")
+        if type(pid) is not str or not pid:
+            self.problem(source, loc, None, f"{path}.id", get("id", _MISSING),
+                         "pool has no id" if pid is None else f"id is a {_type_name(pid)}, expected a non-empty string")
+            pid = None
+        else:
+            key = (loc, pid)
+            if key in seen_ids:
+                self.problem(source, loc, pid, f"{path}.id", pid,
+                             f"pool id repeated within location {loc} (first at {seen_ids[key]}); both rows kept")
+            else:
+                seen_ids[key] = f"{path}"
+
+        def text(field: str) -> str | None:
+            value = get(field)
+            if value is None or type(value) is str:
+                return value
+            self.problem(source, loc, pid, f"{path}.{field}", value, f"{field} is a {_type_name(value)}, expected a string")
+            return None
+
+        def flag(field: str) -> bool | None:
+            value = get(field)
+            if value is None or type(value) is bool:
+                return value
+            self.problem(source, loc, pid, f"{path}.{field}", value, f"{field} is a {_type_name(value)}, expected true or false")
+            return None
+
+        fwd = text("forwardingNumber")
+        if fwd is not None and not _E164.fullmatch(fwd):
+            if fwd.strip():
+                self.problem(source, loc, pid, f"{path}.forwardingNumber", fwd, "forwardingNumber is not an E.164 phone number")
+            fwd = None
+        self.p_loc.append(loc)
+        self.p_id.append(pid)
+        self.p_name.append(text("name"))
+        self.p_fwd.append(fwd)
+        self.p_whisper.append(flag("whisper"))
+        self.p_msg.append(text("whisperMessage"))
+        self.p_rec.append(flag("callRecording"))
+        self.p_active.append(flag("isActive"))
+        self.p_source.append(source)
+        self.p_path.append(path)
+
+        service = get("inboundCallService")
+        stype = svalue = None
+        if type(service) is dict:
+            stype, svalue = service.get("type"), service.get("value")
+            if type(stype) is not str or not stype:
+                self.problem(source, loc, pid, f"{path}.inboundCallService.type", service.get("type", _MISSING),
+                             "inbound call service has no type" if stype is None
+                             else f"inboundCallService.type is a {_type_name(stype)}, expected a non-empty string")
+                stype = None
+            if svalue is not None and type(svalue) is not str:
+                self.problem(source, loc, pid, f"{path}.inboundCallService.value", svalue,
+                             f"inboundCallService.value is a {_type_name(svalue)}, expected a string")
+                svalue = None
+        elif service is not None:
+            self.problem(source, loc, pid, f"{path}.inboundCallService", service,
+                         f"inboundCallService is a {_type_name(service)}, expected an object or null")
+        self.p_stype.append(stype)
+        self.p_svalue.append(svalue)
+        self.p_has_service.append(type(service) is dict)
+
+        numbers = get("numbers", _MISSING)
+        if type(numbers) is list:
+            self.p_count.append(len(numbers))
+            self._add_numbers(source, path, loc, pid, numbers)
+        else:
+            self.p_count.append(None)
+            self.problem(source, loc, pid, f"{path}.numbers", numbers,
+                         "pool has no numbers list" if numbers is _MISSING or numbers is None
+                         else f"numbers is a {_type_name(numbers)}, expected a list")
+
+        if len(pool) > 10 or not pool.keys() <= _POOL_FIELDS:
+            for field in pool.keys() - _POOL_FIELDS:
+                self._keep_extra(self.pool_extra, field, row, pool[field], f"{path}.{field}", source, loc, pid)
+
+    def _add_numbers(self, source: str, path: str, loc, pid, numbers: list) -> None:
+        try:  # fast path: every entry is {"phoneNumber": ..., "friendlyName": ...}
+            phones = [n["phoneNumber"] for n in numbers]
+            friendly = [n["friendlyName"] for n in numbers]
+            exact = sum(map(len, numbers)) == 2 * len(numbers)
+        except (TypeError, KeyError):
+            exact = False
+        if exact:
+            self.n_phone.extend(phones)
+            self.n_friendly.extend(friendly)
+            return
+        for j, number in enumerate(numbers):
+            if type(number) is not dict:
+                self.problem(source, loc, pid, f"{path}.numbers[{j}]", number,
+                             f"number entry is a {_type_name(number)}, not an object")
+                self.n_phone.append(_RECORDED)
+                self.n_friendly.append(None)
+                continue
+            self.n_phone.append(number.get("phoneNumber", _MISSING))
+            self.n_friendly.append(number.get("friendlyName"))
+            for field in number.keys() - _NUMBER_FIELDS:
+                self._keep_extra(self.number_extra, field, len(self.n_phone) - 1, number[field],
+                                 f"{path}.numbers[{j}].{field}", source, loc, pid)
+
+    def _keep_extra(self, extra: dict, field: str, row: int, value: Any, path: str, source, loc, pid) -> None:
+        is_pool = extra is self.pool_extra
+        if (is_pool, field) not in self.reported_fields:
+            self.reported_fields.add((is_pool, field))
+            self.problem(source, loc, pid, path, value,
+                         f"unknown field {field!r}: kept as column {_extra_column(field, is_pool)!r}")
+        extra.setdefault(field, {})[row] = value
+
+    # -- build
+    def piece(self) -> "_Piece":
+        """Check the accumulated columns, return them as a piece, and start afresh."""
+        counts = np.array([c or 0 for c in self.p_count], dtype=np.int64)
+        pool_of_number = np.repeat(np.arange(len(self.p_id), dtype=np.int64), counts)
+        starts = np.cumsum(counts) - counts
+        position = np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(starts, counts)
+        phone = self._checked_strings(self.n_phone, pool_of_number, position, "phoneNumber", required=True)
+        phone = self._checked_e164(phone, pool_of_number, position)
+        friendly = self._checked_strings(self.n_friendly, pool_of_number, position, "friendlyName", required=False)
+        piece = _Piece(
+            pools={
+                "location_id": pa.array(self.p_loc, _STR),
+                "pool_id": pa.array(self.p_id, _STR),
+                "name": pa.array(self.p_name, _STR),
+                "forwarding_number": pa.array(self.p_fwd, _STR),
+                "whisper": pa.array(self.p_whisper, pa.bool_()),
+                "whisper_message": pa.array(self.p_msg, _STR),
+                "call_recording": pa.array(self.p_rec, pa.bool_()),
+                "is_active": pa.array(self.p_active, pa.bool_()),
+                "service_type": pa.array(self.p_stype, _STR),
+                "service_value": pa.array(self.p_svalue, _STR),
+                "number_count": pa.array(self.p_count, pa.int64()),
+                "source": pa.array(self.p_source, _STR),
+            },
+            numbers={"position": pa.array(position), "phone_number": phone, "friendly_name": friendly},
+            pool_of_number=pool_of_number,
+            has_service=np.array(self.p_has_service, dtype=bool),
+            problems=self.problems,
+            pool_extra=self.pool_extra,
+            number_extra=self.number_extra,
+        )
+        self._reset()
+        return piece
+
+    def _number_path(self, row: int, pool_of_number, position, field: str) -> tuple:
+        pool = int(pool_of_number[row])
+        path = f"{self.p_path[pool]}.numbers[{int(position[row])}].{field}"
+        return self.p_source[pool], self.p_loc[pool], self.p_id[pool], path
+
+    def _checked_strings(self, values: list, pool_of_number, position, field: str, required: bool) -> pa.Array:
+        """Arrow string column of ``values``; non-strings become NA with a problem row."""
+        try:
+            array = pa.array(values, _STR)
+            if not (required and array.null_count):
+                return array
+        except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError):
+            pass
+        clean = []
+        for row, value in enumerate(values):
+            if type(value) is str:
+                clean.append(value)
+                continue
+            clean.append(None)
+            if value is _RECORDED or (value is None and not required) or (value is _MISSING and not required):
+                continue
+            text = (f"number has no {field}" if value is _MISSING else
+                    f"{field} is null" if value is None else
+                    f"{field} is a {_type_name(value)}, expected a string")
+            self.problem(*self._number_path(row, pool_of_number, position, field), value, text)
+        return pa.array(clean, _STR)
+
+    def _checked_e164(self, phone: pa.Array, pool_of_number, position) -> pa.Array:
+        bad = pc.fill_null(pc.invert(pc.match_substring_regex(phone, _E164_PATTERN)), False)
+        rows = pc.indices_nonzero(bad).to_pylist()
+        for row in rows:
+            self.problem(*self._number_path(row, pool_of_number, position, "phoneNumber"),
+                         phone[row].as_py(), "phoneNumber is not an E.164 phone number")
+        return pc.if_else(bad, pa.scalar(None, _STR), phone) if rows else phone
+
+
+@dataclass
+class _Piece:
+    """Checked columns of consecutive responses; pieces are concatenated in input order."""
+
+    pools: dict[str, pa.Array]
+    numbers: dict[str, pa.Array]
+    pool_of_number: np.ndarray  # pool row (within the piece) of each number row
+    has_service: np.ndarray
+    problems: list = field(default_factory=list)
+    pool_extra: dict = field(default_factory=dict)
+    number_extra: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- fast path
+
+_NUMBER_TYPE = pa.struct([("phoneNumber", _STR), ("friendlyName", _STR)])
+_POOL_TYPE = pa.struct([
+    ("id", _STR), ("name", _STR), ("locationId", _STR),
+    ("numbers", pa.list_(_NUMBER_TYPE)), ("forwardingNumber", _STR),
+    ("whisper", pa.bool_()), ("whisperMessage", _STR), ("callRecording", pa.bool_()),
+    ("isActive", pa.bool_()),
+    ("inboundCallService", pa.struct([("type", _STR), ("value", _STR)])),
+])
+_FAST_OPTIONS = pa_json.ParseOptions(
+    explicit_schema=pa.schema([("success", pa.bool_()), ("data", pa.list_(_POOL_TYPE)), ("total", pa.int64())]),
+    unexpected_field_behavior="error",
+)
+_FAST_BATCH_BYTES = 4 << 20
+_FAST_MIN_FILES = 8  # below this, a batch that is not clean goes to the careful path
+_FAST_WORKERS = min(4, os.cpu_count() or 1)  # batches parsed at once, one thread each
+
+
+def _is_one_line(raw: bytes) -> bool:
+    """True for a compact, one-line JSON document (what the API sends)."""
+    body = raw.rstrip()
+    return bool(body) and b"\n" not in body and b"\r" not in body
+
+
+def _fast_piece(names: tuple[str, ...], raws: tuple[bytes, ...]) -> _Piece | None:
+    """Parse and check one-line ``{"success", "data", "total"}`` responses in Arrow.
+
+    Returns ``None`` unless every response is clean: then the careful path, which
+    writes the problem rows, must read them instead. Arrow never coerces a type (a
+    number where a string belongs is a parse error), so a clean batch gives exactly
+    the careful path's tables.
+    """
+    blob = b"\n".join(raw.rstrip() for raw in raws)
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(blob), parse_options=_FAST_OPTIONS,
+            read_options=pa_json.ReadOptions(block_size=max(1 << 20, max(map(len, raws)) + 1),
+                                             use_threads=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if table.num_rows != len(raws):
+        return None
+    data = table.column("data").combine_chunks()
+    total = table.column("total").combine_chunks()
+    if (data.null_count or total.null_count or not pc.all(pc.equal(pc.list_value_length(data), total)).as_py()
+            or pc.any(pc.invert(table.column("success").combine_chunks())).as_py()):
+        return None
+    pools = pc.list_flatten(data)
+    if pools.null_count:
+        return None
+    col = pools.field
+    loc, pid, numbers, fwd = col("locationId"), col("id"), col("numbers"), col("forwardingNumber")
+    service = col("inboundCallService")
+    has_service = service.is_valid()
+    stype = service.field("type")
+    if (_has_blank(loc) or _has_blank(pid) or numbers.null_count
+            or pc.any(pc.and_(has_service, pc.or_kleene(stype.is_null(), pc.equal(pc.utf8_length(stype), 0)))).as_py()):
+        return None
+    flat_numbers = pc.list_flatten(numbers)
+    phone = flat_numbers.field("phoneNumber")
+    if flat_numbers.null_count or phone.null_count or not pc.all(pc.match_substring_regex(phone, _E164_PATTERN)).as_py():
+        return None
+    fwd = pc.if_else(pc.equal(fwd, ""), pa.scalar(None, _STR), fwd)
+    if pc.any(pc.invert(pc.fill_null(pc.match_substring_regex(fwd, _E164_PATTERN), True))).as_py():
+        return None
+    file_of_pool = pc.list_parent_indices(data)
+    if pa.table({"f": file_of_pool, "l": loc, "p": pid}).group_by(["f", "l", "p"]).aggregate([]).num_rows != len(pid):
+        return None  # a pool id repeated within one response
+    lengths = pc.list_value_length(numbers).to_numpy(zero_copy_only=False).astype(np.int64)
+    pool_of_number = np.repeat(np.arange(len(pools), dtype=np.int64), lengths)
+    starts = np.cumsum(lengths) - lengths
+    position = np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(starts, lengths)
+    no_service = pa.scalar(None, _STR)
+    return _Piece(
+        pools={
+            "location_id": loc, "pool_id": pid, "name": col("name"), "forwarding_number": fwd,
+            "whisper": col("whisper"), "whisper_message": col("whisperMessage"),
+            "call_recording": col("callRecording"), "is_active": col("isActive"),
+            "service_type": pc.if_else(has_service, stype, no_service),
+            "service_value": pc.if_else(has_service, service.field("value"), no_service),
+            "number_count": pa.array(lengths),
+            "source": pa.array(names, _STR).take(file_of_pool),
+        },
+        numbers={"position": pa.array(position), "phone_number": phone,
+                 "friendly_name": flat_numbers.field("friendlyName")},
+        pool_of_number=pool_of_number,
+        has_service=has_service.to_numpy(zero_copy_only=False),
+    )
+
+
+def _has_blank(strings: pa.Array) -> bool:
+    return bool(strings.null_count) or (len(strings) > 0 and pc.min(pc.utf8_length(strings)).as_py() == 0)
+
+
+# --------------------------------------------------------------------------- assembly
+
+def _assemble(pieces: list[_Piece]) -> PoolTables:
+    """Concatenate pieces in order and turn them into the four typed DataFrames."""
+    pieces = [p for p in pieces if len(p.pools["pool_id"]) or p.problems]
+    if not pieces:
+        return empty_tables()
+    pool_offsets = np.cumsum([0] + [len(p.pools["pool_id"]) for p in pieces])
+    number_offsets = np.cumsum([0] + [len(p.pool_of_number) for p in pieces])
+    pool_columns = {c: pa.chunked_array([p.pools[c] for p in pieces]) for c in SCHEMAS["pools"]}
+    take = pa.array(np.concatenate([p.pool_of_number + off for p, off in zip(pieces, pool_offsets)]))
+    number_columns = {
+        "location_id": pc.take(pool_columns["location_id"], take, memory_pool=_MEMORY_POOL),
+        "pool_id": pc.take(pool_columns["pool_id"], take, memory_pool=_MEMORY_POOL),
+        **{c: pa.chunked_array([p.numbers[c] for p in pieces])
+           for c in ("position", "phone_number", "friendly_name")},
+        "source": pc.take(pool_columns["source"], take, memory_pool=_MEMORY_POOL),
+    }
+    pools = _to_pandas(pool_columns)
+    numbers = _to_pandas(number_columns)
+    pools["number_count"] = pools["number_count"].astype(pd.Int64Dtype())
+    seen_types = set(pools["service_type"].dropna().unique())
+    pools["service_type"] = pools["service_type"].astype(_category_dtype(seen_types))
+    for frame, attr, offsets, is_pool in ((pools, "pool_extra", pool_offsets, True),
+                                          (numbers, "number_extra", number_offsets, False)):
+        merged: dict[str, dict] = {}
+        for piece, offset in zip(pieces, offsets):
+            for name, entry in getattr(piece, attr).items():
+                merged.setdefault(name, {}).update({row + offset: v for row, v in entry.items()})
+        _add_extra_columns(frame, merged, is_pool)
+    has_service = np.concatenate([p.has_service for p in pieces])
+    services = pools.loc[has_service, list(SCHEMAS["services"])].reset_index(drop=True)
+    rows = [row for p in pieces for row in p.problems]
+    problems = (pd.DataFrame(rows, columns=list(SCHEMAS["problems"])).astype(pd.StringDtype())
+                if rows else _empty_frame("problems"))
+    return PoolTables(pools, numbers, services, problems)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
+def _extra_column(field: str, is_pool: bool) -> str:
+    name = _snake(field)
+    taken = SCHEMAS["pools" if is_pool else "numbers"]
+    return f"extra_{name}" if name in taken else name
+
+
+def _add_extra_columns(frame: pd.DataFrame, extra: dict, is_pool: bool) -> None:
+    """Append one column per unknown field, typed as narrowly as its values allow."""
+    for field, rows in sorted(extra.items()):
+        values = [None] * len(frame)
+        for row, value in rows.items():
+            values[row] = value
+        present = [v for v in values if v is not None]
+        kinds = {type(v) for v in present}
+        if kinds <= {bool}:
+            column = pd.array(values, dtype="boolean")
+        elif kinds <= {int}:
+            column = pd.array(values, dtype="Int64")
+        elif kinds <= {int, float}:
+            column = pd.array(values, dtype="Float64")
+        elif kinds <= {str}:
+            column = pd.array(values, dtype="string")
+        else:
+            column = pd.array([None if v is None else _short(v, 10_000) for v in values], dtype="string")
+        frame[_extra_column(field, is_pool)] = column
+
+
+_ARROW_TO_PANDAS = {
+    _STR: pd.StringDtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
+def _to_pandas(columns: dict[str, pa.Array]) -> pd.DataFrame:
+    return pa.table(columns).to_pandas(types_mapper=_ARROW_TO_PANDAS.get, memory_pool=_MEMORY_POOL)
+
+
+# --------------------------------------------------------------------------- API
+
+def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
+    """Read number-pool responses into tidy tables.
+
+    ``source`` is a response file, a folder (every ``*.json`` below it except
+    ``manifest.json``), a glob, a parsed response ``dict``, or a list of these. Accepted
+    shapes: the ``{"success", "data", "total"}`` envelope, the v3-style
+    ``{"status", "data", "statusCode", "message"}`` wrapper, and a bare list of pools.
+
+    ``errors="raise"`` raises a ``SourceError`` for a source that is unreadable, not
+    JSON or not a pool response; ``errors="record"`` turns it into a ``problems`` row
+    and goes on. Problems inside a response never raise.
+    """
+    if errors not in ("raise", "record"):
+        raise ValueError(f"errors must be 'raise' or 'record', not {errors!r}")
+    careful = _Flattener()
+    pieces: list[_Piece] = []
+
+    def add_careful(name: str, item: Any) -> None:
+        try:
+            careful.add(name, _parse(name, item) if isinstance(item, bytes) else item)
+        except SourceError as exc:
+            if errors == "raise":
+                raise
+            careful.source_problem(exc)
+
+    def add_fast(files: list[tuple[str, bytes]], piece: _Piece | None) -> None:
+        """Keep a clean batch's piece; halve a batch that is not clean to find the culprit."""
+        if piece is not None:
+            pieces.append(careful.piece())
+            pieces.append(piece)
+        elif len(files) < _FAST_MIN_FILES:
+            for name, raw in files:
+                add_careful(name, raw)
+        else:
+            for half in (files[: len(files) // 2], files[len(files) // 2:]):
+                add_fast(half, _fast_piece(*zip(*half)))
+
+    # Arrow parses batches on worker threads (it releases the GIL) while this thread
+    # reads the next ones; results are taken in input order.
+    with ThreadPoolExecutor(max_workers=_FAST_WORKERS) as worker:
+        pending: deque = deque()
+
+        def settle(keep: int = 0) -> None:
+            while len(pending) > keep:
+                files, future = pending.popleft()
+                add_fast(files, future.result())
+
+        batch: list[tuple[str, bytes]] = []
+        batch_bytes = 0
+        for name, item in _iter_sources(source):
+            if item is None:
+                try:
+                    item = read_bytes(name)
+                except SourceError as exc:
+                    if errors == "raise":
+                        raise
+                    careful.source_problem(exc)
+                    continue
+                if _is_one_line(item):
+                    batch.append((name, item))
+                    batch_bytes += len(item)
+                    if batch_bytes >= _FAST_BATCH_BYTES:
+                        pending.append((batch, worker.submit(_fast_piece, *zip(*batch))))
+                        batch, batch_bytes = [], 0
+                        settle(keep=_FAST_WORKERS)
+                    continue
+            if batch:
+                pending.append((batch, worker.submit(_fast_piece, *zip(*batch))))
+                batch, batch_bytes = [], 0
+            settle()
+            add_careful(name, item)
+        if batch:
+            pending.append((batch, worker.submit(_fast_piece, *zip(*batch))))
+        settle()
+    pieces.append(careful.piece())
+    return _assemble(pieces)

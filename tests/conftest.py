@@ -1,0 +1,50 @@
+"""Shared fixtures: small, valid pool responses that tests then break on purpose."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+POOL = {
+    "id": "ve9EPM428h8vShlRW1KT",
+    "name": "Sales Team Pool",
+    "locationId": "loc123",
+    "numbers": [
+        {"phoneNumber": "+14155552671", "friendlyName": "Sales Line 1"},
+        {"phoneNumber": "+18005550100", "friendlyName": "Sales Line 2"},
+    ],
+    "forwardingNumber": "+14155552671",
+    "whisper": True,
+    "whisperMessage": "Incoming call from sales line",
+    "callRecording": True,
+    "isActive": True,
+    "inboundCallService": {"type": "voice_ai", "value": "68e381b296a83800a27cd1"},
+}
+
+
+def make_pool(**changes) -> dict:
+    """A valid pool (the reference page's example) with ``changes`` applied."""
+    pool = copy.deepcopy(POOL)
+    pool.update(changes)
+    return pool
+
+
+def envelope(*pools: dict, total: int | None = None) -> dict:
+    return {"success": True, "data": list(pools), "total": len(pools) if total is None else total}
+
+
+def write_json(path: Path, doc) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture
+def two_locations(tmp_path: Path) -> Path:
+    """A folder with two response files in the documented envelope."""
+    write_json(tmp_path / "a.json", envelope(make_pool(), make_pool(id="p2", numbers=[], inboundCallService=None)))
+    write_json(tmp_path / "sub" / "b.json", envelope(make_pool(locationId="loc456", id="p3")))
+    return tmp_path
