@@ -1,0 +1,145 @@
+"""Synthetic, seeded number-pool responses: the shipped sample, benchmarks and tests.
+
+Everything here is made up. Phone numbers use real North American area codes (and
+toll-free prefixes) so they parse like real ones; names and ids are invented.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .snapshot import snapshot_name, write_atomic, write_manifest
+
+# (area code, city, region): US and Canadian geographic area codes.
+AREA_CODES = [
+    ("212", "New York", "NY"), ("312", "Chicago", "IL"), ("415", "San Francisco", "CA"),
+    ("512", "Austin", "TX"), ("617", "Boston", "MA"), ("303", "Denver", "CO"),
+    ("404", "Atlanta", "GA"), ("206", "Seattle", "WA"), ("305", "Miami", "FL"),
+    ("702", "Las Vegas", "NV"), ("602", "Phoenix", "AZ"), ("713", "Houston", "TX"),
+    ("214", "Dallas", "TX"), ("615", "Nashville", "TN"), ("503", "Portland", "OR"),
+    ("801", "Salt Lake City", "UT"), ("919", "Raleigh", "NC"), ("813", "Tampa", "FL"),
+    ("619", "San Diego", "CA"), ("720", "Denver", "CO"), ("416", "Toronto", "ON"),
+    ("604", "Vancouver", "BC"), ("514", "Montreal", "QC"), ("403", "Calgary", "AB"),
+]
+TOLL_FREE = ["800", "833", "844", "855", "866", "877", "888"]
+TRADES = ["Plumbing", "Roofing", "Dental", "HVAC", "Law Group", "Auto Repair", "Med Spa",
+          "Realty", "Landscaping", "Chiropractic", "Pest Control", "Fitness"]
+BRANDS = ["Summit", "Bluebird", "Ironwood", "Lakeside", "Northstar", "Pioneer", "Redwood",
+          "Silverline", "Keystone", "Harbor", "Evergreen", "Cornerstone", "Brightpath"]
+CAMPAIGNS = ["Google Ads Search", "Google LSA", "Facebook Lead Ads", "Website Visitors",
+             "Direct Mail", "Yelp", "Bing Ads", "Billboard", "Radio Spot", "Referral Partners",
+             "Instagram", "Organic Search", "TV Spot", "Email Nurture"]
+SERVICE_WEIGHTS = {None: 30, "forward": 25, "ivr": 20, "voice_ai": 22, "workflow": 3}
+ID_CHARS = string.ascii_letters + string.digits
+
+
+@dataclass
+class SyntheticSpec:
+    """How a synthetic snapshot is shaped."""
+
+    locations: int = 40
+    pools_per_location: tuple[int, int] = (1, 7)
+    numbers_per_pool: tuple[int, int] = (2, 18)
+    toll_free_share: float = 0.08
+    problems: bool = True
+    seed: int = 7
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _id(rng: random.Random) -> str:
+    return "".join(rng.choices(ID_CHARS, k=20))
+
+
+def _phone(rng: random.Random, area: str) -> str:
+    return f"+1{area}{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(2, 9)}{rng.randint(0, 9999):04d}"
+
+
+def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict]]:
+    """Return ``[(location, response), ...]``: location ``{"id", "name"}`` and its 200 body."""
+    spec = spec or SyntheticSpec()
+    rng = random.Random(spec.seed)
+    services = list(SERVICE_WEIGHTS)
+    weights = list(SERVICE_WEIGHTS.values())
+    combos = [(w, r, a) for w in (True, False) for r in (True, False) for a in (True, False)]
+    out = []
+    pool_counter = 0
+    for loc_index in range(spec.locations):
+        area, city, _ = AREA_CODES[loc_index % len(AREA_CODES)] if loc_index < len(AREA_CODES) \
+            else rng.choice(AREA_CODES)
+        location = {"id": _id(rng), "name": f"{rng.choice(BRANDS)} {rng.choice(TRADES)} - {city}"}
+        pools = []
+        for _ in range(rng.randint(*spec.pools_per_location)):
+            campaign = rng.choice(CAMPAIGNS)
+            if pool_counter < len(combos):  # every flag combination appears
+                whisper, recording, active = combos[pool_counter]
+            else:
+                whisper, recording, active = rng.random() < 0.35, rng.random() < 0.6, rng.random() < 0.85
+            pool_counter += 1
+            stype = rng.choices(services, weights)[0]
+            service = None if stype is None else {
+                "type": stype,
+                "value": _phone(rng, area) if stype == "forward" else f"{rng.getrandbits(96):024x}",
+            }
+            numbers = []
+            for k in range(rng.randint(*spec.numbers_per_pool)):
+                prefix = rng.choice(TOLL_FREE) if rng.random() < spec.toll_free_share else (
+                    area if rng.random() < 0.8 else rng.choice(AREA_CODES)[0])
+                numbers.append({"phoneNumber": _phone(rng, prefix), "friendlyName": f"{campaign} {k + 1}"})
+            pools.append({
+                "id": _id(rng),
+                "name": campaign,
+                "locationId": location["id"],
+                "numbers": numbers,
+                "forwardingNumber": _phone(rng, area) if rng.random() < 0.7 else "",
+                "whisper": whisper,
+                "whisperMessage": f"Call from {campaign}" if whisper else "",
+                "callRecording": recording,
+                "isActive": active,
+                "inboundCallService": service,
+            })
+        out.append((location, {"success": True, "data": pools, "total": len(pools)}))
+    if spec.problems:
+        _inject_problems(out)
+    return out
+
+
+def _inject_problems(responses: list[tuple[dict, dict]]) -> None:
+    """A handful of realistic contract breaks, so the problems table has something to show."""
+    pools = [pool for _, body in responses for pool in body["data"] if pool["numbers"]]
+    pools[3]["numbers"][0]["phoneNumber"] = "(512) 555-0134"      # not E.164
+    pools[11]["callRecording"] = "true"                             # flag as a string
+    del pools[17]["numbers"][1]["phoneNumber"]                      # number without phoneNumber
+    pools[23]["dateAdded"] = "2026-10-02T14:11:09.000Z"             # undocumented field
+    body = responses[5][1]
+    body["data"].append(dict(body["data"][0], name="Duplicate of first pool"))  # repeated id
+    body["total"] = len(body["data"])
+    responses[8][1]["total"] += 2                                   # total disagrees with data
+
+
+def write_snapshot(folder: str | Path, responses: list[tuple[dict, dict]], *,
+                   taken_at: datetime | None = None, indent: int | None = None,
+                   note: str = "synthetic") -> Path:
+    """Write responses as a snapshot folder: ``<location_id>.json`` files and a manifest."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    taken_at = taken_at or datetime.now(timezone.utc)
+    entries = []
+    for location, body in responses:
+        data = json.dumps(body, indent=indent).encode() + (b"\n" if indent else b"")
+        write_atomic(folder / f"{location['id']}.json", data)
+        entries.append({"location_id": location["id"], "name": location["name"], "status": "ok",
+                        "http_status": 200, "file": f"{location['id']}.json", "bytes": len(data)})
+    write_manifest(folder, {
+        "snapshot": snapshot_name(taken_at),
+        "taken_at": taken_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "api_version": "2021-07-28",
+        "base_url": note,
+        "locations": entries,
+    })
+    return folder

@@ -1,0 +1,149 @@
+"""The shipped sample, and the invariant that no pool or number is lost on any input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+
+import poolkit
+from poolkit.synthetic import SyntheticSpec, generate
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_sample_is_realistic_and_offline():
+    tables = poolkit.load_sample()
+    pools, numbers = tables.pools, tables.numbers
+    assert 35 <= pools["location_id"].nunique() <= 45
+    assert 120 <= len(pools) <= 200 and 1200 <= len(numbers) <= 2000
+    assert {"forward", "ivr", "voice_ai"} <= set(pools["service_type"].dropna())
+    assert pools["service_type"].isna().any()  # pools without a service too
+    combos = pools.dropna(subset=["whisper", "call_recording", "is_active"]).groupby(
+        ["whisper", "call_recording", "is_active"]).size()
+    assert len(combos) == 8
+    area = numbers["phone_number"].str.slice(2, 5)
+    assert area.nunique() >= 15
+    assert area.isin(["800", "833", "844", "855", "866", "877", "888"]).any()
+    assert 3 <= len(tables.problems) <= 20
+
+
+def test_data_sample_is_the_packaged_sample_and_regenerates_identically(tmp_path: Path):
+    assert (REPO / "data" / "sample").resolve() == poolkit.sample_path().resolve()
+    manifest = json.loads((poolkit.sample_path() / "manifest.json").read_text())
+    assert "synthetic" in manifest["base_url"] and len(manifest["locations"]) == 40
+    again = generate(SyntheticSpec(locations=40, seed=7))
+    on_disk = {p.stem: json.loads(p.read_text()) for p in poolkit.sample_path().glob("*.json") if p.name != "manifest.json"}
+    assert {loc["id"]: body for loc, body in again} == on_disk
+
+
+def _mutate(rng: random.Random, doc: dict) -> None:
+    """Break one thing in a response, the way real data breaks."""
+    data = doc["data"]
+    i = rng.randrange(len(data))
+    pool = data[i]
+    choice = rng.randrange(12)
+    junk = rng.choice([None, 0, 1.5, "x", True, [], {}, [1, 2], {"a": 1}])
+    if choice == 0:
+        data[i] = junk
+    elif choice == 1 and type(pool) is dict:
+        pool["numbers"] = junk
+    elif choice == 2 and type(pool) is dict and isinstance(pool.get("numbers"), list) and pool["numbers"]:
+        pool["numbers"][rng.randrange(len(pool["numbers"]))] = junk
+    elif choice == 3 and type(pool) is dict and isinstance(pool.get("numbers"), list) and pool["numbers"]:
+        number = pool["numbers"][rng.randrange(len(pool["numbers"]))]
+        if type(number) is dict:
+            number[rng.choice(["phoneNumber", "friendlyName", "extra"])] = junk
+    elif choice == 4 and type(pool) is dict:
+        pool.pop(rng.choice(list(pool) or ["id"]), None)
+    elif choice == 5 and type(pool) is dict:
+        pool[rng.choice(["whisper", "isActive", "callRecording", "id", "locationId", "name"])] = junk
+    elif choice == 6 and type(pool) is dict:
+        pool["inboundCallService"] = rng.choice([junk, {"type": junk, "value": junk}])
+    elif choice == 7:
+        data.append(copy.deepcopy(pool))
+    elif choice == 8:
+        doc["total"] = junk
+    elif choice == 9 and type(pool) is dict:
+        pool[f"field{rng.randrange(5)}"] = junk
+
+
+def test_nothing_is_lost_on_randomly_broken_input():
+    rng = random.Random(1234)
+    docs = [body for _, body in generate(SyntheticSpec(locations=60, seed=3, problems=False))]
+    for doc in docs:
+        for _ in range(rng.randrange(6)):
+            _mutate(rng, doc)
+    tables = poolkit.read_pools(copy.deepcopy(docs))
+    pools, problems = tables.pools, tables.problems
+
+    pool_objects = sum(type(p) is dict for doc in docs for p in doc["data"])
+    non_objects = [(f"<memory>[{k}]", f"data[{i}]") for k, doc in enumerate(docs)
+                   for i, p in enumerate(doc["data"]) if type(p) is not dict]
+    assert len(pools) == pool_objects
+    recorded = set(zip(problems["source"], problems["path"]))
+    assert all(key in recorded for key in non_objects)
+
+    number_entries = sum(len(p["numbers"]) for doc in docs for p in doc["data"]
+                         if type(p) is dict and type(p.get("numbers")) is list)
+    assert pools["number_count"].sum() == number_entries == len(tables.numbers)
+    # every NA phone number has a problem that points at it or at its entry
+    missing = tables.numbers[tables.numbers["phone_number"].isna()]
+    assert len(missing) <= len(problems)
+    assert not problems["path"].isna().any() and not problems["problem"].isna().any()
+    assert pd.api.types.is_integer_dtype(pools["number_count"])
+
+
+def _write_files(folder: Path, docs: list, compact: bool) -> None:
+    folder.mkdir()
+    for k, doc in enumerate(docs):
+        text = json.dumps(doc, separators=(",", ":")) if compact else json.dumps(doc, indent=1)
+        (folder / f"{k:04d}.json").write_text(text)
+
+
+def _without_source_folder(tables: poolkit.PoolTables) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, frame in tables:
+        frame = frame.copy()
+        if "source" in frame:
+            frame["source"] = frame["source"].str.rsplit("/", n=1).str[-1].astype("string")
+        out[name] = frame
+    return out
+
+
+def test_fast_arrow_path_gives_exactly_the_careful_tables(tmp_path: Path, monkeypatch):
+    """One-line files take the Arrow path, pretty-printed ones the careful path: same tables.
+    Small batches force batching, halving and fallback around the broken files."""
+    import poolkit.tidy as tidy
+
+    monkeypatch.setattr(tidy, "_FAST_BATCH_BYTES", 20_000)
+    rng = random.Random(99)
+    docs = [body for _, body in generate(SyntheticSpec(locations=80, seed=5, problems=False))]
+    for doc in rng.sample(docs, 6):  # a few broken responses among many clean ones
+        for _ in range(3):
+            _mutate(rng, doc)
+    docs[10]["data"][0]["inboundCallService"] = {"type": "voice_ai", "value": None}
+    docs[11]["data"][0]["forwardingNumber"] = ""
+    _write_files(tmp_path / "fast", docs, compact=True)
+    _write_files(tmp_path / "careful", docs, compact=False)
+    fast = _without_source_folder(poolkit.read_pools(tmp_path / "fast"))
+    careful = _without_source_folder(poolkit.read_pools(tmp_path / "careful"))
+    assert len(fast["problems"]) > 0
+    for name in fast:
+        pd.testing.assert_frame_equal(fast[name], careful[name], check_categorical=True)
+
+
+def test_fast_path_is_taken_for_clean_one_line_files(tmp_path: Path, monkeypatch):
+    import poolkit.tidy as tidy
+
+    calls = []
+    original = tidy._fast_piece
+    monkeypatch.setattr(tidy, "_fast_piece", lambda *a: calls.append(original(*a)) or calls[-1])
+    docs = [body for _, body in generate(SyntheticSpec(locations=10, seed=1, problems=False))]
+    _write_files(tmp_path / "d", docs, compact=True)
+    tables = poolkit.read_pools(tmp_path / "d")
+    assert calls and all(piece is not None for piece in calls)
+    assert len(tables.pools) == sum(len(d["data"]) for d in docs) and tables.problems.empty
