@@ -1,0 +1,43 @@
+"""Set-up files agree with each other: pyproject.toml, environment.yml, README, CI."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_lists_the_same_runtime_packages_as_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    runtime = {_name(r) for r in project["dependencies"]}
+    extras = {_name(r) for reqs in project["optional-dependencies"].values() for r in reqs}
+    conda = set()
+    text = (REPO / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
+        match = re.match(r"^  - ([A-Za-z0-9_.-]+)", line)
+        if match:
+            conda.add(_name(match.group(1)))
+    conda -= {"python", "pip"}
+    assert runtime - conda == set(), "in pyproject.toml but not environment.yml"
+    assert conda - runtime - extras == set(), "in environment.yml but not pyproject.toml"
+
+
+def test_readme_shows_the_two_setup_commands_and_ci_runs_the_test_command():
+    readme = (REPO / "README.md").read_text()
+    assert "make report" in readme and "make test" in readme
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_notebooks_are_committed_without_outputs():
+    import json
+    for notebook in sorted((REPO / "notebooks").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text())["cells"]
+        for cell in cells:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs") and cell.get("execution_count") is None, notebook.name
