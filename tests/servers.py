@@ -1,0 +1,50 @@
+"""A raw TCP server for answers no well-behaved HTTP server sends (bodies cut short)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class RawServer:
+    """Answers each connection with the next of ``replies`` (bytes), then closes it.
+
+    The last reply repeats once the list is used up. Bound to 127.0.0.1 on a free port.
+    """
+
+    def __init__(self, replies: list[bytes]) -> None:
+        self.replies = list(replies)
+        self.requests: list[bytes] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.requests.append(data)
+                reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+                conn.sendall(reply)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def http_reply(body: bytes, status: str = "200 OK", content_length: int | None = None) -> bytes:
+    length = len(body) if content_length is None else content_length
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
+            f"Connection: close\r\n\r\n").encode() + body
