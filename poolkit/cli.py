@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import PoolkitError
+from .errors import AuthenticationError, ConfigurationError, PoolkitError
+from .snapshot import read_manifest
 from .tidy import read_pools
 
 
@@ -28,6 +29,34 @@ def cmd_tidy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from .fetch import fetch_pools
+
+    if not (args.location_ids or args.company_id or args.resume):
+        print("poolkit fetch: give LOCATION_ID ..., --company-id ID, or --resume DIR", file=sys.stderr)
+        return 2
+    result = fetch_pools(args.location_ids, company_id=args.company_id, out=args.out,
+                         workers=args.workers, resume=args.resume, base_url=args.base_url,
+                         progress=True if args.progress else None)
+    failures = result.failures
+    summary = read_manifest(result.snapshot)["summary"]
+    print(f"locations: {summary['ok']:,} ok, {len(failures):,} failed; "
+          f"{len(result.pools):,} pools, {len(result.numbers):,} numbers, "
+          f"{len(result.problems):,} problems")
+    print(f"snapshot: {result.snapshot}")
+    for row in failures.head(20).itertuples():
+        status = "" if row.http_status is None or row.http_status != row.http_status else f" HTTP {row.http_status}"
+        print(f"  failed {row.location_id}: {row.error}{status}: {row.message}", file=sys.stderr)
+    if len(failures) > 20:
+        print(f"  ... and {len(failures) - 20:,} more (see {result.snapshot}/manifest.json)", file=sys.stderr)
+    if len(failures) and (failures["error"] == "AuthenticationError").all() and not len(result.pools):
+        print(f"poolkit: error: every location refused the token. Hint: {AuthenticationError.hint}", file=sys.stderr)
+        return 2
+    if len(failures):
+        print(f"resume with: poolkit fetch --resume {result.snapshot}", file=sys.stderr)
+    return 1 if len(failures) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolkit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"poolkit {__version__}")
@@ -37,6 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
     tidy.add_argument("data", help="a response file, a snapshot folder or a glob")
     tidy.add_argument("--out", default="data/processed", help="folder for the tables (default: %(default)s)")
     tidy.set_defaults(run=cmd_tidy)
+
+    fetch = commands.add_parser(
+        "fetch", help="fetch number pools from the API into a raw snapshot folder",
+        description="Fetch number pools of the given locations (sub-account token) or of every "
+                    "location of --company-id (agency token) into OUT/<UTC time>/. The token comes "
+                    "from GHL_TOKEN or a .env file. Exit 0: every location ok; 1: some failed (the "
+                    "others are saved; --resume completes); 2: usage or authentication error.")
+    fetch.add_argument("location_ids", nargs="*", metavar="LOCATION_ID", help="locations to fetch")
+    fetch.add_argument("--company-id", help="fetch every location of this agency (agency token)")
+    fetch.add_argument("--out", default="data/raw", help="folder for snapshots (default: %(default)s)")
+    fetch.add_argument("--workers", type=int, default=8, help="locations fetched at once (default: %(default)s)")
+    fetch.add_argument("--resume", metavar="DIR", help="complete this snapshot: fetch only missing or failed locations")
+    fetch.add_argument("--base-url", help="API base URL (default: GHL_BASE_URL or the HighLevel API)")
+    fetch.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
+    fetch.set_defaults(run=cmd_fetch)
     return parser
 
 
@@ -44,9 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except PoolkitError as exc:
+    except (ConfigurationError, AuthenticationError) as exc:
         print(f"poolkit: error: {exc}", file=sys.stderr)
         return 2
+    except PoolkitError as exc:
+        print(f"poolkit: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

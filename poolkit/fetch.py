@@ -1,0 +1,196 @@
+"""Fetch number pools of many locations into a raw snapshot folder, then tidy them.
+
+``fetch_pools`` takes explicit location ids (sub-account token) or a company id (agency
+token: every location is listed and gets its own token, kept in memory only). Each
+location's body is written exactly as received to ``<out>/<UTC time>/<location_id>.json``,
+with a ``manifest.json`` that tells the truth about every location, also after an
+interruption; ``resume=`` completes a snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import __version__
+from .client import RATE_HEADERS, Client
+from .errors import APIError, AuthenticationError, ConfigurationError, PoolkitError
+from .snapshot import read_manifest, snapshot_name, write_atomic, write_manifest
+from .tidy import PoolTables, read_pools
+
+log = logging.getLogger(__name__)
+
+FAILURE_COLUMNS = ["location_id", "name", "error", "http_status", "message", "trace_id"]
+_MANIFEST_EVERY = 1.0  # seconds between manifest rewrites during a run
+
+
+@dataclass(repr=False)
+class FetchResult(PoolTables):
+    """The tidy tables of a fetch, plus its ``failures`` and the ``snapshot`` folder."""
+
+    failures: pd.DataFrame | None = None
+    snapshot: Path | None = None
+
+    def __repr__(self) -> str:
+        failed = 0 if self.failures is None else len(self.failures)
+        return f"{super().__repr__()[:-1]}, failures={failed:,}, snapshot='{self.snapshot}')"
+
+
+def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | None = None,
+                token: str | None = None, out: str | Path = "data/raw", workers: int = 8,
+                resume: str | Path | None = None, base_url: str | None = None,
+                client: Client | None = None, progress: bool | None = None) -> FetchResult:
+    """Fetch every location's number pools into a new snapshot folder under ``out``.
+
+    Give ``location_ids`` with a sub-account token, or ``company_id`` with an agency token.
+    ``resume`` names an earlier snapshot folder: only its missing or failed locations are
+    fetched, into that folder. ``progress=None`` shows a bar only on a terminal.
+    A failure at one location never stops the others: it is in ``result.failures`` and the
+    manifest. Raises ``PoolkitError`` only when nothing can be fetched at all (no token,
+    the agency token refused).
+    """
+    location_ids = list(location_ids or [])
+    client = client or Client(token, base_url=base_url, pool_size=max(workers, 4))
+    started = datetime.now(timezone.utc)
+    entries: dict[str, dict[str, Any]] = {}
+    if resume is not None:
+        folder = Path(resume)
+        manifest = read_manifest(folder)
+        if manifest is None:
+            raise ConfigurationError(f"{folder}: no manifest.json, so it is not a snapshot to resume")
+        entries = {e["location_id"]: e for e in manifest.get("locations", [])}
+        company_id = company_id or manifest.get("company_id")
+    else:
+        folder = _new_folder(Path(out), started)
+        manifest = {"snapshot": folder.name, "taken_at": started.isoformat(timespec="seconds")}
+    if not (location_ids or company_id or entries):
+        raise ConfigurationError("give location ids, a company id, or a snapshot to resume")
+    manifest.update({"poolkit_version": __version__, "api_version": client.version,
+                     "base_url": client.base_url, "company_id": company_id})
+
+    if company_id and not location_ids:
+        for location in client.search_locations(company_id):
+            entry = entries.setdefault(location["id"], _pending(location["id"]))
+            entry["name"] = location.get("name") or entry.get("name")
+    for location_id in location_ids:
+        entries.setdefault(location_id, _pending(location_id))
+    todo = [loc for loc, e in entries.items()
+            if not (e.get("status") == "ok" and (folder / e.get("file", "")).is_file())]
+    for location_id in todo:
+        entries[location_id].update(_pending(location_id))
+
+    def save() -> None:
+        counts = pd.Series([e["status"] for e in entries.values()]).value_counts().to_dict()
+        manifest.update({"updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         "summary": {s: int(counts.get(s, 0)) for s in ("ok", "failed", "pending")},
+                         "locations": list(entries.values())})
+        write_manifest(folder, manifest)
+
+    save()
+    tokens = _LocationTokens(client, company_id) if company_id else None
+    bar = tqdm(total=len(todo), unit="location", desc="fetching pools", file=sys.stderr,
+               disable=(None if progress is None else not progress), dynamic_ncols=True)
+    executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="poolkit-fetch")
+    try:
+        pending = {executor.submit(_fetch_one, client, tokens, folder, loc): loc for loc in todo}
+        last_save = time.monotonic()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                entries[pending.pop(future)].update(future.result())
+                bar.update(1)
+            if time.monotonic() - last_save >= _MANIFEST_EVERY:
+                save()
+                last_save = time.monotonic()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+        manifest["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        save()
+
+    failed = [e for e in entries.values() if e["status"] != "ok"]
+    rows = [{c: ("; ".join(map(str, e[c])) if isinstance(e.get(c), list) else e.get(c)) for c in FAILURE_COLUMNS}
+            for e in failed]
+    failures = pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+    failures = failures.astype({c: "string" for c in FAILURE_COLUMNS if c != "http_status"}).astype({"http_status": "Int64"})
+    tables = read_pools(folder, errors="record")
+    return FetchResult(tables.pools, tables.numbers, tables.services, tables.problems,
+                       failures=failures, snapshot=folder)
+
+
+def _new_folder(out: Path, started: datetime) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    name = snapshot_name(started)
+    for suffix in [""] + [f"-{i}" for i in range(2, 100)]:
+        try:
+            (out / f"{name}{suffix}").mkdir()
+            return out / f"{name}{suffix}"
+        except FileExistsError:
+            continue
+    raise ConfigurationError(f"{out}: too many snapshots named {name}")
+
+
+def _pending(location_id: str) -> dict[str, Any]:
+    return {"location_id": location_id, "status": "pending", "http_status": None, "error": None,
+            "message": None, "trace_id": None, "file": None, "bytes": None, "fetched_at": None,
+            "rate_limit": {}}
+
+
+class _LocationTokens:
+    """Location tokens from an agency token, got on first use and kept in memory only."""
+
+    def __init__(self, client: Client, company_id: str) -> None:
+        self.client, self.company_id = client, company_id
+        self._tokens: dict[str, str] = {}
+
+    def get(self, location_id: str, fresh: bool = False) -> str:
+        if fresh or location_id not in self._tokens:
+            self._tokens[location_id] = self.client.location_token(self.company_id, location_id)
+        return self._tokens[location_id]
+
+
+def _fetch_one(client: Client, tokens: _LocationTokens | None, folder: Path, location_id: str) -> dict:
+    """Fetch one location and write its body; return its manifest entry (never raises)."""
+    fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    try:
+        token = tokens.get(location_id) if tokens else None
+        try:
+            response = client.number_pools_response(location_id, token=token)
+        except AuthenticationError:
+            if tokens is None:
+                raise
+            log.info("location %s: token refused, getting a fresh location token once", location_id)
+            response = client.number_pools_response(location_id, token=tokens.get(location_id, fresh=True))
+        try:
+            response.json()
+        except ValueError:
+            raise PoolkitError(f"the answer for location {location_id} is not JSON "
+                               f"(starts {response.text[:60]!r})") from None
+        name = f"{location_id}.json"
+        write_atomic(folder / name, response.content)
+        return {"status": "ok", "http_status": response.status_code, "file": name, "error": None,
+                "message": None, "trace_id": None, "bytes": len(response.content), "fetched_at": fetched_at,
+                "rate_limit": {h: response.headers[h] for h in RATE_HEADERS if h in response.headers}}
+    except PoolkitError as exc:
+        log.warning("location %s failed: %s", location_id, exc)
+        api = exc if isinstance(exc, APIError) else None
+        message = api.message if api else str(exc)
+        return {"status": "failed", "http_status": api.status if api else None, "file": None,
+                "error": type(exc).__name__, "message": message if isinstance(message, (str, list)) else str(message),
+                "trace_id": api.trace_id if api else None, "bytes": None, "fetched_at": fetched_at,
+                "rate_limit": {h: api.response.headers[h] for h in RATE_HEADERS
+                               if api and api.response is not None and h in api.response.headers}}
+    except OSError as exc:
+        log.warning("location %s: could not write the snapshot file: %s", location_id, exc)
+        return {"status": "failed", "http_status": None, "file": None, "error": type(exc).__name__,
+                "message": f"could not write the snapshot file: {exc.strerror or exc}", "trace_id": None,
+                "bytes": None, "fetched_at": fetched_at, "rate_limit": {}}

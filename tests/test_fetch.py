@@ -1,0 +1,185 @@
+"""fetch_pools and `poolkit fetch` against a real local server: snapshots, manifest, resume, secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+import poolkit
+from poolkit.cli import main
+
+from conftest import envelope, make_pool
+
+TOKEN = "pit-SECRET-4c1d-9e2f-token-for-leak-test"
+POOLS = "/phone-system/number-pools"
+
+
+def pools_for(location_id: str, n: int = 2) -> dict:
+    return envelope(*[make_pool(id=f"{location_id}-p{i}", locationId=location_id) for i in range(n)])
+
+
+class FakeHighLevel:
+    """A handler that plays HighLevel for a set of locations; ``broken`` maps a location to
+    the (status, body) it answers until repaired."""
+
+    def __init__(self, locations: list[str], broken: dict[str, tuple[int, dict]] | None = None,
+                 location_tokens: bool = False) -> None:
+        self.locations = locations
+        self.broken = dict(broken or {})
+        self.location_tokens = location_tokens
+        self.pool_requests: list[str] = []
+        self.expired: set[str] = set()  # location tokens that answer 401 once
+
+    def __call__(self, request: Request) -> Response:
+        if request.path == "/locations/search":
+            skip, limit = int(request.args["skip"]), int(request.args["limit"])
+            page = [{"id": loc, "name": f"Name of {loc}"} for loc in self.locations[skip:skip + limit]]
+            return Response(json.dumps({"locations": page}), content_type="application/json")
+        if request.path == "/oauth/locationToken":
+            loc = request.form["locationId"]
+            issued = getattr(self, "issued", {})
+            issued[loc] = issued.get(loc, 0) + 1
+            self.issued = issued
+            return Response(json.dumps({"access_token": f"loctoken-{loc}-{issued[loc]}"}), content_type="application/json")
+        loc = request.args.get("locationId")
+        self.pool_requests.append(loc)
+        auth = request.headers.get("Authorization", "")
+        if self.location_tokens and not auth.startswith(f"Bearer loctoken-{loc}-"):
+            return Response(json.dumps({"statusCode": 401, "message": "wrong token"}), status=401)
+        if loc in self.expired:
+            self.expired.discard(loc)
+            return Response(json.dumps({"statusCode": 401, "message": "Invalid token: access token is invalid"}),
+                            status=401, content_type="application/json")
+        if loc in self.broken:
+            status, body = self.broken[loc]
+            return Response(json.dumps(body), status=status, content_type="application/json")
+        return Response(json.dumps(pools_for(loc)), content_type="application/json",
+                        headers={"X-RateLimit-Max": "100", "X-RateLimit-Remaining": "99",
+                                 "X-RateLimit-Interval-Milliseconds": "10000"})
+
+
+@pytest.fixture
+def env(monkeypatch, httpserver: HTTPServer):
+    monkeypatch.setenv("GHL_TOKEN", TOKEN)
+    monkeypatch.setenv("GHL_BASE_URL", httpserver.url_for("").rstrip("/"))
+    return httpserver
+
+
+def serve(httpserver: HTTPServer, fake: FakeHighLevel) -> FakeHighLevel:
+    httpserver.expect_request(POOLS).respond_with_handler(fake)
+    httpserver.expect_request("/locations/search").respond_with_handler(fake)
+    httpserver.expect_request("/oauth/locationToken", method="POST").respond_with_handler(fake)
+    return fake
+
+
+def test_partial_failure_is_recorded_and_resume_completes_the_snapshot(env, tmp_path: Path):
+    locations = [f"L{i}" for i in range(6)]
+    fake = serve(env, FakeHighLevel(locations, broken={
+        "L1": (403, {"statusCode": 403, "message": "no access to this location", "traceId": "tr-1"}),
+        "L4": (422, {"statusCode": 422, "message": ["locationId is invalid"], "error": "Unprocessable"}),
+    }))
+    result = poolkit.fetch_pools(locations, out=tmp_path, workers=3)
+    snapshot = result.snapshot
+    assert snapshot.parent == tmp_path and snapshot.name.endswith("Z")
+    assert sorted(p.name for p in snapshot.iterdir()) == sorted(
+        [f"L{i}.json" for i in (0, 2, 3, 5)] + ["manifest.json"])  # no temp files, no failed bodies
+    assert set(result.pools["location_id"]) == {"L0", "L2", "L3", "L5"} and len(result.pools) == 8
+    failures = result.failures.set_index("location_id")
+    assert failures.loc["L1", "error"] == "ForbiddenError" and failures.loc["L1", "http_status"] == 403
+    assert failures.loc["L1", "trace_id"] == "tr-1" and failures.loc["L4", "message"] == "locationId is invalid"
+
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    assert manifest["summary"] == {"ok": 4, "failed": 2, "pending": 0}
+    assert manifest["api_version"] == "2021-07-28" and manifest["base_url"].startswith("http://localhost")
+    ok = {e["location_id"]: e for e in manifest["locations"]}
+    assert ok["L0"]["bytes"] == (snapshot / "L0.json").stat().st_size
+    assert ok["L0"]["rate_limit"]["X-RateLimit-Remaining"] == "99"
+    # body kept exactly as received
+    assert json.loads((snapshot / "L2.json").read_bytes()) == pools_for("L2")
+
+    fake.broken.clear()
+    fake.pool_requests.clear()
+    resumed = poolkit.fetch_pools(resume=snapshot, workers=2)
+    assert sorted(fake.pool_requests) == ["L1", "L4"]  # only what was missing or failed
+    assert resumed.snapshot == snapshot and resumed.failures.empty
+    assert len(resumed.pools) == 12
+    assert json.loads((snapshot / "manifest.json").read_text())["summary"] == {"ok": 6, "failed": 0, "pending": 0}
+
+
+def test_agency_flow_lists_every_location_and_uses_each_location_token(env, tmp_path: Path):
+    locations = [f"A{i}" for i in range(7)]
+    fake = serve(env, FakeHighLevel(locations, location_tokens=True))
+    client = poolkit.Client(base_url=env.url_for("").rstrip("/"), page_size=3)
+    fake.expired = {"A2"}  # the first location token of A2 is refused once
+    result = poolkit.fetch_pools(company_id="C1", out=tmp_path, client=client, workers=4)
+    assert result.failures.empty and result.pools["location_id"].nunique() == 7
+    assert fake.issued["A2"] == 2 and all(fake.issued[loc] == 1 for loc in locations if loc != "A2")
+    manifest = json.loads((result.snapshot / "manifest.json").read_text())
+    assert manifest["company_id"] == "C1"
+    assert {e["name"] for e in manifest["locations"]} == {f"Name of {loc}" for loc in locations}
+
+
+def test_cli_exit_codes_and_summary(env, tmp_path: Path, capsys, monkeypatch):
+    serve(env, FakeHighLevel(["G1", "G2"], broken={"B1": (403, {"message": "forbidden"})}))
+    assert main(["fetch", "G1", "G2", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "2 ok, 0 failed" in out and "4 pools" in out and "snapshot:" in out
+
+    assert main(["fetch", "G1", "B1", "--out", str(tmp_path / "b")]) == 1
+    captured = capsys.readouterr()
+    assert "1 ok, 1 failed" in captured.out and "B1" in captured.err and "--resume" in captured.err
+
+    assert main(["fetch"]) == 2
+    monkeypatch.delenv("GHL_TOKEN")
+    monkeypatch.chdir(tmp_path)
+    assert main(["fetch", "G1"]) == 2
+    assert "GHL_TOKEN" in capsys.readouterr().err
+
+
+def test_cli_exit_2_when_every_location_refuses_the_token(env, tmp_path: Path, capsys):
+    unauthorized = (401, {"statusCode": 401, "message": "Invalid token: access token is invalid"})
+    serve(env, FakeHighLevel(["X1", "X2"], broken={"X1": unauthorized, "X2": unauthorized}))
+    assert main(["fetch", "X1", "X2", "--out", str(tmp_path)]) == 2
+    assert "sub-account" in capsys.readouterr().err
+
+
+def test_progress_bar_when_asked(env, tmp_path: Path, capsys):
+    serve(env, FakeHighLevel(["P1"]))
+    assert main(["fetch", "P1", "--out", str(tmp_path), "--progress"]) == 0
+    assert "fetching pools" in capsys.readouterr().err
+
+
+def test_the_token_appears_in_nothing_a_fetch_produces(env, tmp_path: Path, capsys, caplog):
+    locations = [f"S{i}" for i in range(4)]
+    serve(env, FakeHighLevel(locations, broken={
+        "S1": (401, {"statusCode": 401, "message": "Invalid token: access token is invalid"}),
+        "S2": (400, {"statusCode": 400, "message": "Invalid locationId format"}),
+        "S9": (503, {"message": "down", "traceId": "t-9"}),
+    }))
+    caplog.set_level(logging.DEBUG)
+    texts = []
+    code = main(["fetch", *locations, "--out", str(tmp_path), "--progress"])
+    assert code == 1
+    result = poolkit.fetch_pools(locations, out=tmp_path, client=poolkit.Client(
+        base_url=env.url_for("").rstrip("/"), backoff_factor=0.01, max_retries=1))
+    texts += [repr(result), result.failures.to_csv(), repr(poolkit.Client())]
+    for error in (poolkit.AuthenticationError, poolkit.ServerError):
+        with pytest.raises(error) as caught:
+            poolkit.Client(backoff_factor=0.01, max_retries=1).list_number_pools(
+                "S1" if error is poolkit.AuthenticationError else "S9")
+        texts += [str(caught.value), repr(caught.value), repr(caught.value.__dict__),
+                  str(caught.value.response.request.headers)]
+    captured = capsys.readouterr()
+    texts += [captured.out, captured.err, caplog.text]
+    written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) >= 6  # two snapshots: bodies and manifests
+    assert any("S1" in t for t in texts)  # the texts do talk about the failures
+    for blob in texts:
+        assert TOKEN not in blob
+    for blob in written:
+        assert TOKEN.encode() not in blob
