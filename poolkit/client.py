@@ -76,6 +76,7 @@ class RateBudget:
     """
 
     def __init__(self, limit: int = 100, interval: float = 10.0, reserve: int = 10) -> None:
+        # reserve: requests left unused in each window for other clients of the same app
         self.limit, self.interval, self.reserve = limit, interval, reserve
         self._sent: deque[float] = deque()
         self._paused_until = 0.0
@@ -107,7 +108,7 @@ class RateBudget:
             return
         with self._lock:
             self.limit, self.interval = max(1, limit), max(0.001, interval)
-            self.reserve = min(self.reserve, max(0, self.limit - 1))
+            self.reserve = max(1, self.limit // 10)
             if remaining is not None and remaining.strip().lstrip("-").isdigit() and int(remaining) <= self.reserve:
                 self._paused_until = max(self._paused_until, time.monotonic() + self.interval)
                 log.info("rate budget nearly spent (%s left of %s): pausing %.1f s", remaining, limit, self.interval)

@@ -183,3 +183,35 @@ def test_the_token_appears_in_nothing_a_fetch_produces(env, tmp_path: Path, caps
         assert TOKEN not in blob
     for blob in written:
         assert TOKEN.encode() not in blob
+
+
+def test_agency_fetch_paces_company_budget_calls_and_never_trips_a_429(env, tmp_path: Path):
+    """The server enforces 20 company requests per 0.5 s, as HighLevel does per 10 s."""
+    import time as clock
+
+    locations = [f"R{i:02d}" for i in range(45)]
+    fake = FakeHighLevel(locations)
+    company_calls: list[float] = []
+    refused = []
+
+    def company(request: Request) -> Response:
+        now = clock.monotonic()
+        recent = [t for t in company_calls if t > now - 0.5]
+        company_calls.append(now)
+        headers = {"X-RateLimit-Max": "20", "X-RateLimit-Interval-Milliseconds": "500",
+                   "X-RateLimit-Remaining": str(max(0, 19 - len(recent)))}
+        if len(recent) >= 20:
+            refused.append(now)
+            return Response(json.dumps({"message": "Too many requests"}), status=429, headers=headers)
+        answer = fake(request)
+        answer.headers.update(headers)
+        return answer
+
+    env.expect_request(POOLS).respond_with_handler(fake)
+    env.expect_request("/locations/search").respond_with_handler(company)
+    env.expect_request("/oauth/locationToken", method="POST").respond_with_handler(company)
+    client = poolkit.Client(base_url=env.url_for("").rstrip("/"), page_size=10)
+    result = poolkit.fetch_pools(company_id="C9", out=tmp_path, client=client, workers=8)
+    assert result.failures.empty and result.pools["location_id"].nunique() == 45
+    assert refused == []
+    assert len(company_calls) == 45 + 5  # a token per location, five pages of locations
