@@ -21,12 +21,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 report: $(VENV)/.installed
 	$(BIN)/poolkit tidy $(DATA) --out data/processed
+	$(BIN)/poolkit report $(DATA) --out reports/number-pools.html
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/tidy.py
+	$(BIN)/python benchmarks/fetch.py
 
 sample: $(VENV)/.installed
 	$(BIN)/python scripts/make_sample.py

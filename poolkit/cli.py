@@ -57,6 +57,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 1 if len(failures) else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    out = build_report(args.data, args.out, mask_numbers=args.mask_numbers)
+    print(f"report written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolkit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"poolkit {__version__}")
@@ -81,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--base-url", help="API base URL (default: GHL_BASE_URL or the HighLevel API)")
     fetch.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
     fetch.set_defaults(run=cmd_fetch)
+
+    report = commands.add_parser(
+        "report", help="run the report notebook on DATA and export one self-contained HTML file",
+        description="Run the report notebook on DATA (a snapshot folder, a response file or a glob) "
+                    "and export it as one HTML file: code hidden, charts embedded, nothing loaded "
+                    "from the network.")
+    report.add_argument("data", nargs="?", default="data/sample", help="what to report on (default: %(default)s)")
+    report.add_argument("--out", default="reports/number-pools.html", help="the HTML file (default: %(default)s)")
+    report.add_argument("--mask-numbers", action="store_true", help="mask phone numbers, for sharing outside the team")
+    report.set_defaults(run=cmd_report)
     return parser
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from . import __version__
 from .client import RATE_HEADERS, Client
@@ -96,6 +95,8 @@ def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | 
         write_manifest(folder, manifest)
 
     save()
+    from tqdm.auto import tqdm  # a widget in JupyterLab, text on a terminal; imported only to fetch
+
     tokens = _LocationTokens(client, company_id) if company_id else None
     bar = tqdm(total=len(todo), unit="location", desc="fetching pools", file=sys.stderr,
                disable=(None if progress is None else not progress), dynamic_ncols=True)
