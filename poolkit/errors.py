@@ -134,3 +134,7 @@ class InvalidResponseError(APIError):
     """A success status whose body is not the JSON that was expected."""
 
     hint = "the body was kept in the exception's response; it may be an HTML error page from a proxy"
+
+
+class SnapshotError(PoolkitError):
+    """A snapshot folder or its manifest could not be written (read-only, disk full)."""

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import __version__
 from .client import RATE_HEADERS, Client
-from .errors import APIError, AuthenticationError, ConfigurationError, PoolkitError
+from .errors import APIError, AuthenticationError, ConfigurationError, PoolkitError, SnapshotError
 from .snapshot import read_manifest, snapshot_name, write_atomic, write_manifest
 from .tidy import PoolTables, read_pools
 
@@ -87,14 +87,23 @@ def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | 
     for location_id in todo:
         entries[location_id].update(_pending(location_id))
 
-    def save() -> None:
-        counts = pd.Series([e["status"] for e in entries.values()]).value_counts().to_dict()
+    def save(final: bool = False) -> None:
+        """Rewrite the manifest. A location is "ok" in it only once its file is written, so an
+        older manifest (if this write fails) still tells the truth, only less of it."""
+        counts = pd.Series([e["status"] for e in entries.values()], dtype=object).value_counts().to_dict()
         manifest.update({"updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                          "summary": {s: int(counts.get(s, 0)) for s in ("ok", "failed", "pending")},
                          "locations": list(entries.values())})
-        write_manifest(folder, manifest)
+        try:
+            write_manifest(folder, manifest)
+        except OSError as exc:
+            if final:
+                raise SnapshotError(f"{folder}: could not write manifest.json ({exc.strerror or exc}); "
+                                    f"the snapshot is incomplete: free space or fix permissions, then "
+                                    f"resume it with poolkit fetch --resume {folder}") from None
+            log.warning("%s: could not update manifest.json (%s); going on", folder, exc.strerror or exc)
 
-    save()
+    save(final=True)
     from tqdm.auto import tqdm  # a widget in JupyterLab, text on a terminal; imported only to fetch
 
     tokens = _LocationTokens(client, company_id) if company_id else None
@@ -116,7 +125,7 @@ def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | 
         executor.shutdown(wait=True, cancel_futures=True)
         bar.close()
         manifest["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        save()
+        save(final=True)
 
     failed = [e for e in entries.values() if e["status"] != "ok"]
     rows = [{c: ("; ".join(map(str, e[c])) if isinstance(e.get(c), list) else e.get(c)) for c in FAILURE_COLUMNS}
@@ -129,15 +138,18 @@ def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | 
 
 
 def _new_folder(out: Path, started: datetime) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
     name = snapshot_name(started)
-    for suffix in [""] + [f"-{i}" for i in range(2, 100)]:
-        try:
-            (out / f"{name}{suffix}").mkdir()
-            return out / f"{name}{suffix}"
-        except FileExistsError:
-            continue
-    raise ConfigurationError(f"{out}: too many snapshots named {name}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for suffix in [""] + [f"-{i}" for i in range(2, 100)]:
+            try:
+                (out / f"{name}{suffix}").mkdir()
+                return out / f"{name}{suffix}"
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise SnapshotError(f"{out}: cannot create a snapshot folder there ({exc.strerror or exc})") from None
+    raise SnapshotError(f"{out}: too many snapshots named {name}")
 
 
 def _pending(location_id: str) -> dict[str, Any]:

@@ -136,8 +136,11 @@ def _short(value: Any, limit: int = 200) -> str:
         return ""
     try:
         text = orjson.dumps(value).decode()
-    except TypeError:
-        text = repr(value)
+    except TypeError:  # not JSON-native, nested too deep, or a string orjson refuses
+        try:
+            text = json.dumps(value, ensure_ascii=True, default=repr)
+        except (TypeError, ValueError, RecursionError):
+            text = f"<{_type_name(value)} nested too deeply to show>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -326,7 +329,8 @@ class _Flattener:
     """Accumulates columns over many responses, then builds the four tables."""
 
     def __init__(self) -> None:
-        self.reported_fields: set[tuple[bool, str]] = set()  # unknown fields are reported once per read
+        # unknown field -> its column, per table; chosen (and reported) once per read
+        self.extra_columns: dict[tuple[bool, str], str] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -357,8 +361,8 @@ class _Flattener:
     # -- problems
     def problem(self, source, location_id, pool_id, path, value, text) -> None:
         self.problems.append({
-            "source": source, "location_id": location_id, "pool_id": pool_id,
-            "path": path, "value": _short(value), "problem": text,
+            "source": _printable(source), "location_id": _printable(location_id),
+            "pool_id": _printable(pool_id), "path": _printable(path), "value": _short(value), "problem": text,
         })
 
     def source_problem(self, error: SourceError, value: Any = _MISSING) -> None:
@@ -493,10 +497,16 @@ class _Flattener:
 
     def _keep_extra(self, extra: dict, field: str, row: int, value: Any, path: str, source, loc, pid) -> None:
         is_pool = extra is self.pool_extra
-        if (is_pool, field) not in self.reported_fields:
-            self.reported_fields.add((is_pool, field))
-            self.problem(source, loc, pid, path, value,
-                         f"unknown field {field!r}: kept as column {_extra_column(field, is_pool)!r}")
+        if (is_pool, field) not in self.extra_columns:
+            taken = set(SCHEMAS["pools" if is_pool else "numbers"]).union(
+                name for (pool_table, _), name in self.extra_columns.items() if pool_table == is_pool)
+            base = _printable(_snake(field)) or "unnamed"
+            column = f"extra_{base}" if base in taken else base
+            suffix = 2
+            while column in taken:
+                column, suffix = f"extra_{base}_{suffix}", suffix + 1
+            self.extra_columns[(is_pool, field)] = column
+            self.problem(source, loc, pid, path, value, f"unknown field {_printable(field)!r}: kept as column {column!r}")
         extra.setdefault(field, {})[row] = value
 
     # -- build
@@ -509,18 +519,19 @@ class _Flattener:
         phone = self._checked_strings(self.n_phone, pool_of_number, position, "phoneNumber", required=True)
         phone = self._checked_e164(phone, pool_of_number, position)
         friendly = self._checked_strings(self.n_friendly, pool_of_number, position, "friendlyName", required=False)
+        text = self._pool_strings
         piece = _Piece(
             pools={
-                "location_id": pa.array(self.p_loc, _STR),
-                "pool_id": pa.array(self.p_id, _STR),
-                "name": pa.array(self.p_name, _STR),
-                "forwarding_number": pa.array(self.p_fwd, _STR),
+                "location_id": text(self.p_loc, "locationId"),
+                "pool_id": text(self.p_id, "id"),
+                "name": text(self.p_name, "name"),
+                "forwarding_number": text(self.p_fwd, "forwardingNumber"),
                 "whisper": pa.array(self.p_whisper, pa.bool_()),
-                "whisper_message": pa.array(self.p_msg, _STR),
+                "whisper_message": text(self.p_msg, "whisperMessage"),
                 "call_recording": pa.array(self.p_rec, pa.bool_()),
                 "is_active": pa.array(self.p_active, pa.bool_()),
-                "service_type": pa.array(self.p_stype, _STR),
-                "service_value": pa.array(self.p_svalue, _STR),
+                "service_type": text(self.p_stype, "inboundCallService.type"),
+                "service_value": text(self.p_svalue, "inboundCallService.value"),
                 "number_count": pa.array(self.p_count, pa.int64()),
                 "source": pa.array(self.p_source, _STR),
             },
@@ -534,6 +545,22 @@ class _Flattener:
         self._reset()
         return piece
 
+    def _pool_strings(self, values: list, field: str) -> pa.Array:
+        """Arrow strings; a string that is not valid Unicode (an unpaired surrogate, only
+        possible in a parsed dict) becomes NA with a problem row."""
+        try:
+            return pa.array(values, _STR)
+        except (pa.ArrowException, UnicodeEncodeError):
+            pass
+        clean = []
+        for row, value in enumerate(values):
+            if value is not None and not _encodable(value):
+                self.problem(self.p_source[row], None, None, f"{self.p_path[row]}.{field}", value,
+                             f"{field} is not valid Unicode text")
+                value = None
+            clean.append(value)
+        return pa.array(clean, _STR)
+
     def _number_path(self, row: int, pool_of_number, position, field: str) -> tuple:
         pool = int(pool_of_number[row])
         path = f"{self.p_path[pool]}.numbers[{int(position[row])}].{field}"
@@ -545,11 +572,11 @@ class _Flattener:
             array = pa.array(values, _STR)
             if not (required and array.null_count):
                 return array
-        except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError):
+        except (pa.ArrowException, TypeError, UnicodeEncodeError):
             pass
         clean = []
         for row, value in enumerate(values):
-            if type(value) is str:
+            if type(value) is str and _encodable(value):
                 clean.append(value)
                 continue
             clean.append(None)
@@ -557,6 +584,7 @@ class _Flattener:
                 continue
             text = (f"number has no {field}" if value is _MISSING else
                     f"{field} is null" if value is None else
+                    f"{field} is not valid Unicode text" if type(value) is str else
                     f"{field} is a {_type_name(value)}, expected a string")
             self.problem(*self._number_path(row, pool_of_number, position, field), value, text)
         return pa.array(clean, _STR)
@@ -603,9 +631,10 @@ _FAST_WORKERS = min(4, os.cpu_count() or 1)  # batches parsed at once, one threa
 
 
 def _is_one_line(raw: bytes) -> bool:
-    """True for a compact, one-line JSON document (what the API sends)."""
-    body = raw.rstrip()
-    return bool(body) and b"\n" not in body and b"\r" not in body
+    """True for a compact, one-line JSON object (what the API sends). Only objects go to
+    Arrow: pyarrow 26's JSON reader crashes the process on a top-level ``null``."""
+    body = raw.strip()
+    return body[:1] == b"{" and body[-1:] == b"}" and b"\n" not in body and b"\r" not in body
 
 
 def _fast_piece(names: tuple[str, ...], raws: tuple[bytes, ...]) -> _Piece | None:
@@ -616,13 +645,14 @@ def _fast_piece(names: tuple[str, ...], raws: tuple[bytes, ...]) -> _Piece | Non
     number where a string belongs is a parse error), so a clean batch gives exactly
     the careful path's tables.
     """
-    blob = b"\n".join(raw.rstrip() for raw in raws)
+    blob = b"\n".join(raw.strip() for raw in raws)
     try:
         table = pa_json.read_json(
             pa.BufferReader(blob), parse_options=_FAST_OPTIONS,
             read_options=pa_json.ReadOptions(block_size=max(1 << 20, max(map(len, raws)) + 1),
                                              use_threads=False),
         )
+        table.validate(full=True)  # the reader has built invalid list offsets before (apache/arrow#51305)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     if table.num_rows != len(raws):
@@ -681,7 +711,7 @@ def _has_blank(strings: pa.Array) -> bool:
 
 # --------------------------------------------------------------------------- assembly
 
-def _assemble(pieces: list[_Piece]) -> PoolTables:
+def _assemble(pieces: list[_Piece], extra_columns: dict[tuple[bool, str], str]) -> PoolTables:
     """Concatenate pieces in order and turn them into the four typed DataFrames."""
     pieces = [p for p in pieces if len(p.pools["pool_id"]) or p.problems]
     if not pieces:
@@ -708,7 +738,7 @@ def _assemble(pieces: list[_Piece]) -> PoolTables:
         for piece, offset in zip(pieces, offsets):
             for name, entry in getattr(piece, attr).items():
                 merged.setdefault(name, {}).update({row + offset: v for row, v in entry.items()})
-        _add_extra_columns(frame, merged, is_pool)
+        _add_extra_columns(frame, merged, {f: c for (p, f), c in extra_columns.items() if p == is_pool})
     has_service = np.concatenate([p.has_service for p in pieces])
     services = pools.loc[has_service, list(SCHEMAS["services"])].reset_index(drop=True)
     rows = [row for p in pieces for row in p.problems]
@@ -717,19 +747,26 @@ def _assemble(pieces: list[_Piece]) -> PoolTables:
     return PoolTables(pools, numbers, services, problems)
 
 
+def _printable(text: str | None) -> str | None:
+    """``text`` with anything that is not valid Unicode escaped (``\\ud800``)."""
+    return text if text is None or _encodable(text) else text.encode("utf-8", "backslashreplace").decode()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _text_or_none(value: Any) -> str | None:
     return value if type(value) is str else None
 
 
-def _extra_column(field: str, is_pool: bool) -> str:
-    name = _snake(field)
-    taken = SCHEMAS["pools" if is_pool else "numbers"]
-    return f"extra_{name}" if name in taken else name
-
-
-def _add_extra_columns(frame: pd.DataFrame, extra: dict, is_pool: bool) -> None:
+def _add_extra_columns(frame: pd.DataFrame, extra: dict, columns: dict[str, str]) -> None:
     """Append one column per unknown field, typed as narrowly as its values allow."""
-    for field, rows in sorted(extra.items()):
+    for field, rows in sorted(extra.items(), key=lambda item: columns[item[0]]):
         values = [None] * len(frame)
         for row, value in rows.items():
             values[row] = value
@@ -741,11 +778,11 @@ def _add_extra_columns(frame: pd.DataFrame, extra: dict, is_pool: bool) -> None:
             column = pd.array(values, dtype="Int64")
         elif kinds <= {int, float}:
             column = pd.array(values, dtype="Float64")
-        elif kinds <= {str}:
+        elif kinds <= {str} and all(map(_encodable, present)):
             column = pd.array(values, dtype="string")
         else:
             column = pd.array([None if v is None else _short(v, 10_000) for v in values], dtype="string")
-        frame[_extra_column(field, is_pool)] = column
+        frame[columns[field]] = column
 
 
 _ARROW_TO_PANDAS = {
@@ -835,4 +872,4 @@ def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
             pending.append((batch, worker.submit(_fast_piece, *zip(*batch))))
         settle()
     pieces.append(careful.piece())
-    return _assemble(pieces)
+    return _assemble(pieces, careful.extra_columns)

@@ -48,3 +48,18 @@ def two_locations(tmp_path: Path) -> Path:
     write_json(tmp_path / "a.json", envelope(make_pool(), make_pool(id="p2", numbers=[], inboundCallService=None)))
     write_json(tmp_path / "sub" / "b.json", envelope(make_pool(locationId="loc456", id="p3")))
     return tmp_path
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print, and save to reports/robustness.json, how many generated inputs and injected
+    faults the suite tried (the README's figures table quotes a run of this)."""
+    from robustness import COUNTS
+
+    if not COUNTS:
+        return
+    terminalreporter.section("robustness figures")
+    for kind, count in sorted(COUNTS.items()):
+        terminalreporter.write_line(f"{count:6,d}  {kind}")
+    out = Path(__file__).resolve().parent.parent / "reports"
+    out.mkdir(exist_ok=True)
+    (out / "robustness.json").write_text(json.dumps(dict(sorted(COUNTS.items())), indent=2) + "\n")

@@ -201,6 +201,7 @@ BAD_FILES = {
                                    "error": "Unauthorized"}).encode(), poolkit.ErrorResponseError, "401"),
     "unsuccessful.json": (json.dumps({"success": False, "data": []}).encode(), poolkit.ErrorResponseError, "success: false"),
     "string.json": (b'"hello"', poolkit.NotAPoolResponseError, "top-level JSON is a string"),
+    "null.json": (b"null", poolkit.NotAPoolResponseError, "top-level JSON is a null"),  # crashed pyarrow 26
     "no-data.json": (b'{"locations": []}', poolkit.NotAPoolResponseError, "no 'data' list"),
     "data-object.json": (b'{"data": {"id": 1}}', poolkit.NotAPoolResponseError, "'data' is a object"),
 }
