@@ -9,11 +9,12 @@ import threading
 class RawServer:
     """Answers each connection with the next of ``replies`` (bytes), then closes it.
 
-    The last reply repeats once the list is used up. Bound to 127.0.0.1 on a free port.
+    The last reply repeats once the list is used up; ``replies`` may instead be a function
+    of the request bytes. Bound to 127.0.0.1 on a free port.
     """
 
-    def __init__(self, replies: list[bytes]) -> None:
-        self.replies = list(replies)
+    def __init__(self, replies) -> None:
+        self.replies = replies if callable(replies) else list(replies)
         self.requests: list[bytes] = []
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
@@ -37,8 +38,14 @@ class RawServer:
                         break
                     data += chunk
                 self.requests.append(data)
-                reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-                conn.sendall(reply)
+                if callable(self.replies):
+                    reply = self.replies(data)
+                else:
+                    reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+                try:
+                    conn.sendall(reply)
+                except OSError:
+                    pass
 
     def close(self) -> None:
         self._sock.close()
