@@ -23,10 +23,11 @@ from .errors import (
 from .client import Client
 from .datasets import load_sample, sample_path
 from .fetch import FetchResult, fetch_pools
+from .phones import enrich_numbers
 from .tidy import PoolTables, read_pools
 
 __all__ = [
-    "PoolTables", "read_pools", "load_sample", "sample_path", "Client", "fetch_pools", "FetchResult",
+    "PoolTables", "read_pools", "load_sample", "sample_path", "Client", "fetch_pools", "FetchResult", "enrich_numbers",
     "PoolkitError", "SourceError", "UnreadableSourceError", "InvalidJSONError",
     "NotAPoolResponseError", "ErrorResponseError", "ConfigurationError", "NetworkError",
     "APIError", "BadRequestError", "AuthenticationError", "ForbiddenError", "NotFoundError",

@@ -179,12 +179,11 @@ class PoolTables:
             yield name, getattr(self, name)
 
     def to_parquet(self, directory: str | os.PathLike) -> Path:
-        """Write ``<table>.parquet`` for each table into ``directory`` (dtypes kept)."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, frame in self:
-            frame.to_parquet(out / f"{name}.parquet", index=False)
-        return out
+        """Write the tables as one Parquet dataset, partitioned by snapshot (hive-style
+        ``<table>/snapshot=.../``); ``read_pools(directory)`` reads it back identical."""
+        from .dataset import write_dataset
+
+        return write_dataset(self, directory)
 
     def to_csv(self, directory: str | os.PathLike) -> Path:
         """Write ``<table>.csv`` for each table into ``directory``."""
@@ -797,20 +796,32 @@ def _to_pandas(columns: dict[str, pa.Array]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- API
 
-def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
+def read_pools(source: Any, *, errors: str = "raise", enrich: bool = False) -> PoolTables:
     """Read number-pool responses into tidy tables.
 
     ``source`` is a response file, a folder (every ``*.json`` below it except
-    ``manifest.json``), a glob, a parsed response ``dict``, or a list of these. Accepted
+    ``manifest.json``), a glob, a parsed response ``dict``, or a list of these; a folder
+    written by ``PoolTables.to_parquet`` is read back as the tables it holds. Accepted
     shapes: the ``{"success", "data", "total"}`` envelope, the v3-style
     ``{"status", "data", "statusCode", "message"}`` wrapper, and a bare list of pools.
 
     ``errors="raise"`` raises a ``SourceError`` for a source that is unreadable, not
     JSON or not a pool response; ``errors="record"`` turns it into a ``problems`` row
-    and goes on. Problems inside a response never raise.
+    and goes on. Problems inside a response never raise. ``enrich=True`` adds the
+    phone-number columns of ``poolkit.enrich_numbers`` to ``numbers``.
     """
     if errors not in ("raise", "record"):
         raise ValueError(f"errors must be 'raise' or 'record', not {errors!r}")
+    if isinstance(source, (str, os.PathLike)):
+        from .dataset import is_dataset, read_dataset
+
+        if is_dataset(source):
+            tables = read_dataset(source)
+            if enrich:
+                from .phones import enrich_numbers
+
+                tables.numbers = enrich_numbers(tables.numbers)
+            return tables
     careful = _Flattener()
     pieces: list[_Piece] = []
 
@@ -872,4 +883,9 @@ def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
             pending.append((batch, worker.submit(_fast_piece, *zip(*batch))))
         settle()
     pieces.append(careful.piece())
-    return _assemble(pieces, careful.extra_columns)
+    tables = _assemble(pieces, careful.extra_columns)
+    if enrich:
+        from .phones import enrich_numbers
+
+        tables.numbers = enrich_numbers(tables.numbers)
+    return tables

@@ -1,0 +1,73 @@
+"""enrich_numbers gives exactly phonenumbers' answers, row by row, on varied and broad sets."""
+
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+import phonenumbers
+import pytest
+
+import poolkit
+from poolkit.phones import ENRICH_COLUMNS, describe, enrich_numbers
+
+
+def as_tuples(frame: pd.DataFrame) -> list[tuple]:
+    return [tuple(None if pd.isna(v) else v for v in row) for row in frame[list(ENRICH_COLUMNS)].itertuples(index=False)]
+
+
+def assert_identical(numbers: list) -> pd.DataFrame:
+    enriched = enrich_numbers(pd.Series(numbers, dtype="string"))
+    expected = [describe(None if n is None else n) for n in numbers]
+    got = as_tuples(enriched)
+    mismatches = [(n, g, e) for n, g, e in zip(numbers, got, expected) if g != e]
+    assert mismatches == [], mismatches[:5]
+    return enriched
+
+
+VARIED = ["+14155552671", "+14155550199", "+12125550100", "+16045551234", "+14165550000", "+18005550100",
+          "+18885550123", "+442071838750", "+447911123456", "+61293744000", "+61412345678", "+4930123456",
+          "+390612345678", "+5491123456789", "+525512345678", "+80012345678", "+1415555", "+999123",
+          "(415) 555-2671", "14155552671", "020 7183 8750", "", None, "+1 415 555 2671", "+12465211234"]
+
+
+def test_varied_numbers_match_phonenumbers_exactly():
+    enriched = assert_identical(VARIED)
+    first = enriched.iloc[0]
+    assert (first.country_code, first.region_code, first.number_type, first.is_valid, first.area, first.e164) == \
+        (1, "US", "fixed_line_or_mobile", True, "San Francisco, CA", "+14155552671")
+    assert enriched.iloc[5].number_type == "toll_free" and enriched.iloc[3].region_code == "CA"
+    assert enriched.iloc[7].area == "London" and enriched.iloc[9].region_code == "AU"
+    assert not enriched.iloc[16].is_valid and pd.isna(enriched.iloc[18].e164)  # too short; not E.164
+    assert [str(enriched[c].dtype) for c in ENRICH_COLUMNS] == ["Int64", "string", "category", "boolean", "string", "string"]
+
+
+def test_every_region_and_type_with_many_numbers_per_prefix():
+    """Example numbers of every region and type, each with 12 siblings that differ in the
+    last digits (so prefix groups hold many numbers), and some in other digits."""
+    rng = random.Random(5)
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE,
+                     phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.VOIP):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            numbers.append(e164)
+            for _ in range(12):
+                cut = rng.choice([1, 2, 3, 4, 5, 6])
+                numbers.append(e164[:-cut] + "".join(rng.choice("0123456789") for _ in range(cut)))
+    assert len(numbers) > 5000
+    assert_identical(numbers)
+
+
+def test_numbers_table_and_read_pools_enrich():
+    tables = poolkit.read_pools(poolkit.sample_path(), enrich=True)
+    numbers = tables.numbers
+    assert list(numbers.columns[:6]) == ["location_id", "pool_id", "position", "phone_number", "friendly_name", "source"]
+    assert list(numbers.columns[6:12]) == list(ENRICH_COLUMNS)
+    plain = poolkit.load_sample().numbers
+    assert as_tuples(numbers) == as_tuples(enrich_numbers(plain))
+    assert set(numbers["region_code"].dropna()) == {"US", "CA"}
+    assert numbers["number_type"].isin(["toll_free"]).sum() > 50
