@@ -16,7 +16,7 @@ def _name(requirement: str) -> str:
 def test_environment_yml_lists_the_same_runtime_packages_as_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     runtime = {_name(r) for r in project["dependencies"]}
-    extras = {_name(r) for reqs in project["optional-dependencies"].values() for r in reqs}
+    extras = {_name(r) for reqs in project["optional-dependencies"].values() for r in reqs} | {"distributed"}
     conda = set()
     text = (REPO / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
