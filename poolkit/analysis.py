@@ -28,6 +28,14 @@ FEATURE_LABELS = {
 }
 
 
+def local(tables: PoolTables) -> PoolTables:
+    """Pandas tables to analyse: Dask tables have their per-pool tables computed (one row
+    per pool or problem, never per number), so every function here accepts either."""
+    from .engine_dask import is_dask, to_pandas
+
+    return to_pandas(tables) if is_dask(tables) else tables
+
+
 def service_labels(pools: pd.DataFrame) -> pd.Series:
     """``service_type`` with pools that have no service labelled ``"none"`` (a category)."""
     types = pools["service_type"]
@@ -37,6 +45,7 @@ def service_labels(pools: pd.DataFrame) -> pd.Series:
 
 def numbers_per_pool(tables: PoolTables) -> pd.DataFrame:
     """Per pool: location, name, active flag, service and number count, most numbers first."""
+    tables = local(tables)
     pools = tables.pools
     frame = pools[["location_id", "pool_id", "name", "is_active", "service_type", "number_count"]].copy()
     frame["number_count"] = frame["number_count"].fillna(0)
@@ -49,6 +58,7 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
 
     ``by`` groups further (for example ``"location_id"``); shares are within each group.
     """
+    tables = local(tables)
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     pools = tables.pools.assign(service_type=service_labels(tables.pools))
     counts = (pools.groupby([*keys, "service_type"], observed=True).size()
@@ -63,6 +73,7 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
 def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFrame:
     """Per group (location by default): pools, and the share of its pools with each feature,
     plus the share with each inbound call service type (``service_<type>`` columns)."""
+    tables = local(tables)
     pools = tables.pools
     flags = pd.DataFrame({name: test(pools).astype(bool) for name, test in FEATURES.items()})
     for service_type in pools["service_type"].cat.categories:
@@ -91,6 +102,7 @@ def feature_adoption_summary(tables: PoolTables) -> pd.DataFrame:
 
 def location_summary(tables: PoolTables) -> pd.DataFrame:
     """Per location: pools, numbers, active pools and share, pools with a service."""
+    tables = local(tables)
     pools = tables.pools
     grouped = pools.assign(
         active=pools["is_active"].fillna(False).astype(int),
@@ -106,10 +118,12 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
 
 def headline(tables: PoolTables) -> dict[str, int]:
     """The headline counts: locations, pools, numbers, pools with a service, problems."""
+    numbers = tables.numbers.shape[0]
+    tables = local(tables)
     return {
         "locations": int(tables.pools["location_id"].nunique()),
         "pools": len(tables.pools),
-        "numbers": len(tables.numbers),
+        "numbers": int(numbers if isinstance(numbers, int) else numbers.compute()),
         "pools_with_service": len(tables.services),
         "problems": len(tables.problems),
     }
@@ -117,6 +131,7 @@ def headline(tables: PoolTables) -> dict[str, int]:
 
 def problems_summary(tables: PoolTables) -> pd.DataFrame:
     """Problems grouped by kind, with how often, in how many files, and one example."""
+    tables = local(tables)
     problems = tables.problems
     columns = ["kind", "count", "files", "example_source", "example_path", "example_value"]
     if problems.empty:

@@ -22,6 +22,9 @@ class SourceError(PoolkitError):
         self.path = path
         super().__init__(f"{source}: {reason} (at {path})")
 
+    def __reduce__(self):  # survives pickling (Dask workers, multiprocessing)
+        return type(self), (self.source, self.reason, self.path)
+
 
 class UnreadableSourceError(SourceError):
     """The file does not exist or cannot be read."""

@@ -330,6 +330,7 @@ class _Flattener:
     def __init__(self) -> None:
         # unknown field -> its column, per table; chosen (and reported) once per read
         self.extra_columns: dict[tuple[bool, str], str] = {}
+        self.source_rank: dict[str, int] = {}  # input order: problems are listed in it
         self._reset()
 
     def _reset(self) -> None:
@@ -360,6 +361,7 @@ class _Flattener:
     # -- problems
     def problem(self, source, location_id, pool_id, path, value, text) -> None:
         self.problems.append({
+            "rank": self.source_rank.setdefault(source, len(self.source_rank)),
             "source": _printable(source), "location_id": _printable(location_id),
             "pool_id": _printable(pool_id), "path": _printable(path), "value": _short(value), "problem": text,
         })
@@ -740,7 +742,7 @@ def _assemble(pieces: list[_Piece], extra_columns: dict[tuple[bool, str], str]) 
         _add_extra_columns(frame, merged, {f: c for (p, f), c in extra_columns.items() if p == is_pool})
     has_service = np.concatenate([p.has_service for p in pieces])
     services = pools.loc[has_service, list(SCHEMAS["services"])].reset_index(drop=True)
-    rows = [row for p in pieces for row in p.problems]
+    rows = sorted((row for p in pieces for row in p.problems), key=lambda row: row["rank"])  # stable
     problems = (pd.DataFrame(rows, columns=list(SCHEMAS["problems"])).astype(pd.StringDtype())
                 if rows else _empty_frame("problems"))
     return PoolTables(pools, numbers, services, problems)
@@ -796,7 +798,7 @@ def _to_pandas(columns: dict[str, pa.Array]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- API
 
-def read_pools(source: Any, *, errors: str = "raise", enrich: bool = False) -> PoolTables:
+def read_pools(source: Any, *, errors: str = "raise", enrich: bool = False, engine: str = "pandas") -> PoolTables:
     """Read number-pool responses into tidy tables.
 
     ``source`` is a response file, a folder (every ``*.json`` below it except
@@ -809,9 +811,17 @@ def read_pools(source: Any, *, errors: str = "raise", enrich: bool = False) -> P
     JSON or not a pool response; ``errors="record"`` turns it into a ``problems`` row
     and goes on. Problems inside a response never raise. ``enrich=True`` adds the
     phone-number columns of ``poolkit.enrich_numbers`` to ``numbers``.
+    ``engine="dask"`` returns the tables as Dask DataFrames built in parallel per batch
+    of files (see ``poolkit.engine_dask``).
     """
     if errors not in ("raise", "record"):
         raise ValueError(f"errors must be 'raise' or 'record', not {errors!r}")
+    if engine == "dask":
+        from .engine_dask import read_pools_dask
+
+        return read_pools_dask(source, errors=errors, enrich=enrich)
+    if engine != "pandas":
+        raise ValueError(f"engine must be 'pandas' or 'dask', not {engine!r}")
     if isinstance(source, (str, os.PathLike)):
         from .dataset import is_dataset, read_dataset
 
@@ -858,6 +868,7 @@ def read_pools(source: Any, *, errors: str = "raise", enrich: bool = False) -> P
         batch: list[tuple[str, bytes]] = []
         batch_bytes = 0
         for name, item in _iter_sources(source):
+            careful.source_rank.setdefault(name, len(careful.source_rank))
             if item is None:
                 try:
                     item = read_bytes(name)
