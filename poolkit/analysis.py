@@ -169,3 +169,43 @@ def mask_phone(number: object) -> object:
     if number.startswith("+1") and len(digits) == 11:
         return f"+1 {digits[1:4]} ***-**{digits[-2:]}"
     return f"+{digits[:2]} {'*' * max(0, len(digits) - 4)}{digits[-2:]}"
+
+
+LOCAL_TYPES = ("fixed_line", "mobile", "fixed_line_or_mobile")
+
+
+def _enriched_numbers(tables: PoolTables) -> pd.DataFrame:
+    from .engine_dask import is_dask
+    from .phones import ENRICH_COLUMNS, enrich_numbers
+
+    numbers = tables.numbers
+    if is_dask(tables):
+        numbers = numbers.compute().reset_index(drop=True)
+    return numbers if set(ENRICH_COLUMNS) <= set(numbers.columns) else enrich_numbers(numbers)
+
+
+def number_kinds(tables: PoolTables) -> pd.DataFrame:
+    """Numbers by kind: local (fixed line or mobile), toll-free, other valid types, invalid
+    or missing; with shares. Enriches the numbers if ``read_pools`` did not."""
+    numbers = _enriched_numbers(tables)
+    kind = pd.Series("invalid or missing", index=numbers.index, dtype=object)
+    valid = numbers["is_valid"].fillna(False).astype(bool)
+    types = numbers["number_type"].astype(object)
+    kind[valid] = "other (" + types[valid].astype(str) + ")"
+    kind[valid & types.isin(LOCAL_TYPES)] = "local"
+    kind[valid & (types == "toll_free")] = "toll-free"
+    counts = kind.value_counts().rename_axis("kind").rename("numbers").reset_index()
+    counts["share"] = (counts["numbers"] / counts["numbers"].sum()).astype("Float64")
+    return counts.astype({"kind": "string", "numbers": "Int64"})
+
+
+def numbers_by_area(tables: PoolTables) -> pd.DataFrame:
+    """Numbers per country and geographic area (the geocoder's description), most first.
+    Toll-free and other non-geographic numbers have no area."""
+    numbers = _enriched_numbers(tables)
+    frame = numbers.assign(region_code=numbers["region_code"].fillna("unknown"),
+                           area=numbers["area"].fillna("no geographic area"))
+    counts = frame.groupby(["region_code", "area"], observed=True).size().rename("numbers").reset_index()
+    counts["share"] = (counts["numbers"] / max(1, len(numbers))).astype("Float64")
+    counts = counts.sort_values(["numbers", "region_code", "area"], ascending=[False, True, True], kind="stable")
+    return counts.reset_index(drop=True).astype({"region_code": "string", "area": "string", "numbers": "Int64"})

@@ -17,7 +17,15 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .analysis import FEATURE_LABELS, NO_SERVICE, feature_adoption, numbers_per_pool, service_mix
+from .analysis import (
+    FEATURE_LABELS,
+    NO_SERVICE,
+    feature_adoption,
+    number_kinds,
+    numbers_by_area,
+    numbers_per_pool,
+    service_mix,
+)
 from .tidy import PoolTables
 
 SERVICE_COLORS = {"voice_ai": "#6a3d9a", "ivr": "#1b9e77", "forward": "#1f78b4", NO_SERVICE: "#bdbdbd"}
@@ -155,4 +163,59 @@ def plot_feature_adoption(data: PoolTables | pd.DataFrame, ax: Axes | None = Non
         ax.legend(fontsize=8, loc="lower left")
         ax.set_title(f"{title}: distribution across {len(frame):,} locations")
         ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+KIND_COLORS = {"local": "#1f78b4", "toll-free": "#e6ab02", "invalid or missing": "#e31a1c"}
+REGION_COLORS = {"US": "#1f78b4", "CA": "#e31a1c"}
+
+
+def plot_number_areas(data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 15) -> Axes:
+    """Numbers per geographic area (top ``top`` areas and "other"), coloured by country."""
+    ax = _axes(ax)
+    frame = numbers_by_area(data) if isinstance(data, PoolTables) else data
+    title = "Numbers by area"
+    if frame.empty:
+        return _empty(ax, title, "No numbers to show")
+    shown = frame.head(top)
+    labels = [f"{a} ({r})" for a, r in zip(shown["area"], shown["region_code"])]
+    counts = list(shown["numbers"].astype(float))
+    colors = [_region_color(r) for r in shown["region_code"]]
+    if len(frame) > top:
+        labels.append(f"{OTHER} ({len(frame) - top:,} areas)")
+        counts.append(float(frame["numbers"].iloc[top:].sum()))
+        colors.append("#969696")
+    bars = ax.barh(range(len(labels))[::-1], counts, color=colors)
+    ax.set_yticks(range(len(labels))[::-1], [_short(label, 34) for label in labels], fontsize=8)
+    ax.bar_label(bars, labels=[f"{int(c):,}" for c in counts], padding=2, fontsize=8)
+    ax.set_xlabel("Numbers")
+    regions = list(dict.fromkeys(shown["region_code"]))
+    ax.legend(handles=[Patch(color=_region_color(r), label=r) for r in regions], title="Country", fontsize=8,
+              loc="center right")
+    ax.set_title(f"{title} ({int(frame['numbers'].sum()):,} numbers, {len(frame):,} areas)")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def _region_color(region: str) -> str:
+    return REGION_COLORS.get(region, _OTHER_COLORS[zlib.crc32(str(region).encode()) % len(_OTHER_COLORS)])
+
+
+def plot_number_kinds(data: PoolTables | pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Local versus toll-free (and other kinds, and invalid numbers), with counts and shares."""
+    ax = _axes(ax)
+    frame = number_kinds(data) if isinstance(data, PoolTables) else data
+    title = "Local and toll-free numbers"
+    if frame.empty:
+        return _empty(ax, title, "No numbers to show")
+    total = frame["numbers"].sum()
+    colors = [KIND_COLORS.get(k, _OTHER_COLORS[zlib.crc32(str(k).encode()) % len(_OTHER_COLORS)]) for k in frame["kind"]]
+    bars = ax.bar(frame["kind"].astype(str), frame["numbers"].astype(float), color=colors)
+    ax.bar_label(bars, labels=[f"{int(n):,}\n{n / total:.0%}" for n in frame["numbers"]], fontsize=8, padding=2)
+    ax.set_ylim(0, frame["numbers"].max() * 1.2)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("Numbers")
+    ax.set_title(f"{title} ({int(total):,} numbers)")
+    ax.tick_params(axis="x", labelrotation=15 if len(frame) > 3 else 0)
+    ax.spines[["top", "right"]].set_visible(False)
     return ax

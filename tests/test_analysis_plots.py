@@ -157,3 +157,26 @@ def test_many_service_types_collapse_into_other():
     assert len(labels) == 12 and labels[-1] == "other (29 types)"
     assert np.isclose(sum(p.get_height() for p in ax.patches), 40)
     plt.close(ax.figure)
+
+
+def test_number_kinds_and_areas_from_enriched_numbers():
+    tables = poolkit.read_pools(envelope(make_pool(numbers=[
+        {"phoneNumber": "+14155552671", "friendlyName": "a"}, {"phoneNumber": "+14155550123", "friendlyName": "b"},
+        {"phoneNumber": "+18005550100", "friendlyName": "c"}, {"phoneNumber": "+16045551234", "friendlyName": "d"},
+        {"phoneNumber": "+1415555", "friendlyName": "short"}, {"phoneNumber": "bad", "friendlyName": "e"}])))
+    kinds = analysis.number_kinds(tables).set_index("kind")["numbers"].to_dict()
+    assert kinds == {"local": 3, "invalid or missing": 2, "toll-free": 1}
+    areas = analysis.numbers_by_area(tables)
+    assert areas.iloc[0].tolist()[:3] == ["US", "San Francisco, CA", 2]
+    assert ("CA", "British Columbia") in set(zip(areas["region_code"], areas["area"]))
+    assert ("US", "no geographic area") in set(zip(areas["region_code"], areas["area"]))
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plots.plot_number_areas(tables, ax=left, top=2) is left
+    assert [t.get_text() for t in left.get_yticklabels()][-1].startswith("other (")
+    legend = {t.get_text(): matplotlib.colors.to_hex(h.get_facecolor())
+              for t, h in zip(left.get_legend().get_texts(), left.get_legend().legend_handles)}
+    assert legend["US"] == plots.REGION_COLORS["US"]
+    assert plots.plot_number_kinds(tables, ax=right) is right and len(right.patches) == 3
+    plt.close(fig)
+    empty = empty_tables()
+    assert any("No numbers" in t.get_text() for t in plots.plot_number_areas(empty).texts)

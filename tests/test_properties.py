@@ -112,28 +112,34 @@ def test_record_mode_never_raises_and_accounts_for_every_pool(doc):
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(responses(), st.booleans())
-def test_files_raise_only_poolkit_errors_naming_the_file_and_fast_path_agrees(doc, compact):
-    """A one-line file takes the Arrow fast path when it can; it must give the careful tables."""
+@given(responses())
+def test_files_raise_only_poolkit_errors_naming_the_file_and_fast_path_agrees(doc):
+    """The same response as a one-line file (the Arrow fast path when it can) and
+    pretty-printed (always the careful path): same tables, or the same typed error."""
     tally("generated responses (as files, both paths)")
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "response.json"
-        path.write_text(json.dumps(doc, separators=(",", ":")) if compact else json.dumps(doc, indent=2))
-        try:
-            from_file = poolkit.read_pools(path)
-        except poolkit.PoolkitError as exc:
-            assert isinstance(exc, poolkit.SourceError) and str(path) in str(exc)
-            assert pool_entries(doc) is None
-            recorded = poolkit.read_pools(path, errors="record")
-            assert recorded.pools.empty and recorded.problems["source"].tolist() == [str(path)]
+        results = {}
+        for form, text in (("compact", json.dumps(doc, separators=(",", ":"))), ("pretty", json.dumps(doc, indent=2))):
+            path = Path(folder) / form / "response.json"
+            path.parent.mkdir()
+            path.write_text(text)
+            try:
+                results[form] = poolkit.read_pools(path)
+            except poolkit.PoolkitError as exc:
+                assert isinstance(exc, poolkit.SourceError) and str(path) in str(exc)
+                recorded = poolkit.read_pools(path, errors="record")
+                assert recorded.pools.empty and recorded.problems["source"].tolist() == [str(path)]
+                results[form] = type(exc)
+        if isinstance(results["pretty"], type):
+            assert results["compact"] is results["pretty"] and pool_entries(doc) is None
             return
-        assert_documented_dtypes(from_file)
-        in_memory = poolkit.read_pools(doc)
-        for name, frame in from_file:
-            expected = getattr(in_memory, name).copy()
+        fast, careful = results["compact"], results["pretty"]
+        assert_documented_dtypes(fast)
+        for name, frame in careful:
+            expected = frame.copy()
             if "source" in expected:
-                expected["source"] = expected["source"].where(expected["source"].isna(), str(path))
-            pd.testing.assert_frame_equal(frame, expected)
+                expected["source"] = expected["source"].str.replace("/pretty/", "/compact/", regex=False)
+            pd.testing.assert_frame_equal(getattr(fast, name), expected)
 
 
 @settings(max_examples=60, deadline=None)

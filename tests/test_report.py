@@ -57,12 +57,13 @@ def test_report_is_self_contained_with_code_hidden(reports):
     images = [dict(re.findall(r'(\w+)="([^"]*)"', tag)) for tag in re.findall(r"<img ([^>]*)>", html)]
     assert all(image["src"].startswith("data:image/png;base64,") for image in images)
     alts = [image["alt"] for image in images]
-    assert len(alts) == 3 and "Numbers per pool" in alts[0] and "Inbound call services" in alts[1]
+    assert len(alts) == 4 and "Numbers per pool" in alts[0] and "Inbound call services" in alts[1]
+    assert "Numbers by area" in alts[2] and "Feature adoption" in alts[3]
     assert not re.search(r'(src|href)="(https?:)?//', html), "an asset would come from the network"
     assert "<script src" not in html
     assert "read_pools(" not in html and "import matplotlib" not in html  # code is hidden
     for words in ("HighLevel number pools", "Top pools by numbers", "Feature adoption", "Problems",
-                  "snapshot taken 2026-11-02T15:00:00+00:00", "1,611", "Cornerstone"):
+                  "snapshot taken 2026-11-02T15:00:00+00:00", "1,611", "Cornerstone", "Where the numbers are"):
         assert words in html, words
     assert "Traceback" not in html and "Warning" not in html
 
@@ -105,7 +106,7 @@ def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
             page.route("**/*", block)
             page.goto(reports[name].as_uri(), wait_until="load")
             images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
-            assert len(images) == 3 and all(done and width > 0 for done, width in images), images
+            assert len(images) == 4 and all(done and width > 0 for done, width in images), images
             assert errors == [] and outside == []
             assert page.locator(".poolkit-card").count() == 5
             page.screenshot(path=str(SCREENSHOTS / f"report-{name}.png"), full_page=True)
