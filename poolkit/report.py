@@ -8,7 +8,6 @@ functions here are what the notebooks call, so that they hold narrative, not log
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import tempfile
@@ -21,7 +20,7 @@ import pandas as pd
 
 from .analysis import headline, mask_phone
 from .errors import PoolkitError
-from .snapshot import MANIFEST, write_atomic
+from .snapshot import MANIFEST, read_manifest, write_atomic
 from .tidy import PoolTables
 
 REPORT_NOTEBOOK = "report.ipynb"
@@ -33,17 +32,12 @@ class ReportError(PoolkitError):
 
 
 def _manifests(data: str | os.PathLike) -> list[dict]:
-    """Manifests of the snapshot(s) ``data`` points at, oldest first."""
+    """Manifests of the snapshot(s) ``data`` points at (a snapshot, a file in one, or a folder
+    of snapshots), oldest first."""
     path = Path(data)
     folder = path if path.is_dir() else path.parent
-    found = [folder / MANIFEST] if (folder / MANIFEST).is_file() else sorted(folder.glob(f"*/{MANIFEST}"))
-    manifests = []
-    for file in found:
-        try:
-            manifests.append(json.loads(file.read_text()))
-        except (OSError, ValueError):
-            continue
-    return manifests
+    folders = [folder] if (folder / MANIFEST).is_file() else sorted(p.parent for p in folder.glob(f"*/{MANIFEST}"))
+    return [m for m in map(read_manifest, folders) if m is not None]
 
 
 def source_info(data: str | os.PathLike) -> dict[str, Any]:

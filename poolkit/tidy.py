@@ -18,7 +18,8 @@ import os
 import re
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -610,9 +611,9 @@ class _Piece:
     numbers: dict[str, pa.Array]
     pool_of_number: np.ndarray  # pool row (within the piece) of each number row
     has_service: np.ndarray
-    problems: list = field(default_factory=list)
-    pool_extra: dict = field(default_factory=dict)
-    number_extra: dict = field(default_factory=dict)
+    problems: list = dataclass_field(default_factory=list)
+    pool_extra: dict = dataclass_field(default_factory=dict)
+    number_extra: dict = dataclass_field(default_factory=dict)
 
     def __post_init__(self) -> None:
         take = pa.array(self.pool_of_number)

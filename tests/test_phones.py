@@ -6,7 +6,6 @@ import random
 
 import pandas as pd
 import phonenumbers
-import pytest
 
 import poolkit
 from poolkit.phones import ENRICH_COLUMNS, describe, enrich_numbers
