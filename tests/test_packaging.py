@@ -43,3 +43,21 @@ def test_notebooks_are_committed_without_outputs():
         for cell in cells:
             if cell["cell_type"] == "code":
                 assert not cell.get("outputs") and cell.get("execution_count") is None, notebook.name
+
+
+def test_command_line_entry_points_document_every_command():
+    import subprocess
+    import sys
+
+    import poolkit
+
+    help_text = subprocess.run([sys.executable, "-m", "poolkit", "--help"], capture_output=True, text=True,
+                               check=True).stdout
+    assert all(command in help_text for command in ("tidy", "fetch", "report"))
+    for command in ("tidy", "fetch", "report"):
+        sub = subprocess.run([sys.executable, "-m", "poolkit", command, "--help"], capture_output=True, text=True)
+        assert sub.returncode == 0 and "usage: poolkit " + command in sub.stdout
+    version = subprocess.run([sys.executable, "-m", "poolkit", "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.strip() == f"poolkit {poolkit.__version__}"
+    usage = subprocess.run([sys.executable, "-m", "poolkit", "fetch", "--workers", "x"], capture_output=True, text=True)
+    assert usage.returncode == 2
