@@ -25,8 +25,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType, geocoder
-from phonenumbers.geodata import GEOCODE_DATA
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 try:  # CPython's regular-expression parser (public as sre_parse before 3.11)
@@ -51,6 +50,8 @@ _DESCS = ("general_desc", "fixed_line", "mobile", "toll_free", "premium_rate", "
 def describe(number: object) -> tuple:
     """The reference answer for one number, straight from ``phonenumbers``:
     ``(country_code, region_code, number_type, is_valid, area, e164)``."""
+    from phonenumbers import geocoder  # loads the geocoding tables (0.4 s): only when used
+
     if not isinstance(number, str):
         return (None, None, None, None, None, None)
     try:
@@ -156,6 +157,8 @@ def _country(country_code: int):
 
 @lru_cache(maxsize=None)
 def _geo_keys(first_digit: str) -> tuple[str, ...]:
+    from phonenumbers.geodata import GEOCODE_DATA
+
     return tuple(key for key in GEOCODE_DATA if key.startswith(first_digit))
 
 
