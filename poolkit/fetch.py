@@ -158,6 +158,10 @@ def _pending(location_id: str) -> dict[str, Any]:
             "rate_limit": {}}
 
 
+def _rate_headers(response) -> dict[str, str]:
+    return {h: response.headers[h] for h in RATE_HEADERS if h in response.headers}
+
+
 class _LocationTokens:
     """Location tokens from an agency token, got on first use and kept in memory only."""
 
@@ -173,7 +177,7 @@ class _LocationTokens:
 
 def _fetch_one(client: Client, tokens: _LocationTokens | None, folder: Path, location_id: str) -> dict:
     """Fetch one location and write its body; return its manifest entry (never raises)."""
-    fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    entry = {**_pending(location_id), "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     try:
         token = tokens.get(location_id) if tokens else None
         try:
@@ -190,20 +194,17 @@ def _fetch_one(client: Client, tokens: _LocationTokens | None, folder: Path, loc
                                f"(starts {response.text[:60]!r})") from None
         name = f"{location_id}.json"
         write_atomic(folder / name, response.content)
-        return {"status": "ok", "http_status": response.status_code, "file": name, "error": None,
-                "message": None, "trace_id": None, "bytes": len(response.content), "fetched_at": fetched_at,
-                "rate_limit": {h: response.headers[h] for h in RATE_HEADERS if h in response.headers}}
+        return {**entry, "status": "ok", "http_status": response.status_code, "file": name,
+                "bytes": len(response.content), "rate_limit": _rate_headers(response)}
     except PoolkitError as exc:
         log.warning("location %s failed: %s", location_id, exc)
         api = exc if isinstance(exc, APIError) else None
         message = api.message if api else str(exc)
-        return {"status": "failed", "http_status": api.status if api else None, "file": None,
+        return {**entry, "status": "failed", "http_status": api.status if api else None,
                 "error": type(exc).__name__, "message": message if isinstance(message, (str, list)) else str(message),
-                "trace_id": api.trace_id if api else None, "bytes": None, "fetched_at": fetched_at,
-                "rate_limit": {h: api.response.headers[h] for h in RATE_HEADERS
-                               if api and api.response is not None and h in api.response.headers}}
+                "trace_id": api.trace_id if api else None,
+                "rate_limit": _rate_headers(api.response) if api and api.response is not None else {}}
     except OSError as exc:
         log.warning("location %s: could not write the snapshot file: %s", location_id, exc)
-        return {"status": "failed", "http_status": None, "file": None, "error": type(exc).__name__,
-                "message": f"could not write the snapshot file: {exc.strerror or exc}", "trace_id": None,
-                "bytes": None, "fetched_at": fetched_at, "rate_limit": {}}
+        return {**entry, "status": "failed", "error": type(exc).__name__,
+                "message": f"could not write the snapshot file: {exc.strerror or exc}"}

@@ -28,6 +28,8 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
+from .tidy import E164_PATTERN
+
 try:  # CPython's regular-expression parser (public as sre_parse before 3.11)
     import re._parser as _sre
     import re._constants as _C
@@ -42,7 +44,6 @@ ENRICH_COLUMNS = {"country_code": "Int64", "region_code": "string", "number_type
                   "is_valid": "boolean", "area": "string", "e164": "string"}
 TYPE_NAMES = {value: name.lower() for name, value in vars(PhoneNumberType).items()
               if name.isupper() and isinstance(value, int)}
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
 _DESCS = ("general_desc", "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
           "personal_number", "voip", "pager", "uan", "voicemail", "no_international_dialling")
 
@@ -205,7 +206,7 @@ def enrich_numbers(numbers: pd.DataFrame | pd.Series, column: str = "phone_numbe
     (or make them from a Series of numbers). Identical to ``describe`` on every row."""
     series = numbers if isinstance(numbers, pd.Series) else numbers[column]
     strings = series.astype("string[pyarrow]").reset_index(drop=True)
-    strict = strings.str.fullmatch(_E164.pattern).fillna(False).to_numpy(dtype=bool)
+    strict = strings.str.fullmatch(E164_PATTERN).fillna(False).to_numpy(dtype=bool)
     columns = {name: np.full(len(strings), None, dtype=object) for name in ENRICH_COLUMNS}
     others = np.flatnonzero(~strict)
     if len(others):

@@ -41,7 +41,12 @@ def service_color(service_type: str) -> str:
         return SERVICE_COLORS[service_type]
     if service_type == OTHER:
         return "#969696"
-    return _OTHER_COLORS[zlib.crc32(str(service_type).encode()) % len(_OTHER_COLORS)]
+    return _stable_color(service_type)
+
+
+def _stable_color(name: object) -> str:
+    """A colour for a name no palette lists: the same in every chart and every run."""
+    return _OTHER_COLORS[zlib.crc32(str(name).encode()) % len(_OTHER_COLORS)]
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -198,7 +203,7 @@ def plot_number_areas(data: PoolTables | pd.DataFrame, ax: Axes | None = None, t
 
 
 def _region_color(region: str) -> str:
-    return REGION_COLORS.get(region, _OTHER_COLORS[zlib.crc32(str(region).encode()) % len(_OTHER_COLORS)])
+    return REGION_COLORS.get(region) or _stable_color(region)
 
 
 def plot_number_kinds(data: PoolTables | pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -209,7 +214,7 @@ def plot_number_kinds(data: PoolTables | pd.DataFrame, ax: Axes | None = None) -
     if frame.empty:
         return _empty(ax, title, "No numbers to show")
     total = frame["numbers"].sum()
-    colors = [KIND_COLORS.get(k, _OTHER_COLORS[zlib.crc32(str(k).encode()) % len(_OTHER_COLORS)]) for k in frame["kind"]]
+    colors = [KIND_COLORS.get(k) or _stable_color(k) for k in frame["kind"]]
     bars = ax.bar(frame["kind"].astype(str), frame["numbers"].astype(float), color=colors)
     ax.bar_label(bars, labels=[f"{int(n):,}\n{n / total:.0%}" for n in frame["numbers"]], fontsize=8, padding=2)
     ax.set_ylim(0, frame["numbers"].max() * 1.2)

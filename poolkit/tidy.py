@@ -90,8 +90,9 @@ _POOL_FIELDS = {
     "whisperMessage", "callRecording", "isActive", "inboundCallService",
 }
 _NUMBER_FIELDS = {"phoneNumber", "friendlyName"}
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
-_E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+#: An E.164 phone number (anchored: Arrow's regex functions search, they do not fullmatch).
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+_E164 = re.compile(E164_PATTERN)
 _ENVELOPE_KEYS = ("data", "pools", "numberPools")
 _MEMORY = "<memory>"
 _STR = pa.large_string()  # what pandas' Arrow-backed string dtype holds: no cast, no copy
@@ -407,7 +408,7 @@ class _Flattener:
                 self.problem(source, loc, pid, f"{path}.id", pid,
                              f"pool id repeated within location {loc} (first at {seen_ids[key]}); both rows kept")
             else:
-                seen_ids[key] = f"{path}"
+                seen_ids[key] = path
 
         def text(field: str) -> str | None:
             value = get(field)
@@ -469,7 +470,7 @@ class _Flattener:
                          "pool has no numbers list" if numbers is _MISSING or numbers is None
                          else f"numbers is a {_type_name(numbers)}, expected a list")
 
-        if len(pool) > 10 or not pool.keys() <= _POOL_FIELDS:
+        if not pool.keys() <= _POOL_FIELDS:
             for field in pool.keys() - _POOL_FIELDS:
                 self._keep_extra(self.pool_extra, field, row, pool[field], f"{path}.{field}", source, loc, pid)
 
@@ -592,7 +593,7 @@ class _Flattener:
         return pa.array(clean, _STR)
 
     def _checked_e164(self, phone: pa.Array, pool_of_number, position) -> pa.Array:
-        bad = pc.fill_null(pc.invert(pc.match_substring_regex(phone, _E164_PATTERN)), False)
+        bad = pc.fill_null(pc.invert(pc.match_substring_regex(phone, E164_PATTERN)), False)
         rows = pc.indices_nonzero(bad).to_pylist()
         for row in rows:
             self.problem(*self._number_path(row, pool_of_number, position, "phoneNumber"),
@@ -686,10 +687,10 @@ def _fast_piece(names: tuple[str, ...], raws: tuple[bytes, ...]) -> _Piece | Non
         return None
     flat_numbers = pc.list_flatten(numbers)
     phone = flat_numbers.field("phoneNumber")
-    if flat_numbers.null_count or phone.null_count or not pc.all(pc.match_substring_regex(phone, _E164_PATTERN)).as_py():
+    if flat_numbers.null_count or phone.null_count or not pc.all(pc.match_substring_regex(phone, E164_PATTERN)).as_py():
         return None
     fwd = pc.if_else(pc.equal(fwd, ""), pa.scalar(None, _STR), fwd)
-    if pc.any(pc.invert(pc.fill_null(pc.match_substring_regex(fwd, _E164_PATTERN), True))).as_py():
+    if pc.any(pc.invert(pc.fill_null(pc.match_substring_regex(fwd, E164_PATTERN), True))).as_py():
         return None
     file_of_pool = pc.list_parent_indices(data)
     if pa.table({"f": file_of_pool, "l": loc, "p": pid}).group_by(["f", "l", "p"]).aggregate([]).num_rows != len(pid):
@@ -825,16 +826,21 @@ def read_pools(source: Any, *, errors: str = "raise", enrich: bool = False, engi
         return read_pools_dask(source, errors=errors, enrich=enrich)
     if engine != "pandas":
         raise ValueError(f"engine must be 'pandas' or 'dask', not {engine!r}")
-    if isinstance(source, (str, os.PathLike)):
-        from .dataset import is_dataset, read_dataset
+    from .dataset import is_dataset, read_dataset
 
-        if is_dataset(source):
-            tables = read_dataset(source)
-            if enrich:
-                from .phones import enrich_numbers
+    if isinstance(source, (str, os.PathLike)) and is_dataset(source):
+        tables = read_dataset(source)
+    else:
+        tables = _read_responses(source, errors)
+    if enrich:
+        from .phones import enrich_numbers
 
-                tables.numbers = enrich_numbers(tables.numbers)
-            return tables
+        tables.numbers = enrich_numbers(tables.numbers)
+    return tables
+
+
+def _read_responses(source: Any, errors: str) -> PoolTables:
+    """The pandas engine: fast Arrow batches where clean, the careful path elsewhere."""
     careful = _Flattener()
     pieces: list[_Piece] = []
 
@@ -897,9 +903,4 @@ def read_pools(source: Any, *, errors: str = "raise", enrich: bool = False, engi
             pending.append((batch, worker.submit(_fast_piece, *zip(*batch))))
         settle()
     pieces.append(careful.piece())
-    tables = _assemble(pieces, careful.extra_columns)
-    if enrich:
-        from .phones import enrich_numbers
-
-        tables.numbers = enrich_numbers(tables.numbers)
-    return tables
+    return _assemble(pieces, careful.extra_columns)
