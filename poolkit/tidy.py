@@ -5,9 +5,12 @@
 dropped silently: what does not fit the API contract stays in its table as NA and
 gets a row in ``problems`` naming the source, location, pool and JSON path.
 
-The flatten is a single pass that appends to plain Python lists (one per column);
-types and phone formats are checked column-wise in Arrow at the end, and only the
-rare bad values are looked at one by one.
+Two paths give the same tables. The fast path reads one-line responses (what the API
+sends) in batches straight into column buffers: with the compiled parser
+(``_fastjson.c``) where poolkit was built with a C compiler, with ``pyarrow.json``
+otherwise. It takes a batch only if every response in it is clean. The careful path
+reads everything else: a single pass appending to plain Python lists, with types and
+phone formats checked column-wise in Arrow and the rare bad values looked at one by one.
 """
 
 from __future__ import annotations
@@ -39,7 +42,12 @@ from .errors import (
 )
 from .snapshot import MANIFEST
 
-__all__ = ["PoolTables", "read_pools", "json_files", "read_bytes", "SCHEMAS", "KNOWN_SERVICE_TYPES", "empty_tables"]
+try:  # compiled when poolkit is installed where a C compiler is; Arrow's reader otherwise
+    from . import _fastjson
+except ImportError:
+    _fastjson = None
+
+__all__ = ["PoolTables", "read_pools", "json_files", "SCHEMAS", "KNOWN_SERVICE_TYPES", "empty_tables"]
 
 #: Service types the API documents (on phone numbers); the set is open.
 KNOWN_SERVICE_TYPES = ("forward", "ivr", "voice_ai")
@@ -256,26 +264,6 @@ def json_files(folder: str | os.PathLike) -> list[str]:
         dirs.sort()
         found.extend(os.path.join(root, n) for n in names if n.endswith(".json") and n != MANIFEST)
     return sorted(found)
-
-
-def read_bytes(name: str) -> bytes:
-    """The bytes of a file, with a leading UTF-8 BOM dropped (low-level reads: this is
-    the hot loop over thousands of small files)."""
-    try:
-        fd = os.open(name, os.O_RDONLY)
-        try:
-            size = os.fstat(fd).st_size
-            raw = os.read(fd, size + 1)
-            if len(raw) != size:  # grew, shrank or has no size (pipes, /proc): read to the end
-                parts = [raw]
-                while parts[-1]:
-                    parts.append(os.read(fd, 1 << 20))
-                raw = b"".join(parts)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise UnreadableSourceError(name, f"cannot read file: {exc.strerror or exc}") from None
-    return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
 
 
 def _parse(name: str, raw: bytes) -> Any:
@@ -639,40 +627,123 @@ _FAST_OPTIONS = pa_json.ParseOptions(
 _FAST_BATCH_BYTES = 4 << 20
 _FAST_MIN_FILES = 8  # below this, a batch that is not clean goes to the careful path
 _FAST_WORKERS = min(4, os.cpu_count() or 1)  # batches parsed at once, one thread each
-_FAST_READAHEAD = 4  # batches read ahead of the parsers (measured best of 2 to 8 on 2 cores)
+_FAST_READAHEAD = 4  # batches read ahead of the parsers (2 to 8 measured on 2 cores: 4 fastest)
+_TRAILING_SPACE = frozenset(b" \t\r\n")
 
 
-def _is_one_line(raw: bytes) -> bool:
-    """True for a compact, one-line JSON object (what the API sends). Only objects go to
-    Arrow: pyarrow 26's JSON reader crashes the process on a top-level ``null``."""
-    body = raw.strip()
-    return body[:1] == b"{" and body[-1:] == b"}" and b"\n" not in body and b"\r" not in body
+class _Batch:
+    """One-line JSON objects read back to back into one reusable buffer, one per line.
+
+    Files are read straight into the buffer (no per-file ``bytes``, no join). Only
+    objects are kept (pyarrow 26's JSON reader crashes the process on a top-level
+    ``null``), and only on one line (a line break would split a file into two rows).
+    """
+
+    def __init__(self, buffer: bytearray | None = None) -> None:
+        self.buffer = buffer if buffer is not None else bytearray(_FAST_BATCH_BYTES + (1 << 20))
+        self.size = 0
+        self.names: list[str] = []
+        self.spans: list[tuple[int, int]] = []  # where each file's object is in the buffer
+
+    def add(self, name: str) -> bytes | None:
+        """Append the file ``name`` if it is a one-line object and return ``None``;
+        otherwise return its bytes (a leading UTF-8 BOM dropped) for the careful path."""
+        start = self.size
+        try:
+            fd = os.open(name, os.O_RDONLY)
+            try:
+                end = start + os.readv(fd, [memoryview(self.buffer)[start:]])
+                while end == len(self.buffer):  # full: move to a buffer twice the size, read on
+                    bigger = bytearray(2 * len(self.buffer))
+                    bigger[:end] = self.buffer[:end]
+                    self.buffer = bigger
+                    end += os.readv(fd, [memoryview(bigger)[end:]])
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise UnreadableSourceError(name, f"cannot read file: {exc.strerror or exc}") from None
+        buffer, stop = self.buffer, end
+        while stop > start and buffer[stop - 1] in _TRAILING_SPACE:
+            stop -= 1
+        if (stop - start < 2 or buffer[start] != 0x7B or buffer[stop - 1] != 0x7D  # {...}
+                or buffer.find(b"\n", start, stop) >= 0 or buffer.find(b"\r", start, stop) >= 0):
+            raw = bytes(buffer[start:end])
+            return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+        buffer[stop] = 0x0A
+        self.size = stop + 1
+        self.names.append(name)
+        self.spans.append((start, stop))
+        return None
+
+    def view(self, first: int = 0, last: int | None = None) -> memoryview:
+        """The lines of files ``first`` to ``last`` (exclusive)."""
+        last = len(self.names) if last is None else last
+        return memoryview(self.buffer)[self.spans[first][0]:self.spans[last - 1][1] + 1]
+
+    def raw(self, index: int) -> bytes:
+        start, stop = self.spans[index]
+        return bytes(self.buffer[start:stop])
 
 
-def _fast_piece(names: tuple[str, ...], raws: tuple[bytes, ...]) -> _Piece | None:
-    """Parse and check one-line ``{"success", "data", "total"}`` responses in Arrow.
+def _fast_piece(names: list[str], lines: memoryview) -> _Piece | None:
+    """Parse and check a batch of one-line ``{"success", "data", "total"}`` responses.
 
     Returns ``None`` unless every response is clean: then the careful path, which
-    writes the problem rows, must read them instead. Arrow never coerces a type (a
-    number where a string belongs is a parse error), so a clean batch gives exactly
-    the careful path's tables.
+    writes the problem rows, must read them instead. Neither parser coerces a type (a
+    number where a string belongs is not clean), so a clean batch gives exactly the
+    careful path's tables.
     """
-    blob = b"\n".join(raw.strip() for raw in raws)
-    try:
+    parsed = (_parse_c if _fastjson is not None else _parse_arrow)(lines, len(names))
+    if parsed is None:
+        return None
+    pools, numbers, lengths, file_of_pool, has_service = parsed
+    if _has_repeated_pool(file_of_pool, pools["location_id"], pools["pool_id"]):
+        return None
+    pool_of_number = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    starts = np.cumsum(lengths) - lengths
+    position = np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(starts, lengths)
+    pools["number_count"] = pa.array(lengths)
+    pools["source"] = pc.take(pa.array(names, _STR), file_of_pool, memory_pool=_MEMORY_POOL)
+    return _Piece(pools=pools, numbers={"position": pa.array(position), **numbers},
+                  pool_of_number=pool_of_number, has_service=has_service)
+
+
+def _parse_c(lines: memoryview, files: int) -> tuple | None:
+    """The compiled parser (``_fastjson.c``): it checks as it parses, without the GIL."""
+    out = _fastjson.parse(lines, files)
+    if out is None:
+        return None
+
+    def column(name: str, rows: int) -> pa.Array:
+        valid, *buffers, nulls = out[name]
+        kind = pa.bool_() if len(buffers) == 1 else _STR
+        return pa.Array.from_buffers(kind, rows, [None if valid is None else pa.py_buffer(valid),
+                                                  *map(pa.py_buffer, buffers)], null_count=nulls)
+
+    pools = {name: column(name, out["pools"]) for name in (
+        "location_id", "pool_id", "name", "forwarding_number", "whisper", "whisper_message",
+        "call_recording", "is_active", "service_type", "service_value")}
+    numbers = {name: column(name, out["numbers"]) for name in ("phone_number", "friendly_name")}
+    return (pools, numbers, np.frombuffer(out["number_count"], np.int64), np.frombuffer(out["file"], np.int64),
+            np.frombuffer(out["has_service"], np.bool_))
+
+
+def _parse_arrow(lines: memoryview, files: int) -> tuple | None:
+    """``pyarrow.json`` with an explicit schema, then the checks column by column."""
+    try:  # one block, so one chunk per column; Arrow copies what it keeps out of ``lines``
         table = pa_json.read_json(
-            pa.BufferReader(blob), parse_options=_FAST_OPTIONS,
-            read_options=pa_json.ReadOptions(block_size=max(1 << 20, max(map(len, raws)) + 1),
-                                             use_threads=False),
+            pa.BufferReader(lines), parse_options=_FAST_OPTIONS, memory_pool=_MEMORY_POOL,
+            read_options=pa_json.ReadOptions(block_size=len(lines) + 1, use_threads=False),
         )
         table.validate(full=True)  # the reader has built invalid list offsets before (apache/arrow#51305)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    if table.num_rows != len(raws):
+    if table.num_rows != files:
         return None
-    data = table.column("data").combine_chunks()
-    total = table.column("total").combine_chunks()
+    table = table.combine_chunks(memory_pool=_MEMORY_POOL)  # one block, so no copy
+    data, total, success = (table.column(c).chunk(0) for c in ("data", "total", "success"))
     if (data.null_count or total.null_count or not pc.all(pc.equal(pc.list_value_length(data), total)).as_py()
-            or pc.any(pc.invert(table.column("success").combine_chunks())).as_py()):
+            or pc.any(pc.invert(success)).as_py()):
         return None
     pools = pc.list_flatten(data)
     if pools.null_count:
@@ -687,34 +758,35 @@ def _fast_piece(names: tuple[str, ...], raws: tuple[bytes, ...]) -> _Piece | Non
         return None
     flat_numbers = pc.list_flatten(numbers)
     phone = flat_numbers.field("phoneNumber")
-    if flat_numbers.null_count or phone.null_count or not pc.all(pc.match_substring_regex(phone, E164_PATTERN)).as_py():
+    if flat_numbers.null_count or phone.null_count or not pc.all(pc.match_substring_regex(phone, E164_PATTERN), min_count=0).as_py():
         return None
-    fwd = pc.if_else(pc.equal(fwd, ""), pa.scalar(None, _STR), fwd)
+    fwd = pc.if_else(pc.equal(fwd, ""), pa.scalar(None, _STR), fwd, memory_pool=_MEMORY_POOL)
     if pc.any(pc.invert(pc.fill_null(pc.match_substring_regex(fwd, E164_PATTERN), True))).as_py():
         return None
-    file_of_pool = pc.list_parent_indices(data)
-    if pa.table({"f": file_of_pool, "l": loc, "p": pid}).group_by(["f", "l", "p"]).aggregate([]).num_rows != len(pid):
-        return None  # a pool id repeated within one response
-    lengths = pc.list_value_length(numbers).to_numpy(zero_copy_only=False).astype(np.int64)
-    pool_of_number = np.repeat(np.arange(len(pools), dtype=np.int64), lengths)
-    starts = np.cumsum(lengths) - lengths
-    position = np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(starts, lengths)
     no_service = pa.scalar(None, _STR)
-    return _Piece(
-        pools={
-            "location_id": loc, "pool_id": pid, "name": col("name"), "forwarding_number": fwd,
-            "whisper": col("whisper"), "whisper_message": col("whisperMessage"),
-            "call_recording": col("callRecording"), "is_active": col("isActive"),
-            "service_type": pc.if_else(has_service, stype, no_service),
-            "service_value": pc.if_else(has_service, service.field("value"), no_service),
-            "number_count": pa.array(lengths),
-            "source": pa.array(names, _STR).take(file_of_pool),
-        },
-        numbers={"position": pa.array(position), "phone_number": phone,
-                 "friendly_name": flat_numbers.field("friendlyName")},
-        pool_of_number=pool_of_number,
-        has_service=has_service.to_numpy(zero_copy_only=False),
-    )
+    pool_columns = {
+        "location_id": loc, "pool_id": pid, "name": col("name"), "forwarding_number": fwd,
+        "whisper": col("whisper"), "whisper_message": col("whisperMessage"),
+        "call_recording": col("callRecording"), "is_active": col("isActive"),
+        "service_type": pc.if_else(has_service, stype, no_service, memory_pool=_MEMORY_POOL),
+        "service_value": pc.if_else(has_service, service.field("value"), no_service, memory_pool=_MEMORY_POOL),
+    }
+    number_columns = {"phone_number": phone, "friendly_name": flat_numbers.field("friendlyName")}
+    lengths = pc.list_value_length(numbers).to_numpy(zero_copy_only=False).astype(np.int64)
+    return (pool_columns, number_columns, lengths, pc.list_parent_indices(data).to_numpy(),
+            has_service.to_numpy(zero_copy_only=False))
+
+
+def _has_repeated_pool(file_of_pool: np.ndarray, loc: pa.Array, pid: pa.Array) -> bool:
+    """True if one response lists a (location, pool id) twice. Each row's key is one
+    integer, (file, location code, id code) in mixed radix: a batch of at most a few
+    MB has far fewer than 2**21 of each, so it fits in 63 bits."""
+    key = file_of_pool.astype(np.int64)
+    for strings in (loc, pid):
+        codes = pc.dictionary_encode(strings)
+        key = key * len(codes.dictionary) + codes.indices.to_numpy()
+    key.sort()
+    return bool((key[1:] == key[:-1]).any())
 
 
 def _has_blank(strings: pa.Array) -> bool:
@@ -843,6 +915,7 @@ def _read_responses(source: Any, errors: str) -> PoolTables:
     """The pandas engine: fast Arrow batches where clean, the careful path elsewhere."""
     careful = _Flattener()
     pieces: list[_Piece] = []
+    spare: list[bytearray] = []  # buffers of settled batches, to read the next ones into
 
     def add_careful(name: str, item: Any) -> None:
         try:
@@ -852,55 +925,57 @@ def _read_responses(source: Any, errors: str) -> PoolTables:
                 raise
             careful.source_problem(exc)
 
-    def add_fast(files: list[tuple[str, bytes]], piece: _Piece | None) -> None:
+    def add_fast(batch: _Batch, first: int, last: int, piece: _Piece | None) -> None:
         """Keep a clean batch's piece; halve a batch that is not clean to find the culprit."""
         if piece is not None:
             pieces.append(careful.piece())
             pieces.append(piece)
-        elif len(files) < _FAST_MIN_FILES:
-            for name, raw in files:
-                add_careful(name, raw)
+        elif last - first < _FAST_MIN_FILES:
+            for index in range(first, last):
+                add_careful(batch.names[index], batch.raw(index))
         else:
-            for half in (files[: len(files) // 2], files[len(files) // 2:]):
-                add_fast(half, _fast_piece(*zip(*half)))
+            middle = (first + last) // 2
+            for a, b in ((first, middle), (middle, last)):
+                add_fast(batch, a, b, _fast_piece(batch.names[a:b], batch.view(a, b)))
 
-    # Arrow parses batches on worker threads (it releases the GIL) while this thread
-    # reads the next ones; results are taken in input order.
+    # Batches are parsed on worker threads (both parsers release the GIL) while this
+    # thread reads the next ones; results are taken in input order.
     with ThreadPoolExecutor(max_workers=_FAST_WORKERS) as worker:
         pending: deque = deque()
+        batch = _Batch()
+
+        def submit() -> None:
+            nonlocal batch
+            if batch.names:
+                pending.append((batch, worker.submit(_fast_piece, batch.names, batch.view())))
+                batch = _Batch(spare.pop() if spare else None)
 
         def settle(keep: int = 0) -> None:
             while len(pending) > keep:
-                files, future = pending.popleft()
-                add_fast(files, future.result())
+                done, future = pending.popleft()
+                add_fast(done, 0, len(done.names), future.result())
+                spare.append(done.buffer)
 
-        batch: list[tuple[str, bytes]] = []
-        batch_bytes = 0
         for name, item in _iter_sources(source):
             careful.source_rank.setdefault(name, len(careful.source_rank))
             if item is None:
                 try:
-                    item = read_bytes(name)
+                    item = batch.add(name)
                 except SourceError as exc:
                     if errors == "raise":
                         raise
                     careful.source_problem(exc)
                     continue
-                if _is_one_line(item):
-                    batch.append((name, item))
-                    batch_bytes += len(item)
-                    if batch_bytes >= _FAST_BATCH_BYTES:
-                        pending.append((batch, worker.submit(_fast_piece, *zip(*batch))))
-                        batch, batch_bytes = [], 0
+                if item is None:  # in the batch
+                    if batch.size >= _FAST_BATCH_BYTES:
+                        submit()
                         settle(keep=_FAST_READAHEAD)
                     continue
-            if batch:
-                pending.append((batch, worker.submit(_fast_piece, *zip(*batch))))
-                batch, batch_bytes = [], 0
+            submit()
             settle()
             add_careful(name, item)
-        if batch:
-            pending.append((batch, worker.submit(_fast_piece, *zip(*batch))))
+        submit()
         settle()
+    del batch, spare[:]  # the read buffers go before the tables are assembled
     pieces.append(careful.piece())
     return _assemble(pieces, careful.extra_columns)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import poolkit
+from poolkit import tidy
 from poolkit.tidy import SCHEMAS, _is_list_of_sources
 
 from conftest import POOL
@@ -114,32 +116,42 @@ def test_record_mode_never_raises_and_accounts_for_every_pool(doc):
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(responses())
 def test_files_raise_only_poolkit_errors_naming_the_file_and_fast_path_agrees(doc):
-    """The same response as a one-line file (the Arrow fast path when it can) and
-    pretty-printed (always the careful path): same tables, or the same typed error."""
+    """The same response pretty-printed (always the careful path) and as one-line files,
+    with escapes and as raw UTF-8 (the fast path when it can, with the compiled parser and
+    with Arrow's): same tables, or the same typed error."""
     tally("generated responses (as files, both paths)")
+    texts = {
+        "pretty": json.dumps(doc, indent=2).encode(),
+        "escaped": json.dumps(doc, separators=(",", ":")).encode(),
+        "raw": json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"),
+    }
+    parsers = {"compiled": tidy._fastjson, "arrow": None} if tidy._fastjson else {"arrow": None}
     with tempfile.TemporaryDirectory() as folder:
         results = {}
-        for form, text in (("compact", json.dumps(doc, separators=(",", ":"))), ("pretty", json.dumps(doc, indent=2))):
+        for form, text in texts.items():
             path = Path(folder) / form / "response.json"
             path.parent.mkdir()
-            path.write_text(text)
-            try:
-                results[form] = poolkit.read_pools(path)
-            except poolkit.PoolkitError as exc:
-                assert isinstance(exc, poolkit.SourceError) and str(path) in str(exc)
-                recorded = poolkit.read_pools(path, errors="record")
-                assert recorded.pools.empty and recorded.problems["source"].tolist() == [str(path)]
-                results[form] = type(exc)
-        if isinstance(results["pretty"], type):
-            assert results["compact"] is results["pretty"] and pool_entries(doc) is None
+            path.write_bytes(text)
+            for parser, module in parsers.items() if form != "pretty" else [("careful", None)]:
+                with mock.patch.object(tidy, "_fastjson", module):
+                    try:
+                        results[form, parser] = poolkit.read_pools(path)
+                    except poolkit.PoolkitError as exc:
+                        assert isinstance(exc, poolkit.SourceError) and str(path) in str(exc)
+                        recorded = poolkit.read_pools(path, errors="record")
+                        assert recorded.pools.empty and recorded.problems["source"].tolist() == [str(path)]
+                        results[form, parser] = type(exc)
+        careful = results.pop(("pretty", "careful"))
+        if isinstance(careful, type):
+            assert set(results.values()) == {careful} and pool_entries(doc) is None
             return
-        fast, careful = results["compact"], results["pretty"]
-        assert_documented_dtypes(fast)
-        for name, frame in careful:
-            expected = frame.copy()
-            if "source" in expected:
-                expected["source"] = expected["source"].str.replace("/pretty/", "/compact/", regex=False)
-            pd.testing.assert_frame_equal(getattr(fast, name), expected)
+        for (form, parser), fast in results.items():
+            assert_documented_dtypes(fast)
+            for name, frame in careful:
+                expected = frame.copy()
+                if "source" in expected:
+                    expected["source"] = expected["source"].str.replace("/pretty/", f"/{form}/", regex=False)
+                pd.testing.assert_frame_equal(getattr(fast, name), expected, obj=f"{name} ({form}, {parser})")
 
 
 @settings(max_examples=60, deadline=None)
