@@ -1,6 +1,8 @@
-/* _fastjson: parse one-line number-pool responses straight into Arrow column buffers.
+/* _fastjson: read one-line number-pool responses and parse them straight into Arrow buffers.
  *
- * poolkit.tidy hands it a batch of files read back to back, one JSON object per line.
+ * read_lines() reads files back to back into a buffer, one JSON object per line, and
+ * parse() turns such a batch into columns. Both run without the GIL.
+ *
  * It accepts only what the careful path would read without a single problem row (the
  * documented envelope and fields, the documented types, E.164 numbers, valid UTF-8, no
  * repeated keys) and answers None for anything else, so that the batch is read again by
@@ -11,9 +13,12 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* --------------------------------------------------------------- owned memory */
 
@@ -505,6 +510,78 @@ static int parse_lines(State *s, const unsigned char *data, size_t size, int64_t
     return CLEAN;
 }
 
+/* --------------------------------------------------------------- reading */
+
+/* Read one file into buf[pos:cap]; return the end of its trimmed one-line object, or 0
+ * if the file cannot be read, is not a one-line object, or does not fit (*too_big). */
+static size_t read_one(const char *path, unsigned char *buf, size_t pos, size_t cap, int *too_big) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    size_t end = pos;
+    ssize_t got = 0;
+    while (end < cap && ((got = read(fd, buf + end, cap - end)) > 0 || (got < 0 && errno == EINTR)))
+        end += got > 0 ? (size_t)got : 0;
+    close(fd);
+    *too_big = end == cap;  /* no room left for the rest, or for the line's newline */
+    if (*too_big || got < 0) return 0;
+    while (end > pos && (buf[end - 1] == ' ' || buf[end - 1] == '\t' || buf[end - 1] == '\r' || buf[end - 1] == '\n'))
+        end--;
+    if (end - pos < 2 || buf[pos] != '{' || buf[end - 1] != '}'
+        || memchr(buf + pos, '\n', end - pos) || memchr(buf + pos, '\r', end - pos))
+        return 0;
+    return end;
+}
+
+static PyObject *read_lines(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *names;
+    Py_ssize_t first, limit;
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "O!nw*n", &PyList_Type, &names, &first, &view, &limit)) return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(names);
+    if (first < 0 || first > count) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_IndexError, "first=%zd is outside the %zd names", first, count);
+    }
+    PyObject **paths = PyMem_Calloc((size_t)(count - first) + 1, sizeof *paths);
+    if (!paths) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t stop = count;  /* a path that is not clean text stops the batch there */
+    for (Py_ssize_t i = first; i < count; i++) {
+        PyObject *path = PyUnicode_EncodeFSDefault(PyList_GET_ITEM(names, i));
+        if (!path || (Py_ssize_t)strlen(PyBytes_AS_STRING(path)) != PyBytes_GET_SIZE(path)) {
+            PyErr_Clear();
+            Py_XDECREF(path);
+            stop = i;
+            break;
+        }
+        paths[i - first] = path;
+    }
+    unsigned char *buf = view.buf;
+    size_t cap = (size_t)view.len, pos = 0;
+    Py_ssize_t next = first;
+    int full = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (; next < stop; next++) {
+        if (pos >= (size_t)limit) { full = 1; break; }
+        int too_big = 0;
+        size_t end = read_one(PyBytes_AS_STRING(paths[next - first]), buf, pos, cap, &too_big);
+        if (!end) {  /* a file too big for what is left is tried again in an empty buffer */
+            full = too_big && pos > 0;
+            break;
+        }
+        buf[end] = '\n';
+        pos = end + 1;
+    }
+    if (next == count) full = 1;
+    Py_END_ALLOW_THREADS
+    for (Py_ssize_t i = first; i < stop; i++) Py_DECREF(paths[i - first]);
+    PyMem_Free(paths);
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(nnO)", next, (Py_ssize_t)pos, full ? Py_True : Py_False);
+}
+
 /* --------------------------------------------------------------- Python side */
 
 static void state_free(State *s) {
@@ -564,6 +641,11 @@ static PyObject *parse(PyObject *Py_UNUSED(module), PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
+    {"read_lines", read_lines, METH_VARARGS,
+     "read_lines(names, first, buffer, limit) -> (next, size, full)\n\n"
+     "Read files names[first:] into ``buffer``, each as one line, until it holds ``limit`` bytes.\n"
+     "Stops before a file that cannot be read, is not a one-line JSON object, or does not fit;\n"
+     "``full`` is false when that file is left to the caller (it would not fit even alone)."},
     {"parse", parse, METH_VARARGS,
      "parse(lines, files) -> dict of Arrow column buffers, or None if any response is not clean.\n\n"
      "``lines`` holds ``files`` one-line JSON responses, each ended by a newline."},

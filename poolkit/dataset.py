@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .snapshot import read_manifest
 
@@ -72,6 +71,7 @@ def _describe(frame: pd.DataFrame) -> dict:
 
 def write_dataset(tables, directory: str | os.PathLike) -> Path:
     """Write the tables as a Parquet dataset partitioned by snapshot (replacing any there)."""
+    import pyarrow.parquet as pq  # here: reading responses should not pay for loading Parquet
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     pool_snapshots = [snapshot_of(s) for s in tables.pools["source"].astype(object)]

@@ -19,6 +19,7 @@ import glob
 import json
 import os
 import re
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -624,65 +625,88 @@ _FAST_OPTIONS = pa_json.ParseOptions(
     explicit_schema=pa.schema([("success", pa.bool_()), ("data", pa.list_(_POOL_TYPE)), ("total", pa.int64())]),
     unexpected_field_behavior="error",
 )
-_FAST_BATCH_BYTES = 4 << 20
+_FAST_BATCH_BYTES = 4 << 20  # bytes of responses parsed at a time
 _FAST_MIN_FILES = 8  # below this, a batch that is not clean goes to the careful path
-_FAST_WORKERS = min(4, os.cpu_count() or 1)  # batches parsed at once, one thread each
-_FAST_READAHEAD = 4  # batches read ahead of the parsers (2 to 8 measured on 2 cores: 4 fastest)
-_TRAILING_SPACE = frozenset(b" \t\r\n")
+_FAST_WORKERS = min(4, os.cpu_count() or 1)  # chunks read and parsed at once, one thread each
+_FAST_READAHEAD = 4  # chunks handed out ahead of the one being taken
+_FAST_CHUNK_FILES = 512  # files handed to a worker at a time (256 to 1024 measured: 512 fastest)
+_BOM = b"\xef\xbb\xbf"
+_BUFFERS = threading.local()  # each worker thread's read buffer
 
 
-class _Batch:
-    """One-line JSON objects read back to back into one reusable buffer, one per line.
+def _read_files(names: list[str]) -> list:
+    """Read and parse files on a worker thread. Returns, in input order, a ``_Piece``
+    for each clean batch, ``(name, bytes)`` for a file the careful path must read, and
+    ``(name, SourceError)`` for a file that cannot be read."""
+    buffer = getattr(_BUFFERS, "buffer", None)
+    if buffer is None:
+        buffer = _BUFFERS.buffer = bytearray(_FAST_BATCH_BYTES + (1 << 20))
+    read_lines = _fastjson.read_lines if _fastjson is not None else _read_lines_py
+    out: list = []
+    first = 0
+    while first < len(names):
+        after, size, full = read_lines(names, first, buffer, _FAST_BATCH_BYTES)
+        if after > first:
+            out.extend(_parse_lines(names[first:after], memoryview(buffer)[:size]))
+        first = after
+        if not full:  # names[first] is unreadable, not a one-line object, or too big
+            out.extend(_read_odd(names[first]))
+            first += 1
+    return out
 
-    Files are read straight into the buffer (no per-file ``bytes``, no join). Only
-    objects are kept (pyarrow 26's JSON reader crashes the process on a top-level
-    ``null``), and only on one line (a line break would split a file into two rows).
-    """
 
-    def __init__(self, buffer: bytearray | None = None) -> None:
-        self.buffer = buffer if buffer is not None else bytearray(_FAST_BATCH_BYTES + (1 << 20))
-        self.size = 0
-        self.names: list[str] = []
-        self.spans: list[tuple[int, int]] = []  # where each file's object is in the buffer
-
-    def add(self, name: str) -> bytes | None:
-        """Append the file ``name`` if it is a one-line object and return ``None``;
-        otherwise return its bytes (a leading UTF-8 BOM dropped) for the careful path."""
-        start = self.size
+def _read_lines_py(names: list[str], first: int, buffer: bytearray, limit: int) -> tuple[int, int, bool]:
+    """``_fastjson.read_lines`` in Python, for where it was not compiled: files
+    ``names[first:]`` into ``buffer``, one line each, until it holds ``limit`` bytes."""
+    size = 0
+    for index in range(first, len(names)):
+        if size >= limit:
+            return index, size, True
         try:
-            fd = os.open(name, os.O_RDONLY)
-            try:
-                end = start + os.readv(fd, [memoryview(self.buffer)[start:]])
-                while end == len(self.buffer):  # full: move to a buffer twice the size, read on
-                    bigger = bytearray(2 * len(self.buffer))
-                    bigger[:end] = self.buffer[:end]
-                    self.buffer = bigger
-                    end += os.readv(fd, [memoryview(bigger)[end:]])
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise UnreadableSourceError(name, f"cannot read file: {exc.strerror or exc}") from None
-        buffer, stop = self.buffer, end
-        while stop > start and buffer[stop - 1] in _TRAILING_SPACE:
-            stop -= 1
-        if (stop - start < 2 or buffer[start] != 0x7B or buffer[stop - 1] != 0x7D  # {...}
-                or buffer.find(b"\n", start, stop) >= 0 or buffer.find(b"\r", start, stop) >= 0):
-            raw = bytes(buffer[start:end])
-            return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-        buffer[stop] = 0x0A
-        self.size = stop + 1
-        self.names.append(name)
-        self.spans.append((start, stop))
-        return None
+            with open(names[index], "rb") as file:
+                raw = file.read(len(buffer) - size)
+        except OSError:
+            return index, size, False
+        body = raw.rstrip(b" \t\r\n")
+        if len(raw) == len(buffer) - size or not _is_one_line_object(body):
+            return index, size, len(raw) == len(buffer) - size and size > 0
+        buffer[size:size + len(body)] = body
+        buffer[size + len(body)] = 0x0A
+        size += len(body) + 1
+    return len(names), size, True
 
-    def view(self, first: int = 0, last: int | None = None) -> memoryview:
-        """The lines of files ``first`` to ``last`` (exclusive)."""
-        last = len(self.names) if last is None else last
-        return memoryview(self.buffer)[self.spans[first][0]:self.spans[last - 1][1] + 1]
 
-    def raw(self, index: int) -> bytes:
-        start, stop = self.spans[index]
-        return bytes(self.buffer[start:stop])
+def _is_one_line_object(body: bytes) -> bool:
+    """Only objects go to the parsers (pyarrow 26's JSON reader crashes the process on a
+    top-level ``null``), and only on one line (a line break would split a file in two)."""
+    return body[:1] == b"{" and body[-1:] == b"}" and b"\n" not in body and b"\r" not in body
+
+
+def _read_odd(name: str) -> list:
+    """A file the batch reader left: read it whole, as a batch of its own if it is a
+    one-line object (a big one), else for the careful path."""
+    try:
+        with open(name, "rb") as file:
+            raw = file.read()
+    except OSError as exc:
+        return [(name, UnreadableSourceError(name, f"cannot read file: {exc.strerror or exc}"))]
+    raw = raw[len(_BOM):] if raw.startswith(_BOM) else raw
+    body = raw.rstrip(b" \t\r\n")
+    return _parse_lines([name], body + b"\n") if _is_one_line_object(body) else [(name, raw)]
+
+
+def _parse_lines(names: list[str], lines: bytes | memoryview) -> list:
+    """Pieces for a batch of one-line responses. A batch that is not clean is halved
+    until the responses that are not are found; those come back as ``(name, bytes)``."""
+    piece = _fast_piece(names, lines)
+    if piece is not None:
+        return [piece]
+    parts = bytes(lines).split(b"\n")[:-1]  # one response per line
+    if len(names) < _FAST_MIN_FILES:
+        return list(zip(names, parts))
+    middle = len(names) // 2
+    return [*_parse_lines(names[:middle], b"\n".join(parts[:middle]) + b"\n"),
+            *_parse_lines(names[middle:], b"\n".join(parts[middle:]) + b"\n")]
 
 
 def _fast_piece(names: list[str], lines: memoryview) -> _Piece | None:
@@ -912,10 +936,9 @@ def read_pools(source: Any, *, errors: str = "raise", enrich: bool = False, engi
 
 
 def _read_responses(source: Any, errors: str) -> PoolTables:
-    """The pandas engine: fast Arrow batches where clean, the careful path elsewhere."""
+    """The pandas engine: fast batches where clean, the careful path elsewhere."""
     careful = _Flattener()
     pieces: list[_Piece] = []
-    spare: list[bytearray] = []  # buffers of settled batches, to read the next ones into
 
     def add_careful(name: str, item: Any) -> None:
         try:
@@ -925,57 +948,45 @@ def _read_responses(source: Any, errors: str) -> PoolTables:
                 raise
             careful.source_problem(exc)
 
-    def add_fast(batch: _Batch, first: int, last: int, piece: _Piece | None) -> None:
-        """Keep a clean batch's piece; halve a batch that is not clean to find the culprit."""
-        if piece is not None:
-            pieces.append(careful.piece())
-            pieces.append(piece)
-        elif last - first < _FAST_MIN_FILES:
-            for index in range(first, last):
-                add_careful(batch.names[index], batch.raw(index))
-        else:
-            middle = (first + last) // 2
-            for a, b in ((first, middle), (middle, last)):
-                add_fast(batch, a, b, _fast_piece(batch.names[a:b], batch.view(a, b)))
+    def take(results: list) -> None:
+        for result in results:
+            if isinstance(result, _Piece):
+                pieces.append(careful.piece())
+                pieces.append(result)
+            elif isinstance(result[1], SourceError):
+                if errors == "raise":
+                    raise result[1]
+                careful.source_problem(result[1])
+            else:
+                add_careful(*result)
 
-    # Batches are parsed on worker threads (both parsers release the GIL) while this
-    # thread reads the next ones; results are taken in input order.
+    # Worker threads read and parse chunks of files (both the reader and the parser
+    # release the GIL) while this thread lists the next; results are taken in input order.
     with ThreadPoolExecutor(max_workers=_FAST_WORKERS) as worker:
         pending: deque = deque()
-        batch = _Batch()
+        chunk: list[str] = []
 
         def submit() -> None:
-            nonlocal batch
-            if batch.names:
-                pending.append((batch, worker.submit(_fast_piece, batch.names, batch.view())))
-                batch = _Batch(spare.pop() if spare else None)
+            if chunk:
+                pending.append(worker.submit(_read_files, chunk[:]))
+                chunk.clear()
 
         def settle(keep: int = 0) -> None:
             while len(pending) > keep:
-                done, future = pending.popleft()
-                add_fast(done, 0, len(done.names), future.result())
-                spare.append(done.buffer)
+                take(pending.popleft().result())
 
         for name, item in _iter_sources(source):
             careful.source_rank.setdefault(name, len(careful.source_rank))
             if item is None:
-                try:
-                    item = batch.add(name)
-                except SourceError as exc:
-                    if errors == "raise":
-                        raise
-                    careful.source_problem(exc)
-                    continue
-                if item is None:  # in the batch
-                    if batch.size >= _FAST_BATCH_BYTES:
-                        submit()
-                        settle(keep=_FAST_READAHEAD)
-                    continue
+                chunk.append(name)
+                if len(chunk) == _FAST_CHUNK_FILES:
+                    submit()
+                    settle(keep=_FAST_READAHEAD)
+                continue
             submit()
             settle()
             add_careful(name, item)
         submit()
         settle()
-    del batch, spare[:]  # the read buffers go before the tables are assembled
     pieces.append(careful.piece())
     return _assemble(pieces, careful.extra_columns)

@@ -1,6 +1,7 @@
 """The fast path: the compiled parser takes exactly the clean responses and reads them as
 the careful path does; anything else is read by the careful path, with its problem rows.
-Every case runs with the compiled parser and with Arrow's reader (where no compiler was)."""
+Every case runs with the compiled reader and parser, and as where no compiler was (the
+Python reader and Arrow's parser)."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ NOT_CLEAN = {
 
 @pytest.fixture(params=["compiled", "arrow"])
 def parser(request):
-    """Which fast parser read_pools uses: the compiled one, or Arrow's as where none was built."""
+    """Which fast path read_pools uses: the compiled one, or the one used where none was built."""
     if request.param == "compiled" and tidy._fastjson is None:
         pytest.skip("the C parser is not built here")
     with mock.patch.object(tidy, "_fastjson", tidy._fastjson if request.param == "compiled" else None):
@@ -212,7 +213,8 @@ def test_other_shapes_are_read_by_the_careful_path_alike(raw, parser, tmp_path):
 
 
 def test_a_file_bigger_than_the_read_buffer(parser, tmp_path, monkeypatch):
-    """The buffer grows for a response bigger than itself, after smaller ones."""
+    """A response bigger than the read buffer, after smaller ones, is read whole and
+    parsed as a batch of its own."""
     monkeypatch.setattr(tidy, "_FAST_BATCH_BYTES", 4_000)
     (tmp_path / "a.json").write_bytes(line(envelope(make_pool(id="small"))))
     numbers = [{"phoneNumber": f"+1415{i:07d}", "friendlyName": f"line {i}"} for i in range(40_000)]
@@ -247,3 +249,14 @@ def test_mutated_bytes_are_read_as_the_careful_path_reads_them(case, edits, pars
     path = tmp_path / f"{parser}.json"
     path.write_bytes(bytes(raw))
     assert_same(*read_both(path))
+
+
+def test_an_unreadable_file_among_good_ones(parser, tmp_path):
+    for k in range(20):
+        (tmp_path / f"{k:02d}.json").write_bytes(line(envelope(make_pool(id=f"p{k}"))))
+    (tmp_path / "05-gone.json").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(poolkit.UnreadableSourceError, match="05-gone.json.*No such file"):
+        poolkit.read_pools(tmp_path)
+    tables = poolkit.read_pools(tmp_path, errors="record")
+    assert tables.pools["pool_id"].tolist() == [f"p{k}" for k in range(20)]
+    assert tables.problems["source"].tolist() == [str(tmp_path / "05-gone.json")]
