@@ -7,6 +7,8 @@ peak memory is its own, times:
 - floor:          list the files, read each (os.open/os.read, no file objects) and
                   parse it with orjson, nothing else
 - read_pools:     poolkit.read_pools(folder), validation included
+- without_c:      the same where poolkit was installed without a C compiler (files read in
+                  Python, parsed by pyarrow.json)
 - json_normalize: the same parse, then pandas.json_normalize for pools and numbers
 - duckdb:         DuckDB's read_json over the same files, unnested into pools and numbers
                   DataFrames (all cores)
@@ -80,6 +82,12 @@ def measure(kind: str, folder: Path) -> dict:
         tables = poolkit.read_pools(folder)
         return len(tables.pools), len(tables.numbers)
 
+    def without_c():
+        from poolkit import tidy
+
+        tidy._fastjson = None
+        return read_pools()
+
     def json_normalize():
         pools = []
         for path in json_files(folder):
@@ -106,7 +114,7 @@ def measure(kind: str, folder: Path) -> dict:
         tables = poolkit.read_pools(folder, engine="dask")
         return dask.compute(tables.pools.shape[0], tables.numbers.shape[0])
 
-    run = {"floor": floor, "read_pools": read_pools, "json_normalize": json_normalize,
+    run = {"floor": floor, "read_pools": read_pools, "without_c": without_c, "json_normalize": json_normalize,
            "duckdb": duckdb_read_json, "dask": dask_engine}[kind]
     if kind == "dask":
         from distributed import Client, LocalCluster
@@ -138,7 +146,7 @@ def main() -> None:
     json_bytes = sum(p.stat().st_size for p in files)
     results: dict[str, list[dict]] = {}
     for _ in range(args.repeat):  # interleaved, so drift hits every kind alike
-        for kind in ("floor", "read_pools", "json_normalize", "duckdb"):
+        for kind in ("floor", "read_pools", "without_c", "json_normalize", "duckdb"):
             out = subprocess.run([sys.executable, __file__, "--measure", kind, "--folder", str(folder)],
                                  check=True, capture_output=True, text=True).stdout
             results.setdefault(kind, []).append(json.loads(out))
@@ -150,6 +158,7 @@ def main() -> None:
     for kind, result in best.items():
         print(f"  {kind:15s} {result['seconds']:7.2f} s   peak +{result['peak_bytes'] / 1e6:7.0f} MB")
     print(f"read_pools / floor          = {ours['seconds'] / floor['seconds']:.2f}x  (target <= 1.5x; <= 1.0x)")
+    print(f"  without a C compiler      = {best['without_c']['seconds'] / floor['seconds']:.2f}x")
     print(f"json_normalize / read_pools = {normalize['seconds'] / ours['seconds']:.2f}x  (target >= 3x; >= 5x)")
     print(f"duckdb read_json / read_pools = {duck['seconds'] / ours['seconds']:.2f}x  (target >= 5x)")
     print(f"read_pools peak / JSON bytes = {peak / json_bytes:.2f}x  (target < 4x; <= 3x)")

@@ -21,11 +21,11 @@ import os
 import re
 import threading
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import orjson
@@ -634,9 +634,10 @@ _BOM = b"\xef\xbb\xbf"
 _BUFFERS = threading.local()  # each worker thread's read buffer
 
 
-def _read_files(names: list[str]) -> list:
-    """Read and parse files on a worker thread. Returns, in input order, a ``_Piece``
-    for each clean batch, ``(name, bytes)`` for a file the careful path must read, and
+def _read_files(names: list[str], parse: Callable[[list, Any], list] | None = None) -> list:
+    """Read files in batches and ``parse`` each (``_parse_lines`` by default). Returns,
+    in input order, what ``parse`` returned for each batch (``_Piece`` and careful
+    items), ``(name, bytes)`` for a file the careful path must read, and
     ``(name, SourceError)`` for a file that cannot be read."""
     buffer = getattr(_BUFFERS, "buffer", None)
     if buffer is None:
@@ -647,7 +648,7 @@ def _read_files(names: list[str]) -> list:
     while first < len(names):
         after, size, full = read_lines(names, first, buffer, _FAST_BATCH_BYTES)
         if after > first:
-            out.extend(_parse_lines(names[first:after], memoryview(buffer)[:size]))
+            out.extend((parse or _parse_lines)(names[first:after], memoryview(buffer)[:size]))
         first = after
         if not full:  # names[first] is unreadable, not a one-line object, or too big
             out.extend(_read_odd(names[first]))
@@ -659,20 +660,28 @@ def _read_lines_py(names: list[str], first: int, buffer: bytearray, limit: int) 
     """``_fastjson.read_lines`` in Python, for where it was not compiled: files
     ``names[first:]`` into ``buffer``, one line each, until it holds ``limit`` bytes."""
     size = 0
+    view = memoryview(buffer)
     for index in range(first, len(names)):
         if size >= limit:
             return index, size, True
         try:
-            with open(names[index], "rb") as file:
-                raw = file.read(len(buffer) - size)
+            fd = os.open(names[index], os.O_RDONLY)
+            try:
+                end = size + os.readv(fd, [view[size:]])
+                while end < len(buffer) and (got := os.readv(fd, [view[end:]])):
+                    end += got
+            finally:
+                os.close(fd)
         except OSError:
             return index, size, False
-        body = raw.rstrip(b" \t\r\n")
-        if len(raw) == len(buffer) - size or not _is_one_line_object(body):
-            return index, size, len(raw) == len(buffer) - size and size > 0
-        buffer[size:size + len(body)] = body
-        buffer[size + len(body)] = 0x0A
-        size += len(body) + 1
+        if end == len(buffer):  # too big for what is left
+            return index, size, size > 0
+        body = buffer[size:end].rstrip(b" \t\r\n")
+        if not _is_one_line_object(body):
+            return index, size, False
+        size += len(body)
+        buffer[size] = 0x0A
+        size += 1
     return len(names), size, True
 
 
@@ -948,9 +957,11 @@ def _read_responses(source: Any, errors: str) -> PoolTables:
                 raise
             careful.source_problem(exc)
 
-    def take(results: list) -> None:
-        for result in results:
-            if isinstance(result, _Piece):
+    def take(results: list | Future) -> None:
+        for result in results.result() if isinstance(results, Future) else results:
+            if isinstance(result, Future):
+                take(result)
+            elif isinstance(result, _Piece):
                 pieces.append(careful.piece())
                 pieces.append(result)
             elif isinstance(result[1], SourceError):
@@ -960,20 +971,25 @@ def _read_responses(source: Any, errors: str) -> PoolTables:
             else:
                 add_careful(*result)
 
-    # Worker threads read and parse chunks of files (both the reader and the parser
+    # Worker threads read and parse chunks of files (the compiled reader and both parsers
     # release the GIL) while this thread lists the next; results are taken in input order.
+    # Reads in Python hold the GIL, so without the compiled reader this thread reads and
+    # the workers only parse (a copy of each batch).
     with ThreadPoolExecutor(max_workers=_FAST_WORKERS) as worker:
         pending: deque = deque()
         chunk: list[str] = []
 
         def submit() -> None:
-            if chunk:
+            if chunk and _fastjson is not None:
                 pending.append(worker.submit(_read_files, chunk[:]))
-                chunk.clear()
+            elif chunk:
+                pending.append(_read_files(chunk, lambda names, lines: [
+                    worker.submit(_parse_lines, names, bytes(lines))]))
+            chunk.clear()
 
         def settle(keep: int = 0) -> None:
             while len(pending) > keep:
-                take(pending.popleft().result())
+                take(pending.popleft())
 
         for name, item in _iter_sources(source):
             careful.source_rank.setdefault(name, len(careful.source_rank))
