@@ -1,12 +1,12 @@
 /* _fastjson: read one-line number-pool responses and parse them straight into Arrow buffers.
  *
- * read_lines() reads files back to back into a buffer, one JSON object per line, and
- * parse() turns such a batch into columns. Both run without the GIL.
+ * read_lines() reads files back to back into a buffer, one JSON object per line; parse()
+ * turns such a batch into columns. Both run without the GIL.
  *
- * It accepts only what the careful path would read without a single problem row (the
- * documented envelope and fields, the documented types, E.164 numbers, valid UTF-8, no
- * repeated keys) and answers None for anything else, so that the batch is read again by
- * a path that writes problem rows. It never guesses. The parse runs without the GIL.
+ * parse() accepts only what the careful path (poolkit/tidy.py) would read without a single
+ * problem row: the documented envelope and fields with their documented types, E.164
+ * numbers, valid UTF-8, no repeated keys. For anything else it answers None, and the batch
+ * is read again by the path that writes problem rows. It never guesses.
  *
  * Columns come back as Arrow buffers (validity bitmap, int64 offsets, UTF-8 data) held by
  * small Python objects that own the memory, so pyarrow wraps them without a copy.

@@ -114,8 +114,8 @@ def _without_source_folder(tables: poolkit.PoolTables) -> dict[str, pd.DataFrame
     return out
 
 
-def test_fast_arrow_path_gives_exactly_the_careful_tables(tmp_path: Path, monkeypatch):
-    """One-line files take the Arrow path, pretty-printed ones the careful path: same tables.
+def test_fast_path_gives_exactly_the_careful_tables(tmp_path: Path, monkeypatch):
+    """One-line files take the fast path, pretty-printed ones the careful path: same tables.
     Small batches force batching, halving and fallback around the broken files."""
     import poolkit.tidy as tidy
 
