@@ -148,6 +148,19 @@ def mask_text(text: object) -> object:
     return _PHONE_TEXT.sub(lambda m: "*" * (len(m.group()) - 2) + m.group()[-2:], text)
 
 
+def _socket_kernel_manager(folder: str) -> type:
+    """A kernel manager that talks to the report's kernel over Unix sockets in ``folder``
+    rather than loopback TCP: no open ports, and no warning from ipykernel (7.3 and later)
+    that the kernel runs over TCP without encryption."""
+    from jupyter_client import AsyncKernelManager
+
+    class SocketKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(transport="ipc", ip=os.path.join(folder, "kernel"), **kwargs)
+
+    return SocketKernelManager
+
+
 def build_report(data: str | os.PathLike = "data/sample", out: str | os.PathLike = "reports/number-pools.html",
                  *, mask_numbers: bool = False, timeout: int = 600) -> Path:
     """Run the report notebook on ``data`` and write one self-contained HTML file to ``out``."""
@@ -164,6 +177,7 @@ def build_report(data: str | os.PathLike = "data/sample", out: str | os.PathLike
                 str(notebook), str(Path(work) / "report.ipynb"), kernel_name="python3",
                 parameters={"data": str(data_path), "mask_numbers": bool(mask_numbers)},
                 progress_bar=False, cwd=work, execution_timeout=timeout,
+                **({"kernel_manager_class": _socket_kernel_manager(work)} if os.name == "posix" else {}),
             )
         except papermill.PapermillExecutionError as exc:
             raise ReportError(f"the report notebook failed on {data}: {exc.ename}: {exc.evalue}") from None
