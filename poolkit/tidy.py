@@ -1004,5 +1004,6 @@ def _read_responses(source: Any, errors: str) -> PoolTables:
             add_careful(name, item)
         submit()
         settle()
+    vars(_BUFFERS).pop("buffer", None)  # this thread's, if it read: keep no 5 MB buffer once done
     pieces.append(careful.piece())
     return _assemble(pieces, careful.extra_columns)
