@@ -631,7 +631,7 @@ _FAST_WORKERS = min(4, os.cpu_count() or 1)  # chunks read and parsed at once, o
 _FAST_READAHEAD = 4  # chunks handed out ahead of the one being taken
 _FAST_CHUNK_FILES = 512  # files handed to a worker at a time (256 to 1024 measured: 512 fastest)
 _BOM = b"\xef\xbb\xbf"
-_BUFFERS = threading.local()  # each worker thread's read buffer
+_BUFFERS = threading.local()  # each reading thread's buffer (workers, or the caller without C)
 
 
 def _read_files(names: list[str], parse: Callable[[list, Any], list] | None = None) -> list:
