@@ -50,14 +50,15 @@ def snapshot_of(source: object) -> str:
 
 def _services_snapshots(services: pd.DataFrame, pools: pd.DataFrame, pool_snapshots: list[str]) -> list[str]:
     """Services rows are pools rows (those with a service), in the same order: walk both."""
-    keys = list(zip(pools["location_id"].astype(object).where(pools["location_id"].notna(), None),
-                    pools["pool_id"].astype(object).where(pools["pool_id"].notna(), None)))
+    def keys(frame: pd.DataFrame) -> list[tuple]:  # NA as None, so that keys compare equal
+        return list(zip(*(frame[c].astype(object).where(frame[c].notna(), None) for c in ("location_id", "pool_id"))))
+
+    pool_keys = keys(pools)
     out, at = [], 0
-    for key in zip(services["location_id"].astype(object).where(services["location_id"].notna(), None),
-                   services["pool_id"].astype(object).where(services["pool_id"].notna(), None)):
-        while at < len(keys) and keys[at] != key:
+    for key in keys(services):
+        while at < len(pool_keys) and pool_keys[at] != key:
             at += 1
-        out.append(pool_snapshots[at] if at < len(keys) else "unknown")
+        out.append(pool_snapshots[at] if at < len(pool_keys) else "unknown")
         at += 1
     return out
 

@@ -133,10 +133,10 @@ def show(ax, alt: str | None = None, dpi: int = 100) -> None:
 def masked(tables: PoolTables) -> PoolTables:
     """The same tables with every phone number masked (``+1 415 ***-**71``), for sharing."""
     numbers = tables.numbers.assign(phone_number=tables.numbers["phone_number"].map(mask_phone).astype("string"))
-    pools = tables.pools.assign(forwarding_number=tables.pools["forwarding_number"].map(mask_phone).astype("string"))
+    pools = tables.pools.assign(forwarding_number=tables.pools["forwarding_number"].map(mask_phone).astype("string"),
+                                service_value=tables.pools["service_value"].map(mask_text).astype("string"),
+                                whisper_message=tables.pools["whisper_message"].map(mask_text).astype("string"))
     services = tables.services.assign(service_value=tables.services["service_value"].map(mask_text).astype("string"))
-    pools = pools.assign(service_value=pools["service_value"].map(mask_text).astype("string"),
-                         whisper_message=pools["whisper_message"].map(mask_text).astype("string"))
     problems = tables.problems.assign(value=tables.problems["value"].map(mask_text).astype("string"))
     return replace(tables, pools=pools, numbers=numbers, services=services, problems=problems)
 

@@ -504,10 +504,7 @@ class _Flattener:
     # -- build
     def piece(self) -> "_Piece":
         """Check the accumulated columns, return them as a piece, and start afresh."""
-        counts = np.array([c or 0 for c in self.p_count], dtype=np.int64)
-        pool_of_number = np.repeat(np.arange(len(self.p_id), dtype=np.int64), counts)
-        starts = np.cumsum(counts) - counts
-        position = np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(starts, counts)
+        pool_of_number, position = _number_rows(np.array([c or 0 for c in self.p_count], dtype=np.int64))
         phone = self._checked_strings(self.n_phone, pool_of_number, position, "phoneNumber", required=True)
         phone = self._checked_e164(phone, pool_of_number, position)
         friendly = self._checked_strings(self.n_friendly, pool_of_number, position, "friendlyName", required=False)
@@ -588,6 +585,13 @@ class _Flattener:
             self.problem(*self._number_path(row, pool_of_number, position, "phoneNumber"),
                          phone[row].as_py(), "phoneNumber is not an E.164 phone number")
         return pc.if_else(bad, pa.scalar(None, _STR), phone) if rows else phone
+
+
+def _number_rows(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For pools holding ``counts`` numbers: each number row's pool row and its position."""
+    pool_of_number = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    starts = np.cumsum(counts) - counts
+    return pool_of_number, np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(starts, counts)
 
 
 @dataclass
@@ -732,9 +736,7 @@ def _fast_piece(names: list[str], lines: memoryview) -> _Piece | None:
     pools, numbers, lengths, file_of_pool, has_service = parsed
     if _has_repeated_pool(file_of_pool, pools["location_id"], pools["pool_id"]):
         return None
-    pool_of_number = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    starts = np.cumsum(lengths) - lengths
-    position = np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(starts, lengths)
+    pool_of_number, position = _number_rows(lengths)
     pools["number_count"] = pa.array(lengths)
     pools["source"] = pc.take(pa.array(names, _STR), file_of_pool, memory_pool=_MEMORY_POOL)
     return _Piece(pools=pools, numbers={"position": pa.array(position), **numbers},
