@@ -132,7 +132,8 @@ def show(ax, alt: str | None = None, dpi: int = 100) -> None:
 
 def masked(tables: PoolTables) -> PoolTables:
     """The same tables with every phone number masked (``+1 415 ***-**71``), for sharing."""
-    numbers = tables.numbers.assign(phone_number=tables.numbers["phone_number"].map(mask_phone).astype("string"))
+    numbers = tables.numbers.assign(**{c: tables.numbers[c].map(mask_phone).astype("string")
+                                       for c in ("phone_number", "e164") if c in tables.numbers})  # e164: enriched
     pools = tables.pools.assign(forwarding_number=tables.pools["forwarding_number"].map(mask_phone).astype("string"),
                                 service_value=tables.pools["service_value"].map(mask_text).astype("string"),
                                 whisper_message=tables.pools["whisper_message"].map(mask_text).astype("string"))

@@ -128,3 +128,12 @@ def test_cli_report_and_masked_numbers(tmp_path: Path, capfd):
 def test_report_on_missing_data_is_a_clear_error(tmp_path: Path, capsys):
     assert main(["report", str(tmp_path / "nope"), "--out", str(tmp_path / "x.html")]) == 1
     assert "nope" in capsys.readouterr().err
+
+
+def test_masked_tables_hold_no_full_number_in_any_column():
+    tables = poolkit.read_pools(REPO / "data" / "sample", errors="record", enrich=True)
+    every_number = set(tables.numbers["phone_number"].dropna()) | set(tables.pools["forwarding_number"].dropna())
+    masked = poolkit.report.masked(tables)
+    for name, frame in masked:
+        text = frame.astype(str).to_csv()
+        assert not any(number in text for number in every_number), name
