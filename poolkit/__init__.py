@@ -1,12 +1,13 @@
 """poolkit: fetch, tidy, analyse and report HighLevel phone-number pools."""
 
-__version__ = "0.1.0"
-
+from ._version import __version__
+from .client import Client
 from .errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    DatasetError,
     ErrorResponseError,
     ForbiddenError,
     InvalidJSONError,
@@ -16,20 +17,24 @@ from .errors import (
     NotFoundError,
     PoolkitError,
     RateLimitError,
+    ReportError,
     ServerError,
+    SnapshotError,
     SourceError,
     UnreadableSourceError,
 )
-from .client import Client
-from .datasets import load_sample, sample_path
 from .fetch import FetchResult, fetch_pools
 from .phones import enrich_numbers
-from .tidy import PoolTables, read_pools
+from .sample import load_sample, sample_path
+from .tables import PoolTables, read_dataset
+from .tidy import read_pools
 
 __all__ = [
-    "PoolTables", "read_pools", "load_sample", "sample_path", "Client", "fetch_pools", "FetchResult", "enrich_numbers",
+    "__version__", "PoolTables", "read_pools", "read_dataset", "load_sample", "sample_path",
+    "Client", "fetch_pools", "FetchResult", "enrich_numbers",
     "PoolkitError", "SourceError", "UnreadableSourceError", "InvalidJSONError",
     "NotAPoolResponseError", "ErrorResponseError", "ConfigurationError", "NetworkError",
     "APIError", "BadRequestError", "AuthenticationError", "ForbiddenError", "NotFoundError",
-    "RateLimitError", "ServerError", "InvalidResponseError",
+    "RateLimitError", "ServerError", "InvalidResponseError", "SnapshotError", "ReportError",
+    "DatasetError",
 ]

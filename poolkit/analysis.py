@@ -2,6 +2,10 @@
 
 Shares are of all pools in the group; a flag that is NA (missing or not a boolean in the
 response, see ``problems``) counts as not enabled.
+
+The tables may be Dask DataFrames (``poolkit.read_dataset(path, engine="dask")``): then the
+per-pool tables are computed (one row per pool or problem), and the numbers table never is
+whole: what is counted over numbers is counted per partition and added up.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ import re
 
 import pandas as pd
 
-from .tidy import PoolTables
+from .phones import ENRICH_COLUMNS, enrich_numbers
+from .tables import PoolTables, category_dtype
 
 NO_SERVICE = "none"
 
@@ -28,12 +33,38 @@ FEATURE_LABELS = {
 }
 
 
+def is_dask(tables: PoolTables) -> bool:
+    """True when the tables are Dask DataFrames rather than pandas ones."""
+    return hasattr(tables.pools, "dask")
+
+
 def local(tables: PoolTables) -> PoolTables:
     """Pandas tables to analyse: Dask tables have their per-pool tables computed (one row
     per pool or problem, never per number), so every function here accepts either."""
-    from .engine_dask import is_dask, to_pandas
+    if not is_dask(tables):
+        return tables
+    import dask
 
-    return to_pandas(tables) if is_dask(tables) else tables
+    pools, services, problems = dask.compute(tables.pools, tables.services, tables.problems)
+    types = category_dtype(pools["service_type"].dropna().astype(str))
+    pools, services = (frame.reset_index(drop=True).astype({"service_type": object}).astype({"service_type": types})
+                       for frame in (pools, services))
+    return PoolTables(pools, tables.numbers, services, problems.reset_index(drop=True))
+
+
+def _count_numbers(tables: PoolTables, keys) -> pd.Series:
+    """How many numbers have each value of ``keys(enriched numbers)``: counted per partition
+    of a Dask numbers table (never computed whole), at once for a pandas one."""
+    def count(numbers: pd.DataFrame) -> pd.Series:
+        enriched = numbers if set(ENRICH_COLUMNS) <= set(numbers.columns) else enrich_numbers(numbers)
+        return keys(enriched).value_counts(sort=False)
+
+    if not is_dask(tables):
+        return count(tables.numbers)
+    import dask
+
+    parts = dask.compute(*(dask.delayed(count)(part) for part in tables.numbers.to_delayed()))
+    return pd.concat(parts).groupby(level=list(range(parts[0].index.nlevels)), sort=False).sum()
 
 
 def service_labels(pools: pd.DataFrame) -> pd.Series:
@@ -118,12 +149,12 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
 
 def headline(tables: PoolTables) -> dict[str, int]:
     """The headline counts: locations, pools, numbers, pools with a service, problems."""
-    numbers = tables.numbers.shape[0]
+    numbers = len(tables.numbers)  # Dask counts per partition
     tables = local(tables)
     return {
         "locations": int(tables.pools["location_id"].nunique()),
         "pools": len(tables.pools),
-        "numbers": int(numbers if isinstance(numbers, int) else numbers.compute()),
+        "numbers": int(numbers),
         "pools_with_service": len(tables.services),
         "problems": len(tables.problems),
     }
@@ -161,40 +192,23 @@ def _feature_label(feature: str) -> str:
     return FEATURE_LABELS.get(feature, feature)
 
 
-def mask_phone(number: object) -> object:
-    """``+14155552671`` -> ``+1 415 ***-**71``: enough to tell numbers apart, not to dial."""
-    if not isinstance(number, str) or len(number) < 6:
-        return number
-    digits = number.lstrip("+")
-    if number.startswith("+1") and len(digits) == 11:
-        return f"+1 {digits[1:4]} ***-**{digits[-2:]}"
-    return f"+{digits[:2]} {'*' * max(0, len(digits) - 4)}{digits[-2:]}"
-
-
 LOCAL_TYPES = ("fixed_line", "mobile", "fixed_line_or_mobile")
-
-
-def _enriched_numbers(tables: PoolTables) -> pd.DataFrame:
-    from .engine_dask import is_dask
-    from .phones import ENRICH_COLUMNS, enrich_numbers
-
-    numbers = tables.numbers
-    if is_dask(tables):
-        numbers = numbers.compute().reset_index(drop=True)
-    return numbers if set(ENRICH_COLUMNS) <= set(numbers.columns) else enrich_numbers(numbers)
 
 
 def number_kinds(tables: PoolTables) -> pd.DataFrame:
     """Numbers by kind: local (fixed line or mobile), toll-free, other valid types, invalid
     or missing; with shares. Enriches the numbers if ``read_pools`` did not."""
-    numbers = _enriched_numbers(tables)
-    kind = pd.Series("invalid or missing", index=numbers.index, dtype=object)
-    valid = numbers["is_valid"].fillna(False).astype(bool)
-    types = numbers["number_type"].astype(object)
-    kind[valid] = "other (" + types[valid].astype(str) + ")"
-    kind[valid & types.isin(LOCAL_TYPES)] = "local"
-    kind[valid & (types == "toll_free")] = "toll-free"
-    counts = kind.value_counts().rename_axis("kind").rename("numbers").reset_index()
+    def kinds(numbers: pd.DataFrame) -> pd.Series:
+        kind = pd.Series("invalid or missing", index=numbers.index, dtype=object)
+        valid = numbers["is_valid"].fillna(False).astype(bool)
+        types = numbers["number_type"].astype(object)
+        kind[valid] = "other (" + types[valid].astype(str) + ")"
+        kind[valid & types.isin(LOCAL_TYPES)] = "local"
+        kind[valid & (types == "toll_free")] = "toll-free"
+        return kind.rename("kind")
+
+    counts = _count_numbers(tables, kinds).rename("numbers").sort_values(ascending=False, kind="stable")
+    counts = counts.rename_axis("kind").reset_index()
     counts["share"] = (counts["numbers"] / counts["numbers"].sum()).astype("Float64")
     return counts.astype({"kind": "string", "numbers": "Int64"})
 
@@ -202,10 +216,11 @@ def number_kinds(tables: PoolTables) -> pd.DataFrame:
 def numbers_by_area(tables: PoolTables) -> pd.DataFrame:
     """Numbers per country and geographic area (the geocoder's description), most first.
     Toll-free and other non-geographic numbers have no area."""
-    numbers = _enriched_numbers(tables)
-    frame = numbers.assign(region_code=numbers["region_code"].fillna("unknown"),
-                           area=numbers["area"].fillna("no geographic area"))
-    counts = frame.groupby(["region_code", "area"], observed=True).size().rename("numbers").reset_index()
-    counts["share"] = (counts["numbers"] / max(1, len(numbers))).astype("Float64")
+    def areas(numbers: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"region_code": numbers["region_code"].astype(object).fillna("unknown"),
+                             "area": numbers["area"].astype(object).fillna("no geographic area")})
+
+    counts = _count_numbers(tables, areas).rename("numbers").reset_index()
+    counts["share"] = (counts["numbers"] / max(1, counts["numbers"].sum())).astype("Float64")
     counts = counts.sort_values(["numbers", "region_code", "area"], ascending=[False, True, True], kind="stable")
     return counts.reset_index(drop=True).astype({"region_code": "string", "area": "string", "numbers": "Int64"})

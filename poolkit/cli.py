@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
 from .snapshot import read_manifest
 from .tidy import read_pools
@@ -41,15 +41,15 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     failures = result.failures
     summary = read_manifest(result.snapshot)["summary"]
     print(f"locations: {summary['ok']:,} ok, {len(failures):,} failed; "
-          f"{len(result.pools):,} pools, {len(result.numbers):,} numbers, "
-          f"{len(result.problems):,} problems")
+          f"{len(result.tables.pools):,} pools, {len(result.tables.numbers):,} numbers, "
+          f"{len(result.tables.problems):,} problems")
     print(f"snapshot: {result.snapshot}")
     for row in failures.head(20).itertuples():
         status = "" if row.http_status is None or row.http_status != row.http_status else f" HTTP {row.http_status}"
         print(f"  failed {row.location_id}: {row.error}{status}: {row.message}", file=sys.stderr)
     if len(failures) > 20:
         print(f"  ... and {len(failures) - 20:,} more (see {result.snapshot}/manifest.json)", file=sys.stderr)
-    if len(failures) and (failures["error"] == "AuthenticationError").all() and not len(result.pools):
+    if len(failures) and (failures["error"] == "AuthenticationError").all() and not len(result.tables.pools):
         print(f"poolkit: error: every location refused the token. Hint: {AuthenticationError.hint}", file=sys.stderr)
         return 2
     if len(failures):

@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
-from . import __version__
+from ._version import __version__
 from .errors import (
     APIError,
     AuthenticationError,

@@ -141,3 +141,11 @@ class InvalidResponseError(APIError):
 
 class SnapshotError(PoolkitError):
     """A snapshot folder or its manifest could not be written (read-only, disk full)."""
+
+
+class ReportError(PoolkitError):
+    """The report notebook failed, or its data is missing; the message says which."""
+
+
+class DatasetError(PoolkitError):
+    """A folder cannot be read or written as a poolkit Parquet dataset."""

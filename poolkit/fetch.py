@@ -20,11 +20,12 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .client import RATE_HEADERS, Client
 from .errors import APIError, AuthenticationError, ConfigurationError, PoolkitError, SnapshotError
 from .snapshot import read_manifest, snapshot_name, write_atomic, write_manifest
-from .tidy import PoolTables, read_pools
+from .tables import PoolTables
+from .tidy import read_pools
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +33,17 @@ FAILURE_COLUMNS = ["location_id", "name", "error", "http_status", "message", "tr
 _MANIFEST_EVERY = 1.0  # seconds between manifest rewrites during a run
 
 
-@dataclass(repr=False)
-class FetchResult(PoolTables):
-    """The tidy tables of a fetch, plus its ``failures`` and the ``snapshot`` folder."""
+@dataclass
+class FetchResult:
+    """What a fetch gave: the tidy ``tables``, the ``failures`` (one row per location that
+    failed) and the ``snapshot`` folder the raw responses are in."""
 
-    failures: pd.DataFrame | None = None
-    snapshot: Path | None = None
+    tables: PoolTables
+    failures: pd.DataFrame
+    snapshot: Path
 
     def __repr__(self) -> str:
-        failed = 0 if self.failures is None else len(self.failures)
-        return f"{super().__repr__()[:-1]}, failures={failed:,}, snapshot='{self.snapshot}')"
+        return f"FetchResult({self.tables!r}, failures={len(self.failures):,}, snapshot='{self.snapshot}')"
 
 
 def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | None = None,
@@ -132,9 +134,7 @@ def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | 
             for e in failed]
     failures = pd.DataFrame(rows, columns=FAILURE_COLUMNS)
     failures = failures.astype({c: "string" for c in FAILURE_COLUMNS if c != "http_status"}).astype({"http_status": "Int64"})
-    tables = read_pools(folder, errors="record")
-    return FetchResult(tables.pools, tables.numbers, tables.services, tables.problems,
-                       failures=failures, snapshot=folder)
+    return FetchResult(read_pools(folder, errors="record"), failures, folder)
 
 
 def _new_folder(out: Path, started: datetime) -> Path:

@@ -26,7 +26,7 @@ from .analysis import (
     numbers_per_pool,
     service_mix,
 )
-from .tidy import PoolTables
+from .tables import PoolTables
 
 SERVICE_COLORS = {"voice_ai": "#6a3d9a", "ivr": "#1b9e77", "forward": "#1f78b4", NO_SERVICE: "#bdbdbd"}
 _OTHER_COLORS = ["#e6ab02", "#d95f02", "#e7298a", "#66a61e", "#a6761d", "#17becf", "#8c564b", "#bcbd22"]

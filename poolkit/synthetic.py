@@ -110,16 +110,24 @@ def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict]]:
 
 
 def _inject_problems(responses: list[tuple[dict, dict]]) -> None:
-    """A handful of realistic contract breaks, so the problems table has something to show."""
-    pools = [pool for _, body in responses for pool in body["data"] if pool["numbers"]]
-    pools[3]["numbers"][0]["phoneNumber"] = "(512) 555-0134"      # not E.164
-    pools[11]["callRecording"] = "true"                             # flag as a string
-    del pools[17]["numbers"][1]["phoneNumber"]                      # number without phoneNumber
-    pools[23]["dateAdded"] = "2026-10-02T14:11:09.000Z"             # undocumented field
-    body = responses[5][1]
-    body["data"].append(dict(body["data"][0], name="Duplicate of first pool"))  # repeated id
-    body["total"] = len(body["data"])
-    responses[8][1]["total"] += 2                                   # total disagrees with data
+    """A handful of realistic contract breaks, so the problems table has something to show.
+    Each is planted where the snapshot is big enough for it (the sample has them all)."""
+    pools = [pool for _, body in responses for pool in body["data"] if len(pool["numbers"]) >= 2]
+
+    def edit(index: int, change) -> None:
+        if index < len(pools):
+            change(pools[index])
+
+    edit(3, lambda pool: pool["numbers"][0].update(phoneNumber="(512) 555-0134"))  # not E.164
+    edit(11, lambda pool: pool.update(callRecording="true"))                      # flag as a string
+    edit(17, lambda pool: pool["numbers"][1].pop("phoneNumber"))                  # number without phoneNumber
+    edit(23, lambda pool: pool.update(dateAdded="2026-10-02T14:11:09.000Z"))      # undocumented field
+    if len(responses) > 5 and responses[5][1]["data"]:
+        body = responses[5][1]
+        body["data"].append(dict(body["data"][0], name="Duplicate of first pool"))  # repeated id
+        body["total"] = len(body["data"])
+    if len(responses) > 8:
+        responses[8][1]["total"] += 2                                               # total disagrees with data
 
 
 def write_snapshot(folder: str | Path, responses: list[tuple[dict, dict]], *,

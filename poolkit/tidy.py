@@ -5,34 +5,31 @@
 dropped silently: what does not fit the API contract stays in its table as NA and
 gets a row in ``problems`` naming the source, location, pool and JSON path.
 
-Two paths give the same tables. The fast path reads one-line responses (what the API
-sends) in batches straight into column buffers: with the compiled parser
-(``_fastjson.c``) where poolkit was built with a C compiler, with ``pyarrow.json``
-otherwise. It takes a batch only if every response in it is clean. The careful path
-reads everything else: a single pass appending to plain Python lists, with types and
-phone formats checked column-wise in Arrow and the rare bad values looked at one by one.
+One reader. Each response is parsed with orjson and its pool objects are gathered; every
+few megabytes the fields are taken out column by column, checked column-wise (the set of
+Python types in a column, E.164 with Arrow's regex) and kept as Arrow arrays. Only the
+rare bad values are looked at one by one, to write their problem rows.
 """
 
 from __future__ import annotations
 
+import gc
 import glob
 import json
 import os
 import re
-import threading
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
 from .errors import (
     ErrorResponseError,
@@ -42,72 +39,40 @@ from .errors import (
     UnreadableSourceError,
 )
 from .snapshot import MANIFEST
+from .tables import DATASET_MARKER, SCHEMAS, PoolTables, category_dtype, empty_frame, empty_tables
 
-try:  # compiled when poolkit is installed where a C compiler is; Arrow's reader otherwise
-    from . import _fastjson
-except ImportError:
-    _fastjson = None
+__all__ = ["read_pools", "json_files", "E164_PATTERN"]
 
-__all__ = ["PoolTables", "read_pools", "json_files", "SCHEMAS", "KNOWN_SERVICE_TYPES", "empty_tables"]
-
-#: Service types the API documents (on phone numbers); the set is open.
-KNOWN_SERVICE_TYPES = ("forward", "ivr", "voice_ai")
-
-#: Column name -> dtype kind, in column order, for each table.
-SCHEMAS: dict[str, dict[str, str]] = {
-    "pools": {
-        "location_id": "string",
-        "pool_id": "string",
-        "name": "string",
-        "forwarding_number": "string",
-        "whisper": "boolean",
-        "whisper_message": "string",
-        "call_recording": "boolean",
-        "is_active": "boolean",
-        "service_type": "category",
-        "service_value": "string",
-        "number_count": "Int64",
-        "source": "string",
-    },
-    "numbers": {
-        "location_id": "string",
-        "pool_id": "string",
-        "position": "int64",
-        "phone_number": "string",
-        "friendly_name": "string",
-        "source": "string",
-    },
-    "services": {
-        "location_id": "string",
-        "pool_id": "string",
-        "service_type": "category",
-        "service_value": "string",
-    },
-    "problems": {
-        "source": "string",
-        "location_id": "string",
-        "pool_id": "string",
-        "path": "string",
-        "value": "string",
-        "problem": "string",
-    },
-}
-
-# JSON field of a pool -> column of ``pools`` (fields handled one by one are not here).
-_POOL_FIELDS = {
+# JSON fields of a pool and of a number the contract lists; anything else is kept as an extra column.
+_POOL_FIELDS = frozenset({
     "id", "name", "locationId", "numbers", "forwardingNumber", "whisper",
     "whisperMessage", "callRecording", "isActive", "inboundCallService",
-}
-_NUMBER_FIELDS = {"phoneNumber", "friendlyName"}
+})
+_NUMBER_FIELDS = frozenset({"phoneNumber", "friendlyName"})
 #: An E.164 phone number (anchored: Arrow's regex functions search, they do not fullmatch).
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 _E164 = re.compile(E164_PATTERN)
 _ENVELOPE_KEYS = ("data", "pools", "numberPools")
 _MEMORY = "<memory>"
+_BOM = b"\xef\xbb\xbf"
 _STR = pa.large_string()  # what pandas' Arrow-backed string dtype holds: no cast, no copy
-# Big, long-lived columns: the system allocator hands freed parse buffers back, where
-# Arrow's default pool keeps them (about a third more peak memory on the benchmark).
+# Big, long-lived columns: the system allocator hands freed buffers back, where Arrow's
+# default pool keeps them.
 _MEMORY_POOL = pa.system_memory_pool()
+_CHUNK_BYTES = 512 << 10  # JSON bytes gathered before the pools are turned into columns (measured best)
+_CHUNK_POOLS = 20_000  # the same for parsed dicts, whose size is not known
+_NONE = type(None)
+_TEXT_TYPES = {str, _NONE}
+_FLAG_TYPES = {bool, _NONE}
+
+# Where a problem sorts among those of its response: before the pools, then per pool in
+# this field order, then the column checks made once per chunk (in document order each).
+_TOTAL, _POOL = -1, 0
+_FIELD_ORDER = {name: rank for rank, name in enumerate((
+    "locationId", "id", "forwardingNumber", "name", "whisper", "whisperMessage", "callRecording",
+    "isActive", "inboundCallService.type", "inboundCallService.value", "numbers", "extra"))}
+_COLUMN_CHECKS = ("phoneNumber", "e164", "friendlyName", "locationId", "id", "name", "forwardingNumber",
+                  "whisperMessage", "inboundCallService.type", "inboundCallService.value")
 
 
 class _Missing:
@@ -119,26 +84,6 @@ class _Missing:
 
 _MISSING = _Missing()
 _RECORDED = object()  # a bad value whose problem row is already written
-
-
-def _category_dtype(seen: Iterable[str] = ()) -> pd.CategoricalDtype:
-    return pd.CategoricalDtype(sorted(set(KNOWN_SERVICE_TYPES).union(seen)))
-
-
-def _pandas_dtype(kind: str):
-    return {
-        "string": pd.StringDtype(),
-        "boolean": pd.BooleanDtype(),
-        "Int64": pd.Int64Dtype(),
-        "int64": np.dtype("int64"),
-        "category": _category_dtype(),
-    }[kind]
-
-
-def _empty_frame(table: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {col: pd.Series([], dtype=_pandas_dtype(kind)) for col, kind in SCHEMAS[table].items()}
-    )
 
 
 def _short(value: Any, limit: int = 200) -> str:
@@ -166,48 +111,21 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)).replace("-", "_").lower()
 
 
-@dataclass(repr=False)
-class PoolTables:
-    """The four tidy tables of one or more number-pool responses.
-
-    ``pools`` is keyed by ``(location_id, pool_id)``, ``numbers`` by
-    ``(location_id, pool_id, position)``; ``source`` traces every row to its file.
-    """
-
-    pools: pd.DataFrame
-    numbers: pd.DataFrame
-    services: pd.DataFrame
-    problems: pd.DataFrame
-
-    TABLES = ("pools", "numbers", "services", "problems")
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{name}={len(getattr(self, name)):,}" for name in self.TABLES)
-        return f"PoolTables({counts})"
-
-    def __iter__(self) -> Iterator[tuple[str, pd.DataFrame]]:
-        for name in self.TABLES:
-            yield name, getattr(self, name)
-
-    def to_parquet(self, directory: str | os.PathLike) -> Path:
-        """Write the tables as one Parquet dataset, partitioned by snapshot (hive-style
-        ``<table>/snapshot=.../``); ``read_pools(directory)`` reads it back identical."""
-        from .dataset import write_dataset
-
-        return write_dataset(self, directory)
-
-    def to_csv(self, directory: str | os.PathLike) -> Path:
-        """Write ``<table>.csv`` for each table into ``directory``."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, frame in self:
-            frame.to_csv(out / f"{name}.csv", index=False)
-        return out
+def _printable(text: str | None) -> str | None:
+    """``text`` with anything that is not valid Unicode escaped (``\\ud800``)."""
+    return text if text is None or _encodable(text) else text.encode("utf-8", "backslashreplace").decode()
 
 
-def empty_tables() -> PoolTables:
-    """Four empty tables with the documented columns and dtypes."""
-    return PoolTables(*(_empty_frame(name) for name in PoolTables.TABLES))
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if type(value) is str else None
 
 
 # --------------------------------------------------------------------------- sources
@@ -248,6 +166,9 @@ def _is_list_of_sources(items: list | tuple) -> bool:
 def _expand_path(source: str | os.PathLike) -> Iterator[tuple[str, Any]]:
     path = Path(source)
     if path.is_dir():
+        if (path / DATASET_MARKER).is_file():
+            raise NotAPoolResponseError(str(path), "a poolkit Parquet dataset, not responses: "
+                                                   "read it with poolkit.read_dataset()")
         for name in json_files(path):
             yield name, None
     elif path.exists() or not glob.has_magic(str(source)):
@@ -265,6 +186,22 @@ def json_files(folder: str | os.PathLike) -> list[str]:
         dirs.sort()
         found.extend(os.path.join(root, n) for n in names if n.endswith(".json") and n != MANIFEST)
     return sorted(found)
+
+
+def _read_file(name: str) -> bytes:
+    """The bytes of a file, with one read where the file is as big as ``fstat`` says."""
+    try:
+        fd = os.open(name, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            raw = os.read(fd, size + 1)
+            while len(raw) != size and (more := os.read(fd, 1 << 20)):  # grew or a short read
+                raw += more
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise UnreadableSourceError(name, f"cannot read file: {exc.strerror or exc}") from None
+    return raw[len(_BOM):] if raw.startswith(_BOM) else raw
 
 
 def _parse(name: str, raw: bytes) -> Any:
@@ -313,572 +250,417 @@ def _unwrap(name: str, doc: Any) -> tuple[list, str, Any]:
     return data, prefix, doc.get("total", _MISSING)
 
 
-# --------------------------------------------------------------------------- flatten
+# --------------------------------------------------------------------------- the reader
 
-class _Flattener:
-    """Accumulates columns over many responses, then builds the four tables."""
+@dataclass
+class _Chunk:
+    """The columns of consecutive pools, as Arrow arrays; chunks are joined in input order."""
 
-    def __init__(self) -> None:
-        # unknown field -> its column, per table; chosen (and reported) once per read
-        self.extra_columns: dict[tuple[bool, str], str] = {}
-        self.source_rank: dict[str, int] = {}  # input order: problems are listed in it
-        self._reset()
+    pools: dict[str, pa.Array]
+    numbers: dict[str, pa.Array]
+    has_service: np.ndarray
 
-    def _reset(self) -> None:
-        # pools, one entry per pool row
-        self.p_loc: list = []
-        self.p_id: list = []
-        self.p_name: list = []
-        self.p_fwd: list = []
-        self.p_whisper: list = []
-        self.p_msg: list = []
-        self.p_rec: list = []
-        self.p_active: list = []
-        self.p_stype: list = []
-        self.p_svalue: list = []
-        self.p_has_service: list = []
-        self.p_count: list = []
-        self.p_source: list = []
-        self.p_path: list = []  # JSON path of the pool object, for problem rows
-        # numbers, one entry per number row (keys are derived from the pool row)
-        self.n_phone: list = []
-        self.n_friendly: list = []
-        # problems, one dict per row
-        self.problems: list[dict] = []
-        # unknown fields: field -> {row: value}
-        self.pool_extra: dict[str, dict] = {}
-        self.number_extra: dict[str, dict] = {}
 
-    # -- problems
-    def problem(self, source, location_id, pool_id, path, value, text) -> None:
-        self.problems.append({
-            "rank": self.source_rank.setdefault(source, len(self.source_rank)),
-            "source": _printable(source), "location_id": _printable(location_id),
-            "pool_id": _printable(pool_id), "path": _printable(path), "value": _short(value), "problem": text,
-        })
+@dataclass
+class _Reader:
+    """Gathers the pool objects of many responses and turns them into columns chunk by chunk."""
 
-    def source_problem(self, error: SourceError, value: Any = _MISSING) -> None:
-        self.problem(error.source, None, None, error.path, value, error.reason)
+    chunks: list[_Chunk] = field(default_factory=list)
+    problems: list[tuple] = field(default_factory=list)  # (sort key, row of the problems table)
+    rank: dict[str, int] = field(default_factory=dict)  # input order of sources: problems follow it
+    extra_columns: dict[tuple[bool, str], str] = field(default_factory=dict)  # unknown field -> column
+    pool_extra: dict[str, dict[int, Any]] = field(default_factory=dict)  # field -> {pool row: value}
+    number_extra: dict[str, dict[int, Any]] = field(default_factory=dict)
+    rows_before: list[int] = field(default_factory=lambda: [0, 0])  # pool and number rows in chunks
+    # the chunk being gathered: pool objects, and per pool its response and index in ``data``
+    pending: list[dict] = field(default_factory=list)
+    pending_file: list[int] = field(default_factory=list)
+    pending_at: list[int] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)  # (source, JSON path prefix)
+    pending_bytes: int = 0
+    pending_json_only: bool = True  # every pending pool was parsed from JSON text (no other types)
 
-    # -- one response
-    def add(self, name: str, doc: Any) -> None:
+    def problem(self, key: tuple, source: str, loc, pid, path: str, value: Any, text: str) -> None:
+        self.problems.append((key, (_printable(source), _printable(loc), _printable(pid), _printable(path),
+                                    _short(value), text)))
+
+    def source_problem(self, error: SourceError) -> None:
+        self.problem((self.rank[error.source],), error.source, None, None, error.path, _MISSING, error.reason)
+
+    def add(self, name: str, doc: Any, size: int | None = None) -> None:
+        """Take one response, parsed from ``size`` bytes of JSON or given as Python objects
+        (``size=None``); raises ``SourceError`` when it is not a pool response."""
         data, prefix, total = _unwrap(name, doc)
+        rank = self.rank[name]
         if total is not _MISSING:
             if type(total) not in (int, float):
-                self.problem(name, None, None, "total", total, f"total is a {_type_name(total)}, expected a number")
+                self.problem((rank, _TOTAL), name, None, None, "total", total,
+                             f"total is a {_type_name(total)}, expected a number")
             elif total != len(data):
-                self.problem(name, None, None, "total", total,
+                self.problem((rank, _TOTAL), name, None, None, "total", total,
                              f"total says {total:g} but the response holds {len(data)} pool(s)")
-        seen_ids: dict[tuple, str] = {}
-        for i, pool in enumerate(data):
-            path = f"{prefix}[{i}]"
-            if type(pool) is not dict:
-                self.problem(name, None, None, path, pool,
-                             f"pool entry is a {_type_name(pool)}, not an object; no pool row was made")
-                continue
-            self._add_pool(name, path, pool, seen_ids)
-
-    def _add_pool(self, source: str, path: str, pool: dict, seen_ids: dict) -> None:
-        row = len(self.p_id)
-        get = pool.get
-        loc = get("locationId")
-        if type(loc) is not str or not loc:
-            self.problem(source, None, _text_or_none(get("id")), f"{path}.locationId", get("locationId", _MISSING),
-                         "pool has no locationId" if loc is None else f"locationId is a {_type_name(loc)}, expected a non-empty string")
-            loc = None
-        pid = get("id")
-        if type(pid) is not str or not pid:
-            self.problem(source, loc, None, f"{path}.id", get("id", _MISSING),
-                         "pool has no id" if pid is None else f"id is a {_type_name(pid)}, expected a non-empty string")
-            pid = None
+        file = len(self.files)
+        self.files.append((name, prefix))
+        if set(map(type, data)) <= {dict}:
+            self.pending += data
+            self.pending_file += [file] * len(data)
+            self.pending_at += range(len(data))
         else:
-            key = (loc, pid)
-            if key in seen_ids:
-                self.problem(source, loc, pid, f"{path}.id", pid,
-                             f"pool id repeated within location {loc} (first at {seen_ids[key]}); both rows kept")
-            else:
-                seen_ids[key] = path
+            for i, pool in enumerate(data):
+                if type(pool) is dict:
+                    self.pending.append(pool)
+                    self.pending_file.append(file)
+                    self.pending_at.append(i)
+                else:
+                    self.problem((rank, _POOL, i), name, None, None, f"{prefix}[{i}]", pool,
+                                 f"pool entry is a {_type_name(pool)}, not an object; no pool row was made")
+        self.pending_bytes += size or 0
+        self.pending_json_only &= size is not None
+        if self.pending_bytes >= _CHUNK_BYTES or len(self.pending) >= _CHUNK_POOLS:
+            self.flush()
 
-        def text(field: str) -> str | None:
-            value = get(field)
-            if value is None or type(value) is str:
-                return value
-            self.problem(source, loc, pid, f"{path}.{field}", value, f"{field} is a {_type_name(value)}, expected a string")
-            return None
-
-        def flag(field: str) -> bool | None:
-            value = get(field)
-            if value is None or type(value) is bool:
-                return value
-            self.problem(source, loc, pid, f"{path}.{field}", value, f"{field} is a {_type_name(value)}, expected true or false")
-            return None
-
-        fwd = text("forwardingNumber")
-        if fwd is not None and not _E164.fullmatch(fwd):
-            if fwd.strip():
-                self.problem(source, loc, pid, f"{path}.forwardingNumber", fwd, "forwardingNumber is not an E.164 phone number")
-            fwd = None
-        self.p_loc.append(loc)
-        self.p_id.append(pid)
-        self.p_name.append(text("name"))
-        self.p_fwd.append(fwd)
-        self.p_whisper.append(flag("whisper"))
-        self.p_msg.append(text("whisperMessage"))
-        self.p_rec.append(flag("callRecording"))
-        self.p_active.append(flag("isActive"))
-        self.p_source.append(source)
-        self.p_path.append(path)
-
-        service = get("inboundCallService")
-        stype = svalue = None
-        if type(service) is dict:
-            stype, svalue = service.get("type"), service.get("value")
-            if type(stype) is not str or not stype:
-                self.problem(source, loc, pid, f"{path}.inboundCallService.type", service.get("type", _MISSING),
-                             "inbound call service has no type" if stype is None
-                             else f"inboundCallService.type is a {_type_name(stype)}, expected a non-empty string")
-                stype = None
-            if svalue is not None and type(svalue) is not str:
-                self.problem(source, loc, pid, f"{path}.inboundCallService.value", svalue,
-                             f"inboundCallService.value is a {_type_name(svalue)}, expected a string")
-                svalue = None
-        elif service is not None:
-            self.problem(source, loc, pid, f"{path}.inboundCallService", service,
-                         f"inboundCallService is a {_type_name(service)}, expected an object or null")
-        self.p_stype.append(stype)
-        self.p_svalue.append(svalue)
-        self.p_has_service.append(type(service) is dict)
-
-        numbers = get("numbers", _MISSING)
-        if type(numbers) is list:
-            self.p_count.append(len(numbers))
-            self._add_numbers(source, path, loc, pid, numbers)
-        else:
-            self.p_count.append(None)
-            self.problem(source, loc, pid, f"{path}.numbers", numbers,
-                         "pool has no numbers list" if numbers is _MISSING or numbers is None
-                         else f"numbers is a {_type_name(numbers)}, expected a list")
-
-        if not pool.keys() <= _POOL_FIELDS:
-            for field in pool.keys() - _POOL_FIELDS:
-                self._keep_extra(self.pool_extra, field, row, pool[field], f"{path}.{field}", source, loc, pid)
-
-    def _add_numbers(self, source: str, path: str, loc, pid, numbers: list) -> None:
-        try:  # fast path: every entry is {"phoneNumber": ..., "friendlyName": ...}
-            phones = [n["phoneNumber"] for n in numbers]
-            friendly = [n["friendlyName"] for n in numbers]
-            exact = sum(map(len, numbers)) == 2 * len(numbers)
-        except (TypeError, KeyError):
-            exact = False
-        if exact:
-            self.n_phone.extend(phones)
-            self.n_friendly.extend(friendly)
+    # -- one chunk: columns out of the gathered pool objects
+    def flush(self) -> None:
+        if not self.pending:
             return
-        for j, number in enumerate(numbers):
-            if type(number) is not dict:
-                self.problem(source, loc, pid, f"{path}.numbers[{j}]", number,
-                             f"number entry is a {_type_name(number)}, not an object")
-                self.n_phone.append(_RECORDED)
-                self.n_friendly.append(None)
-                continue
-            self.n_phone.append(number.get("phoneNumber", _MISSING))
-            self.n_friendly.append(number.get("friendlyName"))
-            for field in number.keys() - _NUMBER_FIELDS:
-                self._keep_extra(self.number_extra, field, len(self.n_phone) - 1, number[field],
-                                 f"{path}.numbers[{j}].{field}", source, loc, pid)
+        _ChunkBuilder(self).build()
+        self.pending, self.pending_file, self.pending_at = [], [], []
+        self.files, self.pending_bytes, self.pending_json_only = [], 0, True
 
-    def _keep_extra(self, extra: dict, field: str, row: int, value: Any, path: str, source, loc, pid) -> None:
-        is_pool = extra is self.pool_extra
-        if (is_pool, field) not in self.extra_columns:
+    def keep_extra(self, is_pool: bool, name: str, row: int, value: Any, where: tuple) -> None:
+        """Keep an unknown field's value; the first time a field is seen, choose its column
+        and write its problem row. ``where`` is ``(sort key, source, loc, pid, path)``."""
+        if (is_pool, name) not in self.extra_columns:
             taken = set(SCHEMAS["pools" if is_pool else "numbers"]).union(
-                name for (pool_table, _), name in self.extra_columns.items() if pool_table == is_pool)
-            base = _printable(_snake(field)) or "unnamed"
+                column for (pool_table, _), column in self.extra_columns.items() if pool_table == is_pool)
+            base = _printable(_snake(name)) or "unnamed"
             column = f"extra_{base}" if base in taken else base
             suffix = 2
             while column in taken:
                 column, suffix = f"extra_{base}_{suffix}", suffix + 1
-            self.extra_columns[(is_pool, field)] = column
-            self.problem(source, loc, pid, path, value, f"unknown field {_printable(field)!r}: kept as column {column!r}")
-        extra.setdefault(field, {})[row] = value
+            self.extra_columns[(is_pool, name)] = column
+            self.problem(*where, value, f"unknown field {_printable(name)!r}: kept as column {column!r}")
+        (self.pool_extra if is_pool else self.number_extra).setdefault(name, {})[row] = value
 
-    # -- build
-    def piece(self) -> "_Piece":
-        """Check the accumulated columns, return them as a piece, and start afresh."""
-        pool_of_number, position = _number_rows(np.array([c or 0 for c in self.p_count], dtype=np.int64))
-        phone = self._checked_strings(self.n_phone, pool_of_number, position, "phoneNumber", required=True)
-        phone = self._checked_e164(phone, pool_of_number, position)
-        friendly = self._checked_strings(self.n_friendly, pool_of_number, position, "friendlyName", required=False)
-        text = self._pool_strings
-        piece = _Piece(
-            pools={
-                "location_id": text(self.p_loc, "locationId"),
-                "pool_id": text(self.p_id, "id"),
-                "name": text(self.p_name, "name"),
-                "forwarding_number": text(self.p_fwd, "forwardingNumber"),
-                "whisper": pa.array(self.p_whisper, pa.bool_()),
-                "whisper_message": text(self.p_msg, "whisperMessage"),
-                "call_recording": pa.array(self.p_rec, pa.bool_()),
-                "is_active": pa.array(self.p_active, pa.bool_()),
-                "service_type": text(self.p_stype, "inboundCallService.type"),
-                "service_value": text(self.p_svalue, "inboundCallService.value"),
-                "number_count": pa.array(self.p_count, pa.int64()),
-                "source": pa.array(self.p_source, _STR),
-            },
-            numbers={"position": pa.array(position), "phone_number": phone, "friendly_name": friendly},
-            pool_of_number=pool_of_number,
-            has_service=np.array(self.p_has_service, dtype=bool),
-            problems=self.problems,
-            pool_extra=self.pool_extra,
-            number_extra=self.number_extra,
-        )
-        self._reset()
-        return piece
+    # -- the tables
+    def tables(self) -> PoolTables:
+        self.flush()
+        if not self.chunks and not self.problems:
+            return empty_tables()
+        pools = _to_pandas({c: pa.chunked_array([k.pools[c] for k in self.chunks], _arrow_type(c))
+                            for c in SCHEMAS["pools"]})
+        numbers = _to_pandas({c: pa.chunked_array([k.numbers[c] for k in self.chunks], _arrow_type(c))
+                              for c in SCHEMAS["numbers"]})
+        pools["number_count"] = pools["number_count"].astype(pd.Int64Dtype())
+        pools["service_type"] = pools["service_type"].astype(category_dtype(pools["service_type"].dropna().unique()))
+        for frame, extra, is_pool in ((pools, self.pool_extra, True), (numbers, self.number_extra, False)):
+            _add_extra_columns(frame, extra, {f: c for (p, f), c in self.extra_columns.items() if p == is_pool})
+        has_service = np.concatenate([k.has_service for k in self.chunks]) if self.chunks else np.zeros(0, bool)
+        services = pools.loc[has_service, list(SCHEMAS["services"])].reset_index(drop=True)
+        rows = [row for _, row in sorted(self.problems, key=lambda item: item[0])]
+        problems = (pd.DataFrame(rows, columns=list(SCHEMAS["problems"])).astype(pd.StringDtype())
+                    if rows else empty_frame("problems"))
+        return PoolTables(pools, numbers, services, problems)
 
-    def _pool_strings(self, values: list, field: str) -> pa.Array:
-        """Arrow strings; a string that is not valid Unicode (an unpaired surrogate, only
-        possible in a parsed dict) becomes NA with a problem row."""
+
+class _ChunkBuilder:
+    """Turns the reader's gathered pool objects into one ``_Chunk`` of checked columns."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self.pools = reader.pending
+        self.file = reader.pending_file
+        self.at = reader.pending_at
+        self.loc: list = []
+        self.pid: list = []
+        self.complete = True  # every documented field is in every pool
+
+    # -- where a pool is, for problem rows
+    def source(self, row: int) -> str:
+        return self.reader.files[self.file[row]][0]
+
+    def path(self, row: int) -> str:
+        return f"{self.reader.files[self.file[row]][1]}[{self.at[row]}]"
+
+    def key(self, row: int, *rest) -> tuple:
+        return (self.reader.rank[self.source(row)], _POOL, self.at[row], *rest)
+
+    def pool_problem(self, row: int, field_name: str, value: Any, text: str, order: str | None = None) -> None:
+        self.reader.problem(self.key(row, _FIELD_ORDER[order or field_name]), self.source(row), self.loc[row],
+                            self.pid[row], f"{self.path(row)}.{field_name}", value, text)
+
+    # -- columns
+    def column(self, name: str) -> list:
+        try:  # the field is usually in every pool
+            return [pool[name] for pool in self.pools]
+        except KeyError:
+            self.complete = False
+            return [pool.get(name) for pool in self.pools]
+
+    def ids(self, name: str) -> list:
+        """A required, non-empty string field; anything else becomes NA with a problem."""
+        values = self.column(name)
+        if set(map(type, values)) <= {str} and "" not in values:
+            return values
+        for row, value in enumerate(values):
+            if type(value) is str and value:
+                continue
+            pool = self.pools[row]
+            text = (f"pool has no {name}" if value is None else
+                    f"{name} is a {_type_name(value)}, expected a non-empty string")
+            if name == "locationId":  # written before the id is checked: the id as given
+                self.reader.problem(self.key(row, _FIELD_ORDER[name]), self.source(row), None,
+                                    _text_or_none(pool.get("id")), f"{self.path(row)}.{name}",
+                                    pool.get(name, _MISSING), text)
+            else:
+                self.reader.problem(self.key(row, _FIELD_ORDER[name]), self.source(row), self.loc[row], None,
+                                    f"{self.path(row)}.{name}", pool.get(name, _MISSING), text)
+            values[row] = None
+        return values
+
+    def texts(self, name: str) -> list:
+        values = self.column(name)
+        if not set(map(type, values)) <= _TEXT_TYPES:
+            for row, value in enumerate(values):
+                if value is not None and type(value) is not str:
+                    self.pool_problem(row, name, value, f"{name} is a {_type_name(value)}, expected a string")
+                    values[row] = None
+        return values
+
+    def flags(self, name: str) -> pa.Array:
+        values = self.column(name)
+        if not set(map(type, values)) <= _FLAG_TYPES:
+            for row, value in enumerate(values):
+                if value is not None and type(value) is not bool:
+                    self.pool_problem(row, name, value, f"{name} is a {_type_name(value)}, expected true or false")
+                    values[row] = None
+        return pa.array(values, pa.bool_())
+
+    def repeated_ids(self) -> None:
+        """A pool id listed twice for one location in one response: both rows kept."""
+        if len(set(self.pid)) == len(self.pid):
+            return
+        keys = list(zip(self.file, self.loc, self.pid))
+        first: dict[tuple, str] = {}
+        for row, key in enumerate(keys):
+            if key[2] is None:
+                continue
+            if key in first:
+                self.pool_problem(row, "id", key[2],
+                                  f"pool id repeated within location {key[1]} (first at {first[key]}); both rows kept")
+            else:
+                first[key] = self.path(row)
+
+    def forwarding(self) -> list:
+        """``forwardingNumber``: a string, E.164 or blank (NA without a problem)."""
+        values = self.texts("forwardingNumber")
         try:
-            return pa.array(values, _STR)
+            bad = pc.invert(pc.fill_null(pc.match_substring_regex(pa.array(values, _STR), E164_PATTERN), True))
+            rows = pc.indices_nonzero(bad).to_pylist()
         except (pa.ArrowException, UnicodeEncodeError):
-            pass
-        clean = []
-        for row, value in enumerate(values):
-            if value is not None and not _encodable(value):
-                self.problem(self.p_source[row], None, None, f"{self.p_path[row]}.{field}", value,
-                             f"{field} is not valid Unicode text")
-                value = None
-            clean.append(value)
-        return pa.array(clean, _STR)
+            rows = [row for row, value in enumerate(values) if value is not None and not _E164.fullmatch(value)]
+        for row in rows:
+            if values[row].strip():
+                self.pool_problem(row, "forwardingNumber", values[row], "forwardingNumber is not an E.164 phone number")
+            values[row] = None
+        return values
 
-    def _number_path(self, row: int, pool_of_number, position, field: str) -> tuple:
-        pool = int(pool_of_number[row])
-        path = f"{self.p_path[pool]}.numbers[{int(position[row])}].{field}"
-        return self.p_source[pool], self.p_loc[pool], self.p_id[pool], path
+    def service(self) -> tuple[list, list, list]:
+        """``inboundCallService``: an object ``{type, value}`` or null."""
+        services = self.column("inboundCallService")
+        has = [type(s) is dict for s in services]
+        if not set(map(type, services)) <= {dict, _NONE}:
+            for row, value in enumerate(services):
+                if value is not None and not has[row]:
+                    self.pool_problem(row, "inboundCallService", value,
+                                      f"inboundCallService is a {_type_name(value)}, expected an object or null",
+                                      order="inboundCallService.type")
+                    services[row] = None
+        types = [None if s is None else s.get("type") for s in services]
+        values = [None if s is None else s.get("value") for s in services]
+        if (set(map(type, types)) - {_NONE}) - {str} or "" in types or types.count(None) != has.count(False):
+            for row, value in enumerate(types):
+                if has[row] and (type(value) is not str or not value):
+                    self.pool_problem(row, "inboundCallService.type", services[row].get("type", _MISSING),
+                                      "inbound call service has no type" if value is None else
+                                      f"inboundCallService.type is a {_type_name(value)}, expected a non-empty string")
+                    types[row] = None
+        if not set(map(type, values)) <= _TEXT_TYPES:
+            for row, value in enumerate(values):
+                if value is not None and type(value) is not str:
+                    self.pool_problem(row, "inboundCallService.value", value,
+                                      f"inboundCallService.value is a {_type_name(value)}, expected a string")
+                    values[row] = None
+        return types, values, has
 
-    def _checked_strings(self, values: list, pool_of_number, position, field: str, required: bool) -> pa.Array:
-        """Arrow string column of ``values``; non-strings become NA with a problem row."""
+    def number_lists(self) -> tuple[list, list]:
+        """Each pool's ``numbers`` list (empty where it is not a list) and its count (NA there)."""
         try:
-            array = pa.array(values, _STR)
-            if not (required and array.null_count):
-                return array
-        except (pa.ArrowException, TypeError, UnicodeEncodeError):
+            lists = [pool["numbers"] for pool in self.pools]
+        except KeyError:
+            self.complete = False
+            lists = [pool.get("numbers", _MISSING) for pool in self.pools]
+        if set(map(type, lists)) <= {list}:
+            return lists, list(map(len, lists))
+        counts: list = []
+        for row, value in enumerate(lists):
+            if type(value) is list:
+                counts.append(len(value))
+                continue
+            counts.append(None)
+            self.reader.problem(self.key(row, _FIELD_ORDER["numbers"], -1), self.source(row), self.loc[row],
+                                self.pid[row], f"{self.path(row)}.numbers", value,
+                                "pool has no numbers list" if value is _MISSING or value is None
+                                else f"numbers is a {_type_name(value)}, expected a list")
+            lists[row] = []
+        return lists, counts
+
+    def numbers(self, lists: list, pool_of_number: np.ndarray, position: np.ndarray) -> tuple[list, list]:
+        """Phone numbers and friendly names; entries that are not objects, and unknown fields."""
+        flat = list(chain.from_iterable(lists))
+        try:  # every entry is exactly {"phoneNumber": ..., "friendlyName": ...}
+            phones = list(map(itemgetter("phoneNumber"), flat))
+            friendly = list(map(itemgetter("friendlyName"), flat))
+            if sum(map(len, flat)) == 2 * len(flat):
+                return phones, friendly
+        except (TypeError, KeyError):
             pass
+        phones = [n.get("phoneNumber", _MISSING) if type(n) is dict else _RECORDED for n in flat]
+        friendly = [n.get("friendlyName") if type(n) is dict else None for n in flat]
+        for j, number in enumerate(flat):
+            if type(number) is dict and number.keys() <= _NUMBER_FIELDS:
+                continue
+            row, at = int(pool_of_number[j]), int(position[j])
+            where = f"{self.path(row)}.numbers[{at}]"
+            if type(number) is not dict:
+                self.reader.problem(self.key(row, _FIELD_ORDER["numbers"], at), self.source(row), self.loc[row],
+                                    self.pid[row], where, number, f"number entry is a {_type_name(number)}, not an object")
+                continue
+            for k, name in enumerate(n for n in number if n not in _NUMBER_FIELDS):
+                key = self.key(row, _FIELD_ORDER["numbers"], at, k)
+                self.reader.keep_extra(False, name, self.reader.rows_before[1] + j, number[name],
+                                       (key, self.source(row), self.loc[row], self.pid[row], f"{where}.{name}"))
+        return phones, friendly
+
+    def extra_fields(self) -> None:
+        if self.complete and sum(map(len, self.pools)) == len(_POOL_FIELDS) * len(self.pools):
+            return
+        for row, pool in enumerate(self.pools):
+            if pool.keys() <= _POOL_FIELDS:
+                continue
+            for k, name in enumerate(n for n in pool if n not in _POOL_FIELDS):
+                self.reader.keep_extra(True, name, self.reader.rows_before[0] + row, pool[name],
+                                       (self.key(row, _FIELD_ORDER["extra"], k), self.source(row), self.loc[row],
+                                        self.pid[row], f"{self.path(row)}.{name}"))
+
+    def strings(self, values: list, check: str, where: Callable[[int], tuple], required: bool = False) -> pa.Array:
+        """Arrow strings; a value that is not a string (or null, where one is ``required``), or
+        not valid Unicode (possible only in a parsed dict), becomes NA with a problem row."""
+        # Arrow refuses every JSON type but strings; only other Python objects need the type check
+        if self.reader.pending_json_only or set(map(type, values)) <= _TEXT_TYPES:
+            try:
+                array = pa.array(values, _STR)
+                if not (required and array.null_count):
+                    return array
+            except (pa.ArrowException, TypeError, UnicodeEncodeError):
+                pass
         clean = []
         for row, value in enumerate(values):
-            if type(value) is str and _encodable(value):
+            if (type(value) is str and _encodable(value)) or (value is None and not required):
                 clean.append(value)
                 continue
             clean.append(None)
-            if value is _RECORDED or (value is None and not required) or (value is _MISSING and not required):
+            if value is _RECORDED:
                 continue
-            text = (f"number has no {field}" if value is _MISSING else
-                    f"{field} is null" if value is None else
-                    f"{field} is not valid Unicode text" if type(value) is str else
-                    f"{field} is a {_type_name(value)}, expected a string")
-            self.problem(*self._number_path(row, pool_of_number, position, field), value, text)
+            source, loc, pid, path = where(row)
+            text = (f"number has no {check}" if value is _MISSING else
+                    f"{check} is null" if value is None else
+                    f"{check} is not valid Unicode text" if type(value) is str else
+                    f"{check} is a {_type_name(value)}, expected a string")
+            self.reader.problem((self.reader.rank[source], 1, _COLUMN_CHECKS.index(check), row), source,
+                                loc, pid, path, value, text)
         return pa.array(clean, _STR)
 
-    def _checked_e164(self, phone: pa.Array, pool_of_number, position) -> pa.Array:
+    def build(self) -> None:
+        self.loc = self.ids("locationId")
+        self.pid = self.ids("id")
+        self.repeated_ids()
+        forwarding = self.forwarding()
+        name = self.texts("name")
+        whisper = self.flags("whisper")
+        message = self.texts("whisperMessage")
+        recording = self.flags("callRecording")
+        active = self.flags("isActive")
+        stype, svalue, has_service = self.service()
+        lists, counts = self.number_lists()
+        self.extra_fields()
+        sizes = np.fromiter((c or 0 for c in counts), np.int64, len(counts))
+        pool_of_number = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+        position = np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        phones, friendly = self.numbers(lists, pool_of_number, position)
+
+        def number_at(field_name: str) -> Callable[[int], tuple]:
+            def where(j: int) -> tuple:
+                row = int(pool_of_number[j])
+                return (self.source(row), self.loc[row], self.pid[row],
+                        f"{self.path(row)}.numbers[{int(position[j])}].{field_name}")
+            return where
+
+        def pool_at(field_name: str) -> Callable[[int], tuple]:
+            return lambda row: (self.source(row), None, None, f"{self.path(row)}.{field_name}")
+
+        phone = self.strings(phones, "phoneNumber", number_at("phoneNumber"), required=True)
+        phone = self.e164(phone, number_at("phoneNumber"))
+        friendly_names = self.strings(friendly, "friendlyName", number_at("friendlyName"))
+        pools = {
+            "location_id": self.strings(self.loc, "locationId", pool_at("locationId")),
+            "pool_id": self.strings(self.pid, "id", pool_at("id")),
+            "name": self.strings(name, "name", pool_at("name")),
+            "forwarding_number": self.strings(forwarding, "forwardingNumber", pool_at("forwardingNumber")),
+            "whisper": whisper,
+            "whisper_message": self.strings(message, "whisperMessage", pool_at("whisperMessage")),
+            "call_recording": recording,
+            "is_active": active,
+            "service_type": self.strings(stype, "inboundCallService.type", pool_at("inboundCallService.type")),
+            "service_value": self.strings(svalue, "inboundCallService.value", pool_at("inboundCallService.value")),
+            "number_count": pa.array(counts, pa.int64()),
+            "source": pa.array([self.reader.files[f][0] for f in self.file], _STR),
+        }
+        take = pa.array(pool_of_number)
+        numbers = {c: pc.take(pools[c], take, memory_pool=_MEMORY_POOL) for c in ("location_id", "pool_id", "source")}
+        numbers.update(position=pa.array(position), phone_number=phone, friendly_name=friendly_names)
+        self.reader.chunks.append(_Chunk(pools=pools, numbers={c: numbers[c] for c in SCHEMAS["numbers"]},
+                                         has_service=np.array(has_service, dtype=bool)))
+        self.reader.rows_before[0] += len(self.pools)
+        self.reader.rows_before[1] += len(pool_of_number)
+
+    def e164(self, phone: pa.Array, where: Callable[[int], tuple]) -> pa.Array:
         bad = pc.fill_null(pc.invert(pc.match_substring_regex(phone, E164_PATTERN)), False)
         rows = pc.indices_nonzero(bad).to_pylist()
         for row in rows:
-            self.problem(*self._number_path(row, pool_of_number, position, "phoneNumber"),
-                         phone[row].as_py(), "phoneNumber is not an E.164 phone number")
+            source, loc, pid, path = where(row)
+            self.reader.problem((self.reader.rank[source], 1, _COLUMN_CHECKS.index("e164"), row), source, loc, pid,
+                                path, phone[row].as_py(), "phoneNumber is not an E.164 phone number")
         return pc.if_else(bad, pa.scalar(None, _STR), phone) if rows else phone
-
-
-def _number_rows(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For pools holding ``counts`` numbers: each number row's pool row and its position."""
-    pool_of_number = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-    starts = np.cumsum(counts) - counts
-    return pool_of_number, np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(starts, counts)
-
-
-@dataclass
-class _Piece:
-    """Checked columns of consecutive responses; pieces are concatenated in input order.
-
-    ``numbers`` gets its key columns (location, pool, source) from ``pools`` here, so that
-    fast pieces build them on the worker threads rather than at the end."""
-
-    pools: dict[str, pa.Array]
-    numbers: dict[str, pa.Array]
-    pool_of_number: np.ndarray  # pool row (within the piece) of each number row
-    has_service: np.ndarray
-    problems: list = dataclass_field(default_factory=list)
-    pool_extra: dict = dataclass_field(default_factory=dict)
-    number_extra: dict = dataclass_field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        take = pa.array(self.pool_of_number)
-        keys = {c: pc.take(self.pools[c], take, memory_pool=_MEMORY_POOL) for c in ("location_id", "pool_id", "source")}
-        self.numbers = {c: keys[c] if c in keys else self.numbers[c] for c in SCHEMAS["numbers"]}
-
-
-# --------------------------------------------------------------------------- fast path
-
-_NUMBER_TYPE = pa.struct([("phoneNumber", _STR), ("friendlyName", _STR)])
-_POOL_TYPE = pa.struct([
-    ("id", _STR), ("name", _STR), ("locationId", _STR),
-    ("numbers", pa.list_(_NUMBER_TYPE)), ("forwardingNumber", _STR),
-    ("whisper", pa.bool_()), ("whisperMessage", _STR), ("callRecording", pa.bool_()),
-    ("isActive", pa.bool_()),
-    ("inboundCallService", pa.struct([("type", _STR), ("value", _STR)])),
-])
-_FAST_OPTIONS = pa_json.ParseOptions(
-    explicit_schema=pa.schema([("success", pa.bool_()), ("data", pa.list_(_POOL_TYPE)), ("total", pa.int64())]),
-    unexpected_field_behavior="error",
-)
-_FAST_BATCH_BYTES = 4 << 20  # bytes of responses parsed at a time
-_FAST_MIN_FILES = 8  # below this, a batch that is not clean goes to the careful path
-_FAST_WORKERS = min(4, os.cpu_count() or 1)  # chunks read and parsed at once, one thread each
-_FAST_READAHEAD = 4  # chunks handed out ahead of the one being taken
-_FAST_CHUNK_FILES = 512  # files handed to a worker at a time (256 to 1024 measured: 512 fastest)
-_BOM = b"\xef\xbb\xbf"
-_BUFFERS = threading.local()  # each reading thread's buffer (workers, or the caller without C)
-
-
-def _read_files(names: list[str], parse: Callable[[list, Any], list] | None = None) -> list:
-    """Read files in batches and ``parse`` each (``_parse_lines`` by default). Returns,
-    in input order, what ``parse`` returned for each batch (``_Piece`` and careful
-    items), ``(name, bytes)`` for a file the careful path must read, and
-    ``(name, SourceError)`` for a file that cannot be read."""
-    buffer = getattr(_BUFFERS, "buffer", None)
-    if buffer is None:
-        buffer = _BUFFERS.buffer = bytearray(_FAST_BATCH_BYTES + (1 << 20))
-    read_lines = _fastjson.read_lines if _fastjson is not None else _read_lines_py
-    out: list = []
-    first = 0
-    while first < len(names):
-        after, size, full = read_lines(names, first, buffer, _FAST_BATCH_BYTES)
-        if after > first:
-            out.extend((parse or _parse_lines)(names[first:after], memoryview(buffer)[:size]))
-        first = after
-        if not full:  # names[first] is unreadable, not a one-line object, or too big
-            out.extend(_read_odd(names[first]))
-            first += 1
-    return out
-
-
-def _read_lines_py(names: list[str], first: int, buffer: bytearray, limit: int) -> tuple[int, int, bool]:
-    """``_fastjson.read_lines`` in Python, for where it was not compiled: files
-    ``names[first:]`` into ``buffer``, one line each, until it holds ``limit`` bytes."""
-    size = 0
-    view = memoryview(buffer)
-    for index in range(first, len(names)):
-        if size >= limit:
-            return index, size, True
-        try:
-            fd = os.open(names[index], os.O_RDONLY)
-            try:
-                end = size + os.readv(fd, [view[size:]])
-                while end < len(buffer) and (got := os.readv(fd, [view[end:]])):
-                    end += got
-            finally:
-                os.close(fd)
-        except OSError:
-            return index, size, False
-        if end == len(buffer):  # too big for what is left
-            return index, size, size > 0
-        body = buffer[size:end].rstrip(b" \t\r\n")
-        if not _is_one_line_object(body):
-            return index, size, False
-        size += len(body)
-        buffer[size] = 0x0A
-        size += 1
-    return len(names), size, True
-
-
-def _is_one_line_object(body: bytes) -> bool:
-    """Only objects go to the parsers (pyarrow 26's JSON reader crashes the process on a
-    top-level ``null``), and only on one line (a line break would split a file in two)."""
-    return body[:1] == b"{" and body[-1:] == b"}" and b"\n" not in body and b"\r" not in body
-
-
-def _read_odd(name: str) -> list:
-    """A file the batch reader left: read it whole, as a batch of its own if it is a
-    one-line object (a big one), else for the careful path."""
-    try:
-        with open(name, "rb") as file:
-            raw = file.read()
-    except OSError as exc:
-        return [(name, UnreadableSourceError(name, f"cannot read file: {exc.strerror or exc}"))]
-    raw = raw[len(_BOM):] if raw.startswith(_BOM) else raw
-    body = raw.rstrip(b" \t\r\n")
-    return _parse_lines([name], body + b"\n") if _is_one_line_object(body) else [(name, raw)]
-
-
-def _parse_lines(names: list[str], lines: bytes | memoryview) -> list:
-    """Pieces for a batch of one-line responses. A batch that is not clean is halved
-    until the responses that are not are found; those come back as ``(name, bytes)``."""
-    piece = _fast_piece(names, lines)
-    if piece is not None:
-        return [piece]
-    parts = bytes(lines).split(b"\n")[:-1]  # one response per line
-    if len(names) < _FAST_MIN_FILES:
-        return list(zip(names, parts))
-    middle = len(names) // 2
-    return [*_parse_lines(names[:middle], b"\n".join(parts[:middle]) + b"\n"),
-            *_parse_lines(names[middle:], b"\n".join(parts[middle:]) + b"\n")]
-
-
-def _fast_piece(names: list[str], lines: memoryview) -> _Piece | None:
-    """Parse and check a batch of one-line ``{"success", "data", "total"}`` responses.
-
-    Returns ``None`` unless every response is clean: then the careful path, which
-    writes the problem rows, must read them instead. Neither parser coerces a type (a
-    number where a string belongs is not clean), so a clean batch gives exactly the
-    careful path's tables.
-    """
-    parsed = (_parse_c if _fastjson is not None else _parse_arrow)(lines, len(names))
-    if parsed is None:
-        return None
-    pools, numbers, lengths, file_of_pool, has_service = parsed
-    if _has_repeated_pool(file_of_pool, pools["location_id"], pools["pool_id"]):
-        return None
-    pool_of_number, position = _number_rows(lengths)
-    pools["number_count"] = pa.array(lengths)
-    pools["source"] = pc.take(pa.array(names, _STR), file_of_pool, memory_pool=_MEMORY_POOL)
-    return _Piece(pools=pools, numbers={"position": pa.array(position), **numbers},
-                  pool_of_number=pool_of_number, has_service=has_service)
-
-
-def _parse_c(lines: memoryview, files: int) -> tuple | None:
-    """The compiled parser (``_fastjson.c``): it checks as it parses, without the GIL."""
-    out = _fastjson.parse(lines, files)
-    if out is None:
-        return None
-
-    def column(name: str, rows: int) -> pa.Array:
-        valid, *buffers, nulls = out[name]
-        kind = pa.bool_() if len(buffers) == 1 else _STR
-        return pa.Array.from_buffers(kind, rows, [None if valid is None else pa.py_buffer(valid),
-                                                  *map(pa.py_buffer, buffers)], null_count=nulls)
-
-    pools = {name: column(name, out["pools"]) for name in (
-        "location_id", "pool_id", "name", "forwarding_number", "whisper", "whisper_message",
-        "call_recording", "is_active", "service_type", "service_value")}
-    numbers = {name: column(name, out["numbers"]) for name in ("phone_number", "friendly_name")}
-    return (pools, numbers, np.frombuffer(out["number_count"], np.int64), np.frombuffer(out["file"], np.int64),
-            np.frombuffer(out["has_service"], np.bool_))
-
-
-def _parse_arrow(lines: memoryview, files: int) -> tuple | None:
-    """``pyarrow.json`` with an explicit schema, then the checks column by column."""
-    try:  # one block, so one chunk per column; Arrow copies what it keeps out of ``lines``
-        table = pa_json.read_json(
-            pa.BufferReader(lines), parse_options=_FAST_OPTIONS, memory_pool=_MEMORY_POOL,
-            read_options=pa_json.ReadOptions(block_size=len(lines) + 1, use_threads=False),
-        )
-        table.validate(full=True)  # the reader has built invalid list offsets before (apache/arrow#51305)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return None
-    if table.num_rows != files:
-        return None
-    table = table.combine_chunks(memory_pool=_MEMORY_POOL)  # one block, so no copy
-    data, total, success = (table.column(c).chunk(0) for c in ("data", "total", "success"))
-    if (data.null_count or total.null_count or not pc.all(pc.equal(pc.list_value_length(data), total)).as_py()
-            or pc.any(pc.invert(success)).as_py()):
-        return None
-    pools = pc.list_flatten(data)
-    if pools.null_count:
-        return None
-    col = pools.field
-    loc, pid, numbers, fwd = col("locationId"), col("id"), col("numbers"), col("forwardingNumber")
-    service = col("inboundCallService")
-    has_service = service.is_valid()
-    stype = service.field("type")
-    if (_has_blank(loc) or _has_blank(pid) or numbers.null_count
-            or pc.any(pc.and_(has_service, pc.or_kleene(stype.is_null(), pc.equal(pc.utf8_length(stype), 0)))).as_py()):
-        return None
-    flat_numbers = pc.list_flatten(numbers)
-    phone = flat_numbers.field("phoneNumber")
-    if flat_numbers.null_count or phone.null_count or not pc.all(pc.match_substring_regex(phone, E164_PATTERN), min_count=0).as_py():
-        return None
-    fwd = pc.if_else(pc.equal(fwd, ""), pa.scalar(None, _STR), fwd, memory_pool=_MEMORY_POOL)
-    if pc.any(pc.invert(pc.fill_null(pc.match_substring_regex(fwd, E164_PATTERN), True))).as_py():
-        return None
-    no_service = pa.scalar(None, _STR)
-    pool_columns = {
-        "location_id": loc, "pool_id": pid, "name": col("name"), "forwarding_number": fwd,
-        "whisper": col("whisper"), "whisper_message": col("whisperMessage"),
-        "call_recording": col("callRecording"), "is_active": col("isActive"),
-        "service_type": pc.if_else(has_service, stype, no_service, memory_pool=_MEMORY_POOL),
-        "service_value": pc.if_else(has_service, service.field("value"), no_service, memory_pool=_MEMORY_POOL),
-    }
-    number_columns = {"phone_number": phone, "friendly_name": flat_numbers.field("friendlyName")}
-    lengths = pc.list_value_length(numbers).to_numpy(zero_copy_only=False).astype(np.int64)
-    return (pool_columns, number_columns, lengths, pc.list_parent_indices(data).to_numpy(),
-            has_service.to_numpy(zero_copy_only=False))
-
-
-def _has_repeated_pool(file_of_pool: np.ndarray, loc: pa.Array, pid: pa.Array) -> bool:
-    """True if one response lists a (location, pool id) twice. Each row's key is one
-    integer, (file, location code, id code) in mixed radix: a batch of at most a few
-    MB has far fewer than 2**21 of each, so it fits in 63 bits."""
-    key = file_of_pool.astype(np.int64)
-    for strings in (loc, pid):
-        codes = pc.dictionary_encode(strings)
-        key = key * len(codes.dictionary) + codes.indices.to_numpy()
-    key.sort()
-    return bool((key[1:] == key[:-1]).any())
-
-
-def _has_blank(strings: pa.Array) -> bool:
-    return bool(strings.null_count) or (len(strings) > 0 and pc.min(pc.utf8_length(strings)).as_py() == 0)
 
 
 # --------------------------------------------------------------------------- assembly
 
-def _assemble(pieces: list[_Piece], extra_columns: dict[tuple[bool, str], str]) -> PoolTables:
-    """Concatenate pieces in order and turn them into the four typed DataFrames."""
-    pieces = [p for p in pieces if len(p.pools["pool_id"]) or p.problems]
-    if not pieces:
-        return empty_tables()
-    pool_offsets = np.cumsum([0] + [len(p.pools["pool_id"]) for p in pieces])
-    number_offsets = np.cumsum([0] + [len(p.pool_of_number) for p in pieces])
-    pool_columns = {c: pa.chunked_array([p.pools[c] for p in pieces]) for c in SCHEMAS["pools"]}
-    number_columns = {c: pa.chunked_array([p.numbers[c] for p in pieces]) for c in SCHEMAS["numbers"]}
-    pools = _to_pandas(pool_columns)
-    numbers = _to_pandas(number_columns)
-    pools["number_count"] = pools["number_count"].astype(pd.Int64Dtype())
-    seen_types = set(pools["service_type"].dropna().unique())
-    pools["service_type"] = pools["service_type"].astype(_category_dtype(seen_types))
-    for frame, attr, offsets, is_pool in ((pools, "pool_extra", pool_offsets, True),
-                                          (numbers, "number_extra", number_offsets, False)):
-        merged: dict[str, dict] = {}
-        for piece, offset in zip(pieces, offsets):
-            for name, entry in getattr(piece, attr).items():
-                merged.setdefault(name, {}).update({row + offset: v for row, v in entry.items()})
-        _add_extra_columns(frame, merged, {f: c for (p, f), c in extra_columns.items() if p == is_pool})
-    has_service = np.concatenate([p.has_service for p in pieces])
-    services = pools.loc[has_service, list(SCHEMAS["services"])].reset_index(drop=True)
-    rows = sorted((row for p in pieces for row in p.problems), key=lambda row: row["rank"])  # stable
-    problems = (pd.DataFrame(rows, columns=list(SCHEMAS["problems"])).astype(pd.StringDtype())
-                if rows else _empty_frame("problems"))
-    return PoolTables(pools, numbers, services, problems)
+_ARROW_TO_PANDAS = {_STR: pd.StringDtype(), pa.bool_(): pd.BooleanDtype()}
 
 
-def _printable(text: str | None) -> str | None:
-    """``text`` with anything that is not valid Unicode escaped (``\\ud800``)."""
-    return text if text is None or _encodable(text) else text.encode("utf-8", "backslashreplace").decode()
+def _arrow_type(column: str) -> pa.DataType:
+    return {"whisper": pa.bool_(), "call_recording": pa.bool_(), "is_active": pa.bool_(),
+            "number_count": pa.int64(), "position": pa.int64()}.get(column, _STR)
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode()
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
-def _text_or_none(value: Any) -> str | None:
-    return value if type(value) is str else None
+def _to_pandas(columns: dict[str, pa.ChunkedArray]) -> pd.DataFrame:
+    return pa.table(columns).to_pandas(types_mapper=_ARROW_TO_PANDAS.get, memory_pool=_MEMORY_POOL)
 
 
 def _add_extra_columns(frame: pd.DataFrame, extra: dict, columns: dict[str, str]) -> None:
     """Append one column per unknown field, typed as narrowly as its values allow."""
-    for field, rows in sorted(extra.items(), key=lambda item: columns[item[0]]):
+    for name, rows in sorted(extra.items(), key=lambda item: columns[item[0]]):
         values = [None] * len(frame)
         for row, value in rows.items():
             values[row] = value
@@ -894,118 +676,54 @@ def _add_extra_columns(frame: pd.DataFrame, extra: dict, columns: dict[str, str]
             column = pd.array(values, dtype="string")
         else:
             column = pd.array([None if v is None else _short(v, 10_000) for v in values], dtype="string")
-        frame[columns[field]] = column
-
-
-_ARROW_TO_PANDAS = {
-    _STR: pd.StringDtype(),
-    pa.bool_(): pd.BooleanDtype(),
-}
-
-
-def _to_pandas(columns: dict[str, pa.Array]) -> pd.DataFrame:
-    return pa.table(columns).to_pandas(types_mapper=_ARROW_TO_PANDAS.get, memory_pool=_MEMORY_POOL)
+        frame[columns[name]] = column
 
 
 # --------------------------------------------------------------------------- API
 
-def read_pools(source: Any, *, errors: str = "raise", enrich: bool = False, engine: str = "pandas") -> PoolTables:
+def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
     """Read number-pool responses into tidy tables.
 
     ``source`` is a response file, a folder (every ``*.json`` below it except
-    ``manifest.json``), a glob, a parsed response ``dict``, or a list of these; a folder
-    written by ``PoolTables.to_parquet`` is read back as the tables it holds. Accepted
+    ``manifest.json``), a glob, a parsed response ``dict``, or a list of these. Accepted
     shapes: the ``{"success", "data", "total"}`` envelope, the v3-style
     ``{"status", "data", "statusCode", "message"}`` wrapper, and a bare list of pools.
+    (A Parquet dataset written by ``PoolTables.to_parquet`` is read by ``poolkit.read_dataset``.)
 
     ``errors="raise"`` raises a ``SourceError`` for a source that is unreadable, not
     JSON or not a pool response; ``errors="record"`` turns it into a ``problems`` row
-    and goes on. Problems inside a response never raise. ``enrich=True`` adds the
-    phone-number columns of ``poolkit.enrich_numbers`` to ``numbers``.
-    ``engine="dask"`` returns the tables as Dask DataFrames built in parallel per batch
-    of files (see ``poolkit.engine_dask``).
+    and goes on. Problems inside a response never raise.
     """
     if errors not in ("raise", "record"):
         raise ValueError(f"errors must be 'raise' or 'record', not {errors!r}")
-    if engine == "dask":
-        from .engine_dask import read_pools_dask
-
-        return read_pools_dask(source, errors=errors, enrich=enrich)
-    if engine != "pandas":
-        raise ValueError(f"engine must be 'pandas' or 'dask', not {engine!r}")
-    from .dataset import is_dataset, read_dataset
-
-    if isinstance(source, (str, os.PathLike)) and is_dataset(source):
-        tables = read_dataset(source)
-    else:
-        tables = _read_responses(source, errors)
-    if enrich:
-        from .phones import enrich_numbers
-
-        tables.numbers = enrich_numbers(tables.numbers)
-    return tables
-
-
-def _read_responses(source: Any, errors: str) -> PoolTables:
-    """The pandas engine: fast batches where clean, the careful path elsewhere."""
-    careful = _Flattener()
-    pieces: list[_Piece] = []
-
-    def add_careful(name: str, item: Any) -> None:
-        try:
-            careful.add(name, _parse(name, item) if isinstance(item, bytes) else item)
-        except SourceError as exc:
-            if errors == "raise":
-                raise
-            careful.source_problem(exc)
-
-    def take(results: list | Future) -> None:
-        for result in results.result() if isinstance(results, Future) else results:
-            if isinstance(result, Future):
-                take(result)
-            elif isinstance(result, _Piece):
-                pieces.append(careful.piece())
-                pieces.append(result)
-            elif isinstance(result[1], SourceError):
+    reader = _Reader()
+    with _no_cyclic_gc():
+        for name, doc in _iter_sources(source):
+            reader.rank.setdefault(name, len(reader.rank))
+            try:
+                if doc is None:
+                    raw = _read_file(name)
+                    reader.add(name, _parse(name, raw), len(raw))
+                else:
+                    reader.add(name, doc)
+            except SourceError as exc:
                 if errors == "raise":
-                    raise result[1]
-                careful.source_problem(result[1])
-            else:
-                add_careful(*result)
+                    raise
+                reader.source_problem(exc)
+        return reader.tables()
 
-    # Worker threads read and parse chunks of files (the compiled reader and both parsers
-    # release the GIL) while this thread lists the next; results are taken in input order.
-    # Reads in Python hold the GIL, so without the compiled reader this thread reads and
-    # the workers only parse (a copy of each batch).
-    with ThreadPoolExecutor(max_workers=_FAST_WORKERS) as worker:
-        pending: deque = deque()
-        chunk: list[str] = []
 
-        def submit() -> None:
-            if chunk and _fastjson is not None:
-                pending.append(worker.submit(_read_files, chunk[:]))
-            elif chunk:
-                pending.append(_read_files(chunk, lambda names, lines: [
-                    worker.submit(_parse_lines, names, bytes(lines))]))
-            chunk.clear()
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while responses are read, as ``timeit`` does.
 
-        def settle(keep: int = 0) -> None:
-            while len(pending) > keep:
-                take(pending.popleft())
-
-        for name, item in _iter_sources(source):
-            careful.source_rank.setdefault(name, len(careful.source_rank))
-            if item is None:
-                chunk.append(name)
-                if len(chunk) == _FAST_CHUNK_FILES:
-                    submit()
-                    settle(keep=_FAST_READAHEAD)
-                continue
-            submit()
-            settle()
-            add_careful(name, item)
-        submit()
-        settle()
-    vars(_BUFFERS).pop("buffer", None)  # this thread's, if it read: keep no 5 MB buffer once done
-    pieces.append(careful.piece())
-    return _assemble(pieces, careful.extra_columns)
+    Parsed JSON holds no reference cycles, so it frees by reference counting alone; but the
+    objects gathered for a chunk outlive the young generations, and the full collections
+    they set off walk every object of the process: about a fifth of the reading time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

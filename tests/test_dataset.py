@@ -11,7 +11,7 @@ import pytest
 
 import poolkit
 from poolkit.synthetic import SyntheticSpec, generate, write_snapshot
-from poolkit.tidy import empty_tables
+from poolkit.tables import empty_tables
 
 from conftest import envelope, make_pool
 
@@ -35,30 +35,31 @@ def two_snapshots(tmp_path: Path) -> Path:
 
 
 def test_round_trip_is_identical_with_snapshot_partitions(two_snapshots: Path, tmp_path: Path):
-    tables = poolkit.read_pools(two_snapshots, enrich=True)
+    tables = poolkit.read_pools(two_snapshots)
+    tables.numbers = poolkit.enrich_numbers(tables.numbers)
     assert {"date_added", "sid", "country_code", "area"} <= set(tables.pools.columns) | set(tables.numbers.columns)
     out = tables.to_parquet(tmp_path / "processed")
     for name in ("pools", "numbers", "services", "problems"):
         partitions = sorted(p.name for p in (out / name).iterdir())
         assert partitions == ["snapshot=2026-11-01T080000Z", "snapshot=2026-11-08T080000Z"], name
-    back = poolkit.read_pools(out)
+    back = poolkit.read_dataset(out)
     assert_same(tables, back)
     assert str(back.numbers["number_type"].dtype) == "category" and str(back.pools["number_count"].dtype) == "Int64"
 
 
 def test_round_trip_of_empty_and_in_memory_tables(tmp_path: Path):
-    assert_same(empty_tables(), poolkit.read_pools(empty_tables().to_parquet(tmp_path / "empty")))
+    assert_same(empty_tables(), poolkit.read_dataset(empty_tables().to_parquet(tmp_path / "empty")))
     memory = poolkit.read_pools([envelope(make_pool()), envelope(make_pool(id="b", numbers="x"))])
     out = memory.to_parquet(tmp_path / "memory")
     assert [p.name for p in (out / "pools").iterdir()] == ["snapshot=memory"]
-    assert_same(memory, poolkit.read_pools(out))
+    assert_same(memory, poolkit.read_dataset(out))
 
 
 def test_writing_again_replaces_the_dataset(tmp_path: Path):
     sample = poolkit.load_sample()
     sample.to_parquet(tmp_path / "d")
     smaller = poolkit.read_pools(envelope(make_pool()))
-    assert_same(smaller, poolkit.read_pools(smaller.to_parquet(tmp_path / "d")))
+    assert_same(smaller, poolkit.read_dataset(smaller.to_parquet(tmp_path / "d")))
 
 
 def test_duckdb_reads_the_dataset_in_one_line(tmp_path: Path):
@@ -74,4 +75,32 @@ def test_cli_tidy_writes_the_dataset_and_csv(tmp_path: Path):
 
     assert main(["tidy", str(poolkit.sample_path()), "--out", str(tmp_path / "p")]) == 0
     assert (tmp_path / "p" / "poolkit-dataset.json").is_file() and (tmp_path / "p" / "pools.csv").is_file()
-    assert_same(poolkit.load_sample(), poolkit.read_pools(tmp_path / "p"))
+    assert_same(poolkit.load_sample(), poolkit.read_dataset(tmp_path / "p"))
+
+
+def test_a_folder_of_other_files_is_refused_and_left_alone(tmp_path: Path):
+    (tmp_path / "pools").mkdir()
+    mine = tmp_path / "pools" / "notes.txt"
+    mine.write_text("mine")
+    with pytest.raises(poolkit.DatasetError, match="not a poolkit dataset"):
+        poolkit.load_sample().to_parquet(tmp_path)
+    assert mine.read_text() == "mine" and sorted(p.name for p in tmp_path.rglob("*")) == ["notes.txt", "pools"]
+
+
+def test_rewriting_a_dataset_removes_only_the_parts_it_wrote(tmp_path: Path):
+    out = poolkit.load_sample().to_parquet(tmp_path / "d")
+    kept = [out / "pools" / "README.txt", out / "pools" / "snapshot=2026-11-02T150000Z" / "notes.txt"]
+    for path in kept:
+        path.write_text("user file")
+    smaller = poolkit.read_pools(envelope(make_pool()))
+    assert_same(smaller, poolkit.read_dataset(smaller.to_parquet(out)))
+    assert all(path.read_text() == "user file" for path in kept)
+    assert not list((out / "pools" / "snapshot=2026-11-02T150000Z").glob("*.parquet"))
+
+
+def test_read_pools_points_a_dataset_to_read_dataset(tmp_path: Path):
+    out = poolkit.load_sample().to_parquet(tmp_path / "d")
+    with pytest.raises(poolkit.NotAPoolResponseError, match="read_dataset"):
+        poolkit.read_pools(out)
+    with pytest.raises(poolkit.DatasetError, match="not a poolkit dataset"):
+        poolkit.read_dataset(poolkit.sample_path())

@@ -59,7 +59,7 @@ def resume_completes(folder: Path, base_url: str) -> None:
     result = poolkit.fetch_pools(resume=folder, client=quick_client(base_url))
     manifest = check_snapshot(folder)
     assert result.failures.empty and manifest["summary"] == {"ok": len(LOCATIONS), "failed": 0, "pending": 0}
-    assert sorted(result.pools["location_id"].unique()) == sorted(LOCATIONS)
+    assert sorted(result.tables.pools["location_id"].unique()) == sorted(LOCATIONS)
 
 
 def test_connection_refused(env, tmp_path: Path):

@@ -88,7 +88,7 @@ def test_partial_failure_is_recorded_and_resume_completes_the_snapshot(env, tmp_
     assert snapshot.parent == tmp_path and snapshot.name.endswith("Z")
     assert sorted(p.name for p in snapshot.iterdir()) == sorted(
         [f"L{i}.json" for i in (0, 2, 3, 5)] + ["manifest.json"])  # no temp files, no failed bodies
-    assert set(result.pools["location_id"]) == {"L0", "L2", "L3", "L5"} and len(result.pools) == 8
+    assert set(result.tables.pools["location_id"]) == {"L0", "L2", "L3", "L5"} and len(result.tables.pools) == 8
     failures = result.failures.set_index("location_id")
     assert failures.loc["L1", "error"] == "ForbiddenError" and failures.loc["L1", "http_status"] == 403
     assert failures.loc["L1", "trace_id"] == "tr-1" and failures.loc["L4", "message"] == "locationId is invalid"
@@ -107,7 +107,7 @@ def test_partial_failure_is_recorded_and_resume_completes_the_snapshot(env, tmp_
     resumed = poolkit.fetch_pools(resume=snapshot, workers=2)
     assert sorted(fake.pool_requests) == ["L1", "L4"]  # only what was missing or failed
     assert resumed.snapshot == snapshot and resumed.failures.empty
-    assert len(resumed.pools) == 12
+    assert len(resumed.tables.pools) == 12
     assert json.loads((snapshot / "manifest.json").read_text())["summary"] == {"ok": 6, "failed": 0, "pending": 0}
 
 
@@ -117,7 +117,7 @@ def test_agency_flow_lists_every_location_and_uses_each_location_token(env, tmp_
     client = poolkit.Client(base_url=env.url_for("").rstrip("/"), page_size=3)
     fake.expired = {"A2"}  # the first location token of A2 is refused once
     result = poolkit.fetch_pools(company_id="C1", out=tmp_path, client=client, workers=4)
-    assert result.failures.empty and result.pools["location_id"].nunique() == 7
+    assert result.failures.empty and result.tables.pools["location_id"].nunique() == 7
     assert fake.issued["A2"] == 2 and all(fake.issued[loc] == 1 for loc in locations if loc != "A2")
     manifest = json.loads((result.snapshot / "manifest.json").read_text())
     assert manifest["company_id"] == "C1"
@@ -212,6 +212,6 @@ def test_agency_fetch_paces_company_budget_calls_and_never_trips_a_429(env, tmp_
     env.expect_request("/oauth/locationToken", method="POST").respond_with_handler(company)
     client = poolkit.Client(base_url=env.url_for("").rstrip("/"), page_size=10)
     result = poolkit.fetch_pools(company_id="C9", out=tmp_path, client=client, workers=8)
-    assert result.failures.empty and result.pools["location_id"].nunique() == 45
+    assert result.failures.empty and result.tables.pools["location_id"].nunique() == 45
     assert refused == []
     assert len(company_calls) == 45 + 5  # a token per location, five pages of locations

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from unittest import mock
 
 import pandas as pd
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import poolkit
-from poolkit import tidy
-from poolkit.tidy import SCHEMAS, _is_list_of_sources
+from poolkit.tables import SCHEMAS
+from poolkit.tidy import _is_list_of_sources
 
 from conftest import POOL
 from robustness import tally
@@ -115,43 +114,73 @@ def test_record_mode_never_raises_and_accounts_for_every_pool(doc):
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(responses())
-def test_files_raise_only_poolkit_errors_naming_the_file_and_fast_path_agrees(doc):
-    """The same response pretty-printed (always the careful path) and as one-line files,
-    with escapes and as raw UTF-8 (the fast path when it can, with the compiled parser and
-    with Arrow's): same tables, or the same typed error."""
-    tally("generated responses (as files, both paths)")
+def test_files_raise_only_poolkit_errors_naming_the_file_whatever_their_layout(doc):
+    """The same response pretty-printed, on one line with escapes and on one line as raw
+    UTF-8: the same tables, or the same typed error naming the file."""
+    tally("generated responses (as files, three layouts)")
     texts = {
         "pretty": json.dumps(doc, indent=2).encode(),
         "escaped": json.dumps(doc, separators=(",", ":")).encode(),
         "raw": json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"),
     }
-    parsers = {"compiled": tidy._fastjson, "arrow": None} if tidy._fastjson else {"arrow": None}
     with tempfile.TemporaryDirectory() as folder:
         results = {}
         for form, text in texts.items():
             path = Path(folder) / form / "response.json"
             path.parent.mkdir()
             path.write_bytes(text)
-            for parser, module in parsers.items() if form != "pretty" else [("careful", None)]:
-                with mock.patch.object(tidy, "_fastjson", module):
-                    try:
-                        results[form, parser] = poolkit.read_pools(path)
-                    except poolkit.PoolkitError as exc:
-                        assert isinstance(exc, poolkit.SourceError) and str(path) in str(exc)
-                        recorded = poolkit.read_pools(path, errors="record")
-                        assert recorded.pools.empty and recorded.problems["source"].tolist() == [str(path)]
-                        results[form, parser] = type(exc)
-        careful = results.pop(("pretty", "careful"))
-        if isinstance(careful, type):
-            assert set(results.values()) == {careful} and pool_entries(doc) is None
+            try:
+                results[form] = poolkit.read_pools(path)
+            except poolkit.PoolkitError as exc:
+                assert isinstance(exc, poolkit.SourceError) and str(path) in str(exc)
+                recorded = poolkit.read_pools(path, errors="record")
+                assert recorded.pools.empty and recorded.problems["source"].tolist() == [str(path)]
+                results[form] = type(exc)
+        pretty = results.pop("pretty")
+        if isinstance(pretty, type):
+            assert set(results.values()) == {pretty} and pool_entries(doc) is None
             return
-        for (form, parser), fast in results.items():
-            assert_documented_dtypes(fast)
-            for name, frame in careful:
+        for form, tables in results.items():
+            assert_documented_dtypes(tables)
+            for name, frame in pretty:
                 expected = frame.copy()
                 if "source" in expected:
                     expected["source"] = expected["source"].str.replace("/pretty/", f"/{form}/", regex=False)
-                pd.testing.assert_frame_equal(getattr(fast, name), expected, obj=f"{name} ({form}, {parser})")
+                pd.testing.assert_frame_equal(getattr(tables, name), expected, obj=f"{name} ({form})")
+
+
+INTERESTING = b'{}[]",:\\/ \t\n0129+-.eE' + b"tfnu\x00\x1f\x7f\x80\xbf\xc2\xe0\xed\xf0\xf4\xff"
+CLEAN = json.dumps({"success": True, "data": [POOL, dict(POOL, id="p2", numbers=[])], "total": 2},
+                   separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(edits=st.lists(st.tuples(st.sampled_from(["insert", "delete", "replace"]), st.integers(0, 10**6),
+                                st.sampled_from(list(INTERESTING))), min_size=1, max_size=4))
+def test_mutated_bytes_give_tables_or_a_typed_error(edits):
+    """Random byte edits of a clean response (brackets, quotes, escapes, digits, control
+    bytes, invalid UTF-8): documented tables, or a SourceError naming the file."""
+    tally("mutated one-line responses")
+    raw = bytearray(CLEAN)
+    for kind, at, byte in edits:
+        at %= len(raw) + (kind == "insert")
+        if kind == "insert":
+            raw.insert(at, byte)
+        elif len(raw) > 1:
+            if kind == "delete":
+                del raw[at]
+            else:
+                raw[at] = byte
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "response.json"
+        path.write_bytes(bytes(raw))
+        try:
+            tables = poolkit.read_pools(path)
+        except poolkit.SourceError as exc:
+            assert str(path) in str(exc)
+            return
+        assert_documented_dtypes(tables)
+        assert tables.pools["number_count"].sum() == len(tables.numbers)
 
 
 @settings(max_examples=60, deadline=None)

@@ -11,7 +11,7 @@ import pytest
 import poolkit
 from poolkit.tidy import SCHEMAS, empty_tables
 
-from conftest import envelope, make_pool, write_json
+from conftest import POOL, envelope, make_pool, write_json
 
 EXPECTED_DTYPES = {
     "string": "string", "boolean": "boolean", "Int64": "Int64", "int64": "int64", "category": "category",
@@ -249,8 +249,48 @@ def test_errors_argument_is_checked():
 
 def test_repr_and_csv(tmp_path: Path):
     tables = poolkit.load_sample()
-    assert repr(tables) == (f"PoolTables(pools={len(tables.pools):,}, numbers={len(tables.numbers):,}, "
-                            f"services={len(tables.services):,}, problems={len(tables.problems):,})")
+    assert repr(tables) == "PoolTables(pools=162, numbers=1,611, services=104, problems=6)"
     tables.to_csv(tmp_path / "csv")
     for name, frame in tables:
         assert len(pd.read_csv(tmp_path / "csv" / f"{name}.csv")) == len(frame)
+
+
+# ----------------------------------------------------------------------------- reading files
+
+@pytest.mark.parametrize("raw", [
+    b"\xef\xbb\xbf" + json.dumps(envelope(make_pool())).encode(),  # a UTF-8 byte order mark
+    b"  " + json.dumps(envelope(make_pool())).encode() + b"\r\n\r\n",  # white space around
+    json.dumps(envelope(make_pool()), indent=3).encode(),  # pretty-printed
+])
+def test_byte_order_mark_and_white_space_change_nothing(raw, tmp_path: Path):
+    (tmp_path / "r.json").write_bytes(raw)
+    tables = poolkit.read_pools(tmp_path / "r.json")
+    assert tables.pools["pool_id"].tolist() == [POOL["id"]] and len(tables.numbers) == 2 and tables.problems.empty
+
+
+def test_an_unreadable_file_among_good_ones(tmp_path: Path):
+    for k in range(20):
+        (tmp_path / f"{k:02d}.json").write_text(json.dumps(envelope(make_pool(id=f"p{k}"))))
+    (tmp_path / "05-gone.json").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(poolkit.UnreadableSourceError, match="05-gone.json.*No such file"):
+        poolkit.read_pools(tmp_path)
+    tables = poolkit.read_pools(tmp_path, errors="record")
+    assert tables.pools["pool_id"].tolist() == [f"p{k}" for k in range(20)]
+    assert tables.problems["source"].tolist() == [str(tmp_path / "05-gone.json")]
+
+
+def test_a_response_bigger_than_a_chunk_and_problems_in_document_order(tmp_path: Path, monkeypatch):
+    """Responses are never split between chunks; within a response, problems come in
+    document order: the total, then pool by pool, then the numbers' columns."""
+    import poolkit.tidy as tidy
+
+    monkeypatch.setattr(tidy, "_CHUNK_BYTES", 4_000)
+    (tmp_path / "a.json").write_text(json.dumps(envelope(make_pool(id="small", whisper=1))))
+    numbers = [{"phoneNumber": f"+1415{i:07d}", "friendlyName": f"line {i}"} for i in range(5_000)]
+    numbers[7]["phoneNumber"] = "415-555-0100"
+    (tmp_path / "b.json").write_text(json.dumps(envelope(make_pool(numbers=numbers, name=5), make_pool(id=""),
+                                                         total=3)))
+    tables = poolkit.read_pools(tmp_path)
+    assert len(tables.numbers) == 5_004 and tables.numbers["phone_number"].iloc[5_001] == "+14150004999"
+    assert tables.problems["path"].tolist() == ["data[0].whisper", "total", "data[0].name", "data[1].id",
+                                                "data[0].numbers[7].phoneNumber"]

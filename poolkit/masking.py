@@ -1,0 +1,41 @@
+"""Phone numbers masked for sharing outside the team: ``+14155552671`` -> ``+1 415 ***-**71``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .tables import PoolTables
+
+_PHONE_TEXT = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+
+
+def mask_phone(number: object) -> object:
+    """``+14155552671`` -> ``+1 415 ***-**71``: enough to tell numbers apart, not to dial."""
+    if not isinstance(number, str) or len(number) < 6:
+        return number
+    digits = number.lstrip("+")
+    if number.startswith("+1") and len(digits) == 11:
+        return f"+1 {digits[1:4]} ***-**{digits[-2:]}"
+    return f"+{digits[:2]} {'*' * max(0, len(digits) - 4)}{digits[-2:]}"
+
+
+def mask_text(text: object) -> object:
+    """Mask anything in ``text`` that looks like a phone number, keeping its last two digits."""
+    if not isinstance(text, str):
+        return text
+    return _PHONE_TEXT.sub(lambda m: "*" * (len(m.group()) - 2) + m.group()[-2:], text)
+
+
+def masked(tables: PoolTables) -> PoolTables:
+    """The same tables with every phone number masked, in every column that can hold one."""
+    def mask(frame, numbers=(), texts=()):
+        columns = {c: frame[c].map(mask_phone) for c in numbers if c in frame}
+        columns.update({c: frame[c].map(mask_text) for c in texts if c in frame})
+        return frame.assign(**{c: values.astype("string") for c, values in columns.items()})
+
+    return replace(tables,
+                   pools=mask(tables.pools, ["forwarding_number"], ["service_value", "whisper_message"]),
+                   numbers=mask(tables.numbers, ["phone_number", "e164"]),  # e164: enriched
+                   services=mask(tables.services, texts=["service_value"]),
+                   problems=mask(tables.problems, texts=["value"]))

@@ -1,0 +1,286 @@
+"""The four tidy tables: their columns and dtypes, the ``PoolTables`` container, and their
+files on disk (CSV, and one Parquet dataset partitioned by snapshot).
+
+Dataset layout (hive-style, readable by pandas, pyarrow, DuckDB, Dask and Spark)::
+
+    <dir>/poolkit-dataset.json                    columns and dtypes of every table
+    <dir>/pools/snapshot=2026-11-26T213000Z/part-0.parquet
+    <dir>/numbers/snapshot=.../part-0.parquet
+    <dir>/services/...  <dir>/problems/...
+
+A row's snapshot is its source folder's manifest ``snapshot`` (the folder name when there
+is no manifest; ``memory`` for parsed dicts). ``read_dataset`` gives back the very tables
+that were written: same rows in the same order, same columns, same dtypes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .errors import DatasetError
+from .snapshot import read_manifest
+
+__all__ = ["PoolTables", "SCHEMAS", "KNOWN_SERVICE_TYPES", "empty_tables", "read_dataset", "is_dataset"]
+
+#: Service types the API documents (on phone numbers); the set is open.
+KNOWN_SERVICE_TYPES = ("forward", "ivr", "voice_ai")
+
+#: Column name -> dtype kind, in column order, for each table.
+SCHEMAS: dict[str, dict[str, str]] = {
+    "pools": {
+        "location_id": "string",
+        "pool_id": "string",
+        "name": "string",
+        "forwarding_number": "string",
+        "whisper": "boolean",
+        "whisper_message": "string",
+        "call_recording": "boolean",
+        "is_active": "boolean",
+        "service_type": "category",
+        "service_value": "string",
+        "number_count": "Int64",
+        "source": "string",
+    },
+    "numbers": {
+        "location_id": "string",
+        "pool_id": "string",
+        "position": "int64",
+        "phone_number": "string",
+        "friendly_name": "string",
+        "source": "string",
+    },
+    "services": {
+        "location_id": "string",
+        "pool_id": "string",
+        "service_type": "category",
+        "service_value": "string",
+    },
+    "problems": {
+        "source": "string",
+        "location_id": "string",
+        "pool_id": "string",
+        "path": "string",
+        "value": "string",
+        "problem": "string",
+    },
+}
+
+#: The file that marks a folder as a poolkit Parquet dataset.
+DATASET_MARKER = "poolkit-dataset.json"
+_ROW = "_row"
+_PART = re.compile(r"part-\d+\.parquet")
+
+
+def category_dtype(seen: Iterable[str] = ()) -> pd.CategoricalDtype:
+    """The ``service_type`` dtype: the documented types and any other seen."""
+    return pd.CategoricalDtype(sorted(set(KNOWN_SERVICE_TYPES).union(seen)))
+
+
+def _pandas_dtype(kind: str):
+    return {
+        "string": pd.StringDtype(),
+        "boolean": pd.BooleanDtype(),
+        "Int64": pd.Int64Dtype(),
+        "int64": np.dtype("int64"),
+        "category": category_dtype(),
+    }[kind]
+
+
+def empty_frame(table: str) -> pd.DataFrame:
+    """An empty ``table`` with its documented columns and dtypes."""
+    return pd.DataFrame(
+        {col: pd.Series([], dtype=_pandas_dtype(kind)) for col, kind in SCHEMAS[table].items()}
+    )
+
+
+@dataclass(repr=False)
+class PoolTables:
+    """The four tidy tables of one or more number-pool responses.
+
+    ``pools`` is keyed by ``(location_id, pool_id)``, ``numbers`` by
+    ``(location_id, pool_id, position)``; ``source`` traces every row to its file.
+    """
+
+    pools: pd.DataFrame
+    numbers: pd.DataFrame
+    services: pd.DataFrame
+    problems: pd.DataFrame
+
+    TABLES = ("pools", "numbers", "services", "problems")
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={len(getattr(self, name)):,}" for name in self.TABLES)
+        return f"PoolTables({counts})"
+
+    def __iter__(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        for name in self.TABLES:
+            yield name, getattr(self, name)
+
+    def to_parquet(self, directory: str | os.PathLike) -> Path:
+        """Write the tables as one Parquet dataset, partitioned by snapshot (hive-style
+        ``<table>/snapshot=.../``); ``poolkit.read_dataset(directory)`` reads it back identical.
+
+        ``directory`` must be new, empty, or a poolkit dataset (whose files are replaced);
+        a folder holding anything else raises ``DatasetError`` and is left as it is."""
+        return _write_dataset(self, Path(directory))
+
+    def to_csv(self, directory: str | os.PathLike) -> Path:
+        """Write ``<table>.csv`` for each table into ``directory``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in self:
+            frame.to_csv(out / f"{name}.csv", index=False)
+        return out
+
+
+def empty_tables() -> PoolTables:
+    """Four empty tables with the documented columns and dtypes."""
+    return PoolTables(*(empty_frame(name) for name in PoolTables.TABLES))
+
+
+# --------------------------------------------------------------------------- Parquet dataset
+
+def is_dataset(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a folder written by ``PoolTables.to_parquet``."""
+    return (Path(path) / DATASET_MARKER).is_file()
+
+
+@lru_cache(maxsize=4096)
+def _snapshot_of_folder(folder: str) -> str:
+    manifest = read_manifest(folder) if folder else None
+    label = (manifest or {}).get("snapshot") or Path(folder).name or "unknown"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", str(label))
+
+
+def snapshot_of(source: object) -> str:
+    """The snapshot a row belongs to, from its ``source``."""
+    if not isinstance(source, str) or source.startswith("<memory>"):
+        return "memory"
+    return _snapshot_of_folder(os.path.dirname(os.path.abspath(source)))
+
+
+def _services_snapshots(services: pd.DataFrame, pools: pd.DataFrame, pool_snapshots: list[str]) -> list[str]:
+    """Services rows are pools rows (those with a service), in the same order: walk both."""
+    def keys(frame: pd.DataFrame) -> list[tuple]:  # NA as None, so that keys compare equal
+        return list(zip(*(frame[c].astype(object).where(frame[c].notna(), None) for c in ("location_id", "pool_id"))))
+
+    pool_keys = keys(pools)
+    out, at = [], 0
+    for key in keys(services):
+        while at < len(pool_keys) and pool_keys[at] != key:
+            at += 1
+        out.append(pool_snapshots[at] if at < len(pool_keys) else "unknown")
+        at += 1
+    return out
+
+
+def _describe(frame: pd.DataFrame) -> dict:
+    return {"columns": list(frame.columns),
+            "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
+            "categories": {c: [str(v) for v in frame[c].cat.categories] for c in frame
+                           if isinstance(frame[c].dtype, pd.CategoricalDtype)}}
+
+
+def _clear_dataset(out: Path) -> None:
+    """Remove the Parquet parts an earlier ``to_parquet`` wrote into ``out``, and nothing
+    else; refuse a folder that holds anything but a poolkit dataset."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise DatasetError(f"{out}: exists and is not a folder; the tables were not written")
+    if not is_dataset(out):
+        if any(out.iterdir()):
+            raise DatasetError(f"{out}: the folder holds files and is not a poolkit dataset; "
+                               "the tables were not written (choose a new or empty folder)")
+        return
+    for table in PoolTables.TABLES:
+        for part in (out / table).glob("snapshot=*/part-*.parquet"):
+            if _PART.fullmatch(part.name):
+                part.unlink()
+        for folder in (out / table).glob("snapshot=*"):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+
+
+def _write_dataset(tables: PoolTables, out: Path) -> Path:
+    import pyarrow.parquet as pq  # loaded only when writing
+
+    _clear_dataset(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pool_snapshots = [snapshot_of(s) for s in tables.pools["source"].astype(object)]
+    snapshots = {
+        "pools": pool_snapshots,
+        "numbers": [snapshot_of(s) for s in tables.numbers["source"].astype(object)],
+        "problems": [snapshot_of(s) for s in tables.problems["source"].astype(object)],
+        "services": _services_snapshots(tables.services, tables.pools, pool_snapshots),
+    }
+    marker = {"format": "poolkit dataset", "version": 1, "partitioning": "hive: snapshot", "tables": {}}
+    for name, frame in tables:
+        marker["tables"][name] = _describe(frame)
+        (out / name).mkdir(exist_ok=True)
+        if frame.empty:
+            continue
+        data = frame.reset_index(drop=True).assign(**{_ROW: range(len(frame)), "snapshot": snapshots[name]})
+        pq.write_to_dataset(pa.Table.from_pandas(data, preserve_index=False), out / name,
+                            partition_cols=["snapshot"], basename_template="part-{i}.parquet")
+    (out / DATASET_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    return out
+
+
+def _typed(frame, spec: dict):
+    """``frame`` (pandas or Dask) with the columns and dtypes the dataset's marker lists."""
+    frame = frame[[c for c in spec["columns"] if c in frame.columns]]
+    dtypes = {}
+    for column, dtype in spec["dtypes"].items():
+        if column in spec["categories"]:
+            dtypes[column] = pd.CategoricalDtype(spec["categories"][column])
+        elif dtype in ("string", "str"):
+            dtypes[column] = pd.StringDtype()
+        else:
+            dtypes[column] = dtype
+    categorical = {c: t for c, t in dtypes.items() if isinstance(t, pd.CategoricalDtype)}
+    frame = frame.astype({c: object for c in categorical}).astype(dtypes)
+    return frame
+
+
+def read_dataset(directory: str | os.PathLike, *, engine: str = "pandas") -> PoolTables:
+    """Read a dataset written by ``PoolTables.to_parquet`` back into ``PoolTables``.
+
+    ``engine="dask"`` gives Dask DataFrames instead (one partition per Parquet file), with
+    the same columns and dtypes, extra columns included; rows keep their order within a
+    snapshot. The analysis functions accept them and compute only their own results.
+    """
+    if engine not in ("pandas", "dask"):
+        raise ValueError(f"engine must be 'pandas' or 'dask', not {engine!r}")
+    root = Path(directory)
+    if not is_dataset(root):
+        raise DatasetError(f"{root}: not a poolkit dataset (no {DATASET_MARKER}); "
+                           "read response files with poolkit.read_pools")
+    marker = json.loads((root / DATASET_MARKER).read_text())
+    frames = {}
+    for name in PoolTables.TABLES:
+        spec = marker["tables"][name]
+        parts = sorted(str(p) for p in (root / name).glob("snapshot=*/part-*.parquet") if _PART.fullmatch(p.name))
+        if engine == "dask":
+            import dask.dataframe as dd
+
+            frame = dd.read_parquet(parts) if parts else dd.from_pandas(pd.DataFrame(columns=spec["columns"]), 1)
+        elif parts:
+            import pyarrow.parquet as pq
+
+            frame = pq.ParquetDataset(parts).read_pandas().to_pandas()
+            frame = frame.sort_values(_ROW, kind="stable").reset_index(drop=True)
+        else:
+            frame = pd.DataFrame(columns=spec["columns"])
+        frames[name] = _typed(frame, spec)
+    return PoolTables(**frames)

@@ -1,0 +1,105 @@
+"""The house rules that keep poolkit simple: no import cycle (module- or function-level), no
+compiled code of our own, one job per module, and no process-wide state touched at import."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import poolkit
+
+PACKAGE = Path(poolkit.__file__).resolve().parent
+
+
+def poolkit_imports(path: Path) -> set[str]:
+    """The poolkit modules a source file imports, at module level or inside functions."""
+    module = "poolkit." + path.stem if path.stem != "__init__" else "poolkit"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "poolkit")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from . import x, from .x import y
+                base = "poolkit" + (f".{node.module}" if node.module else "")
+            elif (node.module or "").split(".")[0] == "poolkit":
+                base = node.module
+            else:
+                continue
+            found.add(base)
+            if base == "poolkit":  # from . import analysis: the submodules themselves
+                found.update(f"poolkit.{a.name}" for a in node.names if (PACKAGE / f"{a.name}.py").exists())
+    found.discard(module)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {("poolkit." + p.stem if p.stem != "__init__" else "poolkit"): poolkit_imports(p)
+            for p in sorted(PACKAGE.glob("*.py"))}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle found by a depth-first search, as the path that closes it."""
+    found, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                found.append(path[path.index(target):] + [target])
+            elif target not in state:
+                visit(target, path + [target])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def test_the_cycle_finder_finds_cycles_inside_functions_too(tmp_path: Path):
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    source = tmp_path / "tidy.py"
+    source.write_text("def f():\n    from .dataset import read\n    from . import phones\n")
+    assert poolkit_imports(source) == {"poolkit.dataset", "poolkit", "poolkit.phones"}
+
+
+def test_poolkit_has_no_import_cycle():
+    graph = import_graph()
+    assert len(graph) >= 15 and graph["poolkit.analysis"]  # the graph was really built
+    assert cycles(graph) == []
+
+
+def test_nothing_below_imports_the_package_front():
+    importers = [m for m, targets in import_graph().items() if "poolkit" in targets and m != "poolkit.__main__"]
+    assert importers == []
+
+
+def test_the_reader_imports_neither_the_dataset_nor_phones_nor_dask():
+    source = (PACKAGE / "tidy.py").read_text()
+    assert poolkit_imports(PACKAGE / "tidy.py") <= {"poolkit.errors", "poolkit.snapshot", "poolkit.tables"}
+    assert "dask" not in source and "phonenumbers" not in source
+
+
+def test_no_compiled_code_of_our_own():
+    ours = [p for p in PACKAGE.rglob("*") if p.suffix in {".c", ".pyx", ".cpp", ".rs", ".so", ".pyd"}]
+    assert ours == []
+    assert not (PACKAGE.parent / "setup.py").exists()
+
+
+def test_importing_poolkit_leaves_the_umask_alone():
+    """Not even read and put back (another thread could create a file in between)."""
+    code = ("import os; calls = []; real = os.umask; os.umask = lambda m: calls.append(m) or real(m); "
+            "import poolkit, poolkit.snapshot, poolkit.notebook, poolkit.report; print(calls)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_error_poolkit_raises_is_exported():
+    from poolkit import errors
+
+    raised = {name for name, value in vars(errors).items()
+              if isinstance(value, type) and issubclass(value, poolkit.PoolkitError)}
+    assert {"SnapshotError", "ReportError", "DatasetError"} <= raised
+    assert raised <= set(poolkit.__all__) and all(hasattr(poolkit, name) for name in raised)
