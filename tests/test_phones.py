@@ -61,12 +61,33 @@ def test_every_region_and_type_with_many_numbers_per_prefix():
     assert_identical(numbers)
 
 
-def test_numbers_table_and_read_pools_enrich():
-    tables = poolkit.read_pools(poolkit.sample_path(), enrich=True)
-    numbers = tables.numbers
+def test_numbers_table_keeps_its_columns_and_gains_the_enriched_ones():
+    plain = poolkit.load_sample().numbers
+    numbers = enrich_numbers(plain)
     assert list(numbers.columns[:6]) == ["location_id", "pool_id", "position", "phone_number", "friendly_name", "source"]
     assert list(numbers.columns[6:12]) == list(ENRICH_COLUMNS)
-    plain = poolkit.load_sample().numbers
-    assert as_tuples(numbers) == as_tuples(enrich_numbers(plain))
+    assert as_tuples(numbers) == [describe(n) for n in plain["phone_number"].astype(object).where(plain["phone_number"].notna(), None)]
     assert set(numbers["region_code"].dropna()) == {"US", "CA"}
     assert numbers["number_type"].isin(["toll_free"]).sum() > 50
+
+
+def test_each_distinct_number_is_described_once(monkeypatch):
+    import poolkit.phones as phones
+
+    calls = []
+    real = phones.describe
+    monkeypatch.setattr(phones, "describe", lambda n: calls.append(n) or real(n))
+    numbers = pd.Series(["+14155552671", "+18005550100", None, "+14155552671"] * 50, dtype="string")
+    enriched = enrich_numbers(numbers)
+    assert sorted(calls) == ["+14155552671", "+18005550100"]
+    assert enriched["e164"].tolist()[:4] == ["+14155552671", "+18005550100", pd.NA, "+14155552671"]
+    assert enriched.index.equals(numbers.index)
+
+
+def test_two_processes_give_the_same_answers(monkeypatch):
+    import poolkit.phones as phones
+
+    monkeypatch.setattr(phones, "_PER_TASK", 40)  # several tasks on a small input
+    rng = random.Random(3)
+    numbers = pd.Series([f"+1415{rng.randint(0, 9999999):07d}" for _ in range(200)] + ["x", None], dtype="string")
+    pd.testing.assert_frame_equal(enrich_numbers(numbers, workers=2), enrich_numbers(numbers))
