@@ -1,5 +1,5 @@
-"""How read_pools grows with input size: time and peak memory at 10k, 100k and 1M numbers
-(and the Dask engine on the largest), each measured in a fresh process, best of R.
+"""How read_pools grows with input size: time and peak memory at 10k, 100k and 1M numbers,
+each measured in a fresh process, best of R.
 
 Writes benchmarks/scale.png (time and memory against numbers, log-log) and prints the
 cost per number, and where the pandas engine would stop fitting in 24 GiB.
@@ -34,22 +34,17 @@ def main() -> None:
 
     rows = []
     for numbers, locations in SIZES.items():
-        folder = make_data(locations, HERE / "out" / f"tidy-{locations}")
+        folder = make_data(locations, HERE / "out" / f"tidy-{locations}")["documented"]
         size = sum(p.stat().st_size for p in folder.glob("*.json") if p.name != "manifest.json")
         runs = [measure("read_pools", folder) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["seconds"])
-        rows.append({"engine": "pandas", "numbers": best["rows"][1], "json_bytes": size, "seconds": best["seconds"],
+        rows.append({"numbers": best["rows"][1], "json_bytes": size, "seconds": best["seconds"],
                      "peak_bytes": max(r["peak_bytes"] for r in runs)})
-    largest = HERE / "out" / f"tidy-{SIZES[max(SIZES)]}"
-    dask = min((measure("dask", largest) for _ in range(args.repeat)), key=lambda r: r["seconds"])
-    rows.append({"engine": "dask (LocalCluster, 2 processes)", "numbers": dask["rows"][1],
-                 "json_bytes": rows[-1]["json_bytes"], "seconds": dask["seconds"], "peak_bytes": None})
 
     for row in rows:
-        peak = "" if row["peak_bytes"] is None else f", peak +{row['peak_bytes'] / 1e6:,.0f} MB"
-        print(f"{row['engine']:34s} {row['numbers']:>10,} numbers: {row['seconds']:6.2f} s "
-              f"({row['seconds'] / row['numbers'] * 1e6:.2f} µs per number){peak}")
-    pandas_rows = [r for r in rows if r["engine"] == "pandas"]
+        print(f"{row['numbers']:>10,} numbers: {row['seconds']:6.2f} s "
+              f"({row['seconds'] / row['numbers'] * 1e6:.2f} µs per number), peak +{row['peak_bytes'] / 1e6:,.0f} MB")
+    pandas_rows = rows
     per_number = pandas_rows[-1]["peak_bytes"] / pandas_rows[-1]["numbers"]
     growth = (pandas_rows[-1]["seconds"] / pandas_rows[-1]["numbers"]) / (pandas_rows[1]["seconds"] / pandas_rows[1]["numbers"])
     print(f"time per number, 1M vs 100k: {growth:.2f}x (1.0 = linear)")
@@ -63,8 +58,7 @@ def main() -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     x = [r["numbers"] for r in pandas_rows]
-    left.loglog(x, [r["seconds"] for r in pandas_rows], "o-", label="read_pools (pandas)")
-    left.loglog([dask["rows"][1]], [dask["seconds"]], "s", label="read_pools (dask, LocalCluster)")
+    left.loglog(x, [r["seconds"] for r in pandas_rows], "o-", label="read_pools")
     left.loglog(x, [pandas_rows[0]["seconds"] * n / x[0] for n in x], ":", color="grey", label="linear")
     left.set(xlabel="Numbers", ylabel="Seconds", title="Time")
     left.legend(fontsize=8)
