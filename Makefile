@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a machine with only python3:
 #   make report   creates .venv, installs poolkit, runs the main job on the sample data
-#   make test     creates .venv with the test extras and runs the whole suite
+#   make test     creates .venv with the test extras, checks lint and format (ruff), runs the suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -24,10 +24,13 @@ report: $(VENV)/.installed
 	$(BIN)/poolkit report $(DATA) --out reports/number-pools.html
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/tidy.py
+	$(BIN)/python benchmarks/phones.py
 	$(BIN)/python benchmarks/fetch.py
 
 sample: $(VENV)/.installed
