@@ -26,11 +26,21 @@ def serve(port_queue, delay: float) -> None:
         def do_GET(self):
             time.sleep(delay)
             location = parse_qs(urlparse(self.path).query).get("locationId", ["x"])[0]
-            pools = [{"id": f"{location}-{i}", "name": "Pool", "locationId": location,
-                      "numbers": [{"phoneNumber": f"+1415555{i:04d}", "friendlyName": "n"}],
-                      "forwardingNumber": "", "whisper": False, "whisperMessage": "",
-                      "callRecording": True, "isActive": True, "inboundCallService": None}
-                     for i in range(5)]
+            pools = [
+                {
+                    "id": f"{location}-{i}",
+                    "name": "Pool",
+                    "locationId": location,
+                    "numbers": [{"phoneNumber": f"+1415555{i:04d}", "friendlyName": "n"}],
+                    "forwardingNumber": "",
+                    "whisper": False,
+                    "whisperMessage": "",
+                    "callRecording": True,
+                    "isActive": True,
+                    "inboundCallService": None,
+                }
+                for i in range(5)
+            ]
             body = json.dumps({"success": True, "data": pools, "total": 5}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -51,7 +61,9 @@ def serve(port_queue, delay: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--locations", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=10)
     parser.add_argument("--delay", type=float, default=0.1)
@@ -68,14 +80,18 @@ def main() -> None:
             client = poolkit.Client("benchmark-token", base_url=base_url, pool_size=args.workers)
             locations = [f"loc{i:05d}" for i in range(args.locations)]
             start = time.perf_counter()
-            result = poolkit.fetch_pools(locations, out=out, workers=args.workers, client=client, progress=False)
+            result = poolkit.fetch_pools(
+                locations, out=out, workers=args.workers, client=client, progress=False
+            )
             seconds = time.perf_counter() - start
             files = len(os.listdir(result.snapshot)) - 1
     finally:
         server.terminate()
     ideal = max(args.locations * args.delay / args.workers, 1e-9)
-    print(f"{args.locations:,} locations, workers={args.workers}, server delay {args.delay * 1000:.0f} ms: "
-          f"{seconds:.2f} s for {files:,} files, {len(result.pools):,} pools, {len(result.failures)} failures")
+    print(
+        f"{args.locations:,} locations, workers={args.workers}, server delay {args.delay * 1000:.0f} ms: "
+        f"{seconds:.2f} s for {files:,} files, {len(result.pools):,} pools, {len(result.failures)} failures"
+    )
     print(f"fetch / ideal ({ideal:.1f} s) = {seconds / ideal:.2f}x  (target <= 1.3x)")
 
 

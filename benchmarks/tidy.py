@@ -64,7 +64,9 @@ def read_file(path: str) -> bytes:
 def reshape(form: str, body: dict) -> dict:
     """A documented response in another of the forms real answers take."""
     if form == "extra_field":
-        return dict(body, data=[dict(pool, dateAdded="2026-10-02T14:11:09.000Z") for pool in body["data"]])
+        return dict(
+            body, data=[dict(pool, dateAdded="2026-10-02T14:11:09.000Z") for pool in body["data"]]
+        )
     if form == "total_off":
         return dict(body, total=body["total"] + 1)
     if form == "v3":
@@ -78,8 +80,13 @@ def make_data(locations: int, root: Path) -> dict[str, Path]:
     folders = {form: root / form for form in FORMS}
     if all((folder / "manifest.json").exists() for folder in folders.values()):
         return folders
-    spec = SyntheticSpec(locations=locations, pools_per_location=(3, 7),
-                         numbers_per_pool=(5, 15), problems=False, seed=11)
+    spec = SyntheticSpec(
+        locations=locations,
+        pools_per_location=(3, 7),
+        numbers_per_pool=(5, 15),
+        problems=False,
+        seed=11,
+    )
     responses = generate(spec)
     for form, folder in folders.items():
         write_snapshot(folder, [(location, reshape(form, body)) for location, body in responses])
@@ -115,15 +122,25 @@ def measure(kind: str, folder: Path) -> dict:
 
         files = json_files(folder)
         connection = duckdb.connect()
-        connection.execute("CREATE TEMP TABLE pools AS SELECT unnest(data, recursive := true), filename "
-                           "FROM read_json(?, filename = true, maximum_object_size = 1073741824)", [files])
-        pools = connection.sql("SELECT * EXCLUDE (numbers), len(numbers) AS number_count FROM pools").df()
-        numbers = connection.sql("SELECT locationId, id, filename, unnest(numbers, recursive := true) "
-                                 "FROM pools").df()
+        connection.execute(
+            "CREATE TEMP TABLE pools AS SELECT unnest(data, recursive := true), filename "
+            "FROM read_json(?, filename = true, maximum_object_size = 1073741824)",
+            [files],
+        )
+        pools = connection.sql(
+            "SELECT * EXCLUDE (numbers), len(numbers) AS number_count FROM pools"
+        ).df()
+        numbers = connection.sql(
+            "SELECT locationId, id, filename, unnest(numbers, recursive := true) FROM pools"
+        ).df()
         return len(pools), len(numbers)
 
-    run = {"floor": floor, "read_pools": read_pools, "json_normalize": json_normalize,
-           "duckdb": duckdb_read_json}[kind]
+    run = {
+        "floor": floor,
+        "read_pools": read_pools,
+        "json_normalize": json_normalize,
+        "duckdb": duckdb_read_json,
+    }[kind]
     before = rss_bytes()
     start = time.perf_counter()
     rows = run()
@@ -133,7 +150,9 @@ def measure(kind: str, folder: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--locations", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -147,30 +166,44 @@ def main() -> None:
     documented = folders["documented"]
     files = [p for p in documented.glob("*.json") if p.name != "manifest.json"]
     json_bytes = sum(p.stat().st_size for p in files)
-    runs = [("floor", documented), *((f"read_pools {form}", folders[form]) for form in FORMS),
-            ("json_normalize", documented), ("duckdb", documented)]
+    runs = [
+        ("floor", documented),
+        *((f"read_pools {form}", folders[form]) for form in FORMS),
+        ("json_normalize", documented),
+        ("duckdb", documented),
+    ]
     results: dict[str, list[dict]] = {}
     for _ in range(args.repeat):  # interleaved, so drift hits every kind alike
         for label, folder in runs:
             kind = label.split()[0]
-            out = subprocess.run([sys.executable, __file__, "--measure", kind, "--folder", str(folder)],
-                                 check=True, capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--measure", kind, "--folder", str(folder)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             results.setdefault(label, []).append(json.loads(out))
     best = {label: min(r["seconds"] for r in runs) for label, runs in results.items()}
     ours = best["read_pools documented"]
     rows = results["read_pools documented"][0]["rows"]
     peak = max(r["peak_bytes"] for r in results["read_pools documented"])
-    print(f"input: {len(files):,} files, {json_bytes / 1e6:.0f} MB, {rows[0]:,} pools, {rows[1]:,} numbers "
-          f"(best of {args.repeat}, fresh process each, interleaved)")
+    print(
+        f"input: {len(files):,} files, {json_bytes / 1e6:.0f} MB, {rows[0]:,} pools, {rows[1]:,} numbers "
+        f"(best of {args.repeat}, fresh process each, interleaved)"
+    )
     for label, seconds in best.items():
         worst_peak = max(r["peak_bytes"] for r in results[label])
         print(f"  {label:26s} {seconds:7.2f} s   peak +{worst_peak / 1e6:7.0f} MB")
     print(f"read_pools / floor                  = {ours / best['floor']:.2f}x  (target <= 3x)")
-    print(f"json_normalize / read_pools         = {best['json_normalize'] / ours:.2f}x  (target >= 3x)")
+    print(
+        f"json_normalize / read_pools         = {best['json_normalize'] / ours:.2f}x  (target >= 3x)"
+    )
     print(f"duckdb read_json / read_pools       = {best['duckdb'] / ours:.2f}x  (target > 1x)")
     print(f"read_pools peak / JSON bytes        = {peak / json_bytes:.2f}x  (target <= 4x)")
     for form in FORMS[1:]:
-        print(f"{form:11s} / documented            = {best[f'read_pools {form}'] / ours:.2f}x  (target <= 1.3x)")
+        print(
+            f"{form:11s} / documented            = {best[f'read_pools {form}'] / ours:.2f}x  (target <= 1.3x)"
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,11 @@ FEATURES = {
     "forwarding": lambda pools: pools["forwarding_number"].notna(),
 }
 FEATURE_LABELS = {
-    "whisper": "Whisper", "call_recording": "Call recording", "active": "Active pool",
-    "inbound_service": "Inbound call service", "forwarding": "Forwarding number",
+    "whisper": "Whisper",
+    "call_recording": "Call recording",
+    "active": "Active pool",
+    "inbound_service": "Inbound call service",
+    "forwarding": "Forwarding number",
 }
 
 
@@ -47,16 +50,23 @@ def local(tables: PoolTables) -> PoolTables:
 
     pools, services, problems = dask.compute(tables.pools, tables.services, tables.problems)
     types = category_dtype(pools["service_type"].dropna().astype(str))
-    pools, services = (frame.reset_index(drop=True).astype({"service_type": object}).astype({"service_type": types})
-                       for frame in (pools, services))
+    pools, services = (
+        frame.reset_index(drop=True)
+        .astype({"service_type": object})
+        .astype({"service_type": types})
+        for frame in (pools, services)
+    )
     return PoolTables(pools, tables.numbers, services, problems.reset_index(drop=True))
 
 
 def _count_numbers(tables: PoolTables, keys) -> pd.Series:
     """How many numbers have each value of ``keys(enriched numbers)``: counted per partition
     of a Dask numbers table (never computed whole), at once for a pandas one."""
+
     def count(numbers: pd.DataFrame) -> pd.Series:
-        enriched = numbers if set(ENRICH_COLUMNS) <= set(numbers.columns) else enrich_numbers(numbers)
+        enriched = (
+            numbers if set(ENRICH_COLUMNS) <= set(numbers.columns) else enrich_numbers(numbers)
+        )
         return keys(enriched).value_counts(sort=False)
 
     if not is_dask(tables):
@@ -78,10 +88,13 @@ def numbers_per_pool(tables: PoolTables) -> pd.DataFrame:
     """Per pool: location, name, active flag, service and number count, most numbers first."""
     tables = local(tables)
     pools = tables.pools
-    frame = pools[["location_id", "pool_id", "name", "is_active", "service_type", "number_count"]].copy()
+    frame = pools[
+        ["location_id", "pool_id", "name", "is_active", "service_type", "number_count"]
+    ].copy()
     frame["number_count"] = frame["number_count"].fillna(0)
-    return frame.sort_values(["number_count", "location_id", "pool_id"], ascending=[False, True, True],
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values(
+        ["number_count", "location_id", "pool_id"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
 
 
 def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.DataFrame:
@@ -92,13 +105,15 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
     tables = local(tables)
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     pools = tables.pools.assign(service_type=service_labels(tables.pools))
-    counts = (pools.groupby([*keys, "service_type"], observed=True).size()
-              .rename("pools").reset_index())
+    counts = (
+        pools.groupby([*keys, "service_type"], observed=True).size().rename("pools").reset_index()
+    )
     totals = counts.groupby(keys)["pools"].transform("sum") if keys else counts["pools"].sum()
     counts["share"] = (counts["pools"] / totals).astype("Float64")
     counts["pools"] = counts["pools"].astype("Int64")
-    return counts.sort_values([*keys, "pools"], ascending=[True] * len(keys) + [False],
-                              kind="stable").reset_index(drop=True)
+    return counts.sort_values(
+        [*keys, "pools"], ascending=[True] * len(keys) + [False], kind="stable"
+    ).reset_index(drop=True)
 
 
 def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFrame:
@@ -108,7 +123,9 @@ def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFram
     pools = tables.pools
     flags = pd.DataFrame({name: test(pools).astype(bool) for name, test in FEATURES.items()})
     for service_type in pools["service_type"].cat.categories:
-        flags[f"service_{service_type}"] = (pools["service_type"] == service_type).fillna(False).astype(bool)
+        flags[f"service_{service_type}"] = (
+            (pools["service_type"] == service_type).fillna(False).astype(bool)
+        )
     flags[by] = pools[by]
     grouped = flags.groupby(by, observed=True)
     shares = grouped.mean().astype("Float64")
@@ -124,11 +141,27 @@ def feature_adoption_summary(tables: PoolTables) -> pd.DataFrame:
     rows = []
     for feature in features:
         using = int((adoption[feature] > 0).sum()) if locations else 0
-        rows.append({"feature": feature, "label": _feature_label(feature), "locations_using": using,
-                     "locations": locations, "share": using / locations if locations else float("nan")})
-    frame = pd.DataFrame(rows, columns=["feature", "label", "locations_using", "locations", "share"])
-    return frame.astype({"feature": "string", "label": "string", "locations_using": "Int64",
-                         "locations": "Int64", "share": "Float64"})
+        rows.append(
+            {
+                "feature": feature,
+                "label": _feature_label(feature),
+                "locations_using": using,
+                "locations": locations,
+                "share": using / locations if locations else float("nan"),
+            }
+        )
+    frame = pd.DataFrame(
+        rows, columns=["feature", "label", "locations_using", "locations", "share"]
+    )
+    return frame.astype(
+        {
+            "feature": "string",
+            "label": "string",
+            "locations_using": "Int64",
+            "locations": "Int64",
+            "share": "Float64",
+        }
+    )
 
 
 def location_summary(tables: PoolTables) -> pd.DataFrame:
@@ -140,10 +173,16 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
         with_service=pools["service_type"].notna().astype(int),
         numbers=pools["number_count"].fillna(0),
     ).groupby("location_id", observed=True)
-    frame = grouped.agg(pools=("pool_id", "size"), numbers=("numbers", "sum"),
-                        active_pools=("active", "sum"), pools_with_service=("with_service", "sum"))
+    frame = grouped.agg(
+        pools=("pool_id", "size"),
+        numbers=("numbers", "sum"),
+        active_pools=("active", "sum"),
+        pools_with_service=("with_service", "sum"),
+    )
     frame["active_share"] = (frame["active_pools"] / frame["pools"]).astype("Float64")
-    frame = frame.astype({c: "Int64" for c in ("pools", "numbers", "active_pools", "pools_with_service")})
+    frame = frame.astype(
+        {c: "Int64" for c in ("pools", "numbers", "active_pools", "pools_with_service")}
+    )
     return frame.sort_values("numbers", ascending=False, kind="stable").reset_index()
 
 
@@ -166,13 +205,21 @@ def problems_summary(tables: PoolTables) -> pd.DataFrame:
     problems = tables.problems
     columns = ["kind", "count", "files", "example_source", "example_path", "example_value"]
     if problems.empty:
-        return pd.DataFrame({c: pd.Series([], dtype="Int64" if c in ("count", "files") else "string")
-                             for c in columns})
+        return pd.DataFrame(
+            {
+                c: pd.Series([], dtype="Int64" if c in ("count", "files") else "string")
+                for c in columns
+            }
+        )
     kinds = problems["problem"].map(_problem_kind)
     grouped = problems.assign(kind=kinds).groupby("kind", sort=False)
-    frame = grouped.agg(count=("problem", "size"), files=("source", "nunique"),
-                        example_source=("source", "first"), example_path=("path", "first"),
-                        example_value=("value", "first")).reset_index()
+    frame = grouped.agg(
+        count=("problem", "size"),
+        files=("source", "nunique"),
+        example_source=("source", "first"),
+        example_path=("path", "first"),
+        example_value=("value", "first"),
+    ).reset_index()
     frame = frame.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
     return frame.astype({"kind": "string", "count": "Int64", "files": "Int64"})
 
@@ -198,6 +245,7 @@ LOCAL_TYPES = ("fixed_line", "mobile", "fixed_line_or_mobile")
 def number_kinds(tables: PoolTables) -> pd.DataFrame:
     """Numbers by kind: local (fixed line or mobile), toll-free, other valid types, invalid
     or missing; with shares. Enriches the numbers if ``read_pools`` did not."""
+
     def kinds(numbers: pd.DataFrame) -> pd.Series:
         kind = pd.Series("invalid or missing", index=numbers.index, dtype=object)
         valid = numbers["is_valid"].fillna(False).astype(bool)
@@ -207,7 +255,9 @@ def number_kinds(tables: PoolTables) -> pd.DataFrame:
         kind[valid & (types == "toll_free")] = "toll-free"
         return kind.rename("kind")
 
-    counts = _count_numbers(tables, kinds).rename("numbers").sort_values(ascending=False, kind="stable")
+    counts = (
+        _count_numbers(tables, kinds).rename("numbers").sort_values(ascending=False, kind="stable")
+    )
     counts = counts.rename_axis("kind").reset_index()
     counts["share"] = (counts["numbers"] / counts["numbers"].sum()).astype("Float64")
     return counts.astype({"kind": "string", "numbers": "Int64"})
@@ -216,11 +266,20 @@ def number_kinds(tables: PoolTables) -> pd.DataFrame:
 def numbers_by_area(tables: PoolTables) -> pd.DataFrame:
     """Numbers per country and geographic area (the geocoder's description), most first.
     Toll-free and other non-geographic numbers have no area."""
+
     def areas(numbers: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({"region_code": numbers["region_code"].astype(object).fillna("unknown"),
-                             "area": numbers["area"].astype(object).fillna("no geographic area")})
+        return pd.DataFrame(
+            {
+                "region_code": numbers["region_code"].astype(object).fillna("unknown"),
+                "area": numbers["area"].astype(object).fillna("no geographic area"),
+            }
+        )
 
     counts = _count_numbers(tables, areas).rename("numbers").reset_index()
     counts["share"] = (counts["numbers"] / max(1, counts["numbers"].sum())).astype("Float64")
-    counts = counts.sort_values(["numbers", "region_code", "area"], ascending=[False, True, True], kind="stable")
-    return counts.reset_index(drop=True).astype({"region_code": "string", "area": "string", "numbers": "Int64"})
+    counts = counts.sort_values(
+        ["numbers", "region_code", "area"], ascending=[False, True, True], kind="stable"
+    )
+    return counts.reset_index(drop=True).astype(
+        {"region_code": "string", "area": "string", "numbers": "Int64"}
+    )

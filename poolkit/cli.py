@@ -14,9 +14,11 @@ from .tidy import read_pools
 
 def _summary(tables) -> str:
     pools, problems = tables.pools, tables.problems
-    return (f"{pools['location_id'].nunique():,} locations, {len(pools):,} pools, "
-            f"{len(tables.numbers):,} numbers, {len(tables.services):,} pools with an inbound "
-            f"call service, {len(problems):,} problems")
+    return (
+        f"{pools['location_id'].nunique():,} locations, {len(pools):,} pools, "
+        f"{len(tables.numbers):,} numbers, {len(tables.services):,} pools with an inbound "
+        f"call service, {len(problems):,} problems"
+    )
 
 
 def cmd_tidy(args: argparse.Namespace) -> int:
@@ -33,24 +35,48 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from .fetch import fetch_pools
 
     if not (args.location_ids or args.company_id or args.resume):
-        print("poolkit fetch: give LOCATION_ID ..., --company-id ID, or --resume DIR", file=sys.stderr)
+        print(
+            "poolkit fetch: give LOCATION_ID ..., --company-id ID, or --resume DIR", file=sys.stderr
+        )
         return 2
-    result = fetch_pools(args.location_ids, company_id=args.company_id, out=args.out,
-                         workers=args.workers, resume=args.resume, base_url=args.base_url,
-                         progress=True if args.progress else None)
+    result = fetch_pools(
+        args.location_ids,
+        company_id=args.company_id,
+        out=args.out,
+        workers=args.workers,
+        resume=args.resume,
+        base_url=args.base_url,
+        progress=True if args.progress else None,
+    )
     failures = result.failures
     summary = read_manifest(result.snapshot)["summary"]
-    print(f"locations: {summary['ok']:,} ok, {len(failures):,} failed; "
-          f"{len(result.tables.pools):,} pools, {len(result.tables.numbers):,} numbers, "
-          f"{len(result.tables.problems):,} problems")
+    print(
+        f"locations: {summary['ok']:,} ok, {len(failures):,} failed; "
+        f"{len(result.tables.pools):,} pools, {len(result.tables.numbers):,} numbers, "
+        f"{len(result.tables.problems):,} problems"
+    )
     print(f"snapshot: {result.snapshot}")
     for row in failures.head(20).itertuples():
-        status = "" if row.http_status is None or row.http_status != row.http_status else f" HTTP {row.http_status}"
+        status = (
+            ""
+            if row.http_status is None or row.http_status != row.http_status
+            else f" HTTP {row.http_status}"
+        )
         print(f"  failed {row.location_id}: {row.error}{status}: {row.message}", file=sys.stderr)
     if len(failures) > 20:
-        print(f"  ... and {len(failures) - 20:,} more (see {result.snapshot}/manifest.json)", file=sys.stderr)
-    if len(failures) and (failures["error"] == "AuthenticationError").all() and not len(result.tables.pools):
-        print(f"poolkit: error: every location refused the token. Hint: {AuthenticationError.hint}", file=sys.stderr)
+        print(
+            f"  ... and {len(failures) - 20:,} more (see {result.snapshot}/manifest.json)",
+            file=sys.stderr,
+        )
+    if (
+        len(failures)
+        and (failures["error"] == "AuthenticationError").all()
+        and not len(result.tables.pools)
+    ):
+        print(
+            f"poolkit: error: every location refused the token. Hint: {AuthenticationError.hint}",
+            file=sys.stderr,
+        )
         return 2
     if len(failures):
         print(f"resume with: poolkit fetch --resume {result.snapshot}", file=sys.stderr)
@@ -70,34 +96,64 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"poolkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    tidy = commands.add_parser("tidy", help="turn saved responses into tidy tables (Parquet and CSV)")
+    tidy = commands.add_parser(
+        "tidy", help="turn saved responses into tidy tables (Parquet and CSV)"
+    )
     tidy.add_argument("data", help="a response file, a snapshot folder or a glob")
-    tidy.add_argument("--out", default="data/processed", help="folder for the tables (default: %(default)s)")
+    tidy.add_argument(
+        "--out", default="data/processed", help="folder for the tables (default: %(default)s)"
+    )
     tidy.set_defaults(run=cmd_tidy)
 
     fetch = commands.add_parser(
-        "fetch", help="fetch number pools from the API into a raw snapshot folder",
+        "fetch",
+        help="fetch number pools from the API into a raw snapshot folder",
         description="Fetch number pools of the given locations (sub-account token) or of every "
-                    "location of --company-id (agency token) into OUT/<UTC time>/. The token comes "
-                    "from GHL_TOKEN or a .env file. Exit 0: every location ok; 1: some failed (the "
-                    "others are saved; --resume completes); 2: usage or authentication error.")
+        "location of --company-id (agency token) into OUT/<UTC time>/. The token comes "
+        "from GHL_TOKEN or a .env file. Exit 0: every location ok; 1: some failed (the "
+        "others are saved; --resume completes); 2: usage or authentication error.",
+    )
     fetch.add_argument("location_ids", nargs="*", metavar="LOCATION_ID", help="locations to fetch")
     fetch.add_argument("--company-id", help="fetch every location of this agency (agency token)")
-    fetch.add_argument("--out", default="data/raw", help="folder for snapshots (default: %(default)s)")
-    fetch.add_argument("--workers", type=int, default=8, help="locations fetched at once (default: %(default)s)")
-    fetch.add_argument("--resume", metavar="DIR", help="complete this snapshot: fetch only missing or failed locations")
-    fetch.add_argument("--base-url", help="API base URL (default: GHL_BASE_URL or the HighLevel API)")
-    fetch.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
+    fetch.add_argument(
+        "--out", default="data/raw", help="folder for snapshots (default: %(default)s)"
+    )
+    fetch.add_argument(
+        "--workers", type=int, default=8, help="locations fetched at once (default: %(default)s)"
+    )
+    fetch.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="complete this snapshot: fetch only missing or failed locations",
+    )
+    fetch.add_argument(
+        "--base-url", help="API base URL (default: GHL_BASE_URL or the HighLevel API)"
+    )
+    fetch.add_argument(
+        "--progress",
+        action="store_true",
+        help="show a progress bar even when stderr is not a terminal",
+    )
     fetch.set_defaults(run=cmd_fetch)
 
     report = commands.add_parser(
-        "report", help="run the report notebook on DATA and export one self-contained HTML file",
+        "report",
+        help="run the report notebook on DATA and export one self-contained HTML file",
         description="Run the report notebook on DATA (a snapshot folder, a response file or a glob) "
-                    "and export it as one HTML file: code hidden, charts embedded, nothing loaded "
-                    "from the network.")
-    report.add_argument("data", nargs="?", default="data/sample", help="what to report on (default: %(default)s)")
-    report.add_argument("--out", default="reports/number-pools.html", help="the HTML file (default: %(default)s)")
-    report.add_argument("--mask-numbers", action="store_true", help="mask phone numbers, for sharing outside the team")
+        "and export it as one HTML file: code hidden, charts embedded, nothing loaded "
+        "from the network.",
+    )
+    report.add_argument(
+        "data", nargs="?", default="data/sample", help="what to report on (default: %(default)s)"
+    )
+    report.add_argument(
+        "--out", default="reports/number-pools.html", help="the HTML file (default: %(default)s)"
+    )
+    report.add_argument(
+        "--mask-numbers",
+        action="store_true",
+        help="mask phone numbers, for sharing outside the team",
+    )
     report.set_defaults(run=cmd_report)
     return parser
 

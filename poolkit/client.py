@@ -39,10 +39,21 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 DEFAULT_VERSION = "2021-07-28"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-RATE_HEADERS = ("X-RateLimit-Max", "X-RateLimit-Remaining", "X-RateLimit-Interval-Milliseconds",
-                "X-RateLimit-Limit-Daily", "X-RateLimit-Daily-Remaining")
-_ERRORS = {400: BadRequestError, 401: AuthenticationError, 403: ForbiddenError,
-           404: NotFoundError, 422: BadRequestError, 429: RateLimitError}
+RATE_HEADERS = (
+    "X-RateLimit-Max",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Interval-Milliseconds",
+    "X-RateLimit-Limit-Daily",
+    "X-RateLimit-Daily-Remaining",
+)
+_ERRORS = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
 _SCRUBBED = "Bearer <redacted>"
 
 
@@ -53,7 +64,8 @@ def resolve_token(token: str | None = None) -> str:
         raise ConfigurationError(
             "no HighLevel API token: set GHL_TOKEN in the environment or put GHL_TOKEN=... in a "
             ".env file in the working folder (a sub-account token with numberpools.read, or an "
-            "agency token with locations.readonly and oauth.write for --company-id)")
+            "agency token with locations.readonly and oauth.write for --company-id)"
+        )
     return token.strip()
 
 
@@ -102,16 +114,27 @@ class RateBudget:
         """Learn the budget from a response's X-RateLimit-* headers."""
         try:
             limit = int(headers.get("X-RateLimit-Max", self.limit))
-            interval = float(headers.get("X-RateLimit-Interval-Milliseconds", self.interval * 1000)) / 1000
+            interval = (
+                float(headers.get("X-RateLimit-Interval-Milliseconds", self.interval * 1000)) / 1000
+            )
             remaining = headers.get("X-RateLimit-Remaining")
         except ValueError:
             return
         with self._lock:
             self.limit, self.interval = max(1, limit), max(0.001, interval)
             self.reserve = max(1, self.limit // 10)
-            if remaining is not None and remaining.strip().lstrip("-").isdigit() and int(remaining) <= self.reserve:
+            if (
+                remaining is not None
+                and remaining.strip().lstrip("-").isdigit()
+                and int(remaining) <= self.reserve
+            ):
                 self._paused_until = max(self._paused_until, time.monotonic() + self.interval)
-                log.info("rate budget nearly spent (%s left of %s): pausing %.1f s", remaining, limit, self.interval)
+                log.info(
+                    "rate budget nearly spent (%s left of %s): pausing %.1f s",
+                    remaining,
+                    limit,
+                    self.interval,
+                )
 
 
 class Client:
@@ -121,27 +144,48 @@ class Client:
     >>> body = client.list_number_pools("ve9EPM428h8vShlRW1KT")
     """
 
-    def __init__(self, token: str | None = None, *, base_url: str | None = None,
-                 version: str = DEFAULT_VERSION, timeout: tuple[float, float] = (5, 30),
-                 max_retries: int = 5, backoff_factor: float = 0.5, pool_size: int = 16,
-                 page_size: int = 100) -> None:
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        version: str = DEFAULT_VERSION,
+        timeout: tuple[float, float] = (5, 30),
+        max_retries: int = 5,
+        backoff_factor: float = 0.5,
+        pool_size: int = 16,
+        page_size: int = 100,
+    ) -> None:
         self._token = resolve_token(token)
         self.base_url = (base_url or os.environ.get("GHL_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.version = version
         self.timeout = timeout
         self.page_size = page_size
         self.retry = _Retry(
-            total=max_retries, connect=max_retries, read=max_retries, status=max_retries,
-            other=0, status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET", "POST"}),
-            backoff_factor=backoff_factor, backoff_max=30, backoff_jitter=backoff_factor,
-            respect_retry_after_header=True, raise_on_status=False,
+            total=max_retries,
+            connect=max_retries,
+            read=max_retries,
+            status=max_retries,
+            other=0,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET", "POST"}),
+            backoff_factor=backoff_factor,
+            backoff_max=30,
+            backoff_jitter=backoff_factor,
+            respect_retry_after_header=True,
+            raise_on_status=False,
         )
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=self.retry, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self.session.headers.update({"Accept": "application/json", "Version": version,
-                                     "User-Agent": f"poolkit/{__version__}"})
+        self.session.headers.update(
+            {
+                "Accept": "application/json",
+                "Version": version,
+                "User-Agent": f"poolkit/{__version__}",
+            }
+        )
         self._budgets: dict[str, RateBudget] = {}
         self._budgets_lock = threading.Lock()
         self.daily_remaining: int | None = None
@@ -165,16 +209,28 @@ class Client:
             return self._budgets.setdefault(key, RateBudget())
 
     # -- requests
-    def request(self, method: str, path: str, *, budget: str, token: str | None = None,
-                location_id: str | None = None, **kwargs) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        budget: str,
+        token: str | None = None,
+        location_id: str | None = None,
+        **kwargs,
+    ) -> requests.Response:
         """Send one request (paced, retried) and return the successful response.
 
         Raises a typed ``APIError`` for an error status and ``NetworkError`` when no
         answer came. The response's Authorization header is scrubbed.
         """
         if self.daily_remaining is not None and self.daily_remaining <= 0:
-            raise RateLimitError(status=429, message="the daily request budget is spent",
-                                 url=f"{method} {path}", location_id=location_id)
+            raise RateLimitError(
+                status=429,
+                message="the daily request budget is spent",
+                url=f"{method} {path}",
+                location_id=location_id,
+            )
         url = f"{self.base_url}{path}"
         where = f"{method} {path}"
         headers = {"Authorization": f"Bearer {token or self._token}"}
@@ -183,24 +239,39 @@ class Client:
         while True:
             pacing.acquire()
             try:
-                response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+                response = self.session.request(
+                    method, url, headers=headers, timeout=self.timeout, **kwargs
+                )
                 break
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            except (
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
                 # a body cut short is read after urllib3's own retries: count it against the same Retry
                 try:
                     retry = retry.increment(method, url, error=ProtocolError(type(exc).__name__))
                 except MaxRetryError:
-                    raise NetworkError(f"{where}: the response body was cut short, after "
-                                       f"{self.retry.total} retries", url=where, location_id=location_id) from None
+                    raise NetworkError(
+                        f"{where}: the response body was cut short, after "
+                        f"{self.retry.total} retries",
+                        url=where,
+                        location_id=location_id,
+                    ) from None
                 log.info("%s: body cut short, retrying", where)
                 retry.sleep()
             except requests.exceptions.Timeout as exc:
-                raise NetworkError(f"{where}: timed out after retries ({type(exc).__name__})",
-                                   url=where, location_id=location_id) from None
+                raise NetworkError(
+                    f"{where}: timed out after retries ({type(exc).__name__})",
+                    url=where,
+                    location_id=location_id,
+                ) from None
             except requests.exceptions.RequestException as exc:
                 reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else exc
-                raise NetworkError(f"{where}: no answer after retries ({_describe(reason)})",
-                                   url=where, location_id=location_id) from None
+                raise NetworkError(
+                    f"{where}: no answer after retries ({_describe(reason)})",
+                    url=where,
+                    location_id=location_id,
+                ) from None
         response.request.headers["Authorization"] = _SCRUBBED
         pacing.observe(response.headers)
         daily = response.headers.get("X-RateLimit-Daily-Remaining", "")
@@ -215,13 +286,23 @@ class Client:
         return _json(response, f"GET {path}", kwargs.get("location_id"))
 
     # -- endpoints
-    def number_pools_response(self, location_id: str | None = None, *, token: str | None = None) -> requests.Response:
+    def number_pools_response(
+        self, location_id: str | None = None, *, token: str | None = None
+    ) -> requests.Response:
         """The raw response of ``GET /phone-system/number-pools`` (body kept as received)."""
         params = {"locationId": location_id} if location_id else None
-        return self.request("GET", "/phone-system/number-pools", params=params, token=token,
-                            budget=f"location:{location_id or 'token'}", location_id=location_id)
+        return self.request(
+            "GET",
+            "/phone-system/number-pools",
+            params=params,
+            token=token,
+            budget=f"location:{location_id or 'token'}",
+            location_id=location_id,
+        )
 
-    def list_number_pools(self, location_id: str | None = None, *, token: str | None = None) -> dict:
+    def list_number_pools(
+        self, location_id: str | None = None, *, token: str | None = None
+    ) -> dict:
         """The parsed body of ``GET /phone-system/number-pools`` for one location."""
         response = self.number_pools_response(location_id, token=token)
         return _json(response, "GET /phone-system/number-pools", location_id)
@@ -231,32 +312,51 @@ class Client:
         locations: list[dict] = []
         page_size = self.page_size
         while True:
-            body = self.get_json("/locations/search", budget=f"company:{company_id}",
-                                 params={"companyId": company_id, "skip": len(locations), "limit": page_size})
+            body = self.get_json(
+                "/locations/search",
+                budget=f"company:{company_id}",
+                params={"companyId": company_id, "skip": len(locations), "limit": page_size},
+            )
             page = body.get("locations") if isinstance(body, dict) else None
             if not isinstance(page, list):
-                raise InvalidResponseError(status=200, url="GET /locations/search",
-                                           message="the answer has no 'locations' list")
+                raise InvalidResponseError(
+                    status=200,
+                    url="GET /locations/search",
+                    message="the answer has no 'locations' list",
+                )
             locations.extend(page)
             if len(page) < page_size:
                 return locations
 
     def location_token(self, company_id: str, location_id: str) -> str:
         """A sub-account access token for ``location_id`` from an agency token (kept in memory)."""
-        response = self.request("POST", "/oauth/locationToken", budget=f"company:{company_id}",
-                                data={"companyId": company_id, "locationId": location_id},
-                                location_id=location_id)
+        response = self.request(
+            "POST",
+            "/oauth/locationToken",
+            budget=f"company:{company_id}",
+            data={"companyId": company_id, "locationId": location_id},
+            location_id=location_id,
+        )
         body = _json(response, "POST /oauth/locationToken", location_id)
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise InvalidResponseError(status=response.status_code, url="POST /oauth/locationToken",
-                                       location_id=location_id, message="the answer has no access_token")
+            raise InvalidResponseError(
+                status=response.status_code,
+                url="POST /oauth/locationToken",
+                location_id=location_id,
+                message="the answer has no access_token",
+            )
         return token
 
 
 def _describe(reason: Any) -> str:
     text = str(reason)
-    for marker in ("Connection refused", "Connection reset", "Read timed out", "Max retries exceeded"):
+    for marker in (
+        "Connection refused",
+        "Connection reset",
+        "Read timed out",
+        "Max retries exceeded",
+    ):
         if marker in text:
             return marker.lower()
     return type(reason).__name__ if not isinstance(reason, str) else text[:200]
@@ -266,9 +366,13 @@ def _json(response: requests.Response, where: str, location_id: str | None) -> A
     try:
         return response.json()
     except ValueError:
-        raise InvalidResponseError(status=response.status_code, url=where, location_id=location_id,
-                                   response=response,
-                                   message=f"the body is not JSON (starts {response.text[:60]!r})") from None
+        raise InvalidResponseError(
+            status=response.status_code,
+            url=where,
+            location_id=location_id,
+            response=response,
+            message=f"the body is not JSON (starts {response.text[:60]!r})",
+        ) from None
 
 
 def _api_error(response: requests.Response, where: str, location_id: str | None) -> APIError:
@@ -280,6 +384,14 @@ def _api_error(response: requests.Response, where: str, location_id: str | None)
     status = response.status_code
     cls = _ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     message = body.get("message") or body.get("error") or response.reason
-    trace_id = body.get("traceId") or response.headers.get("traceId") or response.headers.get("X-Trace-Id")
-    return cls(status=status, message=message, trace_id=trace_id, location_id=location_id,
-               url=where, response=response)
+    trace_id = (
+        body.get("traceId") or response.headers.get("traceId") or response.headers.get("X-Trace-Id")
+    )
+    return cls(
+        status=status,
+        message=message,
+        trace_id=trace_id,
+        location_id=location_id,
+        url=where,
+        response=response,
+    )

@@ -67,9 +67,17 @@ class APIError(PoolkitError):
 
     hint = ""
 
-    def __init__(self, *, status: int, message: Any = None, trace_id: str | None = None,
-                 location_id: str | None = None, url: str = "", response: Any = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        status: int,
+        message: Any = None,
+        trace_id: str | None = None,
+        location_id: str | None = None,
+        url: str = "",
+        response: Any = None,
+        hint: str | None = None,
+    ) -> None:
         self.status = status
         self.message = message
         self.trace_id = trace_id
@@ -81,7 +89,9 @@ class APIError(PoolkitError):
         super().__init__(self._text())
 
     def _text(self) -> str:
-        message = "; ".join(map(str, self.message)) if isinstance(self.message, list) else self.message
+        message = (
+            "; ".join(map(str, self.message)) if isinstance(self.message, list) else self.message
+        )
         parts = [f"HTTP {self.status} from {self.url or 'HighLevel'}"]
         if self.location_id:
             parts.append(f"for location {self.location_id}")
@@ -105,8 +115,10 @@ class BadRequestError(APIError):
 class AuthenticationError(APIError):
     """401: the token is invalid, expired, or of the wrong kind."""
 
-    hint = ("the token is expired or invalid, or of the wrong kind: number pools need a "
-            "sub-account (location) token, or an agency token with --company-id")
+    hint = (
+        "the token is expired or invalid, or of the wrong kind: number pools need a "
+        "sub-account (location) token, or an agency token with --company-id"
+    )
 
 
 class ForbiddenError(APIError):
@@ -124,7 +136,9 @@ class NotFoundError(APIError):
 class RateLimitError(APIError):
     """429 after every retry, or the daily request budget is spent."""
 
-    hint = "HighLevel allows 100 requests per 10 s and 200,000 a day per app and location; try later"
+    hint = (
+        "HighLevel allows 100 requests per 10 s and 200,000 a day per app and location; try later"
+    )
 
 
 class ServerError(APIError):
@@ -136,7 +150,9 @@ class ServerError(APIError):
 class InvalidResponseError(APIError):
     """A success status whose body is not the JSON that was expected."""
 
-    hint = "the body was kept in the exception's response; it may be an HTML error page from a proxy"
+    hint = (
+        "the body was kept in the exception's response; it may be an HTML error page from a proxy"
+    )
 
 
 class SnapshotError(PoolkitError):

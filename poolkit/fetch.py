@@ -46,10 +46,18 @@ class FetchResult:
         return f"FetchResult({self.tables!r}, failures={len(self.failures):,}, snapshot='{self.snapshot}')"
 
 
-def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | None = None,
-                token: str | None = None, out: str | Path = "data/raw", workers: int = 8,
-                resume: str | Path | None = None, base_url: str | None = None,
-                client: Client | None = None, progress: bool | None = None) -> FetchResult:
+def fetch_pools(
+    location_ids: Iterable[str] | None = None,
+    *,
+    company_id: str | None = None,
+    token: str | None = None,
+    out: str | Path = "data/raw",
+    workers: int = 8,
+    resume: str | Path | None = None,
+    base_url: str | None = None,
+    client: Client | None = None,
+    progress: bool | None = None,
+) -> FetchResult:
     """Fetch every location's number pools into a new snapshot folder under ``out``.
 
     Give ``location_ids`` with a sub-account token, or ``company_id`` with an agency token.
@@ -67,7 +75,9 @@ def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | 
         folder = Path(resume)
         manifest = read_manifest(folder)
         if manifest is None:
-            raise ConfigurationError(f"{folder}: no manifest.json, so it is not a snapshot to resume")
+            raise ConfigurationError(
+                f"{folder}: no manifest.json, so it is not a snapshot to resume"
+            )
         entries = {e["location_id"]: e for e in manifest.get("locations", [])}
         company_id = company_id or manifest.get("company_id")
     else:
@@ -75,8 +85,14 @@ def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | 
         manifest = {"snapshot": folder.name, "taken_at": started.isoformat(timespec="seconds")}
     if not (location_ids or company_id or entries):
         raise ConfigurationError("give location ids, a company id, or a snapshot to resume")
-    manifest.update({"poolkit_version": __version__, "api_version": client.version,
-                     "base_url": client.base_url, "company_id": company_id})
+    manifest.update(
+        {
+            "poolkit_version": __version__,
+            "api_version": client.version,
+            "base_url": client.base_url,
+            "company_id": company_id,
+        }
+    )
 
     if company_id and not location_ids:
         for location in client.search_locations(company_id):
@@ -84,33 +100,54 @@ def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | 
             entry["name"] = location.get("name") or entry.get("name")
     for location_id in location_ids:
         entries.setdefault(location_id, _pending(location_id))
-    todo = [loc for loc, e in entries.items()
-            if not (e.get("status") == "ok" and (folder / e.get("file", "")).is_file())]
+    todo = [
+        loc
+        for loc, e in entries.items()
+        if not (e.get("status") == "ok" and (folder / e.get("file", "")).is_file())
+    ]
     for location_id in todo:
         entries[location_id].update(_pending(location_id))
 
     def save(final: bool = False) -> None:
         """Rewrite the manifest. A location is "ok" in it only once its file is written, so an
         older manifest (if this write fails) still tells the truth, only less of it."""
-        counts = pd.Series([e["status"] for e in entries.values()], dtype=object).value_counts().to_dict()
-        manifest.update({"updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                         "summary": {s: int(counts.get(s, 0)) for s in ("ok", "failed", "pending")},
-                         "locations": list(entries.values())})
+        counts = (
+            pd.Series([e["status"] for e in entries.values()], dtype=object)
+            .value_counts()
+            .to_dict()
+        )
+        manifest.update(
+            {
+                "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "summary": {s: int(counts.get(s, 0)) for s in ("ok", "failed", "pending")},
+                "locations": list(entries.values()),
+            }
+        )
         try:
             write_manifest(folder, manifest)
         except OSError as exc:
             if final:
-                raise SnapshotError(f"{folder}: could not write manifest.json ({exc.strerror or exc}); "
-                                    f"the snapshot is incomplete: free space or fix permissions, then "
-                                    f"resume it with poolkit fetch --resume {folder}") from None
-            log.warning("%s: could not update manifest.json (%s); going on", folder, exc.strerror or exc)
+                raise SnapshotError(
+                    f"{folder}: could not write manifest.json ({exc.strerror or exc}); "
+                    f"the snapshot is incomplete: free space or fix permissions, then "
+                    f"resume it with poolkit fetch --resume {folder}"
+                ) from None
+            log.warning(
+                "%s: could not update manifest.json (%s); going on", folder, exc.strerror or exc
+            )
 
     save(final=True)
     from tqdm.auto import tqdm  # a widget in JupyterLab, text on a terminal; imported only to fetch
 
     tokens = _LocationTokens(client, company_id) if company_id else None
-    bar = tqdm(total=len(todo), unit="location", desc="fetching pools", file=sys.stderr,
-               disable=(None if progress is None else not progress), dynamic_ncols=True)
+    bar = tqdm(
+        total=len(todo),
+        unit="location",
+        desc="fetching pools",
+        file=sys.stderr,
+        disable=(None if progress is None else not progress),
+        dynamic_ncols=True,
+    )
     executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="poolkit-fetch")
     try:
         pending = {executor.submit(_fetch_one, client, tokens, folder, loc): loc for loc in todo}
@@ -130,10 +167,17 @@ def fetch_pools(location_ids: Iterable[str] | None = None, *, company_id: str | 
         save(final=True)
 
     failed = [e for e in entries.values() if e["status"] != "ok"]
-    rows = [{c: ("; ".join(map(str, e[c])) if isinstance(e.get(c), list) else e.get(c)) for c in FAILURE_COLUMNS}
-            for e in failed]
+    rows = [
+        {
+            c: ("; ".join(map(str, e[c])) if isinstance(e.get(c), list) else e.get(c))
+            for c in FAILURE_COLUMNS
+        }
+        for e in failed
+    ]
     failures = pd.DataFrame(rows, columns=FAILURE_COLUMNS)
-    failures = failures.astype({c: "string" for c in FAILURE_COLUMNS if c != "http_status"}).astype({"http_status": "Int64"})
+    failures = failures.astype({c: "string" for c in FAILURE_COLUMNS if c != "http_status"}).astype(
+        {"http_status": "Int64"}
+    )
     return FetchResult(read_pools(folder, errors="record"), failures, folder)
 
 
@@ -148,14 +192,25 @@ def _new_folder(out: Path, started: datetime) -> Path:
             except FileExistsError:
                 continue
     except OSError as exc:
-        raise SnapshotError(f"{out}: cannot create a snapshot folder there ({exc.strerror or exc})") from None
+        raise SnapshotError(
+            f"{out}: cannot create a snapshot folder there ({exc.strerror or exc})"
+        ) from None
     raise SnapshotError(f"{out}: too many snapshots named {name}")
 
 
 def _pending(location_id: str) -> dict[str, Any]:
-    return {"location_id": location_id, "status": "pending", "http_status": None, "error": None,
-            "message": None, "trace_id": None, "file": None, "bytes": None, "fetched_at": None,
-            "rate_limit": {}}
+    return {
+        "location_id": location_id,
+        "status": "pending",
+        "http_status": None,
+        "error": None,
+        "message": None,
+        "trace_id": None,
+        "file": None,
+        "bytes": None,
+        "fetched_at": None,
+        "rate_limit": {},
+    }
 
 
 def _rate_headers(response) -> dict[str, str]:
@@ -175,9 +230,14 @@ class _LocationTokens:
         return self._tokens[location_id]
 
 
-def _fetch_one(client: Client, tokens: _LocationTokens | None, folder: Path, location_id: str) -> dict:
+def _fetch_one(
+    client: Client, tokens: _LocationTokens | None, folder: Path, location_id: str
+) -> dict:
     """Fetch one location and write its body; return its manifest entry (never raises)."""
-    entry = {**_pending(location_id), "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    entry = {
+        **_pending(location_id),
+        "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     try:
         token = tokens.get(location_id) if tokens else None
         try:
@@ -186,25 +246,43 @@ def _fetch_one(client: Client, tokens: _LocationTokens | None, folder: Path, loc
             if tokens is None:
                 raise
             log.info("location %s: token refused, getting a fresh location token once", location_id)
-            response = client.number_pools_response(location_id, token=tokens.get(location_id, fresh=True))
+            response = client.number_pools_response(
+                location_id, token=tokens.get(location_id, fresh=True)
+            )
         try:
             response.json()
         except ValueError:
-            raise PoolkitError(f"the answer for location {location_id} is not JSON "
-                               f"(starts {response.text[:60]!r})") from None
+            raise PoolkitError(
+                f"the answer for location {location_id} is not JSON (starts {response.text[:60]!r})"
+            ) from None
         name = f"{location_id}.json"
         write_atomic(folder / name, response.content)
-        return {**entry, "status": "ok", "http_status": response.status_code, "file": name,
-                "bytes": len(response.content), "rate_limit": _rate_headers(response)}
+        return {
+            **entry,
+            "status": "ok",
+            "http_status": response.status_code,
+            "file": name,
+            "bytes": len(response.content),
+            "rate_limit": _rate_headers(response),
+        }
     except PoolkitError as exc:
         log.warning("location %s failed: %s", location_id, exc)
         api = exc if isinstance(exc, APIError) else None
         message = api.message if api else str(exc)
-        return {**entry, "status": "failed", "http_status": api.status if api else None,
-                "error": type(exc).__name__, "message": message if isinstance(message, (str, list)) else str(message),
-                "trace_id": api.trace_id if api else None,
-                "rate_limit": _rate_headers(api.response) if api and api.response is not None else {}}
+        return {
+            **entry,
+            "status": "failed",
+            "http_status": api.status if api else None,
+            "error": type(exc).__name__,
+            "message": message if isinstance(message, (str, list)) else str(message),
+            "trace_id": api.trace_id if api else None,
+            "rate_limit": _rate_headers(api.response) if api and api.response is not None else {},
+        }
     except OSError as exc:
         log.warning("location %s: could not write the snapshot file: %s", location_id, exc)
-        return {**entry, "status": "failed", "error": type(exc).__name__,
-                "message": f"could not write the snapshot file: {exc.strerror or exc}"}
+        return {
+            **entry,
+            "status": "failed",
+            "error": type(exc).__name__,
+            "message": f"could not write the snapshot file: {exc.strerror or exc}",
+        }

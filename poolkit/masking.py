@@ -29,13 +29,16 @@ def mask_text(text: object) -> object:
 
 def masked(tables: PoolTables) -> PoolTables:
     """The same tables with every phone number masked, in every column that can hold one."""
+
     def mask(frame, numbers=(), texts=()):
         columns = {c: frame[c].map(mask_phone) for c in numbers if c in frame}
         columns.update({c: frame[c].map(mask_text) for c in texts if c in frame})
         return frame.assign(**{c: values.astype("string") for c, values in columns.items()})
 
-    return replace(tables,
-                   pools=mask(tables.pools, ["forwarding_number"], ["service_value", "whisper_message"]),
-                   numbers=mask(tables.numbers, ["phone_number", "e164"]),  # e164: enriched
-                   services=mask(tables.services, texts=["service_value"]),
-                   problems=mask(tables.problems, texts=["value"]))
+    return replace(
+        tables,
+        pools=mask(tables.pools, ["forwarding_number"], ["service_value", "whisper_message"]),
+        numbers=mask(tables.numbers, ["phone_number", "e164"]),  # e164: enriched
+        services=mask(tables.services, texts=["service_value"]),
+        problems=mask(tables.problems, texts=["value"]),
+    )

@@ -34,7 +34,9 @@ def resolve_data(path: str | os.PathLike) -> Path:
     raise ConfigurationError(f"{path}: not found in {Path.cwd()} or any folder above it")
 
 
-def load(data: str | os.PathLike, *, enrich: bool = False, mask_numbers: bool = False) -> PoolTables:
+def load(
+    data: str | os.PathLike, *, enrich: bool = False, mask_numbers: bool = False
+) -> PoolTables:
     """The tables of ``data``: response files (problems recorded, never raised) or a poolkit
     Parquet dataset; with phone enrichment and masked numbers when asked."""
     path = resolve_data(data)
@@ -49,7 +51,11 @@ def _manifests(data: str | os.PathLike) -> list[dict]:
     of snapshots), oldest first."""
     path = Path(data)
     folder = path if path.is_dir() else path.parent
-    folders = [folder] if (folder / MANIFEST).is_file() else sorted(p.parent for p in folder.glob(f"*/{MANIFEST}"))
+    folders = (
+        [folder]
+        if (folder / MANIFEST).is_file()
+        else sorted(p.parent for p in folder.glob(f"*/{MANIFEST}"))
+    )
     return [m for m in map(read_manifest, folders) if m is not None]
 
 
@@ -61,21 +67,29 @@ def source_info(data: str | os.PathLike) -> dict[str, Any]:
     if manifests:
         latest = manifests[-1]
         summary = latest.get("summary") or {}
-        info.update({
-            "snapshots": len(manifests),
-            "snapshot": latest.get("snapshot"),
-            "taken_at": latest.get("taken_at"),
-            "api_version": latest.get("api_version"),
-            "base_url": latest.get("base_url"),
-            "locations_failed": summary.get("failed", sum(e.get("status") == "failed" for e in latest.get("locations", []))),
-        })
+        info.update(
+            {
+                "snapshots": len(manifests),
+                "snapshot": latest.get("snapshot"),
+                "taken_at": latest.get("taken_at"),
+                "api_version": latest.get("api_version"),
+                "base_url": latest.get("base_url"),
+                "locations_failed": summary.get(
+                    "failed", sum(e.get("status") == "failed" for e in latest.get("locations", []))
+                ),
+            }
+        )
     return info
 
 
 def location_names(data: str | os.PathLike) -> dict[str, str]:
     """Location id -> name, from the manifests (agency fetches and the sample know names)."""
-    return {e["location_id"]: e["name"] for m in _manifests(data) for e in m.get("locations", [])
-            if e.get("location_id") and e.get("name")}
+    return {
+        e["location_id"]: e["name"]
+        for m in _manifests(data)
+        for e in m.get("locations", [])
+        if e.get("location_id") and e.get("name")
+    }
 
 
 def header(data: str | os.PathLike, tables: PoolTables):
@@ -83,10 +97,18 @@ def header(data: str | os.PathLike, tables: PoolTables):
     from IPython.display import HTML
 
     counts = headline(tables)
-    labels = {"locations": "Locations", "pools": "Pools", "numbers": "Numbers",
-              "pools_with_service": "Pools with a service", "problems": "Problems"}
-    cards = "".join(f'<div class="poolkit-card"><div class="value">{counts[k]:,}</div>'
-                    f'<div class="label">{html.escape(v)}</div></div>' for k, v in labels.items())
+    labels = {
+        "locations": "Locations",
+        "pools": "Pools",
+        "numbers": "Numbers",
+        "pools_with_service": "Pools with a service",
+        "problems": "Problems",
+    }
+    cards = "".join(
+        f'<div class="poolkit-card"><div class="value">{counts[k]:,}</div>'
+        f'<div class="label">{html.escape(v)}</div></div>'
+        for k, v in labels.items()
+    )
     info = source_info(data)
     parts = [f"Source: <code>{html.escape(Path(info['source']).name or info['source'])}</code>"]
     if info.get("taken_at"):
@@ -99,11 +121,20 @@ def header(data: str | os.PathLike, tables: PoolTables):
         parts.append(f"{info['snapshots']} snapshots")
     if info.get("locations_failed"):
         parts.append(f"<b>{info['locations_failed']} location(s) failed to fetch</b>")
-    return HTML(f'<div class="poolkit-cards">{cards}</div><p class="poolkit-source">{" · ".join(parts)}</p>')
+    return HTML(
+        f'<div class="poolkit-cards">{cards}</div><p class="poolkit-source">{" · ".join(parts)}</p>'
+    )
 
 
-def table(frame: pd.DataFrame, *, empty: str = "Nothing to show.", percent: tuple[str, ...] = (),
-          rows: int = 20, names: dict[str, str] | None = None, relative_to: str | os.PathLike | None = None):
+def table(
+    frame: pd.DataFrame,
+    *,
+    empty: str = "Nothing to show.",
+    percent: tuple[str, ...] = (),
+    rows: int = 20,
+    names: dict[str, str] | None = None,
+    relative_to: str | os.PathLike | None = None,
+):
     """A readable table: at most ``rows`` rows, shares as percentages, location names added
     when known, file names relative to ``relative_to``; a sentence instead of an empty table."""
     from IPython.display import HTML
@@ -114,14 +145,24 @@ def table(frame: pd.DataFrame, *, empty: str = "Nothing to show.", percent: tupl
     if names and "location_id" in shown:
         shown.insert(0, "location", shown["location_id"].map(names).fillna(""))
     if relative_to is not None:
-        base = str(Path(relative_to).resolve() if Path(relative_to).is_dir() else Path(relative_to).resolve().parent)
+        base = str(
+            Path(relative_to).resolve()
+            if Path(relative_to).is_dir()
+            else Path(relative_to).resolve().parent
+        )
         for column in [c for c in shown if c.endswith("source")]:
             shown[column] = shown[column].str.removeprefix(base + os.sep)
-    text = [c for c in shown if not pd.api.types.is_numeric_dtype(shown[c]) or pd.api.types.is_bool_dtype(shown[c])]
-    styler = shown.style.hide(axis="index").format(
-        {c: "{:.0%}" for c in percent if c in shown}, na_rep="").set_properties(
-        subset=text, **{"text-align": "left"}).set_table_styles(
-        [{"selector": "th", "props": "text-align: left;"}])
+    text = [
+        c
+        for c in shown
+        if not pd.api.types.is_numeric_dtype(shown[c]) or pd.api.types.is_bool_dtype(shown[c])
+    ]
+    styler = (
+        shown.style.hide(axis="index")
+        .format({c: "{:.0%}" for c in percent if c in shown}, na_rep="")
+        .set_properties(subset=text, **{"text-align": "left"})
+        .set_table_styles([{"selector": "th", "props": "text-align: left;"}])
+    )
     more = f"<p><i>Showing {rows:,} of {len(frame):,} rows.</i></p>" if len(frame) > rows else ""
     return HTML(styler.to_html() + more)
 
@@ -139,5 +180,8 @@ def show(ax, alt: str | None = None, dpi: int = 100) -> None:
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(figure)
     alt = alt or "; ".join(a.get_title() for a in figure.axes if a.get_title()) or "Chart"
-    display({"image/png": base64.b64encode(buffer.getvalue()).decode()}, raw=True,
-            metadata={"image/png": {"alt": alt}})
+    display(
+        {"image/png": base64.b64encode(buffer.getvalue()).decode()},
+        raw=True,
+        metadata={"image/png": {"alt": alt}},
+    )

@@ -20,10 +20,19 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberTyp
 __all__ = ["ENRICH_COLUMNS", "describe", "enrich_numbers"]
 
 #: Columns added to the numbers table, in order, with their dtypes.
-ENRICH_COLUMNS = {"country_code": "Int64", "region_code": "string", "number_type": "category",
-                  "is_valid": "boolean", "area": "string", "e164": "string"}
-TYPE_NAMES = {value: name.lower() for name, value in vars(PhoneNumberType).items()
-              if name.isupper() and isinstance(value, int)}
+ENRICH_COLUMNS = {
+    "country_code": "Int64",
+    "region_code": "string",
+    "number_type": "category",
+    "is_valid": "boolean",
+    "area": "string",
+    "e164": "string",
+}
+TYPE_NAMES = {
+    value: name.lower()
+    for name, value in vars(PhoneNumberType).items()
+    if name.isupper() and isinstance(value, int)
+}
 _NOTHING = (None, None, None, None, None, None)
 _PER_TASK = 20_000  # distinct numbers per task when several processes describe them
 
@@ -39,18 +48,23 @@ def describe(number: object) -> tuple:
         parsed = phonenumbers.parse(number, None)
     except NumberParseException:
         return (None, None, None, False, None, None)
-    return (parsed.country_code, phonenumbers.region_code_for_number(parsed),
-            TYPE_NAMES[phonenumbers.number_type(parsed)], phonenumbers.is_valid_number(parsed),
-            geocoder.description_for_number(parsed, "en") or None,
-            phonenumbers.format_number(parsed, PhoneNumberFormat.E164))
+    return (
+        parsed.country_code,
+        phonenumbers.region_code_for_number(parsed),
+        TYPE_NAMES[phonenumbers.number_type(parsed)],
+        phonenumbers.is_valid_number(parsed),
+        geocoder.description_for_number(parsed, "en") or None,
+        phonenumbers.format_number(parsed, PhoneNumberFormat.E164),
+    )
 
 
 def _describe_all(numbers: list[str]) -> list[tuple]:
     return [describe(number) for number in numbers]
 
 
-def enrich_numbers(numbers: pd.DataFrame | pd.Series, column: str = "phone_number", *,
-                   workers: int = 1) -> pd.DataFrame:
+def enrich_numbers(
+    numbers: pd.DataFrame | pd.Series, column: str = "phone_number", *, workers: int = 1
+) -> pd.DataFrame:
     """Add ``country_code``, ``region_code``, ``number_type``, ``is_valid``, ``area`` (the
     geographic description, such as a US state or city) and ``e164`` to a numbers table
     (or make them from a Series of numbers): ``describe``'s answers, one call per distinct
@@ -60,16 +74,25 @@ def enrich_numbers(numbers: pd.DataFrame | pd.Series, column: str = "phone_numbe
     codes, distinct = pd.factorize(series.astype(object))  # NA -> -1: the last answer below
     distinct = list(distinct)
     if workers > 1 and len(distinct) > _PER_TASK:
-        tasks = [distinct[i:i + _PER_TASK] for i in range(0, len(distinct), _PER_TASK)]
+        tasks = [distinct[i : i + _PER_TASK] for i in range(0, len(distinct), _PER_TASK)]
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             answers = [answer for part in pool.map(_describe_all, tasks) for answer in part]
     else:
         answers = _describe_all(distinct)
     answers.append(_NOTHING)
-    frame = pd.DataFrame({name: np.array([answer[i] for answer in answers], dtype=object)[codes]
-                          for i, name in enumerate(ENRICH_COLUMNS)}, index=series.index)
+    frame = pd.DataFrame(
+        {
+            name: np.array([answer[i] for answer in answers], dtype=object)[codes]
+            for i, name in enumerate(ENRICH_COLUMNS)
+        },
+        index=series.index,
+    )
     frame = frame.astype({c: t for c, t in ENRICH_COLUMNS.items() if t != "category"})
-    frame["number_type"] = frame["number_type"].astype(pd.CategoricalDtype(sorted(TYPE_NAMES.values())))
+    frame["number_type"] = frame["number_type"].astype(
+        pd.CategoricalDtype(sorted(TYPE_NAMES.values()))
+    )
     if isinstance(numbers, pd.Series):
         return frame
-    return pd.concat([numbers.drop(columns=[c for c in ENRICH_COLUMNS if c in numbers]), frame], axis=1)
+    return pd.concat(
+        [numbers.drop(columns=[c for c in ENRICH_COLUMNS if c in numbers]), frame], axis=1
+    )

@@ -28,10 +28,29 @@ from .analysis import (
 )
 from .tables import PoolTables
 
-SERVICE_COLORS = {"voice_ai": "#6a3d9a", "ivr": "#1b9e77", "forward": "#1f78b4", NO_SERVICE: "#bdbdbd"}
-_OTHER_COLORS = ["#e6ab02", "#d95f02", "#e7298a", "#66a61e", "#a6761d", "#17becf", "#8c564b", "#bcbd22"]
-FEATURE_COLORS = {"whisper": "#e6ab02", "call_recording": "#d95f02", "active": "#1b9e77",
-                  "inbound_service": "#6a3d9a", "forwarding": "#1f78b4"}
+SERVICE_COLORS = {
+    "voice_ai": "#6a3d9a",
+    "ivr": "#1b9e77",
+    "forward": "#1f78b4",
+    NO_SERVICE: "#bdbdbd",
+}
+_OTHER_COLORS = [
+    "#e6ab02",
+    "#d95f02",
+    "#e7298a",
+    "#66a61e",
+    "#a6761d",
+    "#17becf",
+    "#8c564b",
+    "#bcbd22",
+]
+FEATURE_COLORS = {
+    "whisper": "#e6ab02",
+    "call_recording": "#d95f02",
+    "active": "#1b9e77",
+    "inbound_service": "#6a3d9a",
+    "forwarding": "#1f78b4",
+}
 OTHER = "other"
 
 
@@ -55,7 +74,16 @@ def _axes(ax: Axes | None) -> Axes:
 
 def _empty(ax: Axes, title: str, message: str = "No pools to show") -> Axes:
     ax.set_title(title)
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=12, color="#636363")
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=12,
+        color="#636363",
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
@@ -66,7 +94,9 @@ def _short(text: object, width: int = 28) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def plot_numbers_per_pool(data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 30) -> Axes:
+def plot_numbers_per_pool(
+    data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 30
+) -> Axes:
     """Numbers per pool: one bar per pool (coloured by service) up to ``top`` pools, else a
     histogram of pool sizes with the median marked."""
     ax = _axes(ax)
@@ -77,17 +107,28 @@ def plot_numbers_per_pool(data: PoolTables | pd.DataFrame, ax: Axes | None = Non
     counts = frame["number_count"].astype(float)
     if len(frame) <= top:
         frame = frame.iloc[::-1]
-        labels = [f"{_short(n)} · {str(loc)[:6]}" for n, loc in zip(frame["name"], frame["location_id"])]
-        services = frame["service_type"].astype(object).where(frame["service_type"].notna(), NO_SERVICE)
-        bars = ax.barh(range(len(frame)), frame["number_count"].astype(float),
-                       color=[service_color(s) for s in services])
+        labels = [
+            f"{_short(n)} · {str(loc)[:6]}" for n, loc in zip(frame["name"], frame["location_id"])
+        ]
+        services = (
+            frame["service_type"].astype(object).where(frame["service_type"].notna(), NO_SERVICE)
+        )
+        bars = ax.barh(
+            range(len(frame)),
+            frame["number_count"].astype(float),
+            color=[service_color(s) for s in services],
+        )
         ax.set_yticks(range(len(frame)), labels, fontsize=8)
         ax.bar_label(bars, fmt="%d", padding=2, fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("Numbers in the pool")
         present = list(dict.fromkeys(services[::-1]))
-        ax.legend(handles=[Patch(color=service_color(s), label=s) for s in present],
-                  title="Inbound service", fontsize=8, loc="lower right")
+        ax.legend(
+            handles=[Patch(color=service_color(s), label=s) for s in present],
+            title="Inbound service",
+            fontsize=8,
+            loc="lower right",
+        )
         ax.set_title(f"{title} ({len(frame):,} pools)")
     else:
         edges = np.arange(counts.min(), counts.max() + 2) - 0.5
@@ -95,10 +136,17 @@ def plot_numbers_per_pool(data: PoolTables | pd.DataFrame, ax: Axes | None = Non
             edges = np.histogram_bin_edges(counts, bins=40)
         heights, edges, bars = ax.hist(counts, bins=edges, color="#1f78b4", edgecolor="white")
         if len(bars) <= 40:
-            ax.bar_label(bars, labels=[f"{int(h):,}" if h else "" for h in heights], fontsize=7, padding=1)
+            ax.bar_label(
+                bars, labels=[f"{int(h):,}" if h else "" for h in heights], fontsize=7, padding=1
+            )
         median = float(np.median(counts))
-        ax.axvline(median, color="#e31a1c", linestyle="--", linewidth=1,
-                   label=f"median {median:g}, largest {counts.max():g}")
+        ax.axvline(
+            median,
+            color="#e31a1c",
+            linestyle="--",
+            linewidth=1,
+            label=f"median {median:g}, largest {counts.max():g}",
+        )
         ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
         ax.set_ylim(0, max(heights) * 1.25)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -110,22 +158,39 @@ def plot_numbers_per_pool(data: PoolTables | pd.DataFrame, ax: Axes | None = Non
     return ax
 
 
-def plot_service_types(data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 12) -> Axes:
+def plot_service_types(
+    data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 12
+) -> Axes:
     """Pools per inbound call service type (``none`` for no service), with counts and shares."""
     ax = _axes(ax)
     frame = service_mix(data) if isinstance(data, PoolTables) else data
     title = "Inbound call services of pools"
     if frame.empty:
         return _empty(ax, title)
-    frame = frame[["service_type", "pools"]].assign(service_type=lambda f: f["service_type"].astype(str))
+    frame = frame[["service_type", "pools"]].assign(
+        service_type=lambda f: f["service_type"].astype(str)
+    )
     if len(frame) > top:
-        rest = frame.iloc[top - 1:]
-        frame = pd.concat([frame.iloc[: top - 1], pd.DataFrame(
-            {"service_type": [f"{OTHER} ({len(rest)} types)"], "pools": [rest["pools"].sum()]})])
+        rest = frame.iloc[top - 1 :]
+        frame = pd.concat(
+            [
+                frame.iloc[: top - 1],
+                pd.DataFrame(
+                    {
+                        "service_type": [f"{OTHER} ({len(rest)} types)"],
+                        "pools": [rest["pools"].sum()],
+                    }
+                ),
+            ]
+        )
     total = frame["pools"].sum()
-    colors = [service_color(OTHER if s.startswith(f"{OTHER} (") else s) for s in frame["service_type"]]
+    colors = [
+        service_color(OTHER if s.startswith(f"{OTHER} (") else s) for s in frame["service_type"]
+    ]
     bars = ax.bar(frame["service_type"], frame["pools"].astype(float), color=colors)
-    ax.bar_label(bars, labels=[f"{int(n):,}\n{n / total:.0%}" for n in frame["pools"]], fontsize=8, padding=2)
+    ax.bar_label(
+        bars, labels=[f"{int(n):,}\n{n / total:.0%}" for n in frame["pools"]], fontsize=8, padding=2
+    )
     ax.set_ylabel("Pools")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("Service type")
@@ -136,8 +201,12 @@ def plot_service_types(data: PoolTables | pd.DataFrame, ax: Axes | None = None, 
     return ax
 
 
-def plot_feature_adoption(data: PoolTables | pd.DataFrame, ax: Axes | None = None,
-                          max_locations: int = 30, names: dict[str, str] | None = None) -> Axes:
+def plot_feature_adoption(
+    data: PoolTables | pd.DataFrame,
+    ax: Axes | None = None,
+    max_locations: int = 30,
+    names: dict[str, str] | None = None,
+) -> Axes:
     """Share of each location's pools with each feature: an annotated grid up to
     ``max_locations`` locations, else one ECDF per feature across locations."""
     ax = _axes(ax)
@@ -150,17 +219,34 @@ def plot_feature_adoption(data: PoolTables | pd.DataFrame, ax: Axes | None = Non
         grid = frame[features].astype(float).to_numpy()
         image = ax.imshow(grid, cmap="Blues", vmin=0, vmax=1, aspect="auto")
         for (row, col), value in np.ndenumerate(grid):
-            ax.text(col, row, f"{value:.0%}", ha="center", va="center", fontsize=7,
-                    color="white" if value > 0.6 else "#252525")
+            ax.text(
+                col,
+                row,
+                f"{value:.0%}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value > 0.6 else "#252525",
+            )
         labels = [_short((names or {}).get(loc, loc), 30) for loc in frame["location_id"]]
         ax.set_yticks(range(len(frame)), labels, fontsize=7)
-        ax.set_xticks(range(len(features)), [FEATURE_LABELS[f] for f in features], fontsize=8, rotation=20, ha="right")
+        ax.set_xticks(
+            range(len(features)),
+            [FEATURE_LABELS[f] for f in features],
+            fontsize=8,
+            rotation=20,
+            ha="right",
+        )
         ax.figure.colorbar(image, ax=ax, fraction=0.04, label="Share of the location's pools")
         ax.set_title(f"{title}: share of pools per location ({len(frame):,} locations)")
     else:
         for feature in features:
-            ax.ecdf(frame[feature].astype(float), complementary=True, label=FEATURE_LABELS[feature],
-                    color=FEATURE_COLORS[feature])
+            ax.ecdf(
+                frame[feature].astype(float),
+                complementary=True,
+                label=FEATURE_LABELS[feature],
+                color=FEATURE_COLORS[feature],
+            )
         ax.set_xlabel("Share of the location's pools with the feature")
         ax.set_ylabel("Share of locations with at least that share")
         ax.set_xlim(-0.02, 1.02)
@@ -175,7 +261,9 @@ KIND_COLORS = {"local": "#1f78b4", "toll-free": "#e6ab02", "invalid or missing":
 REGION_COLORS = {"US": "#1f78b4", "CA": "#e31a1c"}
 
 
-def plot_number_areas(data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 15) -> Axes:
+def plot_number_areas(
+    data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 15
+) -> Axes:
     """Numbers per geographic area (top ``top`` areas and "other"), coloured by country."""
     ax = _axes(ax)
     frame = numbers_by_area(data) if isinstance(data, PoolTables) else data
@@ -195,8 +283,12 @@ def plot_number_areas(data: PoolTables | pd.DataFrame, ax: Axes | None = None, t
     ax.bar_label(bars, labels=[f"{int(c):,}" for c in counts], padding=2, fontsize=8)
     ax.set_xlabel("Numbers")
     regions = list(dict.fromkeys(shown["region_code"]))
-    ax.legend(handles=[Patch(color=_region_color(r), label=r) for r in regions], title="Country", fontsize=8,
-              loc="center right")
+    ax.legend(
+        handles=[Patch(color=_region_color(r), label=r) for r in regions],
+        title="Country",
+        fontsize=8,
+        loc="center right",
+    )
     ax.set_title(f"{title} ({int(frame['numbers'].sum()):,} numbers, {len(frame):,} areas)")
     ax.spines[["top", "right"]].set_visible(False)
     return ax
@@ -216,7 +308,12 @@ def plot_number_kinds(data: PoolTables | pd.DataFrame, ax: Axes | None = None) -
     total = frame["numbers"].sum()
     colors = [KIND_COLORS.get(k) or _stable_color(k) for k in frame["kind"]]
     bars = ax.bar(frame["kind"].astype(str), frame["numbers"].astype(float), color=colors)
-    ax.bar_label(bars, labels=[f"{int(n):,}\n{n / total:.0%}" for n in frame["numbers"]], fontsize=8, padding=2)
+    ax.bar_label(
+        bars,
+        labels=[f"{int(n):,}\n{n / total:.0%}" for n in frame["numbers"]],
+        fontsize=8,
+        padding=2,
+    )
     ax.set_ylim(0, frame["numbers"].max() * 1.2)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("Numbers")

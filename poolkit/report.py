@@ -30,8 +30,13 @@ def _socket_kernel_manager(folder: str) -> type:
     return SocketKernelManager
 
 
-def build_report(data: str | os.PathLike = "data/sample", out: str | os.PathLike = "reports/number-pools.html",
-                 *, mask_numbers: bool = False, timeout: int = 600) -> Path:
+def build_report(
+    data: str | os.PathLike = "data/sample",
+    out: str | os.PathLike = "reports/number-pools.html",
+    *,
+    mask_numbers: bool = False,
+    timeout: int = 600,
+) -> Path:
     """Run the report notebook on ``data`` and write one self-contained HTML file to ``out``."""
     import papermill
     from nbconvert import HTMLExporter
@@ -43,16 +48,29 @@ def build_report(data: str | os.PathLike = "data/sample", out: str | os.PathLike
     with tempfile.TemporaryDirectory(prefix="poolkit-report-") as work:
         try:
             executed = papermill.execute_notebook(
-                str(notebook), str(Path(work) / "report.ipynb"), kernel_name="python3",
+                str(notebook),
+                str(Path(work) / "report.ipynb"),
+                kernel_name="python3",
                 parameters={"data": str(data_path), "mask_numbers": bool(mask_numbers)},
-                progress_bar=False, cwd=work, execution_timeout=timeout,
-                **({"kernel_manager_class": _socket_kernel_manager(work)} if os.name == "posix" else {}),
+                progress_bar=False,
+                cwd=work,
+                execution_timeout=timeout,
+                **(
+                    {"kernel_manager_class": _socket_kernel_manager(work)}
+                    if os.name == "posix"
+                    else {}
+                ),
             )
         except papermill.PapermillExecutionError as exc:
-            raise ReportError(f"the report notebook failed on {data}: {exc.ename}: {exc.evalue}") from None
+            raise ReportError(
+                f"the report notebook failed on {data}: {exc.ename}: {exc.evalue}"
+            ) from None
     exporter = HTMLExporter(
-        template_name="poolkit_offline", extra_template_basedirs=[str(files("poolkit") / "templates")],
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        template_name="poolkit_offline",
+        extra_template_basedirs=[str(files("poolkit") / "templates")],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
     body, _ = exporter.from_notebook_node(executed)
     out = Path(out)

@@ -18,23 +18,77 @@ from .snapshot import snapshot_name, write_atomic, write_manifest
 
 # (area code, city, region): US and Canadian geographic area codes.
 AREA_CODES = [
-    ("212", "New York", "NY"), ("312", "Chicago", "IL"), ("415", "San Francisco", "CA"),
-    ("512", "Austin", "TX"), ("617", "Boston", "MA"), ("303", "Denver", "CO"),
-    ("404", "Atlanta", "GA"), ("206", "Seattle", "WA"), ("305", "Miami", "FL"),
-    ("702", "Las Vegas", "NV"), ("602", "Phoenix", "AZ"), ("713", "Houston", "TX"),
-    ("214", "Dallas", "TX"), ("615", "Nashville", "TN"), ("503", "Portland", "OR"),
-    ("801", "Salt Lake City", "UT"), ("919", "Raleigh", "NC"), ("813", "Tampa", "FL"),
-    ("619", "San Diego", "CA"), ("720", "Denver", "CO"), ("416", "Toronto", "ON"),
-    ("604", "Vancouver", "BC"), ("514", "Montreal", "QC"), ("403", "Calgary", "AB"),
+    ("212", "New York", "NY"),
+    ("312", "Chicago", "IL"),
+    ("415", "San Francisco", "CA"),
+    ("512", "Austin", "TX"),
+    ("617", "Boston", "MA"),
+    ("303", "Denver", "CO"),
+    ("404", "Atlanta", "GA"),
+    ("206", "Seattle", "WA"),
+    ("305", "Miami", "FL"),
+    ("702", "Las Vegas", "NV"),
+    ("602", "Phoenix", "AZ"),
+    ("713", "Houston", "TX"),
+    ("214", "Dallas", "TX"),
+    ("615", "Nashville", "TN"),
+    ("503", "Portland", "OR"),
+    ("801", "Salt Lake City", "UT"),
+    ("919", "Raleigh", "NC"),
+    ("813", "Tampa", "FL"),
+    ("619", "San Diego", "CA"),
+    ("720", "Denver", "CO"),
+    ("416", "Toronto", "ON"),
+    ("604", "Vancouver", "BC"),
+    ("514", "Montreal", "QC"),
+    ("403", "Calgary", "AB"),
 ]
 TOLL_FREE = ["800", "833", "844", "855", "866", "877", "888"]
-TRADES = ["Plumbing", "Roofing", "Dental", "HVAC", "Law Group", "Auto Repair", "Med Spa",
-          "Realty", "Landscaping", "Chiropractic", "Pest Control", "Fitness"]
-BRANDS = ["Summit", "Bluebird", "Ironwood", "Lakeside", "Northstar", "Pioneer", "Redwood",
-          "Silverline", "Keystone", "Harbor", "Evergreen", "Cornerstone", "Brightpath"]
-CAMPAIGNS = ["Google Ads Search", "Google LSA", "Facebook Lead Ads", "Website Visitors",
-             "Direct Mail", "Yelp", "Bing Ads", "Billboard", "Radio Spot", "Referral Partners",
-             "Instagram", "Organic Search", "TV Spot", "Email Nurture"]
+TRADES = [
+    "Plumbing",
+    "Roofing",
+    "Dental",
+    "HVAC",
+    "Law Group",
+    "Auto Repair",
+    "Med Spa",
+    "Realty",
+    "Landscaping",
+    "Chiropractic",
+    "Pest Control",
+    "Fitness",
+]
+BRANDS = [
+    "Summit",
+    "Bluebird",
+    "Ironwood",
+    "Lakeside",
+    "Northstar",
+    "Pioneer",
+    "Redwood",
+    "Silverline",
+    "Keystone",
+    "Harbor",
+    "Evergreen",
+    "Cornerstone",
+    "Brightpath",
+]
+CAMPAIGNS = [
+    "Google Ads Search",
+    "Google LSA",
+    "Facebook Lead Ads",
+    "Website Visitors",
+    "Direct Mail",
+    "Yelp",
+    "Bing Ads",
+    "Billboard",
+    "Radio Spot",
+    "Referral Partners",
+    "Instagram",
+    "Organic Search",
+    "TV Spot",
+    "Email Nurture",
+]
 SERVICE_WEIGHTS = {None: 30, "forward": 25, "ivr": 20, "voice_ai": 22, "workflow": 3}
 ID_CHARS = string.ascii_letters + string.digits
 
@@ -70,8 +124,11 @@ def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict]]:
     out = []
     pool_counter = 0
     for loc_index in range(spec.locations):
-        area, city, _ = AREA_CODES[loc_index % len(AREA_CODES)] if loc_index < len(AREA_CODES) \
+        area, city, _ = (
+            AREA_CODES[loc_index % len(AREA_CODES)]
+            if loc_index < len(AREA_CODES)
             else rng.choice(AREA_CODES)
+        )
         location = {"id": _id(rng), "name": f"{rng.choice(BRANDS)} {rng.choice(TRADES)} - {city}"}
         pools = []
         for _ in range(rng.randint(*spec.pools_per_location)):
@@ -79,30 +136,47 @@ def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict]]:
             if pool_counter < len(combos):  # every flag combination appears
                 whisper, recording, active = combos[pool_counter]
             else:
-                whisper, recording, active = rng.random() < 0.35, rng.random() < 0.6, rng.random() < 0.85
+                whisper, recording, active = (
+                    rng.random() < 0.35,
+                    rng.random() < 0.6,
+                    rng.random() < 0.85,
+                )
             pool_counter += 1
             stype = rng.choices(services, weights)[0]
-            service = None if stype is None else {
-                "type": stype,
-                "value": _phone(rng, area) if stype == "forward" else f"{rng.getrandbits(96):024x}",
-            }
+            service = (
+                None
+                if stype is None
+                else {
+                    "type": stype,
+                    "value": _phone(rng, area)
+                    if stype == "forward"
+                    else f"{rng.getrandbits(96):024x}",
+                }
+            )
             numbers = []
             for k in range(rng.randint(*spec.numbers_per_pool)):
-                prefix = rng.choice(TOLL_FREE) if rng.random() < spec.toll_free_share else (
-                    area if rng.random() < 0.8 else rng.choice(AREA_CODES)[0])
-                numbers.append({"phoneNumber": _phone(rng, prefix), "friendlyName": f"{campaign} {k + 1}"})
-            pools.append({
-                "id": _id(rng),
-                "name": campaign,
-                "locationId": location["id"],
-                "numbers": numbers,
-                "forwardingNumber": _phone(rng, area) if rng.random() < 0.7 else "",
-                "whisper": whisper,
-                "whisperMessage": f"Call from {campaign}" if whisper else "",
-                "callRecording": recording,
-                "isActive": active,
-                "inboundCallService": service,
-            })
+                prefix = (
+                    rng.choice(TOLL_FREE)
+                    if rng.random() < spec.toll_free_share
+                    else (area if rng.random() < 0.8 else rng.choice(AREA_CODES)[0])
+                )
+                numbers.append(
+                    {"phoneNumber": _phone(rng, prefix), "friendlyName": f"{campaign} {k + 1}"}
+                )
+            pools.append(
+                {
+                    "id": _id(rng),
+                    "name": campaign,
+                    "locationId": location["id"],
+                    "numbers": numbers,
+                    "forwardingNumber": _phone(rng, area) if rng.random() < 0.7 else "",
+                    "whisper": whisper,
+                    "whisperMessage": f"Call from {campaign}" if whisper else "",
+                    "callRecording": recording,
+                    "isActive": active,
+                    "inboundCallService": service,
+                }
+            )
         out.append((location, {"success": True, "data": pools, "total": len(pools)}))
     if spec.problems:
         _inject_problems(out)
@@ -119,20 +193,25 @@ def _inject_problems(responses: list[tuple[dict, dict]]) -> None:
             change(pools[index])
 
     edit(3, lambda pool: pool["numbers"][0].update(phoneNumber="(512) 555-0134"))  # not E.164
-    edit(11, lambda pool: pool.update(callRecording="true"))                      # flag as a string
-    edit(17, lambda pool: pool["numbers"][1].pop("phoneNumber"))                  # number without phoneNumber
-    edit(23, lambda pool: pool.update(dateAdded="2026-10-02T14:11:09.000Z"))      # undocumented field
+    edit(11, lambda pool: pool.update(callRecording="true"))  # flag as a string
+    edit(17, lambda pool: pool["numbers"][1].pop("phoneNumber"))  # number without phoneNumber
+    edit(23, lambda pool: pool.update(dateAdded="2026-10-02T14:11:09.000Z"))  # undocumented field
     if len(responses) > 5 and responses[5][1]["data"]:
         body = responses[5][1]
         body["data"].append(dict(body["data"][0], name="Duplicate of first pool"))  # repeated id
         body["total"] = len(body["data"])
     if len(responses) > 8:
-        responses[8][1]["total"] += 2                                               # total disagrees with data
+        responses[8][1]["total"] += 2  # total disagrees with data
 
 
-def write_snapshot(folder: str | Path, responses: list[tuple[dict, dict]], *,
-                   taken_at: datetime | None = None, indent: int | None = None,
-                   note: str = "synthetic") -> Path:
+def write_snapshot(
+    folder: str | Path,
+    responses: list[tuple[dict, dict]],
+    *,
+    taken_at: datetime | None = None,
+    indent: int | None = None,
+    note: str = "synthetic",
+) -> Path:
     """Write responses as a snapshot folder: ``<location_id>.json`` files and a manifest."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -141,13 +220,24 @@ def write_snapshot(folder: str | Path, responses: list[tuple[dict, dict]], *,
     for location, body in responses:
         data = json.dumps(body, indent=indent).encode() + (b"\n" if indent else b"")
         write_atomic(folder / f"{location['id']}.json", data)
-        entries.append({"location_id": location["id"], "name": location["name"], "status": "ok",
-                        "http_status": 200, "file": f"{location['id']}.json", "bytes": len(data)})
-    write_manifest(folder, {
-        "snapshot": snapshot_name(taken_at),
-        "taken_at": taken_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
-        "api_version": "2021-07-28",
-        "base_url": note,
-        "locations": entries,
-    })
+        entries.append(
+            {
+                "location_id": location["id"],
+                "name": location["name"],
+                "status": "ok",
+                "http_status": 200,
+                "file": f"{location['id']}.json",
+                "bytes": len(data),
+            }
+        )
+    write_manifest(
+        folder,
+        {
+            "snapshot": snapshot_name(taken_at),
+            "taken_at": taken_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+            "api_version": "2021-07-28",
+            "base_url": note,
+            "locations": entries,
+        },
+    )
     return folder

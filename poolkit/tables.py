@@ -30,7 +30,14 @@ import pyarrow as pa
 from .errors import DatasetError
 from .snapshot import read_manifest
 
-__all__ = ["PoolTables", "SCHEMAS", "KNOWN_SERVICE_TYPES", "empty_tables", "read_dataset", "is_dataset"]
+__all__ = [
+    "PoolTables",
+    "SCHEMAS",
+    "KNOWN_SERVICE_TYPES",
+    "empty_tables",
+    "read_dataset",
+    "is_dataset",
+]
 
 #: Service types the API documents (on phone numbers); the set is open.
 KNOWN_SERVICE_TYPES = ("forward", "ivr", "voice_ai")
@@ -150,6 +157,7 @@ def empty_tables() -> PoolTables:
 
 # --------------------------------------------------------------------------- Parquet dataset
 
+
 def is_dataset(path: str | os.PathLike) -> bool:
     """True when ``path`` is a folder written by ``PoolTables.to_parquet``."""
     return (Path(path) / DATASET_MARKER).is_file()
@@ -169,10 +177,20 @@ def snapshot_of(source: object) -> str:
     return _snapshot_of_folder(os.path.dirname(os.path.abspath(source)))
 
 
-def _services_snapshots(services: pd.DataFrame, pools: pd.DataFrame, pool_snapshots: list[str]) -> list[str]:
+def _services_snapshots(
+    services: pd.DataFrame, pools: pd.DataFrame, pool_snapshots: list[str]
+) -> list[str]:
     """Services rows are pools rows (those with a service), in the same order: walk both."""
+
     def keys(frame: pd.DataFrame) -> list[tuple]:  # NA as None, so that keys compare equal
-        return list(zip(*(frame[c].astype(object).where(frame[c].notna(), None) for c in ("location_id", "pool_id"))))
+        return list(
+            zip(
+                *(
+                    frame[c].astype(object).where(frame[c].notna(), None)
+                    for c in ("location_id", "pool_id")
+                )
+            )
+        )
 
     pool_keys = keys(pools)
     out, at = [], 0
@@ -185,10 +203,15 @@ def _services_snapshots(services: pd.DataFrame, pools: pd.DataFrame, pool_snapsh
 
 
 def _describe(frame: pd.DataFrame) -> dict:
-    return {"columns": list(frame.columns),
-            "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
-            "categories": {c: [str(v) for v in frame[c].cat.categories] for c in frame
-                           if isinstance(frame[c].dtype, pd.CategoricalDtype)}}
+    return {
+        "columns": list(frame.columns),
+        "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
+        "categories": {
+            c: [str(v) for v in frame[c].cat.categories]
+            for c in frame
+            if isinstance(frame[c].dtype, pd.CategoricalDtype)
+        },
+    }
 
 
 def _clear_dataset(out: Path) -> None:
@@ -200,8 +223,10 @@ def _clear_dataset(out: Path) -> None:
         raise DatasetError(f"{out}: exists and is not a folder; the tables were not written")
     if not is_dataset(out):
         if any(out.iterdir()):
-            raise DatasetError(f"{out}: the folder holds files and is not a poolkit dataset; "
-                               "the tables were not written (choose a new or empty folder)")
+            raise DatasetError(
+                f"{out}: the folder holds files and is not a poolkit dataset; "
+                "the tables were not written (choose a new or empty folder)"
+            )
         return
     for table in PoolTables.TABLES:
         for part in (out / table).glob("snapshot=*/part-*.parquet"):
@@ -224,15 +249,26 @@ def _write_dataset(tables: PoolTables, out: Path) -> Path:
         "problems": [snapshot_of(s) for s in tables.problems["source"].astype(object)],
         "services": _services_snapshots(tables.services, tables.pools, pool_snapshots),
     }
-    marker = {"format": "poolkit dataset", "version": 1, "partitioning": "hive: snapshot", "tables": {}}
+    marker = {
+        "format": "poolkit dataset",
+        "version": 1,
+        "partitioning": "hive: snapshot",
+        "tables": {},
+    }
     for name, frame in tables:
         marker["tables"][name] = _describe(frame)
         (out / name).mkdir(exist_ok=True)
         if frame.empty:
             continue
-        data = frame.reset_index(drop=True).assign(**{_ROW: range(len(frame)), "snapshot": snapshots[name]})
-        pq.write_to_dataset(pa.Table.from_pandas(data, preserve_index=False), out / name,
-                            partition_cols=["snapshot"], basename_template="part-{i}.parquet")
+        data = frame.reset_index(drop=True).assign(
+            **{_ROW: range(len(frame)), "snapshot": snapshots[name]}
+        )
+        pq.write_to_dataset(
+            pa.Table.from_pandas(data, preserve_index=False),
+            out / name,
+            partition_cols=["snapshot"],
+            basename_template="part-{i}.parquet",
+        )
     (out / DATASET_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
     return out
 
@@ -264,17 +300,27 @@ def read_dataset(directory: str | os.PathLike, *, engine: str = "pandas") -> Poo
         raise ValueError(f"engine must be 'pandas' or 'dask', not {engine!r}")
     root = Path(directory)
     if not is_dataset(root):
-        raise DatasetError(f"{root}: not a poolkit dataset (no {DATASET_MARKER}); "
-                           "read response files with poolkit.read_pools")
+        raise DatasetError(
+            f"{root}: not a poolkit dataset (no {DATASET_MARKER}); "
+            "read response files with poolkit.read_pools"
+        )
     marker = json.loads((root / DATASET_MARKER).read_text())
     frames = {}
     for name in PoolTables.TABLES:
         spec = marker["tables"][name]
-        parts = sorted(str(p) for p in (root / name).glob("snapshot=*/part-*.parquet") if _PART.fullmatch(p.name))
+        parts = sorted(
+            str(p)
+            for p in (root / name).glob("snapshot=*/part-*.parquet")
+            if _PART.fullmatch(p.name)
+        )
         if engine == "dask":
             import dask.dataframe as dd
 
-            frame = dd.read_parquet(parts) if parts else dd.from_pandas(pd.DataFrame(columns=spec["columns"]), 1)
+            frame = (
+                dd.read_parquet(parts)
+                if parts
+                else dd.from_pandas(pd.DataFrame(columns=spec["columns"]), 1)
+            )
         elif parts:
             import pyarrow.parquet as pq
 

@@ -44,10 +44,20 @@ from .tables import DATASET_MARKER, SCHEMAS, PoolTables, category_dtype, empty_f
 __all__ = ["read_pools", "json_files", "E164_PATTERN"]
 
 # JSON fields of a pool and of a number the contract lists; anything else is kept as an extra column.
-_POOL_FIELDS = frozenset({
-    "id", "name", "locationId", "numbers", "forwardingNumber", "whisper",
-    "whisperMessage", "callRecording", "isActive", "inboundCallService",
-})
+_POOL_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "locationId",
+        "numbers",
+        "forwardingNumber",
+        "whisper",
+        "whisperMessage",
+        "callRecording",
+        "isActive",
+        "inboundCallService",
+    }
+)
 _NUMBER_FIELDS = frozenset({"phoneNumber", "friendlyName"})
 #: An E.164 phone number (anchored: Arrow's regex functions search, they do not fullmatch).
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
@@ -59,7 +69,9 @@ _STR = pa.large_string()  # what pandas' Arrow-backed string dtype holds: no cas
 # Big, long-lived columns: the system allocator hands freed buffers back, where Arrow's
 # default pool keeps them.
 _MEMORY_POOL = pa.system_memory_pool()
-_CHUNK_BYTES = 512 << 10  # JSON bytes gathered before the pools are turned into columns (measured best)
+_CHUNK_BYTES = (
+    512 << 10
+)  # JSON bytes gathered before the pools are turned into columns (measured best)
 _CHUNK_POOLS = 20_000  # the same for parsed dicts, whose size is not known
 _NONE = type(None)
 _TEXT_TYPES = {str, _NONE}
@@ -68,11 +80,37 @@ _FLAG_TYPES = {bool, _NONE}
 # Where a problem sorts among those of its response: before the pools, then per pool in
 # this field order, then the column checks made once per chunk (in document order each).
 _TOTAL, _POOL = -1, 0
-_FIELD_ORDER = {name: rank for rank, name in enumerate((
-    "locationId", "id", "forwardingNumber", "name", "whisper", "whisperMessage", "callRecording",
-    "isActive", "inboundCallService.type", "inboundCallService.value", "numbers", "extra"))}
-_COLUMN_CHECKS = ("phoneNumber", "e164", "friendlyName", "locationId", "id", "name", "forwardingNumber",
-                  "whisperMessage", "inboundCallService.type", "inboundCallService.value")
+_FIELD_ORDER = {
+    name: rank
+    for rank, name in enumerate(
+        (
+            "locationId",
+            "id",
+            "forwardingNumber",
+            "name",
+            "whisper",
+            "whisperMessage",
+            "callRecording",
+            "isActive",
+            "inboundCallService.type",
+            "inboundCallService.value",
+            "numbers",
+            "extra",
+        )
+    )
+}
+_COLUMN_CHECKS = (
+    "phoneNumber",
+    "e164",
+    "friendlyName",
+    "locationId",
+    "id",
+    "name",
+    "forwardingNumber",
+    "whisperMessage",
+    "inboundCallService.type",
+    "inboundCallService.value",
+)
 
 
 class _Missing:
@@ -103,8 +141,14 @@ def _short(value: Any, limit: int = 200) -> str:
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string",
-            list: "list", dict: "object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "object",
+    }.get(type(value), type(value).__name__)
 
 
 def _snake(name: str) -> str:
@@ -113,7 +157,11 @@ def _snake(name: str) -> str:
 
 def _printable(text: str | None) -> str | None:
     """``text`` with anything that is not valid Unicode escaped (``\\ud800``)."""
-    return text if text is None or _encodable(text) else text.encode("utf-8", "backslashreplace").decode()
+    return (
+        text
+        if text is None or _encodable(text)
+        else text.encode("utf-8", "backslashreplace").decode()
+    )
 
 
 def _encodable(text: str) -> bool:
@@ -129,6 +177,7 @@ def _text_or_none(value: Any) -> str | None:
 
 
 # --------------------------------------------------------------------------- sources
+
 
 def _iter_sources(source: Any) -> Iterator[tuple[str, Any]]:
     """Yield ``(name, parsed document)`` for in-memory input, ``(path, None)`` for a file."""
@@ -154,12 +203,14 @@ def _iter_sources(source: Any) -> Iterator[tuple[str, Any]]:
 
 def _is_list_of_sources(items: list | tuple) -> bool:
     """A list is a list of sources when it holds paths or response envelopes only."""
+
     def is_source(item: Any) -> bool:
         if isinstance(item, (str, os.PathLike)):
             return True
         return isinstance(item, dict) and any(
             key in item for key in (*_ENVELOPE_KEYS, "success", "statusCode", "status")
         )
+
     return bool(items) and all(is_source(item) for item in items)
 
 
@@ -167,8 +218,10 @@ def _expand_path(source: str | os.PathLike) -> Iterator[tuple[str, Any]]:
     path = Path(source)
     if path.is_dir():
         if (path / DATASET_MARKER).is_file():
-            raise NotAPoolResponseError(str(path), "a poolkit Parquet dataset, not responses: "
-                                                   "read it with poolkit.read_dataset()")
+            raise NotAPoolResponseError(
+                str(path),
+                "a poolkit Parquet dataset, not responses: read it with poolkit.read_dataset()",
+            )
         for name in json_files(path):
             yield name, None
     elif path.exists() or not glob.has_magic(str(source)):
@@ -201,7 +254,7 @@ def _read_file(name: str) -> bytes:
             os.close(fd)
     except OSError as exc:
         raise UnreadableSourceError(name, f"cannot read file: {exc.strerror or exc}") from None
-    return raw[len(_BOM):] if raw.startswith(_BOM) else raw
+    return raw[len(_BOM) :] if raw.startswith(_BOM) else raw
 
 
 def _parse(name: str, raw: bytes) -> Any:
@@ -214,7 +267,9 @@ def _parse(name: str, raw: bytes) -> Any:
         json.dumps(doc, ensure_ascii=False).encode()  # unpaired surrogates cannot be kept as text
         return doc
     except UnicodeEncodeError:
-        raise InvalidJSONError(name, "not valid JSON text: a string holds an unpaired UTF-16 surrogate") from None
+        raise InvalidJSONError(
+            name, "not valid JSON text: a string holds an unpaired UTF-16 surrogate"
+        ) from None
     except (ValueError, RecursionError) as exc:
         raise InvalidJSONError(name, f"not valid JSON: {exc}") from None
 
@@ -224,7 +279,9 @@ def _unwrap(name: str, doc: Any) -> tuple[list, str, Any]:
     if isinstance(doc, list):
         return doc, "", _MISSING
     if not isinstance(doc, dict):
-        raise NotAPoolResponseError(name, f"top-level JSON is a {_type_name(doc)}, not an object or a list")
+        raise NotAPoolResponseError(
+            name, f"top-level JSON is a {_type_name(doc)}, not an object or a list"
+        )
     status = doc.get("statusCode")
     if doc.get("success") is False or (
         type(status) is int and status >= 400 and not isinstance(doc.get("data"), list)
@@ -233,7 +290,9 @@ def _unwrap(name: str, doc: Any) -> tuple[list, str, Any]:
         if isinstance(message, list):
             message = "; ".join(map(str, message))
         detail = " ".join(str(part) for part in (status, doc.get("error"), message) if part)
-        raise ErrorResponseError(name, f"a saved API error response ({detail or 'success: false'}), not a pool list")
+        raise ErrorResponseError(
+            name, f"a saved API error response ({detail or 'success: false'}), not a pool list"
+        )
     for key in _ENVELOPE_KEYS:
         if key in doc:
             data, prefix = doc[key], key
@@ -246,11 +305,14 @@ def _unwrap(name: str, doc: Any) -> tuple[list, str, Any]:
             if isinstance(data.get(key), list):
                 return data[key], f"{prefix}.{key}", data.get("total", doc.get("total", _MISSING))
     if not isinstance(data, list):
-        raise NotAPoolResponseError(name, f"'{prefix}' is a {_type_name(data)}, expected a list of pools", prefix)
+        raise NotAPoolResponseError(
+            name, f"'{prefix}' is a {_type_name(data)}, expected a list of pools", prefix
+        )
     return data, prefix, doc.get("total", _MISSING)
 
 
 # --------------------------------------------------------------------------- the reader
+
 
 @dataclass
 class _Chunk:
@@ -268,8 +330,12 @@ class _Reader:
     chunks: list[_Chunk] = field(default_factory=list)
     problems: list[tuple] = field(default_factory=list)  # (sort key, row of the problems table)
     rank: dict[str, int] = field(default_factory=dict)  # input order of sources: problems follow it
-    extra_columns: dict[tuple[bool, str], str] = field(default_factory=dict)  # unknown field -> column
-    pool_extra: dict[str, dict[int, Any]] = field(default_factory=dict)  # field -> {pool row: value}
+    extra_columns: dict[tuple[bool, str], str] = field(
+        default_factory=dict
+    )  # unknown field -> column
+    pool_extra: dict[str, dict[int, Any]] = field(
+        default_factory=dict
+    )  # field -> {pool row: value}
     number_extra: dict[str, dict[int, Any]] = field(default_factory=dict)
     rows_before: list[int] = field(default_factory=lambda: [0, 0])  # pool and number rows in chunks
     # the chunk being gathered: pool objects, and per pool its response and index in ``data``
@@ -281,11 +347,24 @@ class _Reader:
     pending_json_only: bool = True  # every pending pool was parsed from JSON text (no other types)
 
     def problem(self, key: tuple, source: str, loc, pid, path: str, value: Any, text: str) -> None:
-        self.problems.append((key, (_printable(source), _printable(loc), _printable(pid), _printable(path),
-                                    _short(value), text)))
+        self.problems.append(
+            (
+                key,
+                (
+                    _printable(source),
+                    _printable(loc),
+                    _printable(pid),
+                    _printable(path),
+                    _short(value),
+                    text,
+                ),
+            )
+        )
 
     def source_problem(self, error: SourceError) -> None:
-        self.problem((self.rank[error.source],), error.source, None, None, error.path, _MISSING, error.reason)
+        self.problem(
+            (self.rank[error.source],), error.source, None, None, error.path, _MISSING, error.reason
+        )
 
     def add(self, name: str, doc: Any, size: int | None = None) -> None:
         """Take one response, parsed from ``size`` bytes of JSON or given as Python objects
@@ -294,11 +373,25 @@ class _Reader:
         rank = self.rank[name]
         if total is not _MISSING:
             if type(total) not in (int, float):
-                self.problem((rank, _TOTAL), name, None, None, "total", total,
-                             f"total is a {_type_name(total)}, expected a number")
+                self.problem(
+                    (rank, _TOTAL),
+                    name,
+                    None,
+                    None,
+                    "total",
+                    total,
+                    f"total is a {_type_name(total)}, expected a number",
+                )
             elif total != len(data):
-                self.problem((rank, _TOTAL), name, None, None, "total", total,
-                             f"total says {total:g} but the response holds {len(data)} pool(s)")
+                self.problem(
+                    (rank, _TOTAL),
+                    name,
+                    None,
+                    None,
+                    "total",
+                    total,
+                    f"total says {total:g} but the response holds {len(data)} pool(s)",
+                )
         file = len(self.files)
         self.files.append((name, prefix))
         if set(map(type, data)) <= {dict}:
@@ -312,8 +405,15 @@ class _Reader:
                     self.pending_file.append(file)
                     self.pending_at.append(i)
                 else:
-                    self.problem((rank, _POOL, i), name, None, None, f"{prefix}[{i}]", pool,
-                                 f"pool entry is a {_type_name(pool)}, not an object; no pool row was made")
+                    self.problem(
+                        (rank, _POOL, i),
+                        name,
+                        None,
+                        None,
+                        f"{prefix}[{i}]",
+                        pool,
+                        f"pool entry is a {_type_name(pool)}, not an object; no pool row was made",
+                    )
         self.pending_bytes += size or 0
         self.pending_json_only &= size is not None
         if self.pending_bytes >= _CHUNK_BYTES or len(self.pending) >= _CHUNK_POOLS:
@@ -332,14 +432,19 @@ class _Reader:
         and write its problem row. ``where`` is ``(sort key, source, loc, pid, path)``."""
         if (is_pool, name) not in self.extra_columns:
             taken = set(SCHEMAS["pools" if is_pool else "numbers"]).union(
-                column for (pool_table, _), column in self.extra_columns.items() if pool_table == is_pool)
+                column
+                for (pool_table, _), column in self.extra_columns.items()
+                if pool_table == is_pool
+            )
             base = _printable(_snake(name)) or "unnamed"
             column = f"extra_{base}" if base in taken else base
             suffix = 2
             while column in taken:
                 column, suffix = f"extra_{base}_{suffix}", suffix + 1
             self.extra_columns[(is_pool, name)] = column
-            self.problem(*where, value, f"unknown field {_printable(name)!r}: kept as column {column!r}")
+            self.problem(
+                *where, value, f"unknown field {_printable(name)!r}: kept as column {column!r}"
+            )
         (self.pool_extra if is_pool else self.number_extra).setdefault(name, {})[row] = value
 
     # -- the tables
@@ -347,19 +452,41 @@ class _Reader:
         self.flush()
         if not self.chunks and not self.problems:
             return empty_tables()
-        pools = _to_pandas({c: pa.chunked_array([k.pools[c] for k in self.chunks], _arrow_type(c))
-                            for c in SCHEMAS["pools"]})
-        numbers = _to_pandas({c: pa.chunked_array([k.numbers[c] for k in self.chunks], _arrow_type(c))
-                              for c in SCHEMAS["numbers"]})
+        pools = _to_pandas(
+            {
+                c: pa.chunked_array([k.pools[c] for k in self.chunks], _arrow_type(c))
+                for c in SCHEMAS["pools"]
+            }
+        )
+        numbers = _to_pandas(
+            {
+                c: pa.chunked_array([k.numbers[c] for k in self.chunks], _arrow_type(c))
+                for c in SCHEMAS["numbers"]
+            }
+        )
         pools["number_count"] = pools["number_count"].astype(pd.Int64Dtype())
-        pools["service_type"] = pools["service_type"].astype(category_dtype(pools["service_type"].dropna().unique()))
-        for frame, extra, is_pool in ((pools, self.pool_extra, True), (numbers, self.number_extra, False)):
-            _add_extra_columns(frame, extra, {f: c for (p, f), c in self.extra_columns.items() if p == is_pool})
-        has_service = np.concatenate([k.has_service for k in self.chunks]) if self.chunks else np.zeros(0, bool)
+        pools["service_type"] = pools["service_type"].astype(
+            category_dtype(pools["service_type"].dropna().unique())
+        )
+        for frame, extra, is_pool in (
+            (pools, self.pool_extra, True),
+            (numbers, self.number_extra, False),
+        ):
+            _add_extra_columns(
+                frame, extra, {f: c for (p, f), c in self.extra_columns.items() if p == is_pool}
+            )
+        has_service = (
+            np.concatenate([k.has_service for k in self.chunks])
+            if self.chunks
+            else np.zeros(0, bool)
+        )
         services = pools.loc[has_service, list(SCHEMAS["services"])].reset_index(drop=True)
         rows = [row for _, row in sorted(self.problems, key=lambda item: item[0])]
-        problems = (pd.DataFrame(rows, columns=list(SCHEMAS["problems"])).astype(pd.StringDtype())
-                    if rows else empty_frame("problems"))
+        problems = (
+            pd.DataFrame(rows, columns=list(SCHEMAS["problems"])).astype(pd.StringDtype())
+            if rows
+            else empty_frame("problems")
+        )
         return PoolTables(pools, numbers, services, problems)
 
 
@@ -385,9 +512,18 @@ class _ChunkBuilder:
     def key(self, row: int, *rest) -> tuple:
         return (self.reader.rank[self.source(row)], _POOL, self.at[row], *rest)
 
-    def pool_problem(self, row: int, field_name: str, value: Any, text: str, order: str | None = None) -> None:
-        self.reader.problem(self.key(row, _FIELD_ORDER[order or field_name]), self.source(row), self.loc[row],
-                            self.pid[row], f"{self.path(row)}.{field_name}", value, text)
+    def pool_problem(
+        self, row: int, field_name: str, value: Any, text: str, order: str | None = None
+    ) -> None:
+        self.reader.problem(
+            self.key(row, _FIELD_ORDER[order or field_name]),
+            self.source(row),
+            self.loc[row],
+            self.pid[row],
+            f"{self.path(row)}.{field_name}",
+            value,
+            text,
+        )
 
     # -- columns
     def column(self, name: str) -> list:
@@ -406,15 +542,31 @@ class _ChunkBuilder:
             if type(value) is str and value:
                 continue
             pool = self.pools[row]
-            text = (f"pool has no {name}" if value is None else
-                    f"{name} is a {_type_name(value)}, expected a non-empty string")
+            text = (
+                f"pool has no {name}"
+                if value is None
+                else f"{name} is a {_type_name(value)}, expected a non-empty string"
+            )
             if name == "locationId":  # written before the id is checked: the id as given
-                self.reader.problem(self.key(row, _FIELD_ORDER[name]), self.source(row), None,
-                                    _text_or_none(pool.get("id")), f"{self.path(row)}.{name}",
-                                    pool.get(name, _MISSING), text)
+                self.reader.problem(
+                    self.key(row, _FIELD_ORDER[name]),
+                    self.source(row),
+                    None,
+                    _text_or_none(pool.get("id")),
+                    f"{self.path(row)}.{name}",
+                    pool.get(name, _MISSING),
+                    text,
+                )
             else:
-                self.reader.problem(self.key(row, _FIELD_ORDER[name]), self.source(row), self.loc[row], None,
-                                    f"{self.path(row)}.{name}", pool.get(name, _MISSING), text)
+                self.reader.problem(
+                    self.key(row, _FIELD_ORDER[name]),
+                    self.source(row),
+                    self.loc[row],
+                    None,
+                    f"{self.path(row)}.{name}",
+                    pool.get(name, _MISSING),
+                    text,
+                )
             values[row] = None
         return values
 
@@ -423,7 +575,9 @@ class _ChunkBuilder:
         if not set(map(type, values)) <= _TEXT_TYPES:
             for row, value in enumerate(values):
                 if value is not None and type(value) is not str:
-                    self.pool_problem(row, name, value, f"{name} is a {_type_name(value)}, expected a string")
+                    self.pool_problem(
+                        row, name, value, f"{name} is a {_type_name(value)}, expected a string"
+                    )
                     values[row] = None
         return values
 
@@ -432,7 +586,9 @@ class _ChunkBuilder:
         if not set(map(type, values)) <= _FLAG_TYPES:
             for row, value in enumerate(values):
                 if value is not None and type(value) is not bool:
-                    self.pool_problem(row, name, value, f"{name} is a {_type_name(value)}, expected true or false")
+                    self.pool_problem(
+                        row, name, value, f"{name} is a {_type_name(value)}, expected true or false"
+                    )
                     values[row] = None
         return pa.array(values, pa.bool_())
 
@@ -446,8 +602,12 @@ class _ChunkBuilder:
             if key[2] is None:
                 continue
             if key in first:
-                self.pool_problem(row, "id", key[2],
-                                  f"pool id repeated within location {key[1]} (first at {first[key]}); both rows kept")
+                self.pool_problem(
+                    row,
+                    "id",
+                    key[2],
+                    f"pool id repeated within location {key[1]} (first at {first[key]}); both rows kept",
+                )
             else:
                 first[key] = self.path(row)
 
@@ -455,13 +615,24 @@ class _ChunkBuilder:
         """``forwardingNumber``: a string, E.164 or blank (NA without a problem)."""
         values = self.texts("forwardingNumber")
         try:
-            bad = pc.invert(pc.fill_null(pc.match_substring_regex(pa.array(values, _STR), E164_PATTERN), True))
+            bad = pc.invert(
+                pc.fill_null(pc.match_substring_regex(pa.array(values, _STR), E164_PATTERN), True)
+            )
             rows = pc.indices_nonzero(bad).to_pylist()
         except (pa.ArrowException, UnicodeEncodeError):
-            rows = [row for row, value in enumerate(values) if value is not None and not _E164.fullmatch(value)]
+            rows = [
+                row
+                for row, value in enumerate(values)
+                if value is not None and not _E164.fullmatch(value)
+            ]
         for row in rows:
             if values[row].strip():
-                self.pool_problem(row, "forwardingNumber", values[row], "forwardingNumber is not an E.164 phone number")
+                self.pool_problem(
+                    row,
+                    "forwardingNumber",
+                    values[row],
+                    "forwardingNumber is not an E.164 phone number",
+                )
             values[row] = None
         return values
 
@@ -472,24 +643,41 @@ class _ChunkBuilder:
         if not set(map(type, services)) <= {dict, _NONE}:
             for row, value in enumerate(services):
                 if value is not None and not has[row]:
-                    self.pool_problem(row, "inboundCallService", value,
-                                      f"inboundCallService is a {_type_name(value)}, expected an object or null",
-                                      order="inboundCallService.type")
+                    self.pool_problem(
+                        row,
+                        "inboundCallService",
+                        value,
+                        f"inboundCallService is a {_type_name(value)}, expected an object or null",
+                        order="inboundCallService.type",
+                    )
                     services[row] = None
         types = [None if s is None else s.get("type") for s in services]
         values = [None if s is None else s.get("value") for s in services]
-        if (set(map(type, types)) - {_NONE}) - {str} or "" in types or types.count(None) != has.count(False):
+        if (
+            (set(map(type, types)) - {_NONE}) - {str}
+            or "" in types
+            or types.count(None) != has.count(False)
+        ):
             for row, value in enumerate(types):
                 if has[row] and (type(value) is not str or not value):
-                    self.pool_problem(row, "inboundCallService.type", services[row].get("type", _MISSING),
-                                      "inbound call service has no type" if value is None else
-                                      f"inboundCallService.type is a {_type_name(value)}, expected a non-empty string")
+                    self.pool_problem(
+                        row,
+                        "inboundCallService.type",
+                        services[row].get("type", _MISSING),
+                        "inbound call service has no type"
+                        if value is None
+                        else f"inboundCallService.type is a {_type_name(value)}, expected a non-empty string",
+                    )
                     types[row] = None
         if not set(map(type, values)) <= _TEXT_TYPES:
             for row, value in enumerate(values):
                 if value is not None and type(value) is not str:
-                    self.pool_problem(row, "inboundCallService.value", value,
-                                      f"inboundCallService.value is a {_type_name(value)}, expected a string")
+                    self.pool_problem(
+                        row,
+                        "inboundCallService.value",
+                        value,
+                        f"inboundCallService.value is a {_type_name(value)}, expected a string",
+                    )
                     values[row] = None
         return types, values, has
 
@@ -508,14 +696,23 @@ class _ChunkBuilder:
                 counts.append(len(value))
                 continue
             counts.append(None)
-            self.reader.problem(self.key(row, _FIELD_ORDER["numbers"], -1), self.source(row), self.loc[row],
-                                self.pid[row], f"{self.path(row)}.numbers", value,
-                                "pool has no numbers list" if value is _MISSING or value is None
-                                else f"numbers is a {_type_name(value)}, expected a list")
+            self.reader.problem(
+                self.key(row, _FIELD_ORDER["numbers"], -1),
+                self.source(row),
+                self.loc[row],
+                self.pid[row],
+                f"{self.path(row)}.numbers",
+                value,
+                "pool has no numbers list"
+                if value is _MISSING or value is None
+                else f"numbers is a {_type_name(value)}, expected a list",
+            )
             lists[row] = []
         return lists, counts
 
-    def numbers(self, lists: list, pool_of_number: np.ndarray, position: np.ndarray) -> tuple[list, list]:
+    def numbers(
+        self, lists: list, pool_of_number: np.ndarray, position: np.ndarray
+    ) -> tuple[list, list]:
         """Phone numbers and friendly names; entries that are not objects, and unknown fields."""
         flat = list(chain.from_iterable(lists))
         try:  # every entry is exactly {"phoneNumber": ..., "friendlyName": ...}
@@ -533,13 +730,25 @@ class _ChunkBuilder:
             row, at = int(pool_of_number[j]), int(position[j])
             where = f"{self.path(row)}.numbers[{at}]"
             if type(number) is not dict:
-                self.reader.problem(self.key(row, _FIELD_ORDER["numbers"], at), self.source(row), self.loc[row],
-                                    self.pid[row], where, number, f"number entry is a {_type_name(number)}, not an object")
+                self.reader.problem(
+                    self.key(row, _FIELD_ORDER["numbers"], at),
+                    self.source(row),
+                    self.loc[row],
+                    self.pid[row],
+                    where,
+                    number,
+                    f"number entry is a {_type_name(number)}, not an object",
+                )
                 continue
             for k, name in enumerate(n for n in number if n not in _NUMBER_FIELDS):
                 key = self.key(row, _FIELD_ORDER["numbers"], at, k)
-                self.reader.keep_extra(False, name, self.reader.rows_before[1] + j, number[name],
-                                       (key, self.source(row), self.loc[row], self.pid[row], f"{where}.{name}"))
+                self.reader.keep_extra(
+                    False,
+                    name,
+                    self.reader.rows_before[1] + j,
+                    number[name],
+                    (key, self.source(row), self.loc[row], self.pid[row], f"{where}.{name}"),
+                )
         return phones, friendly
 
     def extra_fields(self) -> None:
@@ -549,11 +758,23 @@ class _ChunkBuilder:
             if pool.keys() <= _POOL_FIELDS:
                 continue
             for k, name in enumerate(n for n in pool if n not in _POOL_FIELDS):
-                self.reader.keep_extra(True, name, self.reader.rows_before[0] + row, pool[name],
-                                       (self.key(row, _FIELD_ORDER["extra"], k), self.source(row), self.loc[row],
-                                        self.pid[row], f"{self.path(row)}.{name}"))
+                self.reader.keep_extra(
+                    True,
+                    name,
+                    self.reader.rows_before[0] + row,
+                    pool[name],
+                    (
+                        self.key(row, _FIELD_ORDER["extra"], k),
+                        self.source(row),
+                        self.loc[row],
+                        self.pid[row],
+                        f"{self.path(row)}.{name}",
+                    ),
+                )
 
-    def strings(self, values: list, check: str, where: Callable[[int], tuple], required: bool = False) -> pa.Array:
+    def strings(
+        self, values: list, check: str, where: Callable[[int], tuple], required: bool = False
+    ) -> pa.Array:
         """Arrow strings; a value that is not a string (or null, where one is ``required``), or
         not valid Unicode (possible only in a parsed dict), becomes NA with a problem row."""
         # Arrow refuses every JSON type but strings; only other Python objects need the type check
@@ -573,12 +794,24 @@ class _ChunkBuilder:
             if value is _RECORDED:
                 continue
             source, loc, pid, path = where(row)
-            text = (f"number has no {check}" if value is _MISSING else
-                    f"{check} is null" if value is None else
-                    f"{check} is not valid Unicode text" if type(value) is str else
-                    f"{check} is a {_type_name(value)}, expected a string")
-            self.reader.problem((self.reader.rank[source], 1, _COLUMN_CHECKS.index(check), row), source,
-                                loc, pid, path, value, text)
+            text = (
+                f"number has no {check}"
+                if value is _MISSING
+                else f"{check} is null"
+                if value is None
+                else f"{check} is not valid Unicode text"
+                if type(value) is str
+                else f"{check} is a {_type_name(value)}, expected a string"
+            )
+            self.reader.problem(
+                (self.reader.rank[source], 1, _COLUMN_CHECKS.index(check), row),
+                source,
+                loc,
+                pid,
+                path,
+                value,
+                text,
+            )
         return pa.array(clean, _STR)
 
     def build(self) -> None:
@@ -596,14 +829,21 @@ class _ChunkBuilder:
         self.extra_fields()
         sizes = np.fromiter((c or 0 for c in counts), np.int64, len(counts))
         pool_of_number = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
-        position = np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        position = np.arange(len(pool_of_number), dtype=np.int64) - np.repeat(
+            np.cumsum(sizes) - sizes, sizes
+        )
         phones, friendly = self.numbers(lists, pool_of_number, position)
 
         def number_at(field_name: str) -> Callable[[int], tuple]:
             def where(j: int) -> tuple:
                 row = int(pool_of_number[j])
-                return (self.source(row), self.loc[row], self.pid[row],
-                        f"{self.path(row)}.numbers[{int(position[j])}].{field_name}")
+                return (
+                    self.source(row),
+                    self.loc[row],
+                    self.pid[row],
+                    f"{self.path(row)}.numbers[{int(position[j])}].{field_name}",
+                )
+
             return where
 
         def pool_at(field_name: str) -> Callable[[int], tuple]:
@@ -616,21 +856,37 @@ class _ChunkBuilder:
             "location_id": self.strings(self.loc, "locationId", pool_at("locationId")),
             "pool_id": self.strings(self.pid, "id", pool_at("id")),
             "name": self.strings(name, "name", pool_at("name")),
-            "forwarding_number": self.strings(forwarding, "forwardingNumber", pool_at("forwardingNumber")),
+            "forwarding_number": self.strings(
+                forwarding, "forwardingNumber", pool_at("forwardingNumber")
+            ),
             "whisper": whisper,
             "whisper_message": self.strings(message, "whisperMessage", pool_at("whisperMessage")),
             "call_recording": recording,
             "is_active": active,
-            "service_type": self.strings(stype, "inboundCallService.type", pool_at("inboundCallService.type")),
-            "service_value": self.strings(svalue, "inboundCallService.value", pool_at("inboundCallService.value")),
+            "service_type": self.strings(
+                stype, "inboundCallService.type", pool_at("inboundCallService.type")
+            ),
+            "service_value": self.strings(
+                svalue, "inboundCallService.value", pool_at("inboundCallService.value")
+            ),
             "number_count": pa.array(counts, pa.int64()),
             "source": pa.array([self.reader.files[f][0] for f in self.file], _STR),
         }
         take = pa.array(pool_of_number)
-        numbers = {c: pc.take(pools[c], take, memory_pool=_MEMORY_POOL) for c in ("location_id", "pool_id", "source")}
-        numbers.update(position=pa.array(position), phone_number=phone, friendly_name=friendly_names)
-        self.reader.chunks.append(_Chunk(pools=pools, numbers={c: numbers[c] for c in SCHEMAS["numbers"]},
-                                         has_service=np.array(has_service, dtype=bool)))
+        numbers = {
+            c: pc.take(pools[c], take, memory_pool=_MEMORY_POOL)
+            for c in ("location_id", "pool_id", "source")
+        }
+        numbers.update(
+            position=pa.array(position), phone_number=phone, friendly_name=friendly_names
+        )
+        self.reader.chunks.append(
+            _Chunk(
+                pools=pools,
+                numbers={c: numbers[c] for c in SCHEMAS["numbers"]},
+                has_service=np.array(has_service, dtype=bool),
+            )
+        )
         self.reader.rows_before[0] += len(self.pools)
         self.reader.rows_before[1] += len(pool_of_number)
 
@@ -639,8 +895,15 @@ class _ChunkBuilder:
         rows = pc.indices_nonzero(bad).to_pylist()
         for row in rows:
             source, loc, pid, path = where(row)
-            self.reader.problem((self.reader.rank[source], 1, _COLUMN_CHECKS.index("e164"), row), source, loc, pid,
-                                path, phone[row].as_py(), "phoneNumber is not an E.164 phone number")
+            self.reader.problem(
+                (self.reader.rank[source], 1, _COLUMN_CHECKS.index("e164"), row),
+                source,
+                loc,
+                pid,
+                path,
+                phone[row].as_py(),
+                "phoneNumber is not an E.164 phone number",
+            )
         return pc.if_else(bad, pa.scalar(None, _STR), phone) if rows else phone
 
 
@@ -650,8 +913,13 @@ _ARROW_TO_PANDAS = {_STR: pd.StringDtype(), pa.bool_(): pd.BooleanDtype()}
 
 
 def _arrow_type(column: str) -> pa.DataType:
-    return {"whisper": pa.bool_(), "call_recording": pa.bool_(), "is_active": pa.bool_(),
-            "number_count": pa.int64(), "position": pa.int64()}.get(column, _STR)
+    return {
+        "whisper": pa.bool_(),
+        "call_recording": pa.bool_(),
+        "is_active": pa.bool_(),
+        "number_count": pa.int64(),
+        "position": pa.int64(),
+    }.get(column, _STR)
 
 
 def _to_pandas(columns: dict[str, pa.ChunkedArray]) -> pd.DataFrame:
@@ -675,11 +943,14 @@ def _add_extra_columns(frame: pd.DataFrame, extra: dict, columns: dict[str, str]
         elif kinds <= {str} and all(map(_encodable, present)):
             column = pd.array(values, dtype="string")
         else:
-            column = pd.array([None if v is None else _short(v, 10_000) for v in values], dtype="string")
+            column = pd.array(
+                [None if v is None else _short(v, 10_000) for v in values], dtype="string"
+            )
         frame[columns[name]] = column
 
 
 # --------------------------------------------------------------------------- API
+
 
 def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
     """Read number-pool responses into tidy tables.

@@ -15,7 +15,11 @@ TARGET = Path(__file__).resolve().parent.parent / "poolkit" / "sample"
 if __name__ == "__main__":
     shutil.rmtree(TARGET, ignore_errors=True)
     responses = generate(SyntheticSpec(locations=40, seed=7))
-    write_snapshot(TARGET, responses, indent=1,
-                   taken_at=datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc),
-                   note="synthetic sample (poolkit scripts/make_sample.py, seed 7)")
+    write_snapshot(
+        TARGET,
+        responses,
+        indent=1,
+        taken_at=datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc),
+        note="synthetic sample (poolkit scripts/make_sample.py, seed 7)",
+    )
     print(f"wrote {len(responses)} locations to {TARGET}")

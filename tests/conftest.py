@@ -45,7 +45,10 @@ def write_json(path: Path, doc) -> Path:
 @pytest.fixture
 def two_locations(tmp_path: Path) -> Path:
     """A folder with two response files in the documented envelope."""
-    write_json(tmp_path / "a.json", envelope(make_pool(), make_pool(id="p2", numbers=[], inboundCallService=None)))
+    write_json(
+        tmp_path / "a.json",
+        envelope(make_pool(), make_pool(id="p2", numbers=[], inboundCallService=None)),
+    )
     write_json(tmp_path / "sub" / "b.json", envelope(make_pool(locationId="loc456", id="p3")))
     return tmp_path
 

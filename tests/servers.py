@@ -53,5 +53,7 @@ class RawServer:
 
 def http_reply(body: bytes, status: str = "200 OK", content_length: int | None = None) -> bytes:
     length = len(body) if content_length is None else content_length
-    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
-            f"Connection: close\r\n\r\n").encode() + body
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
+        f"Connection: close\r\n\r\n"
+    ).encode() + body

@@ -26,30 +26,74 @@ def numbers(n: int) -> list[dict]:
 @pytest.fixture
 def tables() -> poolkit.PoolTables:
     """Location A: 3 pools, location B: 1 pool; flags and services chosen to check shares."""
-    return poolkit.read_pools([
-        envelope(
-            make_pool(id="a1", locationId="A", numbers=numbers(5), whisper=True, callRecording=False,
-                      isActive=True, inboundCallService={"type": "ivr", "value": "x"}),
-            make_pool(id="a2", locationId="A", numbers=numbers(1), whisper=False, callRecording=False,
-                      isActive=False, inboundCallService=None, forwardingNumber=""),
-            make_pool(id="a3", locationId="A", numbers=numbers(3), whisper="yes", callRecording=True,
-                      isActive=True, inboundCallService={"type": "voice_ai", "value": "y"}),
-        ),
-        envelope(make_pool(id="b1", locationId="B", numbers=numbers(2), whisper=False, callRecording=True,
-                           isActive=True, inboundCallService={"type": "ivr", "value": "z"})),
-    ])
+    return poolkit.read_pools(
+        [
+            envelope(
+                make_pool(
+                    id="a1",
+                    locationId="A",
+                    numbers=numbers(5),
+                    whisper=True,
+                    callRecording=False,
+                    isActive=True,
+                    inboundCallService={"type": "ivr", "value": "x"},
+                ),
+                make_pool(
+                    id="a2",
+                    locationId="A",
+                    numbers=numbers(1),
+                    whisper=False,
+                    callRecording=False,
+                    isActive=False,
+                    inboundCallService=None,
+                    forwardingNumber="",
+                ),
+                make_pool(
+                    id="a3",
+                    locationId="A",
+                    numbers=numbers(3),
+                    whisper="yes",
+                    callRecording=True,
+                    isActive=True,
+                    inboundCallService={"type": "voice_ai", "value": "y"},
+                ),
+            ),
+            envelope(
+                make_pool(
+                    id="b1",
+                    locationId="B",
+                    numbers=numbers(2),
+                    whisper=False,
+                    callRecording=True,
+                    isActive=True,
+                    inboundCallService={"type": "ivr", "value": "z"},
+                )
+            ),
+        ]
+    )
 
 
 def test_numbers_per_pool_sorted_with_context(tables):
     frame = analysis.numbers_per_pool(tables)
     assert frame["pool_id"].tolist() == ["a1", "a3", "b1", "a2"]
     assert frame["number_count"].tolist() == [5, 3, 2, 1]
-    assert list(frame.columns) == ["location_id", "pool_id", "name", "is_active", "service_type", "number_count"]
+    assert list(frame.columns) == [
+        "location_id",
+        "pool_id",
+        "name",
+        "is_active",
+        "service_type",
+        "number_count",
+    ]
 
 
 def test_service_mix_counts_none_as_its_own_category(tables):
     mix = analysis.service_mix(tables).set_index("service_type")
-    assert mix.loc["ivr", "pools"] == 2 and mix.loc["voice_ai", "pools"] == 1 and mix.loc["none", "pools"] == 1
+    assert (
+        mix.loc["ivr", "pools"] == 2
+        and mix.loc["voice_ai", "pools"] == 1
+        and mix.loc["none", "pools"] == 1
+    )
     assert mix["share"].sum() == pytest.approx(1.0)
     by = analysis.service_mix(tables, by="location_id")
     a = by[by["location_id"] == "A"].set_index("service_type")
@@ -61,12 +105,16 @@ def test_feature_adoption_shares_per_location(tables):
     adoption = analysis.feature_adoption(tables).set_index("location_id")
     a = adoption.loc["A"]
     assert a["pools"] == 3
-    assert a["whisper"] == pytest.approx(1 / 3)  # "yes" is not a boolean: NA, counted as not enabled
+    assert a["whisper"] == pytest.approx(
+        1 / 3
+    )  # "yes" is not a boolean: NA, counted as not enabled
     assert a["call_recording"] == pytest.approx(1 / 3)
     assert a["active"] == pytest.approx(2 / 3)
     assert a["inbound_service"] == pytest.approx(2 / 3)
     assert a["forwarding"] == pytest.approx(2 / 3)  # "" is no forwarding number
-    assert a["service_voice_ai"] == pytest.approx(1 / 3) and a["service_ivr"] == pytest.approx(1 / 3)
+    assert a["service_voice_ai"] == pytest.approx(1 / 3) and a["service_ivr"] == pytest.approx(
+        1 / 3
+    )
     assert adoption.loc["B", "whisper"] == 0 and adoption.loc["B", "call_recording"] == 1
 
 
@@ -80,19 +128,31 @@ def test_feature_adoption_summary_counts_locations_using_a_feature_at_least_once
 
 def test_location_and_problem_summaries(tables):
     locations = analysis.location_summary(tables).set_index("location_id")
-    assert locations.loc["A", ["pools", "numbers", "active_pools", "pools_with_service"]].tolist() == [3, 9, 2, 2]
+    assert locations.loc[
+        "A", ["pools", "numbers", "active_pools", "pools_with_service"]
+    ].tolist() == [3, 9, 2, 2]
     assert locations.loc["B", "active_share"] == 1
     problems = analysis.problems_summary(tables)
     assert problems["kind"].tolist() == ["whisper is a string, expected true or false"]
     assert problems["example_path"].tolist() == ["data[2].whisper"]
-    assert analysis.headline(tables) == {"locations": 2, "pools": 4, "numbers": 11,
-                                         "pools_with_service": 3, "problems": 1}
+    assert analysis.headline(tables) == {
+        "locations": 2,
+        "pools": 4,
+        "numbers": 11,
+        "pools_with_service": 3,
+        "problems": 1,
+    }
 
 
 def test_analysis_of_empty_tables_is_empty_not_an_error():
     empty = empty_tables()
-    for function in (analysis.numbers_per_pool, analysis.service_mix, analysis.feature_adoption,
-                     analysis.location_summary, analysis.problems_summary):
+    for function in (
+        analysis.numbers_per_pool,
+        analysis.service_mix,
+        analysis.feature_adoption,
+        analysis.location_summary,
+        analysis.problems_summary,
+    ):
         assert function(empty).empty
     assert (analysis.feature_adoption_summary(empty)["locations_using"] == 0).all()
 
@@ -104,7 +164,9 @@ def test_mask_phone():
 
 
 def _synthetic(locations: int) -> poolkit.PoolTables:
-    return poolkit.read_pools([body for _, body in generate(SyntheticSpec(locations=locations, seed=4, problems=False))])
+    return poolkit.read_pools(
+        [body for _, body in generate(SyntheticSpec(locations=locations, seed=4, problems=False))]
+    )
 
 
 @pytest.mark.parametrize("locations", [1, 12, 400])
@@ -112,7 +174,10 @@ def test_every_chart_returns_its_axes_at_every_scale(locations):
     data = _synthetic(locations)
     fig, axes = plt.subplots(1, 3)
     try:
-        for function, ax in zip((plots.plot_numbers_per_pool, plots.plot_service_types, plots.plot_feature_adoption), axes):
+        for function, ax in zip(
+            (plots.plot_numbers_per_pool, plots.plot_service_types, plots.plot_feature_adoption),
+            axes,
+        ):
             assert function(data, ax=ax) is ax
             assert ax.get_title()
         pools = len(data.pools)
@@ -130,7 +195,11 @@ def test_every_chart_returns_its_axes_at_every_scale(locations):
 
 
 def test_empty_tables_give_an_empty_chart_with_a_message():
-    for function in (plots.plot_numbers_per_pool, plots.plot_service_types, plots.plot_feature_adoption):
+    for function in (
+        plots.plot_numbers_per_pool,
+        plots.plot_service_types,
+        plots.plot_feature_adoption,
+    ):
         ax = function(empty_tables())
         assert any("No pools" in t.get_text() for t in ax.texts)
         plt.close(ax.figure)
@@ -140,22 +209,34 @@ def test_service_colours_are_the_same_in_every_chart(tables):
     fig, (left, right) = plt.subplots(1, 2)
     plots.plot_numbers_per_pool(tables, ax=left)
     plots.plot_service_types(tables, ax=right)
-    bar_colours = {label.get_text(): matplotlib.colors.to_hex(bar.get_facecolor())
-                   for label, bar in zip(right.get_xticklabels(), right.patches)}
-    assert bar_colours["ivr"] == plots.SERVICE_COLORS["ivr"] and bar_colours["none"] == plots.SERVICE_COLORS["none"]
-    legend = {t.get_text(): matplotlib.colors.to_hex(h.get_facecolor())
-              for t, h in zip(left.get_legend().get_texts(), left.get_legend().legend_handles)}
+    bar_colours = {
+        label.get_text(): matplotlib.colors.to_hex(bar.get_facecolor())
+        for label, bar in zip(right.get_xticklabels(), right.patches)
+    }
+    assert (
+        bar_colours["ivr"] == plots.SERVICE_COLORS["ivr"]
+        and bar_colours["none"] == plots.SERVICE_COLORS["none"]
+    )
+    legend = {
+        t.get_text(): matplotlib.colors.to_hex(h.get_facecolor())
+        for t, h in zip(left.get_legend().get_texts(), left.get_legend().legend_handles)
+    }
     assert legend["ivr"] == bar_colours["ivr"] and legend["voice_ai"] == bar_colours["voice_ai"]
     plt.close(fig)
     # an undocumented type gets a colour from its name alone: pinned, so it cannot vary between runs
-    ax = plots.plot_service_types(poolkit.read_pools(envelope(make_pool(inboundCallService={"type": "workflow"}))))
+    ax = plots.plot_service_types(
+        poolkit.read_pools(envelope(make_pool(inboundCallService={"type": "workflow"})))
+    )
     assert [matplotlib.colors.to_hex(bar.get_facecolor()) for bar in ax.patches] == ["#8c564b"]
     assert plots.service_color("workflow") == "#8c564b" and plots.service_color("sms") == "#bcbd22"
     plt.close(ax.figure)
 
 
 def test_many_service_types_collapse_into_other():
-    pools = [make_pool(id=f"p{i}", inboundCallService={"type": f"type{i:02d}", "value": "v"}) for i in range(40)]
+    pools = [
+        make_pool(id=f"p{i}", inboundCallService={"type": f"type{i:02d}", "value": "v"})
+        for i in range(40)
+    ]
     ax = plots.plot_service_types(poolkit.read_pools(envelope(*pools)), top=12)
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert len(labels) == 12 and labels[-1] == "other (29 types)"
@@ -164,10 +245,20 @@ def test_many_service_types_collapse_into_other():
 
 
 def test_number_kinds_and_areas_from_enriched_numbers():
-    tables = poolkit.read_pools(envelope(make_pool(numbers=[
-        {"phoneNumber": "+14155552671", "friendlyName": "a"}, {"phoneNumber": "+14155550123", "friendlyName": "b"},
-        {"phoneNumber": "+18005550100", "friendlyName": "c"}, {"phoneNumber": "+16045551234", "friendlyName": "d"},
-        {"phoneNumber": "+1415555", "friendlyName": "short"}, {"phoneNumber": "bad", "friendlyName": "e"}])))
+    tables = poolkit.read_pools(
+        envelope(
+            make_pool(
+                numbers=[
+                    {"phoneNumber": "+14155552671", "friendlyName": "a"},
+                    {"phoneNumber": "+14155550123", "friendlyName": "b"},
+                    {"phoneNumber": "+18005550100", "friendlyName": "c"},
+                    {"phoneNumber": "+16045551234", "friendlyName": "d"},
+                    {"phoneNumber": "+1415555", "friendlyName": "short"},
+                    {"phoneNumber": "bad", "friendlyName": "e"},
+                ]
+            )
+        )
+    )
     kinds = analysis.number_kinds(tables).set_index("kind")["numbers"].to_dict()
     assert kinds == {"local": 3, "invalid or missing": 2, "toll-free": 1}
     areas = analysis.numbers_by_area(tables)
@@ -177,8 +268,10 @@ def test_number_kinds_and_areas_from_enriched_numbers():
     fig, (left, right) = plt.subplots(1, 2)
     assert plots.plot_number_areas(tables, ax=left, top=2) is left
     assert [t.get_text() for t in left.get_yticklabels()][-1].startswith("other (")
-    legend = {t.get_text(): matplotlib.colors.to_hex(h.get_facecolor())
-              for t, h in zip(left.get_legend().get_texts(), left.get_legend().legend_handles)}
+    legend = {
+        t.get_text(): matplotlib.colors.to_hex(h.get_facecolor())
+        for t, h in zip(left.get_legend().get_texts(), left.get_legend().legend_handles)
+    }
     assert legend["US"] == plots.REGION_COLORS["US"]
     assert plots.plot_number_kinds(tables, ax=right) is right and len(right.patches) == 3
     plt.close(fig)

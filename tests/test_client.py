@@ -21,18 +21,27 @@ POOLS = "/phone-system/number-pools"
 
 @pytest.fixture
 def client(httpserver: HTTPServer) -> poolkit.Client:
-    return poolkit.Client(TOKEN, base_url=httpserver.url_for(""), backoff_factor=0.01,
-                          timeout=(2, 2), max_retries=3)
+    return poolkit.Client(
+        TOKEN, base_url=httpserver.url_for(""), backoff_factor=0.01, timeout=(2, 2), max_retries=3
+    )
 
 
 def test_headers_and_both_envelopes(httpserver: HTTPServer, client: poolkit.Client):
     v3 = {"status": 200, "statusCode": 200, "message": "ok", "data": [make_pool()]}
-    httpserver.expect_request(POOLS, query_string={"locationId": "loc123"}, headers={
-        "Version": "2021-07-28", "Authorization": f"Bearer {TOKEN}", "Accept": "application/json",
-    }).respond_with_json(envelope(make_pool()))
+    httpserver.expect_request(
+        POOLS,
+        query_string={"locationId": "loc123"},
+        headers={
+            "Version": "2021-07-28",
+            "Authorization": f"Bearer {TOKEN}",
+            "Accept": "application/json",
+        },
+    ).respond_with_json(envelope(make_pool()))
     httpserver.expect_request(POOLS, query_string={"locationId": "v3loc"}).respond_with_json(v3)
     assert client.list_number_pools("loc123")["data"][0]["id"] == make_pool()["id"]
-    assert poolkit.read_pools(client.list_number_pools("v3loc")).pools["pool_id"].tolist() == [make_pool()["id"]]
+    assert poolkit.read_pools(client.list_number_pools("v3loc")).pools["pool_id"].tolist() == [
+        make_pool()["id"]
+    ]
 
 
 def test_version_v3_is_sent_when_asked(httpserver: HTTPServer):
@@ -41,18 +50,57 @@ def test_version_v3_is_sent_when_asked(httpserver: HTTPServer):
     assert client.list_number_pools("x") == envelope()
 
 
-@pytest.mark.parametrize("status, body, error, words", [
-    (400, {"statusCode": 400, "message": "Invalid locationId format", "error": "Bad Request"},
-     poolkit.BadRequestError, "Invalid locationId format"),
-    (401, {"statusCode": 401, "message": "Invalid token: access token is invalid", "error": "Unauthorized",
-           "traceId": "trace-401"}, poolkit.AuthenticationError, "token is expired or invalid"),
-    (403, {"statusCode": 403, "message": "The token does not have access to this location", "error": "Forbidden"},
-     poolkit.ForbiddenError, "numberpools.read"),
-    (404, {"statusCode": 404, "message": "Cannot GET", "error": "Not Found"}, poolkit.NotFoundError, "Cannot GET"),
-    (422, {"statusCode": 422, "message": ["locationId must be a string", "locationId should not be empty"],
-           "error": "Unprocessable Entity"}, poolkit.BadRequestError, "locationId must be a string; locationId should"),
-])
-def test_error_statuses_raise_typed_errors_carrying_the_details(httpserver, client, status, body, error, words):
+@pytest.mark.parametrize(
+    "status, body, error, words",
+    [
+        (
+            400,
+            {"statusCode": 400, "message": "Invalid locationId format", "error": "Bad Request"},
+            poolkit.BadRequestError,
+            "Invalid locationId format",
+        ),
+        (
+            401,
+            {
+                "statusCode": 401,
+                "message": "Invalid token: access token is invalid",
+                "error": "Unauthorized",
+                "traceId": "trace-401",
+            },
+            poolkit.AuthenticationError,
+            "token is expired or invalid",
+        ),
+        (
+            403,
+            {
+                "statusCode": 403,
+                "message": "The token does not have access to this location",
+                "error": "Forbidden",
+            },
+            poolkit.ForbiddenError,
+            "numberpools.read",
+        ),
+        (
+            404,
+            {"statusCode": 404, "message": "Cannot GET", "error": "Not Found"},
+            poolkit.NotFoundError,
+            "Cannot GET",
+        ),
+        (
+            422,
+            {
+                "statusCode": 422,
+                "message": ["locationId must be a string", "locationId should not be empty"],
+                "error": "Unprocessable Entity",
+            },
+            poolkit.BadRequestError,
+            "locationId must be a string; locationId should",
+        ),
+    ],
+)
+def test_error_statuses_raise_typed_errors_carrying_the_details(
+    httpserver, client, status, body, error, words
+):
     httpserver.expect_request(POOLS).respond_with_json(body, status=status)
     with pytest.raises(error) as caught:
         client.list_number_pools("loc9")
@@ -68,7 +116,10 @@ def test_error_statuses_raise_typed_errors_carrying_the_details(httpserver, clie
 
 def test_429_with_retry_after_then_success(httpserver: HTTPServer, client: poolkit.Client):
     httpserver.expect_oneshot_request(POOLS).respond_with_response(
-        Response(json.dumps({"message": "Too many requests"}), status=429, headers={"Retry-After": "1"}))
+        Response(
+            json.dumps({"message": "Too many requests"}), status=429, headers={"Retry-After": "1"}
+        )
+    )
     httpserver.expect_request(POOLS).respond_with_json(envelope(make_pool()))
     start = time.monotonic()
     assert len(client.list_number_pools("loc1")["data"]) == 1
@@ -76,8 +127,12 @@ def test_429_with_retry_after_then_success(httpserver: HTTPServer, client: poolk
     assert len(httpserver.log) == 2
 
 
-def test_503_storm_beyond_the_retry_budget_raises_server_error(httpserver: HTTPServer, client: poolkit.Client):
-    httpserver.expect_request(POOLS).respond_with_json({"message": "unavailable", "traceId": "t-503"}, status=503)
+def test_503_storm_beyond_the_retry_budget_raises_server_error(
+    httpserver: HTTPServer, client: poolkit.Client
+):
+    httpserver.expect_request(POOLS).respond_with_json(
+        {"message": "unavailable", "traceId": "t-503"}, status=503
+    )
     with pytest.raises(poolkit.ServerError) as caught:
         client.list_number_pools("loc1")
     assert caught.value.status == 503 and caught.value.trace_id == "t-503"
@@ -97,15 +152,18 @@ def test_read_timeout_is_retried_then_reported(httpserver: HTTPServer):
         return Response(json.dumps(envelope()), content_type="application/json")
 
     httpserver.expect_request(POOLS).respond_with_handler(slow)
-    client = poolkit.Client(TOKEN, base_url=httpserver.url_for(""), timeout=(1, 0.2),
-                            max_retries=1, backoff_factor=0.01)
+    client = poolkit.Client(
+        TOKEN, base_url=httpserver.url_for(""), timeout=(1, 0.2), max_retries=1, backoff_factor=0.01
+    )
     with pytest.raises(poolkit.NetworkError, match="timed out|read timed out") as caught:
         client.list_number_pools("slowloc")
     assert "slowloc" in str(caught.value) and TOKEN not in str(caught.value)
 
 
 def test_invalid_json_body_raises_invalid_response(httpserver: HTTPServer, client: poolkit.Client):
-    httpserver.expect_request(POOLS).respond_with_data("<html>502 Bad Gateway</html>", content_type="text/html")
+    httpserver.expect_request(POOLS).respond_with_data(
+        "<html>502 Bad Gateway</html>", content_type="text/html"
+    )
     with pytest.raises(poolkit.InvalidResponseError, match="not JSON") as caught:
         client.list_number_pools("loc1")
     assert caught.value.response.text.startswith("<html>")
@@ -135,7 +193,9 @@ def test_body_always_cut_short_raises_network_error():
 
 
 def test_connection_refused_is_a_network_error():
-    client = poolkit.Client(TOKEN, base_url="http://127.0.0.1:9", max_retries=1, backoff_factor=0.01)
+    client = poolkit.Client(
+        TOKEN, base_url="http://127.0.0.1:9", max_retries=1, backoff_factor=0.01
+    )
     with pytest.raises(poolkit.NetworkError, match="connection refused"):
         client.list_number_pools("loc1")
 
@@ -143,12 +203,17 @@ def test_connection_refused_is_a_network_error():
 def test_agency_flow_pages_locations_and_gets_location_tokens(httpserver: HTTPServer):
     names = [{"id": f"L{i}", "name": f"Location {i}"} for i in range(5)]
     for skip in (0, 2, 4):
-        httpserver.expect_request("/locations/search", query_string={"companyId": "C1", "skip": str(skip), "limit": "2"},
-                                  headers={"Authorization": f"Bearer {TOKEN}"}
-                                  ).respond_with_json({"locations": names[skip:skip + 2]})
-    httpserver.expect_request("/oauth/locationToken", method="POST", data="companyId=C1&locationId=L3",
-                              headers={"Content-Type": "application/x-www-form-urlencoded", "Version": "2021-07-28"}
-                              ).respond_with_json({"access_token": "loc-token-L3", "locationId": "L3", "expires_in": 86399})
+        httpserver.expect_request(
+            "/locations/search",
+            query_string={"companyId": "C1", "skip": str(skip), "limit": "2"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ).respond_with_json({"locations": names[skip : skip + 2]})
+    httpserver.expect_request(
+        "/oauth/locationToken",
+        method="POST",
+        data="companyId=C1&locationId=L3",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Version": "2021-07-28"},
+    ).respond_with_json({"access_token": "loc-token-L3", "locationId": "L3", "expires_in": 86399})
     client = poolkit.Client(TOKEN, base_url=httpserver.url_for(""), page_size=2)
     assert [loc["id"] for loc in client.search_locations("C1")] == [f"L{i}" for i in range(5)]
     assert client.location_token("C1", "L3") == "loc-token-L3"
@@ -173,8 +238,13 @@ def test_rate_budget_keeps_within_the_window_and_pauses_when_the_server_says_so(
         budget.acquire()
     assert time.monotonic() - start >= 0.45
     budget = RateBudget(limit=100, interval=10, reserve=10)
-    budget.observe({"X-RateLimit-Max": "100", "X-RateLimit-Remaining": "3",
-                    "X-RateLimit-Interval-Milliseconds": "300"})
+    budget.observe(
+        {
+            "X-RateLimit-Max": "100",
+            "X-RateLimit-Remaining": "3",
+            "X-RateLimit-Interval-Milliseconds": "300",
+        }
+    )
     start = time.monotonic()
     budget.acquire()
     assert 0.25 <= time.monotonic() - start < 2  # paused for the server's interval, not 10 s
@@ -186,9 +256,15 @@ def test_client_slows_down_before_the_burst_budget_runs_out(httpserver: HTTPServ
     def answer(request):
         served.append(time.monotonic())
         remaining = max(0, 6 - len(served))
-        return Response(json.dumps(envelope()), content_type="application/json", headers={
-            "X-RateLimit-Max": "6", "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Interval-Milliseconds": "400"})
+        return Response(
+            json.dumps(envelope()),
+            content_type="application/json",
+            headers={
+                "X-RateLimit-Max": "6",
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Interval-Milliseconds": "400",
+            },
+        )
 
     httpserver.expect_request(POOLS).respond_with_handler(answer)
     client = poolkit.Client(TOKEN, base_url=httpserver.url_for(""))

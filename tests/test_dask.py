@@ -25,11 +25,24 @@ def dataset(tmp_path_factory) -> tuple[Path, poolkit.PoolTables]:
     """Two snapshots with an odd response (unknown field, undocumented service type), as a dataset."""
     base = tmp_path_factory.mktemp("dask")
     for day, seed in ((1, 9), (8, 10)):
-        folder = write_snapshot(base / "raw" / f"2026-11-0{day}", generate(SyntheticSpec(locations=30, seed=seed)),
-                                taken_at=datetime(2026, 11, day, 8, tzinfo=timezone.utc))
-    (folder / "odd.json").write_text(json.dumps(envelope(make_pool(
-        id="x", locationId="LX", whisper="yes", dateAdded="2026-01-01",
-        inboundCallService={"type": "callback", "value": "v"}))))
+        folder = write_snapshot(
+            base / "raw" / f"2026-11-0{day}",
+            generate(SyntheticSpec(locations=30, seed=seed)),
+            taken_at=datetime(2026, 11, day, 8, tzinfo=timezone.utc),
+        )
+    (folder / "odd.json").write_text(
+        json.dumps(
+            envelope(
+                make_pool(
+                    id="x",
+                    locationId="LX",
+                    whisper="yes",
+                    dateAdded="2026-01-01",
+                    inboundCallService={"type": "callback", "value": "v"},
+                )
+            )
+        )
+    )
     tables = poolkit.read_pools(base / "raw")
     return tables.to_parquet(base / "processed"), tables
 
@@ -65,22 +78,40 @@ def test_analysis_is_lazy_over_numbers_and_gives_the_pandas_results(dataset, mon
 
     monkeypatch.setattr(dask.base, "compute", watched)
     monkeypatch.setattr(dask, "compute", watched)
-    for function in (analysis.numbers_per_pool, analysis.service_mix, analysis.feature_adoption,
-                     analysis.feature_adoption_summary, analysis.location_summary,
-                     analysis.problems_summary, analysis.number_kinds, analysis.numbers_by_area):
+    for function in (
+        analysis.numbers_per_pool,
+        analysis.service_mix,
+        analysis.feature_adoption,
+        analysis.feature_adoption_summary,
+        analysis.location_summary,
+        analysis.problems_summary,
+        analysis.number_kinds,
+        analysis.numbers_by_area,
+    ):
         pd.testing.assert_frame_equal(function(tables), function(expected), obj=function.__name__)
     assert analysis.headline(tables) == analysis.headline(expected)
-    assert returned and max(returned) == len(expected.pools)  # the per-pool table, never the numbers
+    assert returned and max(returned) == len(
+        expected.pools
+    )  # the per-pool table, never the numbers
     assert "callback" in set(analysis.service_mix(tables)["service_type"].astype(str))
 
 
 def test_the_same_code_runs_on_a_distributed_client(dataset):
     folder, expected = dataset
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, host="127.0.0.1") as cluster, \
-            distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         tables = poolkit.read_dataset(folder, engine="dask")
-        pd.testing.assert_frame_equal(analysis.number_kinds(tables), analysis.number_kinds(expected))
+        pd.testing.assert_frame_equal(
+            analysis.number_kinds(tables), analysis.number_kinds(expected)
+        )
         assert analysis.headline(tables) == analysis.headline(expected)
 
 

@@ -26,25 +26,47 @@ def two_snapshots(tmp_path: Path) -> Path:
     """The same 12 locations fetched twice, and one extra response with unknown fields."""
     raw = tmp_path / "raw"
     responses = generate(SyntheticSpec(locations=12, seed=8))
-    write_snapshot(raw / "2026-11-01T080000Z", responses, taken_at=datetime(2026, 11, 1, 8, tzinfo=timezone.utc))
-    write_snapshot(raw / "2026-11-08T080000Z", responses[:10], taken_at=datetime(2026, 11, 8, 8, tzinfo=timezone.utc))
-    (raw / "2026-11-08T080000Z" / "extra.json").write_text(json.dumps(envelope(
-        make_pool(id="x1", locationId="LX", dateAdded="2026-01-01", numbers=[
-            {"phoneNumber": "+14155550100", "friendlyName": "a", "sid": "PN1"}]))))
+    write_snapshot(
+        raw / "2026-11-01T080000Z",
+        responses,
+        taken_at=datetime(2026, 11, 1, 8, tzinfo=timezone.utc),
+    )
+    write_snapshot(
+        raw / "2026-11-08T080000Z",
+        responses[:10],
+        taken_at=datetime(2026, 11, 8, 8, tzinfo=timezone.utc),
+    )
+    (raw / "2026-11-08T080000Z" / "extra.json").write_text(
+        json.dumps(
+            envelope(
+                make_pool(
+                    id="x1",
+                    locationId="LX",
+                    dateAdded="2026-01-01",
+                    numbers=[{"phoneNumber": "+14155550100", "friendlyName": "a", "sid": "PN1"}],
+                )
+            )
+        )
+    )
     return raw
 
 
 def test_round_trip_is_identical_with_snapshot_partitions(two_snapshots: Path, tmp_path: Path):
     tables = poolkit.read_pools(two_snapshots)
     tables.numbers = poolkit.enrich_numbers(tables.numbers)
-    assert {"date_added", "sid", "country_code", "area"} <= set(tables.pools.columns) | set(tables.numbers.columns)
+    assert {"date_added", "sid", "country_code", "area"} <= set(tables.pools.columns) | set(
+        tables.numbers.columns
+    )
     out = tables.to_parquet(tmp_path / "processed")
     for name in ("pools", "numbers", "services", "problems"):
         partitions = sorted(p.name for p in (out / name).iterdir())
         assert partitions == ["snapshot=2026-11-01T080000Z", "snapshot=2026-11-08T080000Z"], name
     back = poolkit.read_dataset(out)
     assert_same(tables, back)
-    assert str(back.numbers["number_type"].dtype) == "category" and str(back.pools["number_count"].dtype) == "Int64"
+    assert (
+        str(back.numbers["number_type"].dtype) == "category"
+        and str(back.pools["number_count"].dtype) == "Int64"
+    )
 
 
 def test_round_trip_of_empty_and_in_memory_tables(tmp_path: Path):
@@ -65,8 +87,10 @@ def test_writing_again_replaces_the_dataset(tmp_path: Path):
 def test_duckdb_reads_the_dataset_in_one_line(tmp_path: Path):
     duckdb = pytest.importorskip("duckdb")
     out = poolkit.load_sample().to_parquet(tmp_path / "processed")
-    rows = duckdb.sql(f"SELECT snapshot, count(*) FROM read_parquet('{out}/pools/*/*.parquet', "
-                      "hive_partitioning = true) GROUP BY snapshot").fetchall()
+    rows = duckdb.sql(
+        f"SELECT snapshot, count(*) FROM read_parquet('{out}/pools/*/*.parquet', "
+        "hive_partitioning = true) GROUP BY snapshot"
+    ).fetchall()
     assert rows == [("2026-11-02T150000Z", 162)]
 
 
@@ -74,7 +98,9 @@ def test_cli_tidy_writes_the_dataset_and_csv(tmp_path: Path):
     from poolkit.cli import main
 
     assert main(["tidy", str(poolkit.sample_path()), "--out", str(tmp_path / "p")]) == 0
-    assert (tmp_path / "p" / "poolkit-dataset.json").is_file() and (tmp_path / "p" / "pools.csv").is_file()
+    assert (tmp_path / "p" / "poolkit-dataset.json").is_file() and (
+        tmp_path / "p" / "pools.csv"
+    ).is_file()
     assert_same(poolkit.load_sample(), poolkit.read_dataset(tmp_path / "p"))
 
 
@@ -84,12 +110,18 @@ def test_a_folder_of_other_files_is_refused_and_left_alone(tmp_path: Path):
     mine.write_text("mine")
     with pytest.raises(poolkit.DatasetError, match="not a poolkit dataset"):
         poolkit.load_sample().to_parquet(tmp_path)
-    assert mine.read_text() == "mine" and sorted(p.name for p in tmp_path.rglob("*")) == ["notes.txt", "pools"]
+    assert mine.read_text() == "mine" and sorted(p.name for p in tmp_path.rglob("*")) == [
+        "notes.txt",
+        "pools",
+    ]
 
 
 def test_rewriting_a_dataset_removes_only_the_parts_it_wrote(tmp_path: Path):
     out = poolkit.load_sample().to_parquet(tmp_path / "d")
-    kept = [out / "pools" / "README.txt", out / "pools" / "snapshot=2026-11-02T150000Z" / "notes.txt"]
+    kept = [
+        out / "pools" / "README.txt",
+        out / "pools" / "snapshot=2026-11-02T150000Z" / "notes.txt",
+    ]
     for path in kept:
         path.write_text("user file")
     smaller = poolkit.read_pools(envelope(make_pool()))

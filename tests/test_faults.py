@@ -33,8 +33,9 @@ def env(monkeypatch, httpserver: HTTPServer):
 
 
 def quick_client(base_url: str) -> poolkit.Client:
-    return poolkit.Client(TOKEN, base_url=base_url.rstrip("/"), backoff_factor=0.01, max_retries=2,
-                          timeout=(1, 0.5))
+    return poolkit.Client(
+        TOKEN, base_url=base_url.rstrip("/"), backoff_factor=0.01, max_retries=2, timeout=(1, 0.5)
+    )
 
 
 def check_snapshot(folder: Path, *, stale_ok: bool = False) -> dict:
@@ -58,7 +59,11 @@ def check_snapshot(folder: Path, *, stale_ok: bool = False) -> dict:
 def resume_completes(folder: Path, base_url: str) -> None:
     result = poolkit.fetch_pools(resume=folder, client=quick_client(base_url))
     manifest = check_snapshot(folder)
-    assert result.failures.empty and manifest["summary"] == {"ok": len(LOCATIONS), "failed": 0, "pending": 0}
+    assert result.failures.empty and manifest["summary"] == {
+        "ok": len(LOCATIONS),
+        "failed": 0,
+        "pending": 0,
+    }
     assert sorted(result.tables.pools["location_id"].unique()) == sorted(LOCATIONS)
 
 
@@ -81,12 +86,16 @@ def test_connection_reset_in_the_middle_of_a_body(env, tmp_path: Path):
         location = re.search(rb"locationId=(\w+)", request).group(1).decode()
         body = json.dumps(pools_for(location)).encode()
         if location in ("F1", "F4"):
-            return http_reply(body[: len(body) // 2], content_length=len(body))  # then the socket closes
+            return http_reply(
+                body[: len(body) // 2], content_length=len(body)
+            )  # then the socket closes
         return http_reply(body)
 
     server = RawServer(reply)
     try:
-        result = poolkit.fetch_pools(LOCATIONS, out=tmp_path, client=quick_client(server.url), workers=2)
+        result = poolkit.fetch_pools(
+            LOCATIONS, out=tmp_path, client=quick_client(server.url), workers=2
+        )
     finally:
         server.close()
     check_snapshot(result.snapshot)
@@ -109,7 +118,9 @@ def test_read_timeouts(tmp_path: Path):
     server.expect_request(POOLS).respond_with_handler(handler)
     server.start()
     try:
-        result = poolkit.fetch_pools(LOCATIONS, out=tmp_path, client=quick_client(server.url_for("")), workers=3)
+        result = poolkit.fetch_pools(
+            LOCATIONS, out=tmp_path, client=quick_client(server.url_for("")), workers=3
+        )
         check_snapshot(result.snapshot)
         assert result.failures["location_id"].tolist() == ["F2"]
         assert result.failures["error"].tolist() == ["NetworkError"]
@@ -119,18 +130,30 @@ def test_read_timeouts(tmp_path: Path):
         server.stop()
 
 
-@pytest.mark.parametrize("status, error", [(503, "ServerError"), (500, "ServerError"), (429, "RateLimitError")])
+@pytest.mark.parametrize(
+    "status, error", [(503, "ServerError"), (500, "ServerError"), (429, "RateLimitError")]
+)
 def test_storms_longer_than_the_retry_budget(env, tmp_path: Path, status, error):
     tally(f"faults injected: {status} storms")
-    fake = serve(env, FakeHighLevel(LOCATIONS, broken={
-        "F0": (status, {"message": "storm", "traceId": "t-storm"}),
-        "F3": (status, {"message": "storm"}),
-    }))
-    result = poolkit.fetch_pools(LOCATIONS, out=tmp_path, client=quick_client(env.url_for("")), workers=3)
+    fake = serve(
+        env,
+        FakeHighLevel(
+            LOCATIONS,
+            broken={
+                "F0": (status, {"message": "storm", "traceId": "t-storm"}),
+                "F3": (status, {"message": "storm"}),
+            },
+        ),
+    )
+    result = poolkit.fetch_pools(
+        LOCATIONS, out=tmp_path, client=quick_client(env.url_for("")), workers=3
+    )
     check_snapshot(result.snapshot)
     failures = result.failures.set_index("location_id")
     assert sorted(failures.index) == ["F0", "F3"] and set(failures["error"]) == {error}
-    assert failures.loc["F0", "trace_id"] == "t-storm" and failures.loc["F0", "http_status"] == status
+    assert (
+        failures.loc["F0", "trace_id"] == "t-storm" and failures.loc["F0", "http_status"] == status
+    )
     assert fake.pool_requests.count("F0") == 3  # first try + max_retries=2
     fake.broken.clear()
     resume_completes(result.snapshot, env.url_for(""))
@@ -155,12 +178,15 @@ def test_token_expiring_in_the_middle_of_an_agency_fetch(env, tmp_path: Path):
 
 # ----------------------------------------------------------------------------- filesystems
 
+
 @pytest.fixture
 def tmpfs(tmp_path: Path):
     """A real tmpfs mount (root only); the test can remount it smaller or read-only."""
     mount = tmp_path / "mnt"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
 
@@ -180,7 +206,9 @@ def test_snapshot_folder_not_writable(env, tmpfs, capsys):
     remount("ro")
     with pytest.raises(poolkit.PoolkitError, match="cannot create a snapshot folder.*Read-only"):
         poolkit.fetch_pools(LOCATIONS, out=mount / "raw", client=quick_client(env.url_for("")))
-    assert main(["fetch", *LOCATIONS, "--out", str(mount / "raw"), "--base-url", env.url_for("")]) == 1
+    assert (
+        main(["fetch", *LOCATIONS, "--out", str(mount / "raw"), "--base-url", env.url_for("")]) == 1
+    )
     assert "Read-only file system" in capsys.readouterr().err
     assert list(mount.iterdir()) == []
 
@@ -202,7 +230,11 @@ def test_folder_turning_read_only_in_the_middle_of_a_fetch(env, tmpfs):
         poolkit.fetch_pools(LOCATIONS, out=mount, client=quick_client(env.url_for("")), workers=1)
     folder = next(mount.iterdir())
     manifest = check_snapshot(folder, stale_ok=True)
-    assert {e["location_id"] for e in manifest["locations"] if e["status"] == "ok"} <= {"F0", "F1", "F2"}
+    assert {e["location_id"] for e in manifest["locations"] if e["status"] == "ok"} <= {
+        "F0",
+        "F1",
+        "F2",
+    }
     remount("rw")
     resume_completes(folder, env.url_for(""))
 
@@ -213,7 +245,9 @@ def test_full_disk(env, tmpfs):
     serve(env, FakeHighLevel(LOCATIONS))
     remount("size=20k")  # a manifest and a few responses fit, then ENOSPC
     try:
-        result = poolkit.fetch_pools(LOCATIONS, out=mount, client=quick_client(env.url_for("")), workers=1)
+        result = poolkit.fetch_pools(
+            LOCATIONS, out=mount, client=quick_client(env.url_for("")), workers=1
+        )
         failures = result.failures
         folder = result.snapshot
         stale = False

@@ -20,15 +20,21 @@ POOLS = "/phone-system/number-pools"
 
 
 def pools_for(location_id: str, n: int = 2) -> dict:
-    return envelope(*[make_pool(id=f"{location_id}-p{i}", locationId=location_id) for i in range(n)])
+    return envelope(
+        *[make_pool(id=f"{location_id}-p{i}", locationId=location_id) for i in range(n)]
+    )
 
 
 class FakeHighLevel:
     """A handler that plays HighLevel for a set of locations; ``broken`` maps a location to
     the (status, body) it answers until repaired."""
 
-    def __init__(self, locations: list[str], broken: dict[str, tuple[int, dict]] | None = None,
-                 location_tokens: bool = False) -> None:
+    def __init__(
+        self,
+        locations: list[str],
+        broken: dict[str, tuple[int, dict]] | None = None,
+        location_tokens: bool = False,
+    ) -> None:
         self.locations = locations
         self.broken = dict(broken or {})
         self.location_tokens = location_tokens
@@ -38,14 +44,19 @@ class FakeHighLevel:
     def __call__(self, request: Request) -> Response:
         if request.path == "/locations/search":
             skip, limit = int(request.args["skip"]), int(request.args["limit"])
-            page = [{"id": loc, "name": f"Name of {loc}"} for loc in self.locations[skip:skip + limit]]
+            page = [
+                {"id": loc, "name": f"Name of {loc}"} for loc in self.locations[skip : skip + limit]
+            ]
             return Response(json.dumps({"locations": page}), content_type="application/json")
         if request.path == "/oauth/locationToken":
             loc = request.form["locationId"]
             issued = getattr(self, "issued", {})
             issued[loc] = issued.get(loc, 0) + 1
             self.issued = issued
-            return Response(json.dumps({"access_token": f"loctoken-{loc}-{issued[loc]}"}), content_type="application/json")
+            return Response(
+                json.dumps({"access_token": f"loctoken-{loc}-{issued[loc]}"}),
+                content_type="application/json",
+            )
         loc = request.args.get("locationId")
         self.pool_requests.append(loc)
         auth = request.headers.get("Authorization", "")
@@ -53,14 +64,25 @@ class FakeHighLevel:
             return Response(json.dumps({"statusCode": 401, "message": "wrong token"}), status=401)
         if loc in self.expired:
             self.expired.discard(loc)
-            return Response(json.dumps({"statusCode": 401, "message": "Invalid token: access token is invalid"}),
-                            status=401, content_type="application/json")
+            return Response(
+                json.dumps(
+                    {"statusCode": 401, "message": "Invalid token: access token is invalid"}
+                ),
+                status=401,
+                content_type="application/json",
+            )
         if loc in self.broken:
             status, body = self.broken[loc]
             return Response(json.dumps(body), status=status, content_type="application/json")
-        return Response(json.dumps(pools_for(loc)), content_type="application/json",
-                        headers={"X-RateLimit-Max": "100", "X-RateLimit-Remaining": "99",
-                                 "X-RateLimit-Interval-Milliseconds": "10000"})
+        return Response(
+            json.dumps(pools_for(loc)),
+            content_type="application/json",
+            headers={
+                "X-RateLimit-Max": "100",
+                "X-RateLimit-Remaining": "99",
+                "X-RateLimit-Interval-Milliseconds": "10000",
+            },
+        )
 
 
 @pytest.fixture
@@ -79,23 +101,50 @@ def serve(httpserver: HTTPServer, fake: FakeHighLevel) -> FakeHighLevel:
 
 def test_partial_failure_is_recorded_and_resume_completes_the_snapshot(env, tmp_path: Path):
     locations = [f"L{i}" for i in range(6)]
-    fake = serve(env, FakeHighLevel(locations, broken={
-        "L1": (403, {"statusCode": 403, "message": "no access to this location", "traceId": "tr-1"}),
-        "L4": (422, {"statusCode": 422, "message": ["locationId is invalid"], "error": "Unprocessable"}),
-    }))
+    fake = serve(
+        env,
+        FakeHighLevel(
+            locations,
+            broken={
+                "L1": (
+                    403,
+                    {"statusCode": 403, "message": "no access to this location", "traceId": "tr-1"},
+                ),
+                "L4": (
+                    422,
+                    {
+                        "statusCode": 422,
+                        "message": ["locationId is invalid"],
+                        "error": "Unprocessable",
+                    },
+                ),
+            },
+        ),
+    )
     result = poolkit.fetch_pools(locations, out=tmp_path, workers=3)
     snapshot = result.snapshot
     assert snapshot.parent == tmp_path and snapshot.name.endswith("Z")
     assert sorted(p.name for p in snapshot.iterdir()) == sorted(
-        [f"L{i}.json" for i in (0, 2, 3, 5)] + ["manifest.json"])  # no temp files, no failed bodies
-    assert set(result.tables.pools["location_id"]) == {"L0", "L2", "L3", "L5"} and len(result.tables.pools) == 8
+        [f"L{i}.json" for i in (0, 2, 3, 5)] + ["manifest.json"]
+    )  # no temp files, no failed bodies
+    assert (
+        set(result.tables.pools["location_id"]) == {"L0", "L2", "L3", "L5"}
+        and len(result.tables.pools) == 8
+    )
     failures = result.failures.set_index("location_id")
-    assert failures.loc["L1", "error"] == "ForbiddenError" and failures.loc["L1", "http_status"] == 403
-    assert failures.loc["L1", "trace_id"] == "tr-1" and failures.loc["L4", "message"] == "locationId is invalid"
+    assert (
+        failures.loc["L1", "error"] == "ForbiddenError" and failures.loc["L1", "http_status"] == 403
+    )
+    assert (
+        failures.loc["L1", "trace_id"] == "tr-1"
+        and failures.loc["L4", "message"] == "locationId is invalid"
+    )
 
     manifest = json.loads((snapshot / "manifest.json").read_text())
     assert manifest["summary"] == {"ok": 4, "failed": 2, "pending": 0}
-    assert manifest["api_version"] == "2021-07-28" and manifest["base_url"].startswith("http://localhost")
+    assert manifest["api_version"] == "2021-07-28" and manifest["base_url"].startswith(
+        "http://localhost"
+    )
     ok = {e["location_id"]: e for e in manifest["locations"]}
     assert ok["L0"]["bytes"] == (snapshot / "L0.json").stat().st_size
     assert ok["L0"]["rate_limit"]["X-RateLimit-Remaining"] == "99"
@@ -108,7 +157,11 @@ def test_partial_failure_is_recorded_and_resume_completes_the_snapshot(env, tmp_
     assert sorted(fake.pool_requests) == ["L1", "L4"]  # only what was missing or failed
     assert resumed.snapshot == snapshot and resumed.failures.empty
     assert len(resumed.tables.pools) == 12
-    assert json.loads((snapshot / "manifest.json").read_text())["summary"] == {"ok": 6, "failed": 0, "pending": 0}
+    assert json.loads((snapshot / "manifest.json").read_text())["summary"] == {
+        "ok": 6,
+        "failed": 0,
+        "pending": 0,
+    }
 
 
 def test_agency_flow_lists_every_location_and_uses_each_location_token(env, tmp_path: Path):
@@ -156,24 +209,43 @@ def test_progress_bar_when_asked(env, tmp_path: Path, capsys):
 
 def test_the_token_appears_in_nothing_a_fetch_produces(env, tmp_path: Path, capsys, caplog):
     locations = [f"S{i}" for i in range(4)]
-    serve(env, FakeHighLevel(locations, broken={
-        "S1": (401, {"statusCode": 401, "message": "Invalid token: access token is invalid"}),
-        "S2": (400, {"statusCode": 400, "message": "Invalid locationId format"}),
-        "S9": (503, {"message": "down", "traceId": "t-9"}),
-    }))
+    serve(
+        env,
+        FakeHighLevel(
+            locations,
+            broken={
+                "S1": (
+                    401,
+                    {"statusCode": 401, "message": "Invalid token: access token is invalid"},
+                ),
+                "S2": (400, {"statusCode": 400, "message": "Invalid locationId format"}),
+                "S9": (503, {"message": "down", "traceId": "t-9"}),
+            },
+        ),
+    )
     caplog.set_level(logging.DEBUG)
     texts = []
     code = main(["fetch", *locations, "--out", str(tmp_path), "--progress"])
     assert code == 1
-    result = poolkit.fetch_pools(locations, out=tmp_path, client=poolkit.Client(
-        base_url=env.url_for("").rstrip("/"), backoff_factor=0.01, max_retries=1))
+    result = poolkit.fetch_pools(
+        locations,
+        out=tmp_path,
+        client=poolkit.Client(
+            base_url=env.url_for("").rstrip("/"), backoff_factor=0.01, max_retries=1
+        ),
+    )
     texts += [repr(result), result.failures.to_csv(), repr(poolkit.Client())]
     for error in (poolkit.AuthenticationError, poolkit.ServerError):
         with pytest.raises(error) as caught:
             poolkit.Client(backoff_factor=0.01, max_retries=1).list_number_pools(
-                "S1" if error is poolkit.AuthenticationError else "S9")
-        texts += [str(caught.value), repr(caught.value), repr(caught.value.__dict__),
-                  str(caught.value.response.request.headers)]
+                "S1" if error is poolkit.AuthenticationError else "S9"
+            )
+        texts += [
+            str(caught.value),
+            repr(caught.value),
+            repr(caught.value.__dict__),
+            str(caught.value.response.request.headers),
+        ]
     captured = capsys.readouterr()
     texts += [captured.out, captured.err, caplog.text]
     written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
@@ -198,11 +270,16 @@ def test_agency_fetch_paces_company_budget_calls_and_never_trips_a_429(env, tmp_
         now = clock.monotonic()
         recent = [t for t in company_calls if t > now - 0.5]
         company_calls.append(now)
-        headers = {"X-RateLimit-Max": "20", "X-RateLimit-Interval-Milliseconds": "500",
-                   "X-RateLimit-Remaining": str(max(0, 19 - len(recent)))}
+        headers = {
+            "X-RateLimit-Max": "20",
+            "X-RateLimit-Interval-Milliseconds": "500",
+            "X-RateLimit-Remaining": str(max(0, 19 - len(recent))),
+        }
         if len(recent) >= 20:
             refused.append(now)
-            return Response(json.dumps({"message": "Too many requests"}), status=429, headers=headers)
+            return Response(
+                json.dumps({"message": "Too many requests"}), status=429, headers=headers
+            )
         answer = fake(request)
         answer.headers.update(headers)
         return answer

@@ -16,7 +16,9 @@ def _name(requirement: str) -> str:
 def test_environment_yml_lists_the_same_runtime_packages_as_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     runtime = {_name(r) for r in project["dependencies"]}
-    extras = {_name(r) for reqs in project["optional-dependencies"].values() for r in reqs} | {"distributed"}
+    extras = {_name(r) for reqs in project["optional-dependencies"].values() for r in reqs} | {
+        "distributed"
+    }
     conda = set()
     text = (REPO / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
@@ -36,13 +38,16 @@ def test_readme_shows_the_two_setup_commands_and_ci_runs_the_test_command():
 
 def test_notebooks_are_committed_without_outputs():
     import json
+
     notebooks = sorted((REPO / "notebooks").glob("*.ipynb")) + [REPO / "poolkit" / "report.ipynb"]
     assert len(notebooks) >= 3
     for notebook in notebooks:
         cells = json.loads(notebook.read_text())["cells"]
         for cell in cells:
             if cell["cell_type"] == "code":
-                assert not cell.get("outputs") and cell.get("execution_count") is None, notebook.name
+                assert not cell.get("outputs") and cell.get("execution_count") is None, (
+                    notebook.name
+                )
 
 
 def test_command_line_entry_points_document_every_command():
@@ -51,13 +56,20 @@ def test_command_line_entry_points_document_every_command():
 
     import poolkit
 
-    help_text = subprocess.run([sys.executable, "-m", "poolkit", "--help"], capture_output=True, text=True,
-                               check=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "poolkit", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert all(command in help_text for command in ("tidy", "fetch", "report"))
     for command in ("tidy", "fetch", "report"):
-        sub = subprocess.run([sys.executable, "-m", "poolkit", command, "--help"], capture_output=True, text=True)
+        sub = subprocess.run(
+            [sys.executable, "-m", "poolkit", command, "--help"], capture_output=True, text=True
+        )
         assert sub.returncode == 0 and "usage: poolkit " + command in sub.stdout
-    version = subprocess.run([sys.executable, "-m", "poolkit", "--version"], capture_output=True, text=True, check=True)
+    version = subprocess.run(
+        [sys.executable, "-m", "poolkit", "--version"], capture_output=True, text=True, check=True
+    )
     assert version.stdout.strip() == f"poolkit {poolkit.__version__}"
-    usage = subprocess.run([sys.executable, "-m", "poolkit", "fetch", "--workers", "x"], capture_output=True, text=True)
+    usage = subprocess.run(
+        [sys.executable, "-m", "poolkit", "fetch", "--workers", "x"], capture_output=True, text=True
+    )
     assert usage.returncode == 2

@@ -12,7 +12,10 @@ from poolkit.phones import ENRICH_COLUMNS, describe, enrich_numbers
 
 
 def as_tuples(frame: pd.DataFrame) -> list[tuple]:
-    return [tuple(None if pd.isna(v) else v for v in row) for row in frame[list(ENRICH_COLUMNS)].itertuples(index=False)]
+    return [
+        tuple(None if pd.isna(v) else v for v in row)
+        for row in frame[list(ENRICH_COLUMNS)].itertuples(index=False)
+    ]
 
 
 def assert_identical(numbers: list) -> pd.DataFrame:
@@ -24,21 +27,59 @@ def assert_identical(numbers: list) -> pd.DataFrame:
     return enriched
 
 
-VARIED = ["+14155552671", "+14155550199", "+12125550100", "+16045551234", "+14165550000", "+18005550100",
-          "+18885550123", "+442071838750", "+447911123456", "+61293744000", "+61412345678", "+4930123456",
-          "+390612345678", "+5491123456789", "+525512345678", "+80012345678", "+1415555", "+999123",
-          "(415) 555-2671", "14155552671", "020 7183 8750", "", None, "+1 415 555 2671", "+12465211234"]
+VARIED = [
+    "+14155552671",
+    "+14155550199",
+    "+12125550100",
+    "+16045551234",
+    "+14165550000",
+    "+18005550100",
+    "+18885550123",
+    "+442071838750",
+    "+447911123456",
+    "+61293744000",
+    "+61412345678",
+    "+4930123456",
+    "+390612345678",
+    "+5491123456789",
+    "+525512345678",
+    "+80012345678",
+    "+1415555",
+    "+999123",
+    "(415) 555-2671",
+    "14155552671",
+    "020 7183 8750",
+    "",
+    None,
+    "+1 415 555 2671",
+    "+12465211234",
+]
 
 
 def test_varied_numbers_match_phonenumbers_exactly():
     enriched = assert_identical(VARIED)
     first = enriched.iloc[0]
-    assert (first.country_code, first.region_code, first.number_type, first.is_valid, first.area, first.e164) == \
-        (1, "US", "fixed_line_or_mobile", True, "San Francisco, CA", "+14155552671")
+    assert (
+        first.country_code,
+        first.region_code,
+        first.number_type,
+        first.is_valid,
+        first.area,
+        first.e164,
+    ) == (1, "US", "fixed_line_or_mobile", True, "San Francisco, CA", "+14155552671")
     assert enriched.iloc[5].number_type == "toll_free" and enriched.iloc[3].region_code == "CA"
     assert enriched.iloc[7].area == "London" and enriched.iloc[9].region_code == "AU"
-    assert not enriched.iloc[16].is_valid and pd.isna(enriched.iloc[18].e164)  # too short; not E.164
-    assert [str(enriched[c].dtype) for c in ENRICH_COLUMNS] == ["Int64", "string", "category", "boolean", "string", "string"]
+    assert not enriched.iloc[16].is_valid and pd.isna(
+        enriched.iloc[18].e164
+    )  # too short; not E.164
+    assert [str(enriched[c].dtype) for c in ENRICH_COLUMNS] == [
+        "Int64",
+        "string",
+        "category",
+        "boolean",
+        "string",
+        "string",
+    ]
 
 
 def test_every_region_and_type_with_many_numbers_per_prefix():
@@ -47,8 +88,12 @@ def test_every_region_and_type_with_many_numbers_per_prefix():
     rng = random.Random(5)
     numbers = []
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
-        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE,
-                     phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.VOIP):
+        for kind in (
+            phonenumbers.PhoneNumberType.FIXED_LINE,
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.TOLL_FREE,
+            phonenumbers.PhoneNumberType.VOIP,
+        ):
             example = phonenumbers.example_number_for_type(region, kind)
             if example is None:
                 continue
@@ -64,9 +109,19 @@ def test_every_region_and_type_with_many_numbers_per_prefix():
 def test_numbers_table_keeps_its_columns_and_gains_the_enriched_ones():
     plain = poolkit.load_sample().numbers
     numbers = enrich_numbers(plain)
-    assert list(numbers.columns[:6]) == ["location_id", "pool_id", "position", "phone_number", "friendly_name", "source"]
+    assert list(numbers.columns[:6]) == [
+        "location_id",
+        "pool_id",
+        "position",
+        "phone_number",
+        "friendly_name",
+        "source",
+    ]
     assert list(numbers.columns[6:12]) == list(ENRICH_COLUMNS)
-    assert as_tuples(numbers) == [describe(n) for n in plain["phone_number"].astype(object).where(plain["phone_number"].notna(), None)]
+    assert as_tuples(numbers) == [
+        describe(n)
+        for n in plain["phone_number"].astype(object).where(plain["phone_number"].notna(), None)
+    ]
     assert set(numbers["region_code"].dropna()) == {"US", "CA"}
     assert numbers["number_type"].isin(["toll_free"]).sum() > 50
 
@@ -89,5 +144,7 @@ def test_two_processes_give_the_same_answers(monkeypatch):
 
     monkeypatch.setattr(phones, "_PER_TASK", 40)  # several tasks on a small input
     rng = random.Random(3)
-    numbers = pd.Series([f"+1415{rng.randint(0, 9999999):07d}" for _ in range(200)] + ["x", None], dtype="string")
+    numbers = pd.Series(
+        [f"+1415{rng.randint(0, 9999999):07d}" for _ in range(200)] + ["x", None], dtype="string"
+    )
     pd.testing.assert_frame_equal(enrich_numbers(numbers, workers=2), enrich_numbers(numbers))

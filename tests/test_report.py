@@ -24,8 +24,13 @@ SCREENSHOTS = REPO / "reports"
 def test_notebook_runs_end_to_end_on_the_sample(name, tmp_path: Path):
     """Run as an analyst would: from notebooks/, with the default parameters."""
     out = tmp_path / name
-    executed = papermill.execute_notebook(str(REPO / "notebooks" / name), str(out), kernel_name="python3",
-                                          progress_bar=False, cwd=str(REPO / "notebooks"))
+    executed = papermill.execute_notebook(
+        str(REPO / "notebooks" / name),
+        str(out),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(REPO / "notebooks"),
+    )
     code = [c for c in executed.cells if c.cell_type == "code"]
     assert all(c.get("outputs") is not None for c in code)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
@@ -33,7 +38,9 @@ def test_notebook_runs_end_to_end_on_the_sample(name, tmp_path: Path):
     images = [o for c in code for o in c.outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 1
     text = "".join(str(o.get("data", {}).get("text/plain", "")) for c in code for o in c.outputs)
-    assert "Warning" not in "".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
+    assert "Warning" not in "".join(
+        o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream"
+    )
     assert "PoolTables" in text or "location_id" in text
 
 
@@ -48,14 +55,20 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("reports")
     empty = base / "empty"
     empty.mkdir()
-    data = {"sample": REPO / "data" / "sample", "empty": empty,
-            "one": _snapshot(base / "one", 1), "many": _snapshot(base / "many", 5000)}
+    data = {
+        "sample": REPO / "data" / "sample",
+        "empty": empty,
+        "one": _snapshot(base / "one", 1),
+        "many": _snapshot(base / "many", 5000),
+    }
     return {name: build_report(path, base / f"{name}.html") for name, path in data.items()}
 
 
 def test_report_is_self_contained_with_code_hidden(reports):
     html = reports["sample"].read_text()
-    images = [dict(re.findall(r'(\w+)="([^"]*)"', tag)) for tag in re.findall(r"<img ([^>]*)>", html)]
+    images = [
+        dict(re.findall(r'(\w+)="([^"]*)"', tag)) for tag in re.findall(r"<img ([^>]*)>", html)
+    ]
     assert all(image["src"].startswith("data:image/png;base64,") for image in images)
     alts = [image["alt"] for image in images]
     assert len(alts) == 4 and "Numbers per pool" in alts[0] and "Inbound call services" in alts[1]
@@ -63,8 +76,16 @@ def test_report_is_self_contained_with_code_hidden(reports):
     assert not re.search(r'(src|href)="(https?:)?//', html), "an asset would come from the network"
     assert "<script src" not in html
     assert "read_pools(" not in html and "import matplotlib" not in html  # code is hidden
-    for words in ("HighLevel number pools", "Top pools by numbers", "Feature adoption", "Problems",
-                  "snapshot taken 2026-11-02T15:00:00+00:00", "1,611", "Cornerstone", "Where the numbers are"):
+    for words in (
+        "HighLevel number pools",
+        "Top pools by numbers",
+        "Feature adoption",
+        "Problems",
+        "snapshot taken 2026-11-02T15:00:00+00:00",
+        "1,611",
+        "Cornerstone",
+        "Where the numbers are",
+    ):
         assert words in html, words
     assert "Traceback" not in html and "Warning" not in html
 
@@ -80,16 +101,26 @@ def test_reports_for_empty_one_and_many_locations(reports):
     assert len(many) < 2_000_000  # tables are cut to the top rows: the file stays light
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (CI installs it: .ci/run)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (CI installs it: .ci/run)"
+)
 @pytest.mark.parametrize("name", ["sample", "empty", "one", "many"])
 def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         try:
             context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
             page = context.new_page()
@@ -106,7 +137,9 @@ def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
 
             page.route("**/*", block)
             page.goto(reports[name].as_uri(), wait_until="load")
-            images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+            images = page.evaluate(
+                "Array.from(document.images).map(i => [i.complete, i.naturalWidth])"
+            )
             assert len(images) == 4 and all(done and width > 0 for done, width in images), images
             assert errors == [] and outside == []
             assert page.locator(".poolkit-card").count() == 5
@@ -118,12 +151,16 @@ def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
 def test_cli_report_and_masked_numbers(tmp_path: Path, capfd):
     out = tmp_path / "shared.html"
     assert main(["report", str(REPO / "data" / "sample"), "--out", str(out), "--mask-numbers"]) == 0
-    printed = capfd.readouterr()  # the kernel's own output included: it talks over Unix sockets, quietly
+    printed = (
+        capfd.readouterr()
+    )  # the kernel's own output included: it talks over Unix sockets, quietly
     assert str(out) in printed.out and "WARNING" not in printed.err
     html = out.read_text()
     every_number = set(poolkit.load_sample().numbers["phone_number"].dropna())
     assert not any(number in html or number[2:] in html for number in every_number)
-    assert "(512) 555-0134" not in html and "**34" in html  # the malformed one in problems, masked too
+    assert (
+        "(512) 555-0134" not in html and "**34" in html
+    )  # the malformed one in problems, masked too
 
 
 def test_report_on_missing_data_is_a_clear_error(tmp_path: Path, capsys):
@@ -133,7 +170,9 @@ def test_report_on_missing_data_is_a_clear_error(tmp_path: Path, capsys):
 
 def test_masked_tables_hold_no_full_number_in_any_column():
     tables = notebook.load(REPO / "data" / "sample", enrich=True)
-    every_number = set(tables.numbers["phone_number"].dropna()) | set(tables.pools["forwarding_number"].dropna())
+    every_number = set(tables.numbers["phone_number"].dropna()) | set(
+        tables.pools["forwarding_number"].dropna()
+    )
     masked = masking.masked(tables)
     for name, frame in masked:
         text = frame.astype(str).to_csv()

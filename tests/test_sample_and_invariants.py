@@ -23,8 +23,11 @@ def test_sample_is_realistic_and_offline():
     assert 120 <= len(pools) <= 200 and 1200 <= len(numbers) <= 2000
     assert {"forward", "ivr", "voice_ai"} <= set(pools["service_type"].dropna())
     assert pools["service_type"].isna().any()  # pools without a service too
-    combos = pools.dropna(subset=["whisper", "call_recording", "is_active"]).groupby(
-        ["whisper", "call_recording", "is_active"]).size()
+    combos = (
+        pools.dropna(subset=["whisper", "call_recording", "is_active"])
+        .groupby(["whisper", "call_recording", "is_active"])
+        .size()
+    )
     assert len(combos) == 8
     area = numbers["phone_number"].str.slice(2, 5)
     assert area.nunique() >= 15
@@ -37,7 +40,11 @@ def test_data_sample_is_the_packaged_sample_and_regenerates_identically(tmp_path
     manifest = json.loads((poolkit.sample_path() / "manifest.json").read_text())
     assert "synthetic" in manifest["base_url"] and len(manifest["locations"]) == 40
     again = generate(SyntheticSpec(locations=40, seed=7))
-    on_disk = {p.stem: json.loads(p.read_text()) for p in poolkit.sample_path().glob("*.json") if p.name != "manifest.json"}
+    on_disk = {
+        p.stem: json.loads(p.read_text())
+        for p in poolkit.sample_path().glob("*.json")
+        if p.name != "manifest.json"
+    }
     assert {loc["id"]: body for loc, body in again} == on_disk
 
 
@@ -52,16 +59,28 @@ def _mutate(rng: random.Random, doc: dict) -> None:
         data[i] = junk
     elif choice == 1 and type(pool) is dict:
         pool["numbers"] = junk
-    elif choice == 2 and type(pool) is dict and isinstance(pool.get("numbers"), list) and pool["numbers"]:
+    elif (
+        choice == 2
+        and type(pool) is dict
+        and isinstance(pool.get("numbers"), list)
+        and pool["numbers"]
+    ):
         pool["numbers"][rng.randrange(len(pool["numbers"]))] = junk
-    elif choice == 3 and type(pool) is dict and isinstance(pool.get("numbers"), list) and pool["numbers"]:
+    elif (
+        choice == 3
+        and type(pool) is dict
+        and isinstance(pool.get("numbers"), list)
+        and pool["numbers"]
+    ):
         number = pool["numbers"][rng.randrange(len(pool["numbers"]))]
         if type(number) is dict:
             number[rng.choice(["phoneNumber", "friendlyName", "extra"])] = junk
     elif choice == 4 and type(pool) is dict:
         pool.pop(rng.choice(list(pool) or ["id"]), None)
     elif choice == 5 and type(pool) is dict:
-        pool[rng.choice(["whisper", "isActive", "callRecording", "id", "locationId", "name"])] = junk
+        pool[rng.choice(["whisper", "isActive", "callRecording", "id", "locationId", "name"])] = (
+            junk
+        )
     elif choice == 6 and type(pool) is dict:
         pool["inboundCallService"] = rng.choice([junk, {"type": junk, "value": junk}])
     elif choice == 7:
@@ -82,21 +101,36 @@ def test_nothing_is_lost_on_randomly_broken_input():
     pools, problems = tables.pools, tables.problems
 
     pool_objects = sum(type(p) is dict for doc in docs for p in doc["data"])
-    non_objects = [(f"<memory>[{k}]", f"data[{i}]") for k, doc in enumerate(docs)
-                   for i, p in enumerate(doc["data"]) if type(p) is not dict]
+    non_objects = [
+        (f"<memory>[{k}]", f"data[{i}]")
+        for k, doc in enumerate(docs)
+        for i, p in enumerate(doc["data"])
+        if type(p) is not dict
+    ]
     assert len(pools) == pool_objects
     recorded = set(zip(problems["source"], problems["path"]))
     assert all(key in recorded for key in non_objects)
 
-    number_entries = sum(len(p["numbers"]) for doc in docs for p in doc["data"]
-                         if type(p) is dict and type(p.get("numbers")) is list)
+    number_entries = sum(
+        len(p["numbers"])
+        for doc in docs
+        for p in doc["data"]
+        if type(p) is dict and type(p.get("numbers")) is list
+    )
     assert pools["number_count"].sum() == number_entries == len(tables.numbers)
     # every NA phone number has a problem row of its own, at its entry or its phoneNumber
-    bad_numbers = {(f"<memory>[{k}]", f"data[{i}].numbers[{j}]") for k, doc in enumerate(docs)
-                   for i, p in enumerate(doc["data"]) if type(p) is dict and type(p.get("numbers")) is list
-                   for j, n in enumerate(p["numbers"])
-                   if type(n) is not dict or not (type(n.get("phoneNumber")) is str
-                                                 and re.fullmatch(r"\+[1-9][0-9]{1,14}", n["phoneNumber"]))}
+    bad_numbers = {
+        (f"<memory>[{k}]", f"data[{i}].numbers[{j}]")
+        for k, doc in enumerate(docs)
+        for i, p in enumerate(doc["data"])
+        if type(p) is dict and type(p.get("numbers")) is list
+        for j, n in enumerate(p["numbers"])
+        if type(n) is not dict
+        or not (
+            type(n.get("phoneNumber")) is str
+            and re.fullmatch(r"\+[1-9][0-9]{1,14}", n["phoneNumber"])
+        )
+    }
     assert tables.numbers["phone_number"].isna().sum() == len(bad_numbers) > 0
     at = set(zip(problems["source"], problems["path"].str.removesuffix(".phoneNumber")))
     assert bad_numbers <= at
@@ -143,5 +177,7 @@ def test_one_line_and_pretty_printed_files_give_the_same_tables(tmp_path: Path, 
     for name in compact:
         pd.testing.assert_frame_equal(compact[name], pretty[name], check_categorical=True)
         if name != "problems":  # in memory the sources are named <memory>[k]
-            pd.testing.assert_frame_equal(compact[name].drop(columns="source", errors="ignore"),
-                                          whole[name].drop(columns="source", errors="ignore"))
+            pd.testing.assert_frame_equal(
+                compact[name].drop(columns="source", errors="ignore"),
+                whole[name].drop(columns="source", errors="ignore"),
+            )

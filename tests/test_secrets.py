@@ -19,29 +19,51 @@ REPO = Path(__file__).resolve().parent.parent
 TOKEN = "pit-LEAKCHECK-7f3a-41c2-9d0e-5b8c2a1f9e77"
 
 
-def test_every_command_keeps_the_token_out_of_everything_it_writes(monkeypatch, httpserver: HTTPServer,
-                                                                    tmp_path: Path, capsys, caplog):
+def test_every_command_keeps_the_token_out_of_everything_it_writes(
+    monkeypatch, httpserver: HTTPServer, tmp_path: Path, capsys, caplog
+):
     monkeypatch.setenv("GHL_TOKEN", TOKEN)
     monkeypatch.setenv("GHL_BASE_URL", httpserver.url_for("").rstrip("/"))
-    serve(httpserver, FakeHighLevel([f"K{i}" for i in range(4)], broken={
-        "K1": (401, {"statusCode": 401, "message": "Invalid token: access token is invalid", "traceId": "t1"}),
-        "K2": (422, {"statusCode": 422, "message": ["locationId is invalid"]}),
-    }))
+    serve(
+        httpserver,
+        FakeHighLevel(
+            [f"K{i}" for i in range(4)],
+            broken={
+                "K1": (
+                    401,
+                    {
+                        "statusCode": 401,
+                        "message": "Invalid token: access token is invalid",
+                        "traceId": "t1",
+                    },
+                ),
+                "K2": (422, {"statusCode": 422, "message": ["locationId is invalid"]}),
+            },
+        ),
+    )
     caplog.set_level(logging.DEBUG)
     raw = tmp_path / "raw"
     assert main(["fetch", "K0", "K1", "K2", "K3", "--out", str(raw), "--progress"]) == 1
     snapshot = next(raw.iterdir())
-    commands = {("fetch", "--resume", str(snapshot)): 1,
-                ("tidy", str(snapshot), "--out", str(tmp_path / "processed")): 0,
-                ("report", str(snapshot), "--out", str(tmp_path / "report.html")): 0,
-                ("report", str(snapshot), "--out", str(tmp_path / "shared.html"), "--mask-numbers"): 0}
+    commands = {
+        ("fetch", "--resume", str(snapshot)): 1,
+        ("tidy", str(snapshot), "--out", str(tmp_path / "processed")): 0,
+        ("report", str(snapshot), "--out", str(tmp_path / "report.html")): 0,
+        ("report", str(snapshot), "--out", str(tmp_path / "shared.html"), "--mask-numbers"): 0,
+    }
     for command, code in commands.items():
         assert main(list(command)) == code, command
     notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
     for notebook in notebooks:
-        papermill.execute_notebook(str(notebook), str(tmp_path / notebook.name), kernel_name="python3",
-                                   parameters={"data": str(snapshot)}, progress_bar=False,
-                                   log_output=True, cwd=str(tmp_path))
+        papermill.execute_notebook(
+            str(notebook),
+            str(tmp_path / notebook.name),
+            kernel_name="python3",
+            parameters={"data": str(snapshot)},
+            progress_bar=False,
+            log_output=True,
+            cwd=str(tmp_path),
+        )
     tally("commands run with a fake token and searched", 1 + len(commands) + len(notebooks))
 
     captured = capsys.readouterr()
@@ -58,9 +80,15 @@ def test_every_command_keeps_the_token_out_of_everything_it_writes(monkeypatch, 
 
 
 def test_gitignore_keeps_secrets_and_derived_data_out_of_git():
-    paths = [".env", "data/raw/2026-11-26T213000Z/loc.json", "data/processed/pools.parquet",
-             "reports/number-pools.html"]
+    paths = [
+        ".env",
+        "data/raw/2026-11-26T213000Z/loc.json",
+        "data/processed/pools.parquet",
+        "reports/number-pools.html",
+    ]
     done = subprocess.run(["git", "check-ignore", *paths], cwd=REPO, capture_output=True, text=True)
     assert done.stdout.split() == paths
-    tracked = subprocess.run(["git", "check-ignore", "poolkit/sample/manifest.json"], cwd=REPO, capture_output=True)
+    tracked = subprocess.run(
+        ["git", "check-ignore", "poolkit/sample/manifest.json"], cwd=REPO, capture_output=True
+    )
     assert tracked.returncode == 1  # the shipped sample stays tracked

@@ -29,14 +29,18 @@ def poolkit_imports(path: Path) -> set[str]:
                 continue
             found.add(base)
             if base == "poolkit":  # from . import analysis: the submodules themselves
-                found.update(f"poolkit.{a.name}" for a in node.names if (PACKAGE / f"{a.name}.py").exists())
+                found.update(
+                    f"poolkit.{a.name}" for a in node.names if (PACKAGE / f"{a.name}.py").exists()
+                )
     found.discard(module)
     return found
 
 
 def import_graph() -> dict[str, set[str]]:
-    return {("poolkit." + p.stem if p.stem != "__init__" else "poolkit"): poolkit_imports(p)
-            for p in sorted(PACKAGE.glob("*.py"))}
+    return {
+        ("poolkit." + p.stem if p.stem != "__init__" else "poolkit"): poolkit_imports(p)
+        for p in sorted(PACKAGE.glob("*.py"))
+    }
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -47,7 +51,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         state[node] = "open"
         for target in sorted(graph.get(node, ())):
             if state.get(target) == "open":
-                found.append(path[path.index(target):] + [target])
+                found.append(path[path.index(target) :] + [target])
             elif target not in state:
                 visit(target, path + [target])
         state[node] = "done"
@@ -72,26 +76,38 @@ def test_poolkit_has_no_import_cycle():
 
 
 def test_nothing_below_imports_the_package_front():
-    importers = [m for m, targets in import_graph().items() if "poolkit" in targets and m != "poolkit.__main__"]
+    importers = [
+        m
+        for m, targets in import_graph().items()
+        if "poolkit" in targets and m != "poolkit.__main__"
+    ]
     assert importers == []
 
 
 def test_the_reader_imports_neither_the_dataset_nor_phones_nor_dask():
     source = (PACKAGE / "tidy.py").read_text()
-    assert poolkit_imports(PACKAGE / "tidy.py") <= {"poolkit.errors", "poolkit.snapshot", "poolkit.tables"}
+    assert poolkit_imports(PACKAGE / "tidy.py") <= {
+        "poolkit.errors",
+        "poolkit.snapshot",
+        "poolkit.tables",
+    }
     assert "dask" not in source and "phonenumbers" not in source
 
 
 def test_no_compiled_code_of_our_own():
-    ours = [p for p in PACKAGE.rglob("*") if p.suffix in {".c", ".pyx", ".cpp", ".rs", ".so", ".pyd"}]
+    ours = [
+        p for p in PACKAGE.rglob("*") if p.suffix in {".c", ".pyx", ".cpp", ".rs", ".so", ".pyd"}
+    ]
     assert ours == []
     assert not (PACKAGE.parent / "setup.py").exists()
 
 
 def test_importing_poolkit_leaves_the_umask_alone():
     """Not even read and put back (another thread could create a file in between)."""
-    code = ("import os; calls = []; real = os.umask; os.umask = lambda m: calls.append(m) or real(m); "
-            "import poolkit, poolkit.snapshot, poolkit.notebook, poolkit.report; print(calls)")
+    code = (
+        "import os; calls = []; real = os.umask; os.umask = lambda m: calls.append(m) or real(m); "
+        "import poolkit, poolkit.snapshot, poolkit.notebook, poolkit.report; print(calls)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -99,7 +115,10 @@ def test_importing_poolkit_leaves_the_umask_alone():
 def test_every_error_poolkit_raises_is_exported():
     from poolkit import errors
 
-    raised = {name for name, value in vars(errors).items()
-              if isinstance(value, type) and issubclass(value, poolkit.PoolkitError)}
+    raised = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, poolkit.PoolkitError)
+    }
     assert {"SnapshotError", "ReportError", "DatasetError"} <= raised
     assert raised <= set(poolkit.__all__) and all(hasattr(poolkit, name) for name in raised)

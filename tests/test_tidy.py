@@ -14,7 +14,11 @@ from poolkit.tidy import SCHEMAS, empty_tables
 from conftest import POOL, envelope, make_pool, write_json
 
 EXPECTED_DTYPES = {
-    "string": "string", "boolean": "boolean", "Int64": "Int64", "int64": "int64", "category": "category",
+    "string": "string",
+    "boolean": "boolean",
+    "Int64": "Int64",
+    "int64": "int64",
+    "category": "category",
 }
 
 
@@ -23,7 +27,11 @@ def assert_schema(tables: poolkit.PoolTables) -> None:
         schema = SCHEMAS[name]
         assert list(frame.columns[: len(schema)]) == list(schema), name
         for column, kind in schema.items():
-            assert str(frame[column].dtype) == EXPECTED_DTYPES[kind], (name, column, frame[column].dtype)
+            assert str(frame[column].dtype) == EXPECTED_DTYPES[kind], (
+                name,
+                column,
+                frame[column].dtype,
+            )
 
 
 def problem_at(tables: poolkit.PoolTables, path: str) -> pd.Series:
@@ -34,28 +42,39 @@ def problem_at(tables: poolkit.PoolTables, path: str) -> pd.Series:
 
 # ----------------------------------------------------------------------------- shapes
 
+
 def test_documented_example_flattens_to_one_row_per_pool_and_number():
     tables = poolkit.read_pools(envelope(make_pool()))
     assert_schema(tables)
     pool = tables.pools.iloc[0]
-    assert (pool.location_id, pool.pool_id, pool["name"]) == ("loc123", "ve9EPM428h8vShlRW1KT", "Sales Team Pool")
+    assert (pool.location_id, pool.pool_id, pool["name"]) == (
+        "loc123",
+        "ve9EPM428h8vShlRW1KT",
+        "Sales Team Pool",
+    )
     assert pool.whisper and pool.call_recording and pool.is_active
     assert (pool.service_type, pool.service_value) == ("voice_ai", "68e381b296a83800a27cd1")
     assert pool.number_count == 2 and pool.source == "<memory>"
     assert tables.numbers["phone_number"].tolist() == ["+14155552671", "+18005550100"]
     assert tables.numbers["position"].tolist() == [0, 1]
     assert tables.numbers["pool_id"].unique().tolist() == ["ve9EPM428h8vShlRW1KT"]
-    assert tables.services[["pool_id", "service_type"]].values.tolist() == [["ve9EPM428h8vShlRW1KT", "voice_ai"]]
+    assert tables.services[["pool_id", "service_type"]].values.tolist() == [
+        ["ve9EPM428h8vShlRW1KT", "voice_ai"]
+    ]
     assert tables.problems.empty
 
 
-@pytest.mark.parametrize("doc", [
-    envelope(make_pool()),
-    {"status": 200, "statusCode": 200, "message": "ok", "data": [make_pool()]},
-    {"status": "success", "data": {"numberPools": [make_pool()]}},
-    {"pools": [make_pool()]},
-    [make_pool()],
-], ids=["2021-07-28", "v3-wrapper", "v3-nested", "pools-key", "bare-list"])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        envelope(make_pool()),
+        {"status": 200, "statusCode": 200, "message": "ok", "data": [make_pool()]},
+        {"status": "success", "data": {"numberPools": [make_pool()]}},
+        {"pools": [make_pool()]},
+        [make_pool()],
+    ],
+    ids=["2021-07-28", "v3-wrapper", "v3-nested", "pools-key", "bare-list"],
+)
 def test_every_envelope_gives_the_same_tables(doc):
     tables = poolkit.read_pools(doc)
     reference = poolkit.read_pools(envelope(make_pool()))
@@ -66,7 +85,9 @@ def test_every_envelope_gives_the_same_tables(doc):
 def test_folder_is_read_recursively_in_sorted_order_and_rows_name_their_file(two_locations: Path):
     tables = poolkit.read_pools(two_locations)
     assert tables.pools["pool_id"].tolist() == ["ve9EPM428h8vShlRW1KT", "p2", "p3"]
-    assert tables.pools["source"].tolist() == [str(two_locations / "a.json")] * 2 + [str(two_locations / "sub" / "b.json")]
+    assert tables.pools["source"].tolist() == [str(two_locations / "a.json")] * 2 + [
+        str(two_locations / "sub" / "b.json")
+    ]
     assert tables.numbers["source"].nunique() == 2
     # a pool with no service has no services row; number_count 0 for an empty list
     assert tables.services["pool_id"].tolist() == ["ve9EPM428h8vShlRW1KT", "p3"]
@@ -95,10 +116,12 @@ def test_empty_input_gives_empty_frames_with_the_documented_schema(tmp_path: Pat
 
 
 def test_service_type_is_an_open_set_and_categorical():
-    tables = poolkit.read_pools(envelope(
-        make_pool(id="a", inboundCallService={"type": "workflow", "value": "w1"}),
-        make_pool(id="b", inboundCallService=None),
-    ))
+    tables = poolkit.read_pools(
+        envelope(
+            make_pool(id="a", inboundCallService={"type": "workflow", "value": "w1"}),
+            make_pool(id="b", inboundCallService=None),
+        )
+    )
     dtype = tables.pools["service_type"].dtype
     assert set(dtype.categories) == {"forward", "ivr", "voice_ai", "workflow"}
     assert tables.pools["service_type"].tolist()[0] == "workflow"
@@ -106,11 +129,15 @@ def test_service_type_is_an_open_set_and_categorical():
 
 
 def test_unknown_fields_are_kept_as_columns_and_reported_once_per_field():
-    tables = poolkit.read_pools(envelope(
-        make_pool(id="a", dateAdded="2026-01-01", priority=3),
-        make_pool(id="b", dateAdded="2026-02-01"),
-        make_pool(id="c", numbers=[{"phoneNumber": "+14155550000", "friendlyName": "x", "sid": "PN1"}]),
-    ))
+    tables = poolkit.read_pools(
+        envelope(
+            make_pool(id="a", dateAdded="2026-01-01", priority=3),
+            make_pool(id="b", dateAdded="2026-02-01"),
+            make_pool(
+                id="c", numbers=[{"phoneNumber": "+14155550000", "friendlyName": "x", "sid": "PN1"}]
+            ),
+        )
+    )
     assert tables.pools["date_added"].tolist()[:2] == ["2026-01-01", "2026-02-01"]
     assert str(tables.pools["date_added"].dtype) == "string"
     assert str(tables.pools["priority"].dtype) == "Int64"
@@ -122,21 +149,47 @@ def test_unknown_fields_are_kept_as_columns_and_reported_once_per_field():
 
 # ----------------------------------------------------------------------------- record-level problems
 
-@pytest.mark.parametrize("changes, path, column, words", [
-    ({"id": None}, "data[0].id", "pool_id", "no id"),
-    ({"id": 42}, "data[0].id", "pool_id", "is a number"),
-    ({"locationId": None}, "data[0].locationId", "location_id", "no locationId"),
-    ({"whisper": "yes"}, "data[0].whisper", "whisper", "expected true or false"),
-    ({"callRecording": 1}, "data[0].callRecording", "call_recording", "expected true or false"),
-    ({"isActive": "false"}, "data[0].isActive", "is_active", "expected true or false"),
-    ({"name": ["x"]}, "data[0].name", "name", "is a list"),
-    ({"forwardingNumber": "415-555-2671"}, "data[0].forwardingNumber", "forwarding_number", "not an E.164"),
-    ({"inboundCallService": "voice_ai"}, "data[0].inboundCallService", "service_type", "expected an object or null"),
-    ({"inboundCallService": {"value": "x"}}, "data[0].inboundCallService.type", "service_type", "no type"),
-    ({"numbers": {"phoneNumber": "+14155552671"}}, "data[0].numbers", "number_count", "expected a list"),
-    ({"numbers": None}, "data[0].numbers", "number_count", "no numbers list"),
-])
-def test_a_bad_pool_field_becomes_na_with_a_problem_and_the_pool_stays(changes, path, column, words):
+
+@pytest.mark.parametrize(
+    "changes, path, column, words",
+    [
+        ({"id": None}, "data[0].id", "pool_id", "no id"),
+        ({"id": 42}, "data[0].id", "pool_id", "is a number"),
+        ({"locationId": None}, "data[0].locationId", "location_id", "no locationId"),
+        ({"whisper": "yes"}, "data[0].whisper", "whisper", "expected true or false"),
+        ({"callRecording": 1}, "data[0].callRecording", "call_recording", "expected true or false"),
+        ({"isActive": "false"}, "data[0].isActive", "is_active", "expected true or false"),
+        ({"name": ["x"]}, "data[0].name", "name", "is a list"),
+        (
+            {"forwardingNumber": "415-555-2671"},
+            "data[0].forwardingNumber",
+            "forwarding_number",
+            "not an E.164",
+        ),
+        (
+            {"inboundCallService": "voice_ai"},
+            "data[0].inboundCallService",
+            "service_type",
+            "expected an object or null",
+        ),
+        (
+            {"inboundCallService": {"value": "x"}},
+            "data[0].inboundCallService.type",
+            "service_type",
+            "no type",
+        ),
+        (
+            {"numbers": {"phoneNumber": "+14155552671"}},
+            "data[0].numbers",
+            "number_count",
+            "expected a list",
+        ),
+        ({"numbers": None}, "data[0].numbers", "number_count", "no numbers list"),
+    ],
+)
+def test_a_bad_pool_field_becomes_na_with_a_problem_and_the_pool_stays(
+    changes, path, column, words
+):
     tables = poolkit.read_pools(envelope(make_pool(**changes), make_pool(id="ok")))
     assert len(tables.pools) == 2
     assert pd.isna(tables.pools[column].iloc[0])
@@ -146,24 +199,51 @@ def test_a_bad_pool_field_becomes_na_with_a_problem_and_the_pool_stays(changes, 
     assert_schema(tables)
 
 
-@pytest.mark.parametrize("number, path, words", [
-    ({"phoneNumber": "(415) 555-2671", "friendlyName": "a"}, "data[0].numbers[1].phoneNumber", "not an E.164"),
-    ({"phoneNumber": "14155552671", "friendlyName": "a"}, "data[0].numbers[1].phoneNumber", "not an E.164"),
-    ({"phoneNumber": 14155552671, "friendlyName": "a"}, "data[0].numbers[1].phoneNumber", "is a number"),
-    ({"phoneNumber": None, "friendlyName": "a"}, "data[0].numbers[1].phoneNumber", "is null"),
-    ({"friendlyName": "a"}, "data[0].numbers[1].phoneNumber", "no phoneNumber"),
-    ({"phoneNumber": "+14155552671", "friendlyName": 7}, "data[0].numbers[1].friendlyName", "is a number"),
-    ("+14155552671", "data[0].numbers[1]", "is a string, not an object"),
-    (None, "data[0].numbers[1]", "is a null, not an object"),
-])
+@pytest.mark.parametrize(
+    "number, path, words",
+    [
+        (
+            {"phoneNumber": "(415) 555-2671", "friendlyName": "a"},
+            "data[0].numbers[1].phoneNumber",
+            "not an E.164",
+        ),
+        (
+            {"phoneNumber": "14155552671", "friendlyName": "a"},
+            "data[0].numbers[1].phoneNumber",
+            "not an E.164",
+        ),
+        (
+            {"phoneNumber": 14155552671, "friendlyName": "a"},
+            "data[0].numbers[1].phoneNumber",
+            "is a number",
+        ),
+        ({"phoneNumber": None, "friendlyName": "a"}, "data[0].numbers[1].phoneNumber", "is null"),
+        ({"friendlyName": "a"}, "data[0].numbers[1].phoneNumber", "no phoneNumber"),
+        (
+            {"phoneNumber": "+14155552671", "friendlyName": 7},
+            "data[0].numbers[1].friendlyName",
+            "is a number",
+        ),
+        ("+14155552671", "data[0].numbers[1]", "is a string, not an object"),
+        (None, "data[0].numbers[1]", "is a null, not an object"),
+    ],
+)
 def test_a_bad_number_keeps_its_row_with_na_and_a_problem_naming_the_json_path(number, path, words):
-    pool = make_pool(numbers=[{"phoneNumber": "+14155550001", "friendlyName": "first"}, number,
-                              {"phoneNumber": "+14155550003", "friendlyName": "third"}])
+    pool = make_pool(
+        numbers=[
+            {"phoneNumber": "+14155550001", "friendlyName": "first"},
+            number,
+            {"phoneNumber": "+14155550003", "friendlyName": "third"},
+        ]
+    )
     tables = poolkit.read_pools(envelope(make_pool(id="other"), pool))
     path = path.replace("data[0]", "data[1]")
     numbers = tables.numbers[tables.numbers["pool_id"] == POOL_ID]
     assert numbers["position"].tolist() == [0, 1, 2]
-    assert numbers["phone_number"].iloc[0] == "+14155550001" and numbers["phone_number"].iloc[2] == "+14155550003"
+    assert (
+        numbers["phone_number"].iloc[0] == "+14155550001"
+        and numbers["phone_number"].iloc[2] == "+14155550003"
+    )
     bad_column = "friendly_name" if path.endswith("friendlyName") else "phone_number"
     assert pd.isna(numbers[bad_column].iloc[1])
     problem = problem_at(tables, path)
@@ -197,13 +277,34 @@ def test_same_pool_id_in_two_locations_is_not_a_duplicate():
 
 BAD_FILES = {
     "not-json.json": (b'{"success": true, "data": [', poolkit.InvalidJSONError, "not valid JSON"),
-    "error-401.json": (json.dumps({"statusCode": 401, "message": "Invalid token: access token is invalid",
-                                   "error": "Unauthorized"}).encode(), poolkit.ErrorResponseError, "401"),
-    "unsuccessful.json": (json.dumps({"success": False, "data": []}).encode(), poolkit.ErrorResponseError, "success: false"),
+    "error-401.json": (
+        json.dumps(
+            {
+                "statusCode": 401,
+                "message": "Invalid token: access token is invalid",
+                "error": "Unauthorized",
+            }
+        ).encode(),
+        poolkit.ErrorResponseError,
+        "401",
+    ),
+    "unsuccessful.json": (
+        json.dumps({"success": False, "data": []}).encode(),
+        poolkit.ErrorResponseError,
+        "success: false",
+    ),
     "string.json": (b'"hello"', poolkit.NotAPoolResponseError, "top-level JSON is a string"),
-    "null.json": (b"null", poolkit.NotAPoolResponseError, "top-level JSON is a null"),  # crashed pyarrow 26
+    "null.json": (
+        b"null",
+        poolkit.NotAPoolResponseError,
+        "top-level JSON is a null",
+    ),  # crashed pyarrow 26
     "no-data.json": (b'{"locations": []}', poolkit.NotAPoolResponseError, "no 'data' list"),
-    "data-object.json": (b'{"data": {"id": 1}}', poolkit.NotAPoolResponseError, "'data' is a object"),
+    "data-object.json": (
+        b'{"data": {"id": 1}}',
+        poolkit.NotAPoolResponseError,
+        "'data' is a object",
+    ),
 }
 
 
@@ -247,6 +348,7 @@ def test_errors_argument_is_checked():
 
 # ----------------------------------------------------------------------------- tables
 
+
 def test_repr_and_csv(tmp_path: Path):
     tables = poolkit.load_sample()
     assert repr(tables) == "PoolTables(pools=162, numbers=1,611, services=104, problems=6)"
@@ -257,15 +359,23 @@ def test_repr_and_csv(tmp_path: Path):
 
 # ----------------------------------------------------------------------------- reading files
 
-@pytest.mark.parametrize("raw", [
-    b"\xef\xbb\xbf" + json.dumps(envelope(make_pool())).encode(),  # a UTF-8 byte order mark
-    b"  " + json.dumps(envelope(make_pool())).encode() + b"\r\n\r\n",  # white space around
-    json.dumps(envelope(make_pool()), indent=3).encode(),  # pretty-printed
-])
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xef\xbb\xbf" + json.dumps(envelope(make_pool())).encode(),  # a UTF-8 byte order mark
+        b"  " + json.dumps(envelope(make_pool())).encode() + b"\r\n\r\n",  # white space around
+        json.dumps(envelope(make_pool()), indent=3).encode(),  # pretty-printed
+    ],
+)
 def test_byte_order_mark_and_white_space_change_nothing(raw, tmp_path: Path):
     (tmp_path / "r.json").write_bytes(raw)
     tables = poolkit.read_pools(tmp_path / "r.json")
-    assert tables.pools["pool_id"].tolist() == [POOL["id"]] and len(tables.numbers) == 2 and tables.problems.empty
+    assert (
+        tables.pools["pool_id"].tolist() == [POOL["id"]]
+        and len(tables.numbers) == 2
+        and tables.problems.empty
+    )
 
 
 def test_an_unreadable_file_among_good_ones(tmp_path: Path):
@@ -288,9 +398,18 @@ def test_a_response_bigger_than_a_chunk_and_problems_in_document_order(tmp_path:
     (tmp_path / "a.json").write_text(json.dumps(envelope(make_pool(id="small", whisper=1))))
     numbers = [{"phoneNumber": f"+1415{i:07d}", "friendlyName": f"line {i}"} for i in range(5_000)]
     numbers[7]["phoneNumber"] = "415-555-0100"
-    (tmp_path / "b.json").write_text(json.dumps(envelope(make_pool(numbers=numbers, name=5), make_pool(id=""),
-                                                         total=3)))
+    (tmp_path / "b.json").write_text(
+        json.dumps(envelope(make_pool(numbers=numbers, name=5), make_pool(id=""), total=3))
+    )
     tables = poolkit.read_pools(tmp_path)
-    assert len(tables.numbers) == 5_004 and tables.numbers["phone_number"].iloc[5_001] == "+14150004999"
-    assert tables.problems["path"].tolist() == ["data[0].whisper", "total", "data[0].name", "data[1].id",
-                                                "data[0].numbers[7].phoneNumber"]
+    assert (
+        len(tables.numbers) == 5_004
+        and tables.numbers["phone_number"].iloc[5_001] == "+14150004999"
+    )
+    assert tables.problems["path"].tolist() == [
+        "data[0].whisper",
+        "total",
+        "data[0].name",
+        "data[1].id",
+        "data[0].numbers[7].phoneNumber",
+    ]
