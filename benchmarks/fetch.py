@@ -89,8 +89,10 @@ def main() -> None:
         server.terminate()
     ideal = max(args.locations * args.delay / args.workers, 1e-9)
     print(
-        f"{args.locations:,} locations, workers={args.workers}, server delay {args.delay * 1000:.0f} ms: "
-        f"{seconds:.2f} s for {files:,} files, {len(result.pools):,} pools, {len(result.failures)} failures"
+        f"{args.locations:,} locations, workers={args.workers}, "
+        f"server delay {args.delay * 1000:.0f} ms: "
+        f"{seconds:.2f} s for {files:,} files, {len(result.tables.pools):,} pools, "
+        f"{len(result.failures)} failures"
     )
     print(f"fetch / ideal ({ideal:.1f} s) = {seconds / ideal:.2f}x  (target <= 1.3x)")
 

@@ -76,7 +76,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(5)
     print(
-        f"{'input':14s} {'rows':>9s} {'distinct':>9s} {'per-row':>9s} {'enrich':>8s} {'2 procs':>8s} "
+        f"{'input':14s} {'rows':>9s} {'distinct':>9s} {'per-row':>9s} {'enrich':>8s} "
+        f"{'2 procs':>8s} "
         f"{'speed-up':>9s} {'differ':>7s}"
     )
     for kind in ("clustered", "random", "international", "history"):
@@ -95,7 +96,8 @@ def main() -> None:
             tuple(row) != tuple(ref) for row, ref in zip(got.itertuples(index=False), reference)
         )
         print(
-            f"{kind:14s} {len(numbers):9,d} {numbers.nunique():9,d} {slow:8.1f}s {fast:7.2f}s {two:7.2f}s "
+            f"{kind:14s} {len(numbers):9,d} {numbers.nunique():9,d} {slow:8.1f}s {fast:7.2f}s "
+            f"{two:7.2f}s "
             f"{slow / min(fast, two):8.1f}x {differ:7,d}"
         )
 

@@ -39,7 +39,7 @@ def main() -> None:
     from tidy import make_data
 
     rows = []
-    for numbers, locations in SIZES.items():
+    for locations in SIZES.values():
         folder = make_data(locations, HERE / "out" / f"tidy-{locations}")["documented"]
         size = sum(p.stat().st_size for p in folder.glob("*.json") if p.name != "manifest.json")
         runs = [measure("read_pools", folder) for _ in range(args.repeat)]
@@ -56,7 +56,8 @@ def main() -> None:
     for row in rows:
         print(
             f"{row['numbers']:>10,} numbers: {row['seconds']:6.2f} s "
-            f"({row['seconds'] / row['numbers'] * 1e6:.2f} µs per number), peak +{row['peak_bytes'] / 1e6:,.0f} MB"
+            f"({row['seconds'] / row['numbers'] * 1e6:.2f} µs per number), "
+            f"peak +{row['peak_bytes'] / 1e6:,.0f} MB"
         )
     pandas_rows = rows
     per_number = pandas_rows[-1]["peak_bytes"] / pandas_rows[-1]["numbers"]

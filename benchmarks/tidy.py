@@ -188,7 +188,8 @@ def main() -> None:
     rows = results["read_pools documented"][0]["rows"]
     peak = max(r["peak_bytes"] for r in results["read_pools documented"])
     print(
-        f"input: {len(files):,} files, {json_bytes / 1e6:.0f} MB, {rows[0]:,} pools, {rows[1]:,} numbers "
+        f"input: {len(files):,} files, {json_bytes / 1e6:.0f} MB, "
+        f"{rows[0]:,} pools, {rows[1]:,} numbers "
         f"(best of {args.repeat}, fresh process each, interleaved)"
     )
     for label, seconds in best.items():
@@ -196,13 +197,15 @@ def main() -> None:
         print(f"  {label:26s} {seconds:7.2f} s   peak +{worst_peak / 1e6:7.0f} MB")
     print(f"read_pools / floor                  = {ours / best['floor']:.2f}x  (target <= 3x)")
     print(
-        f"json_normalize / read_pools         = {best['json_normalize'] / ours:.2f}x  (target >= 3x)"
+        f"json_normalize / read_pools         = {best['json_normalize'] / ours:.2f}x  "
+        "(target >= 3x)"
     )
     print(f"duckdb read_json / read_pools       = {best['duckdb'] / ours:.2f}x  (target > 1x)")
     print(f"read_pools peak / JSON bytes        = {peak / json_bytes:.2f}x  (target <= 4x)")
     for form in FORMS[1:]:
         print(
-            f"{form:11s} / documented            = {best[f'read_pools {form}'] / ours:.2f}x  (target <= 1.3x)"
+            f"{form:11s} / documented            = {best[f'read_pools {form}'] / ours:.2f}x  "
+            "(target <= 1.3x)"
         )
 
 

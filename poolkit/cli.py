@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report",
         help="run the report notebook on DATA and export one self-contained HTML file",
-        description="Run the report notebook on DATA (a snapshot folder, a response file or a glob) "
+        description="Run the report notebook on DATA (a snapshot folder, a response file, a glob "
+        "or a poolkit Parquet dataset) "
         "and export it as one HTML file: code hidden, charts embedded, nothing loaded "
         "from the network.",
     )

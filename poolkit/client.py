@@ -247,7 +247,8 @@ class Client:
                 requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError,
             ) as exc:
-                # a body cut short is read after urllib3's own retries: count it against the same Retry
+                # a body cut short is read after urllib3's own retries: count it against the
+                # same Retry
                 try:
                     retry = retry.increment(method, url, error=ProtocolError(type(exc).__name__))
                 except MaxRetryError:

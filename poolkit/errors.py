@@ -103,7 +103,10 @@ class APIError(PoolkitError):
         return text
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(status={self.status}, location_id={self.location_id!r}, message={self.message!r})"
+        return (
+            f"{type(self).__name__}(status={self.status}, location_id={self.location_id!r}, "
+            f"message={self.message!r})"
+        )
 
 
 class BadRequestError(APIError):

@@ -43,7 +43,8 @@ class FetchResult:
     snapshot: Path
 
     def __repr__(self) -> str:
-        return f"FetchResult({self.tables!r}, failures={len(self.failures):,}, snapshot='{self.snapshot}')"
+        failed = len(self.failures)
+        return f"FetchResult({self.tables!r}, failures={failed:,}, snapshot='{self.snapshot}')"
 
 
 def fetch_pools(

@@ -111,7 +111,8 @@ def _id(rng: random.Random) -> str:
 
 
 def _phone(rng: random.Random, area: str) -> str:
-    return f"+1{area}{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(2, 9)}{rng.randint(0, 9999):04d}"
+    exchange = f"{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(2, 9)}"
+    return f"+1{area}{exchange}{rng.randint(0, 9999):04d}"
 
 
 def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict]]:

@@ -43,7 +43,7 @@ from .tables import DATASET_MARKER, SCHEMAS, PoolTables, category_dtype, empty_f
 
 __all__ = ["read_pools", "json_files", "E164_PATTERN"]
 
-# JSON fields of a pool and of a number the contract lists; anything else is kept as an extra column.
+# JSON fields of a pool and of a number the contract lists; anything else is an extra column.
 _POOL_FIELDS = frozenset(
     {
         "id",
@@ -606,7 +606,8 @@ class _ChunkBuilder:
                     row,
                     "id",
                     key[2],
-                    f"pool id repeated within location {key[1]} (first at {first[key]}); both rows kept",
+                    f"pool id repeated within location {key[1]} (first at {first[key]}); "
+                    "both rows kept",
                 )
             else:
                 first[key] = self.path(row)
@@ -666,7 +667,8 @@ class _ChunkBuilder:
                         services[row].get("type", _MISSING),
                         "inbound call service has no type"
                         if value is None
-                        else f"inboundCallService.type is a {_type_name(value)}, expected a non-empty string",
+                        else f"inboundCallService.type is a {_type_name(value)}, "
+                        "expected a non-empty string",
                     )
                     types[row] = None
         if not set(map(type, values)) <= _TEXT_TYPES:

@@ -22,7 +22,8 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> tuple[Path, poolkit.PoolTables]:
-    """Two snapshots with an odd response (unknown field, undocumented service type), as a dataset."""
+    """Two snapshots with an odd response (unknown field, undocumented service type),
+    as a dataset."""
     base = tmp_path_factory.mktemp("dask")
     for day, seed in ((1, 9), (8, 10)):
         folder = write_snapshot(

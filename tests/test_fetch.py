@@ -1,4 +1,5 @@
-"""fetch_pools and `poolkit fetch` against a real local server: snapshots, manifest, resume, secrets."""
+"""fetch_pools and `poolkit fetch` against a real local server: snapshots, manifest, resume,
+secrets."""
 
 from __future__ import annotations
 

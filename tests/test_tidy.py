@@ -147,7 +147,7 @@ def test_unknown_fields_are_kept_as_columns_and_reported_once_per_field():
     assert problem_at(tables, "data[2].numbers[0].sid")["pool_id"] == "c"
 
 
-# ----------------------------------------------------------------------------- record-level problems
+# ------------------------------------------------------------------------ record-level problems
 
 
 @pytest.mark.parametrize(
