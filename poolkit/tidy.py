@@ -427,9 +427,11 @@ class _Reader:
         self.pending, self.pending_file, self.pending_at = [], [], []
         self.files, self.pending_bytes, self.pending_json_only = [], 0, True
 
-    def keep_extra(self, is_pool: bool, name: str, row: int, value: Any, where: tuple) -> None:
+    def keep_extra(
+        self, is_pool: bool, name: str, row: int, value: Any, where: Callable[[], tuple]
+    ) -> None:
         """Keep an unknown field's value; the first time a field is seen, choose its column
-        and write its problem row. ``where`` is ``(sort key, source, loc, pid, path)``."""
+        and write its problem row, at ``where()``: ``(sort key, source, loc, pid, path)``."""
         if (is_pool, name) not in self.extra_columns:
             taken = set(SCHEMAS["pools" if is_pool else "numbers"]).union(
                 column
@@ -443,7 +445,7 @@ class _Reader:
                 column, suffix = f"extra_{base}_{suffix}", suffix + 1
             self.extra_columns[(is_pool, name)] = column
             self.problem(
-                *where, value, f"unknown field {_printable(name)!r}: kept as column {column!r}"
+                *where(), value, f"unknown field {_printable(name)!r}: kept as column {column!r}"
             )
         (self.pool_extra if is_pool else self.number_extra).setdefault(name, {})[row] = value
 
@@ -743,13 +745,18 @@ class _ChunkBuilder:
                 )
                 continue
             for k, name in enumerate(n for n in number if n not in _NUMBER_FIELDS):
-                key = self.key(row, _FIELD_ORDER["numbers"], at, k)
                 self.reader.keep_extra(
                     False,
                     name,
                     self.reader.rows_before[1] + j,
                     number[name],
-                    (key, self.source(row), self.loc[row], self.pid[row], f"{where}.{name}"),
+                    lambda row=row, at=at, k=k, path=f"{where}.{name}": (
+                        self.key(row, _FIELD_ORDER["numbers"], at, k),
+                        self.source(row),
+                        self.loc[row],
+                        self.pid[row],
+                        path,
+                    ),
                 )
         return phones, friendly
 
@@ -765,7 +772,7 @@ class _ChunkBuilder:
                     name,
                     self.reader.rows_before[0] + row,
                     pool[name],
-                    (
+                    lambda row=row, k=k, name=name: (
                         self.key(row, _FIELD_ORDER["extra"], k),
                         self.source(row),
                         self.loc[row],
