@@ -259,6 +259,8 @@ def number_kinds(tables: PoolTables) -> pd.DataFrame:
         _count_numbers(tables, kinds).rename("numbers").sort_values(ascending=False, kind="stable")
     )
     counts = counts.rename_axis("kind").reset_index()
+    counts = counts.sort_values(["numbers", "kind"], ascending=[False, True], kind="stable")
+    counts = counts.reset_index(drop=True)  # ties by name: the same order from pandas and Dask
     counts["share"] = (counts["numbers"] / counts["numbers"].sum()).astype("Float64")
     return counts.astype({"kind": "string", "numbers": "Int64"})
 

@@ -7,17 +7,18 @@ import sys
 from pathlib import Path
 
 from ._version import __version__
+from .analysis import headline
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
 from .snapshot import read_manifest
 from .tidy import read_pools
 
 
 def _summary(tables) -> str:
-    pools, problems = tables.pools, tables.problems
+    counts = headline(tables)
     return (
-        f"{pools['location_id'].nunique():,} locations, {len(pools):,} pools, "
-        f"{len(tables.numbers):,} numbers, {len(tables.services):,} pools with an inbound "
-        f"call service, {len(problems):,} problems"
+        f"{counts['locations']:,} locations, {counts['pools']:,} pools, "
+        f"{counts['numbers']:,} numbers, {counts['pools_with_service']:,} pools with an inbound "
+        f"call service, {counts['problems']:,} problems"
     )
 
 

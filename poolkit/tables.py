@@ -82,6 +82,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
     },
 }
 
+#: The source name of responses given as Python objects (``<memory>[i]`` in a list).
+MEMORY_SOURCE = "<memory>"
 #: The file that marks a folder as a poolkit Parquet dataset.
 DATASET_MARKER = "poolkit-dataset.json"
 _ROW = "_row"
@@ -172,7 +174,7 @@ def _snapshot_of_folder(folder: str) -> str:
 
 def snapshot_of(source: object) -> str:
     """The snapshot a row belongs to, from its ``source``."""
-    if not isinstance(source, str) or source.startswith("<memory>"):
+    if not isinstance(source, str) or source.startswith(MEMORY_SOURCE):
         return "memory"
     return _snapshot_of_folder(os.path.dirname(os.path.abspath(source)))
 
@@ -228,6 +230,7 @@ def _clear_dataset(out: Path) -> None:
                 "the tables were not written (choose a new or empty folder)"
             )
         return
+    (out / DATASET_MARKER).unlink()  # first: a half-cleared folder must not read as a dataset
     for table in PoolTables.TABLES:
         for part in (out / table).glob("snapshot=*/part-*.parquet"):
             if _PART.fullmatch(part.name):
@@ -238,10 +241,15 @@ def _clear_dataset(out: Path) -> None:
 
 
 def _write_dataset(tables: PoolTables, out: Path) -> Path:
+    """Everything is converted to Arrow before the disk is touched, and the marker goes
+    first and comes back last: a write that fails leaves no folder that reads as a dataset."""
     import pyarrow.parquet as pq  # loaded only when writing
 
-    _clear_dataset(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if not all(isinstance(frame, pd.DataFrame) for _, frame in tables):
+        raise DatasetError(
+            "to_parquet writes pandas tables; Dask tables are read from a dataset "
+            "already (compute them first to write them elsewhere)"
+        )
     pool_snapshots = [snapshot_of(s) for s in tables.pools["source"].astype(object)]
     snapshots = {
         "pools": pool_snapshots,
@@ -253,22 +261,29 @@ def _write_dataset(tables: PoolTables, out: Path) -> Path:
         "format": "poolkit dataset",
         "version": 1,
         "partitioning": "hive: snapshot",
-        "tables": {},
+        "tables": {name: _describe(frame) for name, frame in tables},
     }
-    for name, frame in tables:
-        marker["tables"][name] = _describe(frame)
+    arrow = {
+        name: pa.Table.from_pandas(
+            frame.reset_index(drop=True).assign(
+                **{_ROW: range(len(frame)), "snapshot": snapshots[name]}
+            ),
+            preserve_index=False,
+        )
+        for name, frame in tables
+        if not frame.empty
+    }
+    _clear_dataset(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in PoolTables.TABLES:
         (out / name).mkdir(exist_ok=True)
-        if frame.empty:
-            continue
-        data = frame.reset_index(drop=True).assign(
-            **{_ROW: range(len(frame)), "snapshot": snapshots[name]}
-        )
-        pq.write_to_dataset(
-            pa.Table.from_pandas(data, preserve_index=False),
-            out / name,
-            partition_cols=["snapshot"],
-            basename_template="part-{i}.parquet",
-        )
+        if name in arrow:
+            pq.write_to_dataset(
+                arrow[name],
+                out / name,
+                partition_cols=["snapshot"],
+                basename_template="part-{i}.parquet",
+            )
     (out / DATASET_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
     return out
 

@@ -39,7 +39,15 @@ from .errors import (
     UnreadableSourceError,
 )
 from .snapshot import MANIFEST
-from .tables import DATASET_MARKER, SCHEMAS, PoolTables, category_dtype, empty_frame, empty_tables
+from .tables import (
+    MEMORY_SOURCE,
+    SCHEMAS,
+    PoolTables,
+    category_dtype,
+    empty_frame,
+    empty_tables,
+    is_dataset,
+)
 
 __all__ = ["read_pools", "json_files", "E164_PATTERN"]
 
@@ -63,7 +71,7 @@ _NUMBER_FIELDS = frozenset({"phoneNumber", "friendlyName"})
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 _E164 = re.compile(E164_PATTERN)
 _ENVELOPE_KEYS = ("data", "pools", "numberPools")
-_MEMORY = "<memory>"
+_MEMORY = MEMORY_SOURCE
 _BOM = b"\xef\xbb\xbf"
 _STR = pa.large_string()  # what pandas' Arrow-backed string dtype holds: no cast, no copy
 # Big, long-lived columns: the system allocator hands freed buffers back, where Arrow's
@@ -151,6 +159,14 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+def _number(value: int | float) -> str:
+    """A number as ``:g`` shows it; an integer too big for a float in full."""
+    try:
+        return f"{value:g}"
+    except OverflowError:
+        return str(value)
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)).replace("-", "_").lower()
 
@@ -216,12 +232,15 @@ def _is_list_of_sources(items: list | tuple) -> bool:
 
 def _expand_path(source: str | os.PathLike) -> Iterator[tuple[str, Any]]:
     path = Path(source)
-    if path.is_dir():
-        if (path / DATASET_MARKER).is_file():
-            raise NotAPoolResponseError(
+    if is_dataset(path):
+        yield (
+            str(path),
+            NotAPoolResponseError(
                 str(path),
                 "a poolkit Parquet dataset, not responses: read it with poolkit.read_dataset()",
-            )
+            ),
+        )
+    elif path.is_dir():
         for name in json_files(path):
             yield name, None
     elif path.exists() or not glob.has_magic(str(source)):
@@ -233,10 +252,11 @@ def _expand_path(source: str | os.PathLike) -> Iterator[tuple[str, Any]]:
 
 
 def json_files(folder: str | os.PathLike) -> list[str]:
-    """Every ``*.json`` below ``folder`` except manifests, sorted by path."""
+    """Every ``*.json`` below ``folder`` except manifests and poolkit Parquet datasets,
+    sorted by path."""
     found = []
     for root, dirs, names in os.walk(folder):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not is_dataset(os.path.join(root, d)))
         found.extend(os.path.join(root, n) for n in names if n.endswith(".json") and n != MANIFEST)
     return sorted(found)
 
@@ -390,7 +410,7 @@ class _Reader:
                     None,
                     "total",
                     total,
-                    f"total says {total:g} but the response holds {len(data)} pool(s)",
+                    f"total says {_number(total)} but the response holds {len(data)} pool(s)",
                 )
         file = len(self.files)
         self.files.append((name, prefix))
@@ -438,14 +458,16 @@ class _Reader:
                 for (pool_table, _), column in self.extra_columns.items()
                 if pool_table == is_pool
             )
-            base = _printable(_snake(name)) or "unnamed"
+            base = _printable(_snake(name)) or "unnamed"  # _snake takes str() of any key
             column = f"extra_{base}" if base in taken else base
             suffix = 2
             while column in taken:
                 column, suffix = f"extra_{base}_{suffix}", suffix + 1
             self.extra_columns[(is_pool, name)] = column
             self.problem(
-                *where(), value, f"unknown field {_printable(name)!r}: kept as column {column!r}"
+                *where(),
+                value,
+                f"unknown field {_printable(str(name))!r}: kept as column {column!r}",
             )
         (self.pool_extra if is_pool else self.number_extra).setdefault(name, {})[row] = value
 
@@ -750,12 +772,12 @@ class _ChunkBuilder:
                     name,
                     self.reader.rows_before[1] + j,
                     number[name],
-                    lambda row=row, at=at, k=k, path=f"{where}.{name}": (
+                    lambda row=row, at=at, k=k, name=name: (
                         self.key(row, _FIELD_ORDER["numbers"], at, k),
                         self.source(row),
                         self.loc[row],
                         self.pid[row],
-                        path,
+                        f"{self.path(row)}.numbers[{at}].{name}",
                     ),
                 )
         return phones, friendly
@@ -945,9 +967,9 @@ def _add_extra_columns(frame: pd.DataFrame, extra: dict, columns: dict[str, str]
         kinds = {type(v) for v in present}
         if kinds <= {bool}:
             column = pd.array(values, dtype="boolean")
-        elif kinds <= {int}:
+        elif kinds <= {int} and all(-(2**63) <= v < 2**63 for v in present):
             column = pd.array(values, dtype="Int64")
-        elif kinds <= {int, float}:
+        elif kinds <= {int, float} and all(abs(v) < 2**63 or type(v) is float for v in present):
             column = pd.array(values, dtype="Float64")
         elif kinds <= {str} and all(map(_encodable, present)):
             column = pd.array(values, dtype="string")
@@ -981,6 +1003,8 @@ def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
         for name, doc in _iter_sources(source):
             reader.rank.setdefault(name, len(reader.rank))
             try:
+                if isinstance(doc, SourceError):
+                    raise doc
                 if doc is None:
                     raw = _read_file(name)
                     reader.add(name, _parse(name, raw), len(raw))

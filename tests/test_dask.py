@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dask
+import distributed
 import pandas as pd
 import pytest
 
@@ -16,8 +17,6 @@ from poolkit import analysis
 from poolkit.synthetic import SyntheticSpec, generate, write_snapshot
 
 from conftest import envelope, make_pool
-
-distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import poolkit
@@ -85,7 +86,8 @@ def test_writing_again_replaces_the_dataset(tmp_path: Path):
 
 
 def test_duckdb_reads_the_dataset_in_one_line(tmp_path: Path):
-    duckdb = pytest.importorskip("duckdb")
+    import duckdb
+
     out = poolkit.load_sample().to_parquet(tmp_path / "processed")
     rows = duckdb.sql(
         f"SELECT snapshot, count(*) FROM read_parquet('{out}/pools/*/*.parquet', "
@@ -136,3 +138,25 @@ def test_read_pools_points_a_dataset_to_read_dataset(tmp_path: Path):
         poolkit.read_pools(out)
     with pytest.raises(poolkit.DatasetError, match="not a poolkit dataset"):
         poolkit.read_dataset(poolkit.sample_path())
+
+
+def test_a_failed_write_leaves_no_folder_that_reads_as_a_dataset(tmp_path: Path):
+    out = poolkit.load_sample().to_parquet(tmp_path / "d")
+    broken = poolkit.load_sample()
+    broken.numbers["odd"] = [object()] * len(broken.numbers)  # Arrow cannot write this
+    with pytest.raises(pa.ArrowException):
+        broken.to_parquet(out)
+    assert_same(poolkit.load_sample(), poolkit.read_dataset(out))  # untouched: checked first
+    lazy = poolkit.read_dataset(out, engine="dask")
+    with pytest.raises(poolkit.DatasetError, match="pandas"):
+        lazy.to_parquet(out)
+    assert_same(poolkit.load_sample(), poolkit.read_dataset(out))
+
+
+def test_a_folder_holding_a_dataset_and_responses(tmp_path: Path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "a.json").write_text(json.dumps(envelope(make_pool())))
+    dataset = poolkit.load_sample().to_parquet(tmp_path / "processed")
+    assert len(poolkit.read_pools(tmp_path).pools) == 1  # the dataset's marker is not a response
+    recorded = poolkit.read_pools([dataset, tmp_path / "raw" / "a.json"], errors="record")
+    assert len(recorded.pools) == 1 and "read_dataset" in recorded.problems["problem"].iloc[0]

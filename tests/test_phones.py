@@ -6,6 +6,7 @@ import random
 
 import pandas as pd
 import phonenumbers
+from phonenumbers import geocoder
 
 import poolkit
 from poolkit.phones import ENRICH_COLUMNS, describe, enrich_numbers
@@ -18,9 +19,29 @@ def as_tuples(frame: pd.DataFrame) -> list[tuple]:
     ]
 
 
+def reference(number: str | None) -> tuple:
+    """phonenumbers called on one number, written here independently of poolkit.phones."""
+    if number is None:
+        return (None,) * 6
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return (None, None, None, False, None, None)
+    kind = {v: k.lower() for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper()}
+    return (
+        parsed.country_code,
+        phonenumbers.region_code_for_number(parsed),
+        kind[phonenumbers.number_type(parsed)],
+        phonenumbers.is_valid_number(parsed),
+        geocoder.description_for_number(parsed, "en") or None,
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+    )
+
+
 def assert_identical(numbers: list) -> pd.DataFrame:
     enriched = enrich_numbers(pd.Series(numbers, dtype="string"))
-    expected = [describe(None if n is None else n) for n in numbers]
+    expected = [reference(n) for n in numbers]
+    assert [describe(n) for n in numbers] == expected
     got = as_tuples(enriched)
     mismatches = [(n, g, e) for n, g, e in zip(numbers, got, expected) if g != e]
     assert mismatches == [], mismatches[:5]
@@ -143,8 +164,14 @@ def test_two_processes_give_the_same_answers(monkeypatch):
     import poolkit.phones as phones
 
     monkeypatch.setattr(phones, "_PER_TASK", 40)  # several tasks on a small input
+    started = []
+    real = phones.ProcessPoolExecutor
+    monkeypatch.setattr(
+        phones, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or real(*a, **k)
+    )
     rng = random.Random(3)
     numbers = pd.Series(
         [f"+1415{rng.randint(0, 9999999):07d}" for _ in range(200)] + ["x", None], dtype="string"
     )
     pd.testing.assert_frame_equal(enrich_numbers(numbers, workers=2), enrich_numbers(numbers))
+    assert started == [(2,)]  # the two-process run used a pool of two, the other none

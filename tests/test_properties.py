@@ -189,6 +189,7 @@ def test_files_raise_only_poolkit_errors_naming_the_file_whatever_their_layout(d
         if isinstance(pretty, type):
             assert set(results.values()) == {pretty} and pool_entries(doc) is None
             return
+        assert_nothing_lost(doc, pretty)
         for form, tables in results.items():
             assert_documented_dtypes(tables)
             for name, frame in pretty:

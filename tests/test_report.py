@@ -45,7 +45,7 @@ def test_notebook_runs_end_to_end_on_the_sample(name, tmp_path: Path):
 
 
 def _snapshot(folder: Path, locations: int) -> Path:
-    responses = generate(SyntheticSpec(locations=locations, seed=12, problems=locations >= 10))
+    responses = generate(SyntheticSpec(locations=locations, seed=12))
     return write_snapshot(folder, responses)
 
 

@@ -48,6 +48,17 @@ def test_data_sample_is_the_packaged_sample_and_regenerates_identically(tmp_path
     assert {loc["id"]: body for loc, body in again} == on_disk
 
 
+def test_synthetic_snapshots_of_any_size_plant_what_fits():
+    for locations in range(12):
+        tables = poolkit.read_pools(
+            [body for _, body in generate(SyntheticSpec(locations=locations))]
+        )
+        assert tables.pools["location_id"].nunique() == locations
+    assert (
+        len(poolkit.read_pools([b for _, b in generate(SyntheticSpec(locations=9))]).problems) == 6
+    )
+
+
 def _mutate(rng: random.Random, doc: dict) -> None:
     """Break one thing in a response, the way real data breaks."""
     data = doc["data"]

@@ -187,16 +187,23 @@ def test_unknown_fields_are_kept_as_columns_and_reported_once_per_field():
         ({"numbers": None}, "data[0].numbers", "number_count", "no numbers list"),
     ],
 )
+@pytest.mark.parametrize("given", ["in memory", "as a file"])
 def test_a_bad_pool_field_becomes_na_with_a_problem_and_the_pool_stays(
-    changes, path, column, words
+    changes, path, column, words, given, tmp_path
 ):
-    tables = poolkit.read_pools(envelope(make_pool(**changes), make_pool(id="ok")))
+    source = read_as(given, envelope(make_pool(**changes), make_pool(id="ok")), tmp_path)
+    tables = poolkit.read_pools(source)
     assert len(tables.pools) == 2
     assert pd.isna(tables.pools[column].iloc[0])
     problem = problem_at(tables, path)
     assert words in problem["problem"]
-    assert problem["source"] == "<memory>"
+    assert problem["source"] == str(source if given == "as a file" else "<memory>")
     assert_schema(tables)
+
+
+def read_as(given: str, doc: dict, folder: Path):
+    """The response itself, or the file it was written to (parsed JSON takes other checks)."""
+    return doc if given == "in memory" else write_json(folder / "r.json", doc)
 
 
 @pytest.mark.parametrize(
@@ -228,7 +235,10 @@ def test_a_bad_pool_field_becomes_na_with_a_problem_and_the_pool_stays(
         (None, "data[0].numbers[1]", "is a null, not an object"),
     ],
 )
-def test_a_bad_number_keeps_its_row_with_na_and_a_problem_naming_the_json_path(number, path, words):
+@pytest.mark.parametrize("given", ["in memory", "as a file"])
+def test_a_bad_number_keeps_its_row_with_na_and_a_problem_naming_the_json_path(
+    number, path, words, given, tmp_path
+):
     pool = make_pool(
         numbers=[
             {"phoneNumber": "+14155550001", "friendlyName": "first"},
@@ -236,7 +246,7 @@ def test_a_bad_number_keeps_its_row_with_na_and_a_problem_naming_the_json_path(n
             {"phoneNumber": "+14155550003", "friendlyName": "third"},
         ]
     )
-    tables = poolkit.read_pools(envelope(make_pool(id="other"), pool))
+    tables = poolkit.read_pools(read_as(given, envelope(make_pool(id="other"), pool), tmp_path))
     path = path.replace("data[0]", "data[1]")
     numbers = tables.numbers[tables.numbers["pool_id"] == POOL_ID]
     assert numbers["position"].tolist() == [0, 1, 2]
