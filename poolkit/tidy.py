@@ -83,7 +83,6 @@ _CHUNK_BYTES = (
 _CHUNK_POOLS = 20_000  # the same for parsed dicts, whose size is not known
 _NONE = type(None)
 _TEXT_TYPES = {str, _NONE}
-_FLAG_TYPES = {bool, _NONE}
 
 # Where a problem sorts among those of its response: before the pools, then per pool in
 # this field order, then the column checks made once per chunk (in document order each).
@@ -594,27 +593,23 @@ class _ChunkBuilder:
             values[row] = None
         return values
 
-    def texts(self, name: str) -> list:
-        values = self.column(name)
-        if not set(map(type, values)) <= _TEXT_TYPES:
+    def typed(
+        self, values: list, name: str, kind: type, expected: str, order: str | None = None
+    ) -> list:
+        """``values``, each that is neither null nor of ``kind`` made NA with a problem row."""
+        if not set(map(type, values)) <= {kind, _NONE}:
             for row, value in enumerate(values):
-                if value is not None and type(value) is not str:
-                    self.pool_problem(
-                        row, name, value, f"{name} is a {_type_name(value)}, expected a string"
-                    )
+                if value is not None and type(value) is not kind:
+                    text = f"{name} is a {_type_name(value)}, expected {expected}"
+                    self.pool_problem(row, name, value, text, order)
                     values[row] = None
         return values
 
+    def texts(self, name: str) -> list:
+        return self.typed(self.column(name), name, str, "a string")
+
     def flags(self, name: str) -> pa.Array:
-        values = self.column(name)
-        if not set(map(type, values)) <= _FLAG_TYPES:
-            for row, value in enumerate(values):
-                if value is not None and type(value) is not bool:
-                    self.pool_problem(
-                        row, name, value, f"{name} is a {_type_name(value)}, expected true or false"
-                    )
-                    values[row] = None
-        return pa.array(values, pa.bool_())
+        return pa.array(self.typed(self.column(name), name, bool, "true or false"), pa.bool_())
 
     def repeated_ids(self) -> None:
         """A pool id listed twice for one location in one response: both rows kept."""
@@ -665,17 +660,9 @@ class _ChunkBuilder:
         """``inboundCallService``: an object ``{type, value}`` or null."""
         services = self.column("inboundCallService")
         has = [type(s) is dict for s in services]
-        if not set(map(type, services)) <= {dict, _NONE}:
-            for row, value in enumerate(services):
-                if value is not None and not has[row]:
-                    self.pool_problem(
-                        row,
-                        "inboundCallService",
-                        value,
-                        f"inboundCallService is a {_type_name(value)}, expected an object or null",
-                        order="inboundCallService.type",
-                    )
-                    services[row] = None
+        self.typed(
+            services, "inboundCallService", dict, "an object or null", "inboundCallService.type"
+        )
         types = [None if s is None else s.get("type") for s in services]
         values = [None if s is None else s.get("value") for s in services]
         if (
@@ -695,16 +682,7 @@ class _ChunkBuilder:
                         "expected a non-empty string",
                     )
                     types[row] = None
-        if not set(map(type, values)) <= _TEXT_TYPES:
-            for row, value in enumerate(values):
-                if value is not None and type(value) is not str:
-                    self.pool_problem(
-                        row,
-                        "inboundCallService.value",
-                        value,
-                        f"inboundCallService.value is a {_type_name(value)}, expected a string",
-                    )
-                    values[row] = None
+        self.typed(values, "inboundCallService.value", str, "a string")
         return types, values, has
 
     def number_lists(self) -> tuple[list, list]:
