@@ -15,6 +15,7 @@ import re
 import pandas as pd
 
 from .phones import ENRICH_COLUMNS, enrich_numbers
+from .places import state_name
 from .tables import PoolTables, category_dtype
 
 NO_SERVICE = "none"
@@ -28,6 +29,7 @@ FEATURES = {
     "forwarding": lambda pools: pools["forwarding_number"].notna(),
 }
 FEATURE_LABELS = {
+    "has_pool": "Has a pool",
     "whisper": "Whisper",
     "call_recording": "Call recording",
     "active": "Active pool",
@@ -48,7 +50,9 @@ def local(tables: PoolTables) -> PoolTables:
         return tables
     import dask
 
-    pools, services, problems = dask.compute(tables.pools, tables.services, tables.problems)
+    pools, services, problems, locations = dask.compute(
+        tables.pools, tables.services, tables.problems, tables.locations
+    )
     types = category_dtype(pools["service_type"].dropna().astype(str))
     pools, services = (
         frame.reset_index(drop=True)
@@ -56,7 +60,13 @@ def local(tables: PoolTables) -> PoolTables:
         .astype({"service_type": types})
         for frame in (pools, services)
     )
-    return PoolTables(pools, tables.numbers, services, problems.reset_index(drop=True))
+    return PoolTables(
+        pools,
+        tables.numbers,
+        services,
+        problems.reset_index(drop=True),
+        locations.reset_index(drop=True),
+    )
 
 
 def _count_numbers(tables: PoolTables, keys) -> pd.Series:
@@ -116,56 +126,142 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
     ).reset_index(drop=True)
 
 
-def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFrame:
-    """Per group (location by default): pools, and the share of its pools with each feature,
-    plus the share with each inbound call service type (``service_<type>`` columns)."""
-    tables = local(tables)
-    pools = tables.pools
+LOCATION_COLUMNS = ("name", "city", "state", "country", "postal_code", "timezone")
+
+
+def _locations(tables: PoolTables) -> pd.DataFrame:
+    """One row per location id: its details (first seen), whether it ever answered, and its
+    status; from ``tables.locations``, or from the pools where that table is empty."""
+    locations = tables.locations
+    if locations.empty:
+        locations = pd.DataFrame(
+            {"location_id": tables.pools["location_id"].dropna().unique(), "status": "ok"}
+        )
+        for column in LOCATION_COLUMNS:
+            locations[column] = pd.Series(pd.NA, index=locations.index, dtype="string")
+    answered = locations.assign(
+        answered=locations["status"].astype(object) == "ok",
+        state=[
+            state_name(s, c)
+            for s, c in zip(locations["state"].astype(object), locations["country"].astype(object))
+        ],
+    )
+    per_id = answered.groupby("location_id", sort=False, observed=True)
+    frame = per_id[list(LOCATION_COLUMNS)].first()
+    frame["answered"] = per_id["answered"].any()
+    frame["status"] = per_id["status"].agg(
+        lambda s: "ok" if (s.astype(object) == "ok").any() else s.iloc[-1]
+    )
+    return frame
+
+
+def _pool_flags(pools: pd.DataFrame) -> pd.DataFrame:
+    """Per pool: each feature, and each inbound call service type (``service_<type>``)."""
     flags = pd.DataFrame({name: test(pools).astype(bool) for name, test in FEATURES.items()})
     for service_type in pools["service_type"].cat.categories:
         flags[f"service_{service_type}"] = (
             (pools["service_type"] == service_type).fillna(False).astype(bool)
         )
-    flags[by] = pools[by]
+    return flags
+
+
+def _grouping(tables: PoolTables, by: str) -> pd.Series:
+    """The ``by`` value of every pool: a pool column, or a location column (``state``, ...)."""
+    if by in tables.pools.columns:
+        return tables.pools[by]
+    if by in LOCATION_COLUMNS:
+        return tables.pools["location_id"].map(_locations(tables)[by]).astype("string")
+    raise KeyError(
+        f"by={by!r}: not a column of pools nor of locations ({', '.join(LOCATION_COLUMNS)})"
+    )
+
+
+def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFrame:
+    """Per group (location by default): pools, and the share of its pools with each feature,
+    plus the share with each inbound call service type (``service_<type>`` columns). Per
+    location, every location that answered is a row: one without pools has 0 pools and uses
+    no feature. ``by`` may be a pool column or a location column (``state``, ``country``...)."""
+    tables = local(tables)
+    flags = _pool_flags(tables.pools)
+    flags[by] = _grouping(tables, by)
     grouped = flags.groupby(by, observed=True)
     shares = grouped.mean().astype("Float64")
     shares.insert(0, "pools", grouped.size().astype("Int64"))
-    return shares.reset_index()
+    if by == "location_id":
+        answered = _locations(tables).query("answered").index
+        shares = shares.reindex(shares.index.union(answered, sort=False))
+        shares = shares.fillna(0).astype({"pools": "Int64"})
+    return shares.rename_axis(by).reset_index()
 
 
-def feature_adoption_summary(tables: PoolTables) -> pd.DataFrame:
-    """For each feature: how many locations use it in at least one pool, and what share."""
-    adoption = feature_adoption(tables)
-    locations = len(adoption)
-    features = [c for c in adoption.columns if c not in ("location_id", "pools")]
-    rows = []
-    for feature in features:
-        using = int((adoption[feature] > 0).sum()) if locations else 0
-        rows.append(
-            {
-                "feature": feature,
-                "label": _feature_label(feature),
-                "locations_using": using,
-                "locations": locations,
-                "share": using / locations if locations else float("nan"),
-            }
+def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.DataFrame:
+    """For each feature: how many locations use it in at least one pool, of the locations
+    that answered (those with no pool included; "has_pool" is a feature of its own). Locations
+    whose fetch failed are left out of ``locations`` and counted in ``locations_not_fetched``.
+    ``by`` (a location column: ``state``, ``country``, ``timezone``...) gives a row per group."""
+    tables = local(tables)
+    locations = _locations(tables)
+    flags = _pool_flags(tables.pools).assign(location_id=tables.pools["location_id"])
+    using = flags.groupby("location_id", observed=True).any()
+    answered = locations[locations["answered"]]
+    per_location = using.reindex(answered.index, fill_value=False).astype(bool)
+    per_location.insert(0, "has_pool", answered.index.isin(tables.pools["location_id"].dropna()))
+    keys = [] if by is None else [by]
+    if by is not None:
+        if by not in LOCATION_COLUMNS:
+            raise KeyError(f"by={by!r}: not a location column ({', '.join(LOCATION_COLUMNS)})")
+        per_location[by] = answered[by].astype(object).fillna("unknown")
+        not_fetched = (
+            locations.loc[~locations["answered"], by]
+            .astype(object)
+            .fillna("unknown")
+            .value_counts()
         )
-    frame = pd.DataFrame(
-        rows, columns=["feature", "label", "locations_using", "locations", "share"]
-    )
+        groups = per_location.groupby(by, sort=True)
+    else:
+        not_fetched = pd.Series({None: int((~locations["answered"]).sum())})
+        groups = [(None, per_location)]
+    rows = []
+    for key, group in groups:
+        for feature in [c for c in per_location.columns if c != by]:
+            count = int(group[feature].sum())
+            rows.append(
+                {
+                    "feature": feature,
+                    "label": _feature_label(feature),
+                    **({by: key} if by else {}),
+                    "locations_using": count,
+                    "locations": len(group),
+                    "share": count / len(group) if len(group) else float("nan"),
+                    "locations_not_fetched": int(not_fetched.get(key, 0)),
+                }
+            )
+    columns = [
+        "feature",
+        "label",
+        *keys,
+        "locations_using",
+        "locations",
+        "share",
+        "locations_not_fetched",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
     return frame.astype(
         {
             "feature": "string",
             "label": "string",
+            **{k: "string" for k in keys},
             "locations_using": "Int64",
             "locations": "Int64",
             "share": "Float64",
+            "locations_not_fetched": "Int64",
         }
     )
 
 
 def location_summary(tables: PoolTables) -> pd.DataFrame:
-    """Per location: pools, numbers, active pools and share, pools with a service."""
+    """Per location (those without pools and those not fetched too): its name and place,
+    status, pools, numbers, active pools and share, pools with a service; most numbers first."""
     tables = local(tables)
     pools = tables.pools
     grouped = pools.assign(
@@ -173,29 +269,128 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
         with_service=pools["service_type"].notna().astype(int),
         numbers=pools["number_count"].fillna(0),
     ).groupby("location_id", observed=True)
-    frame = grouped.agg(
+    counts = grouped.agg(
         pools=("pool_id", "size"),
         numbers=("numbers", "sum"),
         active_pools=("active", "sum"),
         pools_with_service=("with_service", "sum"),
     )
-    frame["active_share"] = (frame["active_pools"] / frame["pools"]).astype("Float64")
-    frame = frame.astype(
-        {c: "Int64" for c in ("pools", "numbers", "active_pools", "pools_with_service")}
+    locations = _locations(tables)
+    frame = locations[["name", "state", "country", "status"]].join(counts, how="outer")
+    answered = locations["answered"].reindex(frame.index, fill_value=True)
+    counts_columns = ["pools", "numbers", "active_pools", "pools_with_service"]
+    frame[counts_columns] = (
+        frame[counts_columns]
+        .astype("Float64")
+        .where(~answered.to_numpy()[:, None] | frame[counts_columns].notna(), 0)
     )
-    return frame.sort_values("numbers", ascending=False, kind="stable").reset_index()
+    frame["status"] = frame["status"].astype(object).fillna("ok").astype("string")
+    frame["active_share"] = (frame["active_pools"] / frame["pools"]).astype("Float64")
+    frame = frame.astype({c: "Int64" for c in counts_columns})
+    return (
+        frame.rename_axis("location_id")
+        .sort_values("numbers", ascending=False, kind="stable", na_position="last")
+        .reset_index()
+    )
+
+
+def locations_without_pools(tables: PoolTables) -> pd.DataFrame:
+    """The locations that use no pool or were not fetched: name, place, status and error."""
+    tables = local(tables)
+    summary = location_summary(tables)
+    errors = _locations_errors(tables)
+    unused = summary[(summary["pools"] == 0) | (summary["status"] != "ok")]
+    frame = unused[["location_id", "name", "state", "country", "status"]].assign(
+        error=unused["location_id"].map(errors).astype("string")
+    )
+    return frame.sort_values(["status", "name"], kind="stable").reset_index(drop=True)
+
+
+def _locations_errors(tables: PoolTables) -> pd.Series:
+    locations = tables.locations
+    return (
+        locations.dropna(subset=["error"])
+        .drop_duplicates("location_id", keep="last")
+        .set_index("location_id")["error"]
+    )
 
 
 def headline(tables: PoolTables) -> dict[str, int]:
-    """The headline counts: locations, pools, numbers, pools with a service, problems."""
+    """The headline counts: locations (with pools, without, not fetched), pools, numbers,
+    pools with a service, problems."""
     numbers = len(tables.numbers)  # Dask counts per partition
     tables = local(tables)
+    locations = _locations(tables)
+    with_pools = locations.index.isin(tables.pools["location_id"].dropna())
     return {
-        "locations": int(tables.pools["location_id"].nunique()),
+        "locations": len(locations),
+        "locations_with_pools": int((locations["answered"] & with_pools).sum()),
+        "locations_without_pools": int((locations["answered"] & ~with_pools).sum()),
+        "locations_not_fetched": int((~locations["answered"]).sum()),
         "pools": len(tables.pools),
         "numbers": int(numbers),
         "pools_with_service": len(tables.services),
         "problems": len(tables.problems),
+    }
+
+
+def region_summary(tables: PoolTables, by: str = "state") -> pd.DataFrame:
+    """Per value of a location column (``state`` by default, or ``country``...): locations,
+    how many have pools, have none, were not fetched, and their pools and numbers."""
+    if by not in LOCATION_COLUMNS:
+        raise KeyError(f"by={by!r}: not a location column ({', '.join(LOCATION_COLUMNS)})")
+    tables = local(tables)
+    locations = _locations(tables)
+    pools = tables.pools.groupby("location_id", observed=True).agg(
+        pools=("pool_id", "size"), numbers=("number_count", "sum")
+    )
+    frame = (
+        locations[[by, "answered"]]
+        .join(pools)
+        .assign(**{by: locations[by].astype(object).fillna("unknown")})
+    )
+    has_pools = frame["pools"].fillna(0) > 0
+    frame = frame.assign(
+        with_pools=frame["answered"] & has_pools,
+        without_pools=frame["answered"] & ~has_pools,
+        not_fetched=~frame["answered"],
+    )
+    summary = frame.groupby(by, sort=True).agg(
+        locations=("answered", "size"),
+        with_pools=("with_pools", "sum"),
+        without_pools=("without_pools", "sum"),
+        not_fetched=("not_fetched", "sum"),
+        pools=("pools", "sum"),
+        numbers=("numbers", "sum"),
+    )
+    summary = summary.sort_values("locations", ascending=False, kind="stable").reset_index()
+    return summary.astype({by: "string", **{c: "Int64" for c in summary.columns if c != by}})
+
+
+def adoption_by(tables: PoolTables, by: str = "state") -> pd.DataFrame:
+    """Share of the answering locations that use each feature, one row per value of ``by``
+    (a location column) and one column per feature label, with the locations counted."""
+    summary = feature_adoption_summary(tables, by=by)
+    shares = summary.pivot(index=by, columns="label", values="share")
+    labels = list(dict.fromkeys(summary["label"]))
+    counts = summary.drop_duplicates(by).set_index(by)["locations"]
+    return shares[labels].assign(locations=counts).reset_index()[[by, "locations", *labels]]
+
+
+def location_names(tables: PoolTables) -> dict[str, str]:
+    """Location id -> the name to show: its name, with the id where two locations share it
+    or none is known."""
+    names = _locations(local(tables))["name"].astype(object)
+    counts = names.value_counts()
+    return {
+        location_id: (
+            name
+            if isinstance(name, str) and counts[name] == 1
+            else f"{name} ({location_id})"
+            if isinstance(name, str)
+            else location_id
+        )
+        for location_id, name in names.items()
     }
 
 

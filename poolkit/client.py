@@ -329,6 +329,25 @@ class Client:
             if len(page) < page_size:
                 return locations
 
+    def location_details(self, location_id: str, *, token: str | None = None) -> dict:
+        """``GET /locations/{id}``: the location's details (scope ``locations.readonly``)."""
+        where = f"GET /locations/{location_id}"
+        body = self.get_json(
+            f"/locations/{location_id}",
+            token=token,
+            budget=f"location:{location_id}",
+            location_id=location_id,
+        )
+        location = body.get("location") if isinstance(body, dict) else None
+        if not isinstance(location, dict):
+            raise InvalidResponseError(
+                status=200,
+                url=where,
+                location_id=location_id,
+                message="the answer has no 'location'",
+            )
+        return location
+
     def location_token(self, company_id: str, location_id: str) -> str:
         """A sub-account access token for ``location_id`` from an agency token (kept in memory)."""
         response = self.request(

@@ -23,7 +23,15 @@ import pandas as pd
 from ._version import __version__
 from .client import RATE_HEADERS, Client
 from .errors import APIError, AuthenticationError, ConfigurationError, PoolkitError, SnapshotError
-from .snapshot import read_manifest, snapshot_name, write_atomic, write_manifest
+from .snapshot import (
+    location_fields,
+    read_locations,
+    read_manifest,
+    snapshot_name,
+    write_atomic,
+    write_locations,
+    write_manifest,
+)
 from .tables import PoolTables
 from .tidy import read_pools
 
@@ -72,6 +80,7 @@ def fetch_pools(
     client = client or Client(token, base_url=base_url, pool_size=max(workers, 4))
     started = datetime.now(timezone.utc)
     entries: dict[str, dict[str, Any]] = {}
+    details: dict[str, dict[str, Any]] = {}  # who each location is: snapshot's locations.json
     if resume is not None:
         folder = Path(resume)
         manifest = read_manifest(folder)
@@ -80,6 +89,7 @@ def fetch_pools(
                 f"{folder}: no manifest.json, so it is not a snapshot to resume"
             )
         entries = {e["location_id"]: e for e in manifest.get("locations", [])}
+        details = read_locations(folder)
         company_id = company_id or manifest.get("company_id")
     else:
         folder = _new_folder(Path(out), started)
@@ -99,6 +109,7 @@ def fetch_pools(
         for location in client.search_locations(company_id):
             entry = entries.setdefault(location["id"], _pending(location["id"]))
             entry["name"] = location.get("name") or entry.get("name")
+            details[location["id"]] = location_fields(location)
     for location_id in location_ids:
         entries.setdefault(location_id, _pending(location_id))
     todo = [
@@ -117,14 +128,25 @@ def fetch_pools(
             .value_counts()
             .to_dict()
         )
+        known = sum(loc in details for loc in entries)
         manifest.update(
             {
                 "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "summary": {s: int(counts.get(s, 0)) for s in ("ok", "failed", "pending")},
-                "locations": list(entries.values()),
+                "location_details": "ok"
+                if known == len(entries)
+                else "partial"
+                if known
+                else "unavailable",
+                "locations": [
+                    {**e, "details": "ok" if loc in details else e.get("details")}
+                    for loc, e in entries.items()
+                ],
             }
         )
         try:
+            if details:
+                write_locations(folder, details)
             write_manifest(folder, manifest)
         except OSError as exc:
             if final:
@@ -151,12 +173,20 @@ def fetch_pools(
     )
     executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="poolkit-fetch")
     try:
-        pending = {executor.submit(_fetch_one, client, tokens, folder, loc): loc for loc in todo}
+        pending = {
+            executor.submit(_fetch_location, client, tokens, folder, loc, loc in details): loc
+            for loc in todo
+        }
         last_save = time.monotonic()
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                entries[pending.pop(future)].update(future.result())
+                location_id = pending.pop(future)
+                entry, found = future.result()
+                entries[location_id].update(entry)
+                if found is not None:
+                    details[location_id] = found
+                    entries[location_id]["name"] = found.get("name") or entry.get("name")
                 bar.update(1)
             if time.monotonic() - last_save >= _MANIFEST_EVERY:
                 save()
@@ -229,6 +259,22 @@ class _LocationTokens:
         if fresh or location_id not in self._tokens:
             self._tokens[location_id] = self.client.location_token(self.company_id, location_id)
         return self._tokens[location_id]
+
+
+def _fetch_location(
+    client: Client, tokens: _LocationTokens | None, folder: Path, location_id: str, known: bool
+) -> tuple[dict, dict | None]:
+    """Fetch one location's pools and, with a location token and unless ``known``, who it is
+    (``GET /locations/{id}``): its manifest entry and kept details (never raises). Details
+    that are refused (no ``locations.readonly``) leave the pools fetched."""
+    entry = _fetch_one(client, tokens, folder, location_id)
+    if known or tokens is not None:  # an agency fetch knows every location from the search
+        return entry, None
+    try:
+        return {**entry, "details": "ok"}, location_fields(client.location_details(location_id))
+    except PoolkitError as exc:
+        log.info("location %s: details unavailable (%s)", location_id, type(exc).__name__)
+        return {**entry, "details": f"unavailable: {type(exc).__name__}"}, None
 
 
 def _fetch_one(

@@ -10,10 +10,11 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import headline
+from .analysis import adoption_by, headline
 from .errors import ConfigurationError
 from .masking import masked
 from .phones import enrich_numbers
+from .plots import plot_locations_by_region
 from .sample import sample_path
 from .snapshot import MANIFEST, read_manifest
 from .tables import PoolTables, is_dataset, read_dataset
@@ -61,12 +62,11 @@ def _manifests(data: str | os.PathLike) -> list[dict]:
 
 def source_info(data: str | os.PathLike) -> dict[str, Any]:
     """Where the data came from: the path and, from the newest manifest, snapshot time,
-    API version, base URL and how many locations were fetched or failed."""
+    API version and base URL (how many locations failed is in the tables: see ``header``)."""
     info: dict[str, Any] = {"source": str(data)}
     manifests = _manifests(data)
     if manifests:
         latest = manifests[-1]
-        summary = latest.get("summary") or {}
         info.update(
             {
                 "snapshots": len(manifests),
@@ -74,22 +74,9 @@ def source_info(data: str | os.PathLike) -> dict[str, Any]:
                 "taken_at": latest.get("taken_at"),
                 "api_version": latest.get("api_version"),
                 "base_url": latest.get("base_url"),
-                "locations_failed": summary.get(
-                    "failed", sum(e.get("status") == "failed" for e in latest.get("locations", []))
-                ),
             }
         )
     return info
-
-
-def location_names(data: str | os.PathLike) -> dict[str, str]:
-    """Location id -> name, from the manifests (agency fetches and the sample know names)."""
-    return {
-        e["location_id"]: e["name"]
-        for m in _manifests(data)
-        for e in m.get("locations", [])
-        if e.get("location_id") and e.get("name")
-    }
 
 
 def header(data: str | os.PathLike, tables: PoolTables):
@@ -110,6 +97,15 @@ def header(data: str | os.PathLike, tables: PoolTables):
         for k, v in labels.items()
     )
     info = source_info(data)
+    sentence = (
+        f"{counts['locations']:,} locations: {counts['locations_with_pools']:,} with pools, "
+        f"{counts['locations_without_pools']:,} without"
+        + (
+            f", {counts['locations_not_fetched']:,} not fetched"
+            if counts["locations_not_fetched"]
+            else ""
+        )
+    )
     parts = [f"Source: <code>{html.escape(Path(info['source']).name or info['source'])}</code>"]
     if info.get("taken_at"):
         parts.append(f"snapshot taken {html.escape(str(info['taken_at']))}")
@@ -119,9 +115,8 @@ def header(data: str | os.PathLike, tables: PoolTables):
         parts.append(f"from {html.escape(str(info['base_url']))}")
     if info.get("snapshots", 1) > 1:
         parts.append(f"{info['snapshots']} snapshots")
-    if info.get("locations_failed"):
-        parts.append(f"<b>{info['locations_failed']} location(s) failed to fetch</b>")
     return HTML(
+        f'<p class="poolkit-headline"><b>{html.escape(sentence)}</b></p>'
         f'<div class="poolkit-cards">{cards}</div><p class="poolkit-source">{" · ".join(parts)}</p>'
     )
 
@@ -185,3 +180,26 @@ def show(ax, alt: str | None = None, dpi: int = 100) -> None:
         raw=True,
         metadata={"image/png": {"alt": alt}},
     )
+
+
+def regions(tables: PoolTables, top: int = 25):
+    """Where the locations are: a chart of locations by state (by country where no state is
+    known) with and without pools, then the share of them using each feature; a sentence
+    where the data says nothing of places."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    locations = tables.locations
+    by = next(
+        (c for c in ("state", "country") if c in locations and locations[c].notna().any()), None
+    )
+    if by is None:
+        return table(
+            pd.DataFrame(),
+            empty="The data says nothing of where the locations are "
+            "(snapshots fetched with location details do).",
+        )
+    fig, ax = plt.subplots(figsize=(10, 6))
+    show(plot_locations_by_region(tables, ax=ax, by=by))
+    adoption = adoption_by(tables, by=by)
+    display(table(adoption, percent=tuple(adoption.columns[2:]), rows=top))

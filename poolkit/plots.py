@@ -24,6 +24,7 @@ from .analysis import (
     number_kinds,
     numbers_by_area,
     numbers_per_pool,
+    region_summary,
     service_mix,
 )
 from .tables import PoolTables
@@ -95,10 +96,14 @@ def _short(text: object, width: int = 28) -> str:
 
 
 def plot_numbers_per_pool(
-    data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 30
+    data: PoolTables | pd.DataFrame,
+    ax: Axes | None = None,
+    top: int = 30,
+    names: dict[str, str] | None = None,
 ) -> Axes:
     """Numbers per pool: one bar per pool (coloured by service) up to ``top`` pools, else a
-    histogram of pool sizes with the median marked."""
+    histogram of pool sizes with the median marked. ``names`` (location id -> name) labels
+    each pool with its location's name rather than the id's start."""
     ax = _axes(ax)
     frame = numbers_per_pool(data) if isinstance(data, PoolTables) else data
     title = "Numbers per pool"
@@ -108,7 +113,8 @@ def plot_numbers_per_pool(
     if len(frame) <= top:
         frame = frame.iloc[::-1]
         labels = [
-            f"{_short(n)} · {str(loc)[:6]}" for n, loc in zip(frame["name"], frame["location_id"])
+            f"{_short(n)} · {_short(names[loc], 24) if names and loc in names else str(loc)[:6]}"
+            for n, loc in zip(frame["name"], frame["location_id"])
         ]
         services = (
             frame["service_type"].astype(object).where(frame["service_type"].notna(), NO_SERVICE)
@@ -319,5 +325,48 @@ def plot_number_kinds(data: PoolTables | pd.DataFrame, ax: Axes | None = None) -
     ax.set_ylabel("Numbers")
     ax.set_title(f"{title} ({int(total):,} numbers)")
     ax.tick_params(axis="x", labelrotation=15 if len(frame) > 3 else 0)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+LOCATION_STATES = {
+    "with_pools": ("with pools", "#1b9e77"),
+    "without_pools": ("without pools", "#bdbdbd"),
+    "not_fetched": ("not fetched", "#e31a1c"),
+}
+
+
+def plot_locations_by_region(
+    data: PoolTables | pd.DataFrame, ax: Axes | None = None, by: str = "state", top: int = 20
+) -> Axes:
+    """Locations per state (or country...): stacked bars of those with pools, without pools
+    and not fetched, most locations first; past ``top`` regions the rest are one "other" bar."""
+    ax = _axes(ax)
+    frame = region_summary(data, by=by) if isinstance(data, PoolTables) else data
+    title = f"Locations by {by.replace('_', ' ')}"
+    if frame.empty:
+        return _empty(ax, title, "No locations to show")
+    if len(frame) > top:
+        rest = frame.iloc[top - 1 :].drop(columns=by).sum()
+        frame = pd.concat(
+            [
+                frame.iloc[: top - 1],
+                pd.DataFrame([{by: f"{OTHER} ({len(frame) - top + 1})", **rest}]),
+            ]
+        )
+    frame = frame.iloc[::-1]
+    left = np.zeros(len(frame))
+    for column, (label, color) in LOCATION_STATES.items():
+        values = frame[column].astype(float).to_numpy()
+        ax.barh(range(len(frame)), values, left=left, color=color, label=label)
+        left += values
+    ax.set_yticks(range(len(frame)), [_short(v, 24) for v in frame[by]], fontsize=8)
+    for y, (total, pools) in enumerate(zip(left, frame["pools"].astype(float))):
+        ax.text(total, y, f" {int(pools):,} pools", va="center", fontsize=7, color="#636363")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("Locations")
+    ax.set_xlim(0, left.max() * 1.25)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
+    ax.set_title(f"{title} ({int(frame['locations'].sum()):,} locations)")
     ax.spines[["top", "right"]].set_visible(False)
     return ax

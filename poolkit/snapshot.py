@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
+#: Who each location is: its details as the API gave them, only the fields below.
+LOCATIONS = "locations.json"
+#: Snapshot files that are not pool responses.
+SNAPSHOT_FILES = frozenset({MANIFEST, LOCATIONS})
+#: The fields of a location kept in a snapshot: no owner names, e-mails or phone numbers.
+LOCATION_FIELDS = ("id", "name", "city", "state", "country", "postalCode", "timezone")
 
 
 def snapshot_name(when: datetime | None = None) -> str:
@@ -39,6 +45,33 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def location_fields(location: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a location object (``/locations/search`` or ``/locations/{id}``) that a
+    snapshot keeps, as received."""
+    return {key: location[key] for key in LOCATION_FIELDS if key in location}
+
+
+def write_locations(folder: str | os.PathLike, locations: dict[str, dict[str, Any]]) -> Path:
+    """Write ``locations.json`` (``{"locations": [...]}``, kept fields only) atomically."""
+    kept = [location_fields(location) for location in locations.values()]
+    text = json.dumps({"locations": kept}, indent=1, ensure_ascii=False) + "\n"
+    return write_atomic(Path(folder) / LOCATIONS, text.encode())
+
+
+def read_locations(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """Location id -> kept details, from a snapshot's ``locations.json`` ({} without one)."""
+    try:
+        body = json.loads((Path(folder) / LOCATIONS).read_text())
+    except (OSError, ValueError):
+        return {}
+    listed = body.get("locations") if isinstance(body, dict) else None
+    return {
+        entry["id"]: location_fields(entry)
+        for entry in listed or []
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+    }
 
 
 def write_manifest(folder: str | os.PathLike, manifest: dict[str, Any]) -> Path:

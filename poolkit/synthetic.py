@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .snapshot import snapshot_name, write_atomic, write_manifest
+from .snapshot import snapshot_name, write_atomic, write_locations, write_manifest
 
 # (area code, city, region): US and Canadian geographic area codes.
 AREA_CODES = [
@@ -104,6 +104,12 @@ class SyntheticSpec:
     problems: bool = True
     seed: int = 7
     extra: dict[str, Any] = field(default_factory=dict)
+    empty_locations: int = 0  # locations that answer with no pools
+    failed_locations: int = 0  # locations whose fetch failed: no response (body None)
+
+
+#: The shipped sample: 40 locations with pools, 5 without, 1 whose fetch failed.
+SAMPLE = SyntheticSpec(locations=40, seed=7, empty_locations=5, failed_locations=1)
 
 
 def _id(rng: random.Random) -> str:
@@ -115,8 +121,10 @@ def _phone(rng: random.Random, area: str) -> str:
     return f"+1{area}{exchange}{rng.randint(0, 9999):04d}"
 
 
-def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict]]:
-    """Return ``[(location, response), ...]``: location ``{"id", "name"}`` and its 200 body."""
+def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict | None]]:
+    """Return ``[(location, response), ...]``: the location's details (``id``, ``name``, ``city``,
+    ``state``, ``country``, ``postalCode``, ``timezone``) and its 200 body, ``None`` for the
+    ``failed_locations`` (last)."""
     spec = spec or SyntheticSpec()
     rng = random.Random(spec.seed)
     services = list(SERVICE_WEIGHTS)
@@ -181,7 +189,75 @@ def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict]]:
         out.append((location, {"success": True, "data": pools, "total": len(pools)}))
     if spec.problems:
         _inject_problems(out)
+    _place(out, spec)
     return out
+
+
+PROVINCES = {"ON": "Ontario", "BC": "British Columbia", "QC": "Quebec", "AB": "Alberta"}
+STATES = {
+    "NY": "New York",
+    "IL": "Illinois",
+    "CA": "California",
+    "TX": "Texas",
+    "MA": "Massachusetts",
+    "CO": "Colorado",
+    "GA": "Georgia",
+    "WA": "Washington",
+    "FL": "Florida",
+    "NV": "Nevada",
+    "AZ": "Arizona",
+    "TN": "Tennessee",
+    "OR": "Oregon",
+    "UT": "Utah",
+    "NC": "North Carolina",
+}
+TIMEZONES = {
+    "NY": "America/New_York",
+    "IL": "America/Chicago",
+    "CA": "America/Los_Angeles",
+    "TX": "US/Central",
+    "MA": "America/New_York",
+    "CO": "America/Denver",
+    "GA": "US/Eastern",
+    "WA": "America/Los_Angeles",
+    "FL": "America/New_York",
+    "NV": "America/Los_Angeles",
+    "AZ": "America/Phoenix",
+    "TN": "America/Chicago",
+    "OR": "America/Los_Angeles",
+    "UT": "America/Denver",
+    "NC": "America/New_York",
+    "ON": "America/Toronto",
+    "BC": "America/Vancouver",
+    "QC": "America/Montreal",
+    "AB": "America/Edmonton",
+}
+
+
+def _place(out: list[tuple[dict, dict | None]], spec: SyntheticSpec) -> None:
+    """Give every location the place its name says (a third of them with the state's full
+    name, as agencies type it either way), then add the locations with no pools and the failed
+    ones. A random stream of its own, so the pools are the same with or without these."""
+    rng = random.Random(spec.seed + 1)
+    bodies = [{"success": True, "data": [], "total": 0}] * spec.empty_locations
+    for body in bodies + [None] * spec.failed_locations:
+        city = rng.choice(AREA_CODES)[1]
+        name = f"{rng.choice(BRANDS)} {rng.choice(TRADES)} - {city}"
+        out.append(({"id": _id(rng), "name": name}, body))
+    regions = {city: region for _, city, region in AREA_CODES}
+    for index, (location, _) in enumerate(out):
+        city = location["name"].rsplit(" - ", 1)[-1]
+        region = regions[city]
+        canadian = region in PROVINCES
+        location.update(
+            city=city,
+            state=(PROVINCES if canadian else STATES)[region] if index % 3 == 0 else region,
+            country="CA" if canadian else "US",
+            postalCode=f"{rng.choice('KLMNV')}{rng.randint(1, 9)}A 1B{rng.randint(1, 9)}"
+            if canadian
+            else f"{rng.randint(10000, 99999)}",
+            timezone=TIMEZONES[region],
+        )
 
 
 def _inject_problems(responses: list[tuple[dict, dict]]) -> None:
@@ -207,30 +283,43 @@ def _inject_problems(responses: list[tuple[dict, dict]]) -> None:
 
 def write_snapshot(
     folder: str | Path,
-    responses: list[tuple[dict, dict]],
+    responses: list[tuple[dict, dict | None]],
     *,
     taken_at: datetime | None = None,
     indent: int | None = None,
     note: str = "synthetic",
 ) -> Path:
-    """Write responses as a snapshot folder: ``<location_id>.json`` files and a manifest."""
+    """Write responses as a snapshot folder, as a fetch does: ``<location_id>.json`` files,
+    ``locations.json`` and a manifest (a ``None`` body is a location whose fetch failed)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     taken_at = taken_at or datetime.now(timezone.utc)
     entries = []
     for location, body in responses:
+        entry = {"location_id": location["id"], "name": location["name"]}
+        if body is None:
+            entries.append(
+                {
+                    **entry,
+                    "status": "failed",
+                    "http_status": 403,
+                    "error": "ForbiddenError",
+                    "message": "The token does not have access to this location.",
+                }
+            )
+            continue
         data = json.dumps(body, indent=indent).encode() + (b"\n" if indent else b"")
         write_atomic(folder / f"{location['id']}.json", data)
         entries.append(
             {
-                "location_id": location["id"],
-                "name": location["name"],
+                **entry,
                 "status": "ok",
                 "http_status": 200,
                 "file": f"{location['id']}.json",
                 "bytes": len(data),
             }
         )
+    write_locations(folder, {location["id"]: location for location, _ in responses})
     write_manifest(
         folder,
         {
@@ -238,6 +327,11 @@ def write_snapshot(
             "taken_at": taken_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
             "api_version": "2021-07-28",
             "base_url": note,
+            "summary": {
+                "ok": sum(b is not None for _, b in responses),
+                "failed": sum(b is None for _, b in responses),
+                "pending": 0,
+            },
             "locations": entries,
         },
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -72,6 +72,21 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "service_type": "category",
         "service_value": "string",
     },
+    "locations": {
+        "location_id": "string",
+        "name": "string",
+        "city": "string",
+        "state": "string",
+        "country": "string",
+        "postal_code": "string",
+        "timezone": "string",
+        "status": "status",
+        "error": "string",
+        "pools": "Int64",
+        "active_pools": "Int64",
+        "numbers": "Int64",
+        "source": "string",
+    },
     "problems": {
         "source": "string",
         "location_id": "string",
@@ -95,6 +110,11 @@ def category_dtype(seen: Iterable[str] = ()) -> pd.CategoricalDtype:
     return pd.CategoricalDtype(sorted(set(KNOWN_SERVICE_TYPES).union(seen)))
 
 
+#: How a location of the data answered: its pools were read, its fetch failed, or the
+#: snapshot's manifest lists it without a response file.
+LOCATION_STATUSES = ("ok", "failed", "no_response_file")
+
+
 def _pandas_dtype(kind: str):
     return {
         "string": pd.StringDtype(),
@@ -102,7 +122,13 @@ def _pandas_dtype(kind: str):
         "Int64": pd.Int64Dtype(),
         "int64": np.dtype("int64"),
         "category": category_dtype(),
+        "status": pd.CategoricalDtype(LOCATION_STATUSES),
     }[kind]
+
+
+def dtype_of(table: str, column: str):
+    """The documented dtype of a column."""
+    return _pandas_dtype(SCHEMAS[table][column])
 
 
 def empty_frame(table: str) -> pd.DataFrame:
@@ -114,18 +140,20 @@ def empty_frame(table: str) -> pd.DataFrame:
 
 @dataclass(repr=False)
 class PoolTables:
-    """The four tidy tables of one or more number-pool responses.
+    """The tidy tables of one or more number-pool responses.
 
     ``pools`` is keyed by ``(location_id, pool_id)``, ``numbers`` by
-    ``(location_id, pool_id, position)``; ``source`` traces every row to its file.
+    ``(location_id, pool_id, position)``, ``locations`` by ``location_id`` (one row per
+    location and snapshot, with or without pools); ``source`` traces every row to its file.
     """
 
     pools: pd.DataFrame
     numbers: pd.DataFrame
     services: pd.DataFrame
     problems: pd.DataFrame
+    locations: pd.DataFrame = field(default_factory=lambda: empty_frame("locations"))
 
-    TABLES = ("pools", "numbers", "services", "problems")
+    TABLES = ("pools", "numbers", "services", "problems", "locations")
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name}={len(getattr(self, name)):,}" for name in self.TABLES)
@@ -255,6 +283,7 @@ def _write_dataset(tables: PoolTables, out: Path) -> Path:
         "pools": pool_snapshots,
         "numbers": [snapshot_of(s) for s in tables.numbers["source"].astype(object)],
         "problems": [snapshot_of(s) for s in tables.problems["source"].astype(object)],
+        "locations": [snapshot_of(s) for s in tables.locations["source"].astype(object)],
         "services": _services_snapshots(tables.services, tables.pools, pool_snapshots),
     }
     marker = {
@@ -322,7 +351,7 @@ def read_dataset(directory: str | os.PathLike, *, engine: str = "pandas") -> Poo
     marker = json.loads((root / DATASET_MARKER).read_text())
     frames = {}
     for name in PoolTables.TABLES:
-        spec = marker["tables"][name]
+        spec = marker["tables"].get(name) or _describe(empty_frame(name))  # older datasets
         parts = sorted(
             str(p)
             for p in (root / name).glob("snapshot=*/part-*.parquet")

@@ -38,12 +38,13 @@ from .errors import (
     SourceError,
     UnreadableSourceError,
 )
-from .snapshot import MANIFEST
+from .snapshot import MANIFEST, SNAPSHOT_FILES, read_locations, read_manifest
 from .tables import (
     MEMORY_SOURCE,
     SCHEMAS,
     PoolTables,
     category_dtype,
+    dtype_of,
     empty_frame,
     empty_tables,
     is_dataset,
@@ -128,6 +129,7 @@ class _Missing:
 
 
 _MISSING = _Missing()
+_SNAPSHOT = object()  # a source that is a snapshot folder read whole, not a response
 _RECORDED = object()  # a bad value whose problem row is already written
 
 
@@ -240,24 +242,36 @@ def _expand_path(source: str | os.PathLike) -> Iterator[tuple[str, Any]]:
             ),
         )
     elif path.is_dir():
-        for name in json_files(path):
+        files, snapshots = _walk(path)
+        for folder in snapshots:
+            yield folder, _SNAPSHOT
+        for name in files:
             yield name, None
     elif path.exists() or not glob.has_magic(str(source)):
         yield str(path), None
     else:
         for name in sorted(glob.glob(str(source), recursive=True)):
-            if os.path.isfile(name) and os.path.basename(name) != MANIFEST:
+            if os.path.isfile(name) and os.path.basename(name) not in SNAPSHOT_FILES:
                 yield name, None
 
 
 def json_files(folder: str | os.PathLike) -> list[str]:
-    """Every ``*.json`` below ``folder`` except manifests and poolkit Parquet datasets,
-    sorted by path."""
-    found = []
+    """Every ``*.json`` below ``folder`` but a snapshot's own files (manifest, locations) and
+    poolkit Parquet datasets, sorted by path."""
+    return _walk(folder)[0]
+
+
+def _walk(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """The response files below ``folder``, and the snapshot folders (with a manifest) there."""
+    found, snapshots = [], []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not is_dataset(os.path.join(root, d)))
-        found.extend(os.path.join(root, n) for n in names if n.endswith(".json") and n != MANIFEST)
-    return sorted(found)
+        found.extend(
+            os.path.join(root, n) for n in names if n.endswith(".json") and n not in SNAPSHOT_FILES
+        )
+        if MANIFEST in names:
+            snapshots.append(os.path.abspath(root))
+    return sorted(found), sorted(snapshots)
 
 
 def _read_file(name: str) -> bytes:
@@ -363,6 +377,10 @@ class _Reader:
     pending_at: list[int] = field(default_factory=list)
     files: list[tuple[str, str]] = field(default_factory=list)  # (source, JSON path prefix)
     pending_bytes: int = 0
+    # every response read: (source, its pools' location ids, why it is not one or None),
+    # and the snapshot folders read whole (their manifests list the locations not read)
+    responses: list[tuple[str, list[str], str | None]] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
     pending_json_only: bool = True  # every pending pool was parsed from JSON text (no other types)
 
     def problem(self, key: tuple, source: str, loc, pid, path: str, value: Any, text: str) -> None:
@@ -384,6 +402,7 @@ class _Reader:
         self.problem(
             (self.rank[error.source],), error.source, None, None, error.path, _MISSING, error.reason
         )
+        self.responses.append((error.source, [], error.reason))
 
     def add(self, name: str, doc: Any, size: int | None = None) -> None:
         """Take one response, parsed from ``size`` bytes of JSON or given as Python objects
@@ -411,6 +430,7 @@ class _Reader:
                     total,
                     f"total says {_number(total)} but the response holds {len(data)} pool(s)",
                 )
+        self.responses.append((name, _location_ids(data), None))
         file = len(self.files)
         self.files.append((name, prefix))
         if set(map(type, data)) <= {dict}:
@@ -473,7 +493,7 @@ class _Reader:
     # -- the tables
     def tables(self) -> PoolTables:
         self.flush()
-        if not self.chunks and not self.problems:
+        if not (self.chunks or self.problems or self.responses or self.folders):
             return empty_tables()
         pools = _to_pandas(
             {
@@ -510,7 +530,107 @@ class _Reader:
             if rows
             else empty_frame("problems")
         )
-        return PoolTables(pools, numbers, services, problems)
+        locations = _locations(self.responses, self.folders, pools)
+        return PoolTables(pools, numbers, services, problems, locations)
+
+
+def _location_ids(data: list) -> list[str]:
+    """The location ids a response's pools name, in order of first appearance."""
+    return list(
+        dict.fromkeys(
+            p["locationId"]
+            for p in data
+            if type(p) is dict and type(p.get("locationId")) is str and p["locationId"]
+        )
+    )
+
+
+def _locations(responses: list[tuple], folders: list[str], pools: pd.DataFrame) -> pd.DataFrame:
+    """One row per location of every response read (with its pools or none), and per location
+    a snapshot folder's manifest lists that was not read (failed, or no response file)."""
+    snapshots: dict[str, tuple[dict, dict]] = {}
+
+    def snapshot(folder: str) -> tuple[dict, dict]:
+        """A folder's manifest entries (by location and by file) and kept location details."""
+        if folder not in snapshots:
+            entries = (read_manifest(folder) or {}).get("locations") or [] if folder else []
+            entries = [
+                e for e in entries if isinstance(e, dict) and isinstance(e.get("location_id"), str)
+            ]
+            snapshots[folder] = (
+                {
+                    **{e["location_id"]: e for e in entries},
+                    **{e.get("file"): e for e in entries if e.get("file")},
+                },
+                read_locations(folder) if folder else {},
+            )
+        return snapshots[folder]
+
+    def row(location_id: str, source: str, folder: str, status: str, error: str | None) -> dict:
+        entries, details = snapshot(folder)
+        about = details.get(location_id, {})
+        named = entries.get(location_id, {}).get("name")
+        text = {k: v if isinstance(v, str) else None for k, v in about.items()}
+        return {
+            "location_id": location_id,
+            "name": text.get("name") or (named if isinstance(named, str) else None),
+            "city": text.get("city"),
+            "state": text.get("state"),
+            "country": text.get("country"),
+            "postal_code": text.get("postalCode"),
+            "timezone": text.get("timezone"),
+            "status": status,
+            "error": error,
+            "source": source,
+        }
+
+    rows: dict[tuple[str, str], dict] = {}
+    for source, ids, error in responses:
+        is_file = not source.startswith(_MEMORY)
+        folder = os.path.dirname(os.path.abspath(source)) if is_file else ""
+        if not ids and is_file:
+            entry = snapshot(folder)[0].get(os.path.basename(source))
+            ids = [entry["location_id"] if entry else Path(source).stem]
+        for location_id in ids:
+            rows.setdefault(
+                (location_id, folder),
+                row(location_id, source, folder, "failed" if error else "ok", error),
+            )
+    for folder in folders:
+        for entry in (read_manifest(folder) or {}).get("locations") or []:
+            location_id = entry.get("location_id") if isinstance(entry, dict) else None
+            if isinstance(location_id, str) and (location_id, folder) not in rows:
+                failed = entry.get("status") == "failed"
+                message = entry.get("message")
+                error = "; ".join(map(str, message)) if isinstance(message, list) else message
+                error = " ".join(str(part) for part in (entry.get("error"), error) if part) or None
+                rows[(location_id, folder)] = row(
+                    location_id,
+                    os.path.join(folder, MANIFEST),
+                    folder,
+                    "failed" if failed else "no_response_file",
+                    error,
+                )
+    frame = pd.DataFrame(
+        list(rows.values()), columns=[c for c in SCHEMAS["locations"] if c not in _COUNTS]
+    )
+    counts = (
+        pools.assign(
+            active=pools["is_active"].fillna(False).astype(int), numbers=pools["number_count"]
+        )
+        .groupby(["location_id", "source"], observed=True)
+        .agg(pools=("pool_id", "size"), active_pools=("active", "sum"), numbers=("numbers", "sum"))
+    )
+    frame = frame.join(counts, on=["location_id", "source"])
+    answered = frame["status"] == "ok"
+    for column in _COUNTS:
+        frame[column] = frame[column].where(~answered, frame[column].fillna(0))
+    return frame[list(SCHEMAS["locations"])].astype(
+        {c: dtype_of("locations", c) for c in SCHEMAS["locations"]}
+    )
+
+
+_COUNTS = ("pools", "active_pools", "numbers")
 
 
 class _ChunkBuilder:
@@ -979,6 +1099,9 @@ def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
     reader = _Reader()
     with _no_cyclic_gc():
         for name, doc in _iter_sources(source):
+            if doc is _SNAPSHOT:
+                reader.folders.append(name)
+                continue
             reader.rank.setdefault(name, len(reader.rank))
             try:
                 if isinstance(doc, SourceError):

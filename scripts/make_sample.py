@@ -8,13 +8,13 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from poolkit.synthetic import SyntheticSpec, generate, write_snapshot
+from poolkit.synthetic import SAMPLE, generate, write_snapshot
 
 TARGET = Path(__file__).resolve().parent.parent / "poolkit" / "sample"
 
 if __name__ == "__main__":
     shutil.rmtree(TARGET, ignore_errors=True)
-    responses = generate(SyntheticSpec(locations=40, seed=7))
+    responses = generate(SAMPLE)
     write_snapshot(
         TARGET,
         responses,

@@ -137,6 +137,9 @@ def test_location_and_problem_summaries(tables):
     assert problems["example_path"].tolist() == ["data[2].whisper"]
     assert analysis.headline(tables) == {
         "locations": 2,
+        "locations_with_pools": 2,
+        "locations_without_pools": 0,
+        "locations_not_fetched": 0,
         "pools": 4,
         "numbers": 11,
         "pools_with_service": 3,

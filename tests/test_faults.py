@@ -21,7 +21,7 @@ from poolkit.cli import main
 
 from robustness import tally
 from servers import RawServer, http_reply
-from test_fetch import POOLS, TOKEN, FakeHighLevel, pools_for, serve
+from test_fetch import POOLS, TOKEN, FakeHighLevel, location_details, pools_for, serve
 
 LOCATIONS = [f"F{i}" for i in range(6)]
 
@@ -83,6 +83,11 @@ def test_connection_reset_in_the_middle_of_a_body(env, tmp_path: Path):
     serve(env, FakeHighLevel(LOCATIONS))
 
     def reply(request: bytes) -> bytes:
+        asked = re.search(rb"GET /locations/(\w+)", request)
+        if asked:  # who the location is: answered whole
+            return http_reply(
+                json.dumps({"location": location_details(asked.group(1).decode())}).encode()
+            )
         location = re.search(rb"locationId=(\w+)", request).group(1).decode()
         body = json.dumps(pools_for(location)).encode()
         if location in ("F1", "F4"):
@@ -116,6 +121,7 @@ def test_read_timeouts(tmp_path: Path):
 
     server = HTTPServer(threaded=True)  # the slow location must not hold up the others
     server.expect_request(POOLS).respond_with_handler(handler)
+    server.expect_request(re.compile("^/locations/")).respond_with_handler(fake)
     server.start()
     try:
         result = poolkit.fetch_pools(
@@ -226,6 +232,7 @@ def test_folder_turning_read_only_in_the_middle_of_a_fetch(env, tmpfs):
         return fake(request)
 
     env.expect_request(POOLS).respond_with_handler(handler)
+    env.expect_request(re.compile("^/locations/")).respond_with_handler(fake)
     with pytest.raises(poolkit.PoolkitError, match="could not write manifest.json.*resume"):
         poolkit.fetch_pools(LOCATIONS, out=mount, client=quick_client(env.url_for("")), workers=1)
     folder = next(mount.iterdir())

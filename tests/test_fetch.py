@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -40,15 +42,23 @@ class FakeHighLevel:
         self.broken = dict(broken or {})
         self.location_tokens = location_tokens
         self.pool_requests: list[str] = []
+        self.detail_requests: list[str] = []
         self.expired: set[str] = set()  # location tokens that answer 401 once
+        self.details_forbidden: set[str] = set()  # GET /locations/{id} answers 403
 
     def __call__(self, request: Request) -> Response:
         if request.path == "/locations/search":
             skip, limit = int(request.args["skip"]), int(request.args["limit"])
-            page = [
-                {"id": loc, "name": f"Name of {loc}"} for loc in self.locations[skip : skip + limit]
-            ]
+            page = [location_details(loc) for loc in self.locations[skip : skip + limit]]
             return Response(json.dumps({"locations": page}), content_type="application/json")
+        if request.path.startswith("/locations/"):
+            loc = request.path.rsplit("/", 1)[-1]
+            self.detail_requests.append(loc)
+            if loc in self.details_forbidden:
+                body = {"statusCode": 403, "message": "The token is not authorized for this scope."}
+                return Response(json.dumps(body), status=403, content_type="application/json")
+            body = {"location": {**location_details(loc), "companyId": "C1", "settings": {}}}
+            return Response(json.dumps(body), content_type="application/json")
         if request.path == "/oauth/locationToken":
             loc = request.form["locationId"]
             issued = getattr(self, "issued", {})
@@ -93,9 +103,31 @@ def env(monkeypatch, httpserver: HTTPServer):
     return httpserver
 
 
+def location_details(loc: str) -> dict:
+    """A location as HighLevel describes one, owner data included (which must not be kept)."""
+    return {
+        "id": loc,
+        "name": f"Name of {loc}",
+        "address": "4th fleet street",
+        "city": "Chicago",
+        "state": "IL",
+        "country": "US",
+        "postalCode": "60601",
+        "timezone": "America/Chicago",
+        "website": "https://example.com",
+        "email": f"owner-{loc}@example.com",
+        "phone": "+13125550199",
+        "firstName": "Ada",
+        "lastName": "Owner",
+    }
+
+
+OWNER_DATA = ("owner-", "+13125550199", "Ada", "4th fleet street")
+
+
 def serve(httpserver: HTTPServer, fake: FakeHighLevel) -> FakeHighLevel:
     httpserver.expect_request(POOLS).respond_with_handler(fake)
-    httpserver.expect_request("/locations/search").respond_with_handler(fake)
+    httpserver.expect_request(re.compile(r"^/locations/[^/]+$")).respond_with_handler(fake)
     httpserver.expect_request("/oauth/locationToken", method="POST").respond_with_handler(fake)
     return fake
 
@@ -126,7 +158,7 @@ def test_partial_failure_is_recorded_and_resume_completes_the_snapshot(env, tmp_
     snapshot = result.snapshot
     assert snapshot.parent == tmp_path and snapshot.name.endswith("Z")
     assert sorted(p.name for p in snapshot.iterdir()) == sorted(
-        [f"L{i}.json" for i in (0, 2, 3, 5)] + ["manifest.json"]
+        [f"L{i}.json" for i in (0, 2, 3, 5)] + ["locations.json", "manifest.json"]
     )  # no temp files, no failed bodies
     assert (
         set(result.tables.pools["location_id"]) == {"L0", "L2", "L3", "L5"}
@@ -293,3 +325,61 @@ def test_agency_fetch_paces_company_budget_calls_and_never_trips_a_429(env, tmp_
     assert result.failures.empty and result.tables.pools["location_id"].nunique() == 45
     assert refused == []
     assert len(company_calls) == 45 + 5  # a token per location, five pages of locations
+
+
+# ----------------------------------------------------------------------------- who locations are
+
+
+def snapshot_text(folder: Path) -> str:
+    return "".join(p.read_text() for p in folder.iterdir() if p.is_file())
+
+
+def test_agency_fetch_keeps_who_each_location_is_and_no_owner_data(env, tmp_path: Path):
+    locations = [f"A{i}" for i in range(7)]  # three pages of three
+    fake = serve(env, FakeHighLevel(locations, location_tokens=True))
+    client = poolkit.Client(base_url=env.url_for("").rstrip("/"), page_size=3)
+    result = poolkit.fetch_pools(company_id="C1", out=tmp_path, client=client, workers=3)
+    kept = json.loads((result.snapshot / "locations.json").read_text())["locations"]
+    assert kept[0] == {
+        "id": "A0",
+        "name": "Name of A0",
+        "city": "Chicago",
+        "state": "IL",
+        "country": "US",
+        "postalCode": "60601",
+        "timezone": "America/Chicago",
+    }
+    assert [k["id"] for k in kept] == locations and fake.detail_requests == []  # the search said it
+    text = snapshot_text(result.snapshot)
+    assert not [word for word in OWNER_DATA if word in text]
+    manifest = json.loads((result.snapshot / "manifest.json").read_text())
+    assert manifest["location_details"] == "ok"
+    table = result.tables.locations
+    assert table["name"].tolist() == [f"Name of {loc}" for loc in locations]
+    assert set(table["state"]) == {"IL"} and set(table["status"]) == {"ok"}
+
+
+def test_location_token_fetch_asks_each_location_once_and_survives_a_403(env, tmp_path: Path):
+    fake = serve(env, FakeHighLevel(["L1", "L2", "L3"], broken={"L3": (403, {"message": "no"})}))
+    fake.details_forbidden = {"L2"}  # a token without locations.readonly for L2
+    result = poolkit.fetch_pools(["L1", "L2", "L3"], out=tmp_path, workers=2)
+    assert sorted(fake.detail_requests) == ["L1", "L2", "L3"]
+    assert set(result.tables.pools["location_id"]) == {"L1", "L2"}  # L2's pools were fetched
+    manifest = json.loads((result.snapshot / "manifest.json").read_text())
+    details = {e["location_id"]: e.get("details") for e in manifest["locations"]}
+    assert details == {"L1": "ok", "L2": "unavailable: ForbiddenError", "L3": "ok"}
+    assert manifest["location_details"] == "partial"
+    table = result.tables.locations.set_index("location_id")
+    assert table.loc["L1", "name"] == "Name of L1" and pd.isna(table.loc["L2", "name"])
+    assert table["status"].astype(str).to_dict() == {"L1": "ok", "L2": "ok", "L3": "failed"}
+    assert table.loc["L3", "error"].startswith("ForbiddenError") and pd.isna(
+        table.loc["L3", "pools"]
+    )
+    assert not [word for word in OWNER_DATA if word in snapshot_text(result.snapshot)]
+
+    fake.broken.clear()
+    resumed = poolkit.fetch_pools(resume=result.snapshot, workers=2)
+    assert sorted(fake.detail_requests) == ["L1", "L2", "L3"]  # L3 was known: not asked again
+    kept = json.loads((result.snapshot / "locations.json").read_text())["locations"]
+    assert sorted(k["id"] for k in kept) == ["L1", "L3"]  # the earlier details are kept
+    assert resumed.tables.locations["status"].astype(str).tolist() == ["ok", "ok", "ok"]

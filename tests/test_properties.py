@@ -23,6 +23,7 @@ EXPECTED = {
     "Int64": "Int64",
     "int64": "int64",
     "category": "category",
+    "status": "category",
 }
 
 json_scalars = (

@@ -51,7 +51,8 @@ def _snapshot(folder: Path, locations: int) -> Path:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict[str, Path]:
-    """The report for the sample, for empty data, for one location and for 5,000 locations."""
+    """The report for the sample, for empty data, for one location, for 5,000 locations, and
+    for an agency of 61 locations of which 16 have no pool."""
     base = tmp_path_factory.mktemp("reports")
     empty = base / "empty"
     empty.mkdir()
@@ -60,6 +61,9 @@ def reports(tmp_path_factory) -> dict[str, Path]:
         "empty": empty,
         "one": _snapshot(base / "one", 1),
         "many": _snapshot(base / "many", 5000),
+        "agency": write_snapshot(
+            base / "agency", generate(SyntheticSpec(locations=45, seed=13, empty_locations=16))
+        ),
     }
     return {name: build_report(path, base / f"{name}.html") for name, path in data.items()}
 
@@ -71,8 +75,9 @@ def test_report_is_self_contained_with_code_hidden(reports):
     ]
     assert all(image["src"].startswith("data:image/png;base64,") for image in images)
     alts = [image["alt"] for image in images]
-    assert len(alts) == 4 and "Numbers per pool" in alts[0] and "Inbound call services" in alts[1]
+    assert len(alts) == 5 and "Numbers per pool" in alts[0] and "Inbound call services" in alts[1]
     assert "Numbers by area" in alts[2] and "Feature adoption" in alts[3]
+    assert alts[4] == "Locations by state (46 locations)"
     assert not re.search(r'(src|href)="(https?:)?//', html), "an asset would come from the network"
     assert "<script src" not in html
     assert "read_pools(" not in html and "import matplotlib" not in html  # code is hidden
@@ -85,9 +90,29 @@ def test_report_is_self_contained_with_code_hidden(reports):
         "1,611",
         "Cornerstone",
         "Where the numbers are",
+        "46 locations: 40 with pools, 5 without, 1 not fetched",
+        "Where the locations are",
+        "Has a pool",
+        "Ontario",
     ):
         assert words in html, words
     assert "Traceback" not in html and "Warning" not in html
+
+
+def test_an_agency_report_counts_and_names_every_location(reports):
+    html = reports["agency"].read_text()
+    assert "<b>61 locations: 45 with pools, 16 without</b>" in html  # none not fetched
+    locations = poolkit.read_pools(reports["agency"].parent / "agency").locations
+    names = locations.loc[locations["pools"] == 0, "name"]
+    assert len(names) == 16 and all(html_name(name) in html for name in names)  # listed, no pool
+    assert ">61<" in html  # the locations card
+    assert html.count("<td") > 0 and "locations_not_fetched" in html
+
+
+def html_name(name: str) -> str:
+    import html
+
+    return html.escape(name)
 
 
 def test_reports_for_empty_one_and_many_locations(reports):
@@ -104,7 +129,7 @@ def test_reports_for_empty_one_and_many_locations(reports):
 @pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (CI installs it: .ci/run)"
 )
-@pytest.mark.parametrize("name", ["sample", "empty", "one", "many"])
+@pytest.mark.parametrize("name", ["sample", "empty", "one", "many", "agency"])
 def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
     from playwright.sync_api import sync_playwright
 
@@ -140,7 +165,8 @@ def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
             images = page.evaluate(
                 "Array.from(document.images).map(i => [i.complete, i.naturalWidth])"
             )
-            assert len(images) == 4 and all(done and width > 0 for done, width in images), images
+            expected = 4 if name == "empty" else 5  # no places known: no chart of them
+            assert len(images) == expected and all(done and width > 0 for done, width in images)
             assert errors == [] and outside == []
             assert page.locator(".poolkit-card").count() == 5
             page.screenshot(path=str(SCREENSHOTS / f"report-{name}.png"), full_page=True)

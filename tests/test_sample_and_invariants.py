@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 import poolkit
-from poolkit.synthetic import SyntheticSpec, generate
+from poolkit.synthetic import SAMPLE, SyntheticSpec, generate
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,14 +38,29 @@ def test_sample_is_realistic_and_offline():
 def test_data_sample_is_the_packaged_sample_and_regenerates_identically(tmp_path: Path):
     assert (REPO / "data" / "sample").resolve() == poolkit.sample_path().resolve()
     manifest = json.loads((poolkit.sample_path() / "manifest.json").read_text())
-    assert "synthetic" in manifest["base_url"] and len(manifest["locations"]) == 40
-    again = generate(SyntheticSpec(locations=40, seed=7))
+    assert "synthetic" in manifest["base_url"] and len(manifest["locations"]) == 46
+    again = generate(SAMPLE)
     on_disk = {
         p.stem: json.loads(p.read_text())
         for p in poolkit.sample_path().glob("*.json")
-        if p.name != "manifest.json"
+        if p.name not in ("manifest.json", "locations.json")
     }
-    assert {loc["id"]: body for loc, body in again} == on_disk
+    assert {loc["id"]: body for loc, body in again if body is not None} == on_disk
+    kept = json.loads((poolkit.sample_path() / "locations.json").read_text())["locations"]
+    assert kept == [location for location, _ in again]
+
+
+def test_sample_has_locations_without_pools_and_one_not_fetched():
+    locations = poolkit.load_sample().locations
+    assert len(locations) == 46 and locations["location_id"].is_unique
+    assert locations["status"].value_counts().to_dict() == {
+        "ok": 45,
+        "failed": 1,
+        "no_response_file": 0,
+    }
+    assert (locations["pools"] == 0).sum() == 5 and locations["name"].notna().all()
+    assert set(locations["country"]) == {"US", "CA"}
+    assert {"Ontario", "ON", "Texas", "TX"} & set(locations["state"])  # codes and full names
 
 
 def test_synthetic_snapshots_of_any_size_plant_what_fits():

@@ -19,6 +19,7 @@ EXPECTED_DTYPES = {
     "Int64": "Int64",
     "int64": "int64",
     "category": "category",
+    "status": "category",
 }
 
 
@@ -361,7 +362,10 @@ def test_errors_argument_is_checked():
 
 def test_repr_and_csv(tmp_path: Path):
     tables = poolkit.load_sample()
-    assert repr(tables) == "PoolTables(pools=162, numbers=1,611, services=104, problems=6)"
+    assert (
+        repr(tables)
+        == "PoolTables(pools=162, numbers=1,611, services=104, problems=6, locations=46)"
+    )
     tables.to_csv(tmp_path / "csv")
     for name, frame in tables:
         assert len(pd.read_csv(tmp_path / "csv" / f"{name}.csv")) == len(frame)

@@ -1,0 +1,129 @@
+"""Locations are first-class: every location of the data is a row, with or without pools,
+fetched or not, named and placed; adoption divides by the locations that answered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import poolkit
+from poolkit import analysis
+from poolkit.synthetic import SyntheticSpec, generate, write_snapshot
+
+from conftest import envelope, make_pool
+
+
+@pytest.fixture(scope="module")
+def agency(tmp_path_factory) -> Path:
+    """61 locations that answered, 16 of them with no pool, and 2 whose fetch failed."""
+    spec = SyntheticSpec(locations=45, seed=21, empty_locations=16, failed_locations=2)
+    return write_snapshot(tmp_path_factory.mktemp("agency") / "snap", generate(spec))
+
+
+def test_every_location_is_a_row(agency: Path):
+    tables = poolkit.read_pools(agency)
+    locations = tables.locations
+    assert len(locations) == 63 and locations["location_id"].is_unique
+    assert locations["status"].astype(str).value_counts().to_dict() == {"ok": 61, "failed": 2}
+    ok = locations[locations["status"] == "ok"]
+    assert (ok["pools"] == 0).sum() == 16 and ok["pools"].sum() == len(tables.pools)
+    assert ok["numbers"].sum() == len(tables.numbers)
+    assert ok["active_pools"].sum() == tables.pools["is_active"].sum()
+    failed = locations[locations["status"] == "failed"]
+    assert failed["pools"].isna().all() and failed["error"].str.startswith("ForbiddenError").all()
+    assert failed["source"].str.endswith("manifest.json").all()
+    assert locations["name"].notna().all() and locations["timezone"].notna().all()
+
+
+def test_adoption_and_headline_count_every_location_that_answered(agency: Path):
+    tables = poolkit.read_pools(agency)
+    summary = analysis.feature_adoption_summary(tables).set_index("feature")
+    assert (summary["locations"] == 61).all() and (summary["locations_not_fetched"] == 2).all()
+    assert summary.loc["has_pool", "locations_using"] == 45
+    whisper = tables.pools.groupby("location_id")["whisper"].any().sum()  # counted by hand
+    assert summary.loc["whisper", "locations_using"] == whisper
+    assert summary.loc["whisper", "share"] == pytest.approx(whisper / 61)
+    assert analysis.headline(tables) | {"pools": 0} == {
+        "locations": 63,
+        "locations_with_pools": 45,
+        "locations_without_pools": 16,
+        "locations_not_fetched": 2,
+        "pools": 0,
+        "numbers": len(tables.numbers),
+        "pools_with_service": len(tables.services),
+        "problems": len(tables.problems),
+    }
+    per_location = analysis.feature_adoption(tables)
+    assert len(per_location) == 61 and (per_location["pools"] == 0).sum() == 16
+
+
+def test_sixty_one_locations_sixteen_without_pools(tmp_path: Path):
+    spec = SyntheticSpec(locations=45, seed=22, empty_locations=16)
+    folder = write_snapshot(tmp_path / "snap", generate(spec))
+    tables = poolkit.read_pools(folder)
+    assert len(tables.locations) == 61
+    assert set(analysis.feature_adoption_summary(tables)["locations"]) == {61}
+    assert analysis.feature_adoption_summary(tables).iloc[0]["locations_using"] == 45  # has_pool
+
+
+def test_adoption_by_state_joins_codes_and_names():
+    responses = [
+        (
+            {"id": "A", "name": "a", "state": "IL", "country": "US"},
+            envelope(make_pool(locationId="A")),
+        ),
+        (
+            {"id": "B", "name": "b", "state": "Illinois", "country": "US"},
+            envelope(make_pool(locationId="B", whisper=False)),
+        ),
+        ({"id": "C", "name": "c", "state": "ON", "country": "CA"}, envelope()),
+        ({"id": "D", "name": "d", "state": "on", "country": "CA"}, None),
+    ]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        tables = poolkit.read_pools(write_snapshot(Path(folder), responses))
+    summary = analysis.feature_adoption_summary(tables, by="state").set_index(["state", "feature"])
+    assert summary.loc[("Illinois", "whisper")].tolist()[1:] == [1, 2, 0.5, 0]
+    assert summary.loc[("Ontario", "has_pool")].tolist()[1:] == [0, 1, 0.0, 1]
+    regions = analysis.region_summary(tables, by="state").set_index("state")
+    assert regions.loc["Illinois"].tolist() == [2, 2, 0, 0, 2, 4]
+    assert regions.loc["Ontario"].tolist() == [2, 0, 1, 1, 0, 0]
+    by_pool_column = analysis.feature_adoption(tables, by="state").set_index("state")
+    assert (
+        by_pool_column.loc["Illinois", "pools"] == 2
+        and by_pool_column.loc["Illinois", "whisper"] == 0.5
+    )
+    with pytest.raises(KeyError, match="not a location column"):
+        analysis.feature_adoption_summary(tables, by="pool_id")
+
+
+def test_without_a_manifest_a_response_file_is_its_location(tmp_path: Path):
+    (tmp_path / "Lempty.json").write_text(json.dumps(envelope()))
+    (tmp_path / "x.json").write_text(json.dumps(envelope(make_pool(locationId="L9"))))
+    locations = poolkit.read_pools(tmp_path).locations
+    assert locations["location_id"].tolist() == ["Lempty", "L9"]
+    assert locations["pools"].tolist() == [0, 1] and locations["name"].isna().all()
+    memory = poolkit.read_pools(envelope(make_pool(locationId="M1"))).locations
+    assert memory["location_id"].tolist() == ["M1"] and memory["source"].tolist() == ["<memory>"]
+
+
+def test_locations_round_trip_through_parquet_and_csv(agency: Path, tmp_path: Path):
+    tables = poolkit.read_pools(agency)
+    back = poolkit.read_dataset(tables.to_parquet(tmp_path / "d"))
+    pd.testing.assert_frame_equal(back.locations, tables.locations)
+    tables.to_csv(tmp_path / "csv")
+    assert len(pd.read_csv(tmp_path / "csv" / "locations.csv")) == 63
+
+
+def test_names_show_with_the_id_where_two_locations_share_one():
+    tables = poolkit.read_pools(
+        [envelope(make_pool(locationId="A")), envelope(make_pool(locationId="B"))]
+    )
+    tables.locations["name"] = pd.array(["Same", "Same"], dtype="string")
+    assert analysis.location_names(tables) == {"A": "Same (A)", "B": "Same (B)"}
+    tables.locations["name"] = pd.array(["One", None], dtype="string")
+    assert analysis.location_names(tables) == {"A": "One", "B": "B"}
