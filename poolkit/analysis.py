@@ -130,8 +130,8 @@ LOCATION_COLUMNS = ("name", "city", "state", "country", "postal_code", "timezone
 
 
 def _locations(tables: PoolTables) -> pd.DataFrame:
-    """One row per location id: its details (first seen), whether it ever answered, and its
-    status; from ``tables.locations``, or from the pools where that table is empty."""
+    """One row per location id: its details (the newest snapshot's), whether it ever answered,
+    and its status; from ``tables.locations``, or from the pools where that table is empty."""
     locations = tables.locations
     if locations.empty:
         locations = pd.DataFrame(
@@ -147,12 +147,14 @@ def _locations(tables: PoolTables) -> pd.DataFrame:
         ],
     )
     per_id = answered.groupby("location_id", sort=False, observed=True)
-    frame = per_id[list(LOCATION_COLUMNS)].first()
+    frame = per_id[list(LOCATION_COLUMNS)].last()
     frame["answered"] = per_id["answered"].any()
-    frame["status"] = per_id["status"].agg(
-        lambda s: "ok" if (s.astype(object) == "ok").any() else s.iloc[-1]
-    )
+    frame["status"] = per_id["status"].last().astype(object).where(~frame["answered"], "ok")
     return frame
+
+
+def _not_a_location_column(by: str) -> None:
+    raise KeyError(f"by={by!r}: not a location column ({', '.join(LOCATION_COLUMNS)})")
 
 
 def _pool_flags(pools: pd.DataFrame) -> pd.DataFrame:
@@ -170,7 +172,8 @@ def _grouping(tables: PoolTables, by: str) -> pd.Series:
     if by in tables.pools.columns:
         return tables.pools[by]
     if by in LOCATION_COLUMNS:
-        return tables.pools["location_id"].map(_locations(tables)[by]).astype("string")
+        places = _locations(tables)[by].astype(object).fillna("unknown")
+        return tables.pools["location_id"].map(places).astype("string")
     raise KeyError(
         f"by={by!r}: not a column of pools nor of locations ({', '.join(LOCATION_COLUMNS)})"
     )
@@ -198,44 +201,46 @@ def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.Da
     """For each feature: how many locations use it in at least one pool, of the locations
     that answered (those with no pool included; "has_pool" is a feature of its own). Locations
     whose fetch failed are left out of ``locations`` and counted in ``locations_not_fetched``.
-    ``by`` (a location column: ``state``, ``country``, ``timezone``...) gives a row per group."""
+    ``by`` (a location column: ``state``, ``country``, ``timezone``...) gives a row per group
+    and feature, also for a group whose every location failed."""
+    if by is not None and by not in LOCATION_COLUMNS:
+        _not_a_location_column(by)
     tables = local(tables)
     locations = _locations(tables)
     flags = _pool_flags(tables.pools).assign(location_id=tables.pools["location_id"])
-    using = flags.groupby("location_id", observed=True).any()
     answered = locations[locations["answered"]]
-    per_location = using.reindex(answered.index, fill_value=False).astype(bool)
+    per_location = (
+        flags.groupby("location_id", observed=True).any().reindex(answered.index, fill_value=False)
+    )
+    per_location = per_location.astype(bool)
     per_location.insert(0, "has_pool", answered.index.isin(tables.pools["location_id"].dropna()))
-    keys = [] if by is None else [by]
-    if by is not None:
-        if by not in LOCATION_COLUMNS:
-            raise KeyError(f"by={by!r}: not a location column ({', '.join(LOCATION_COLUMNS)})")
-        per_location[by] = answered[by].astype(object).fillna("unknown")
-        not_fetched = (
-            locations.loc[~locations["answered"], by]
-            .astype(object)
-            .fillna("unknown")
-            .value_counts()
-        )
-        groups = per_location.groupby(by, sort=True)
-    else:
-        not_fetched = pd.Series({None: int((~locations["answered"]).sum())})
-        groups = [(None, per_location)]
-    rows = []
-    for key, group in groups:
-        for feature in [c for c in per_location.columns if c != by]:
-            count = int(group[feature].sum())
-            rows.append(
-                {
-                    "feature": feature,
-                    "label": _feature_label(feature),
-                    **({by: key} if by else {}),
-                    "locations_using": count,
-                    "locations": len(group),
-                    "share": count / len(group) if len(group) else float("nan"),
-                    "locations_not_fetched": int(not_fetched.get(key, 0)),
-                }
-            )
+    group = (
+        locations[by].astype(object).fillna("unknown")
+        if by
+        else pd.Series("all", index=locations.index)
+    )
+    using = per_location.groupby(group[answered.index]).sum()
+    counts = group[answered.index].value_counts()
+    not_fetched = group[~locations["answered"]].value_counts()
+    groups = sorted(set(counts.index) | set(not_fetched.index)) or ([] if by else ["all"])
+    using = using.reindex(groups, fill_value=0)
+    features = list(per_location.columns)
+    frame = (
+        using.rename_axis("group")
+        .reset_index()
+        .melt("group", features, "feature", "locations_using")
+    )
+    frame["feature"] = pd.Categorical(frame["feature"], features)
+    frame = frame.sort_values(["group", "feature"], kind="stable").reset_index(drop=True)
+    frame["feature"] = frame["feature"].astype(str)
+    frame["label"] = frame["feature"].map(_feature_label)
+    frame["locations"] = frame["group"].map(counts).fillna(0).astype(int)
+    frame["share"] = (
+        frame["locations_using"] / frame["locations"].where(frame["locations"] > 0)
+    ).astype("Float64")
+    frame["locations_not_fetched"] = frame["group"].map(not_fetched).fillna(0).astype(int)
+    keys = [by] if by else []
+    frame = frame.rename(columns={"group": by}) if by else frame.drop(columns="group")
     columns = [
         "feature",
         "label",
@@ -245,15 +250,13 @@ def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.Da
         "share",
         "locations_not_fetched",
     ]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype(
+    return frame[columns].astype(
         {
             "feature": "string",
             "label": "string",
             **{k: "string" for k in keys},
             "locations_using": "Int64",
             "locations": "Int64",
-            "share": "Float64",
             "locations_not_fetched": "Int64",
         }
     )
@@ -322,8 +325,8 @@ def headline(tables: PoolTables) -> dict[str, int]:
     tables = local(tables)
     locations = _locations(tables)
     with_pools = locations.index.isin(tables.pools["location_id"].dropna())
-    return {
-        "locations": len(locations),
+    return {  # the locations that answered; those not fetched are counted apart
+        "locations": int(locations["answered"].sum()),
         "locations_with_pools": int((locations["answered"] & with_pools).sum()),
         "locations_without_pools": int((locations["answered"] & ~with_pools).sum()),
         "locations_not_fetched": int((~locations["answered"]).sum()),
@@ -338,7 +341,7 @@ def region_summary(tables: PoolTables, by: str = "state") -> pd.DataFrame:
     """Per value of a location column (``state`` by default, or ``country``...): locations,
     how many have pools, have none, were not fetched, and their pools and numbers."""
     if by not in LOCATION_COLUMNS:
-        raise KeyError(f"by={by!r}: not a location column ({', '.join(LOCATION_COLUMNS)})")
+        _not_a_location_column(by)
     tables = local(tables)
     locations = _locations(tables)
     pools = tables.pools.groupby("location_id", observed=True).agg(

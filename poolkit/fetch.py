@@ -268,8 +268,8 @@ def _fetch_location(
     (``GET /locations/{id}``): its manifest entry and kept details (never raises). Details
     that are refused (no ``locations.readonly``) leave the pools fetched."""
     entry = _fetch_one(client, tokens, folder, location_id)
-    if known or tokens is not None:  # an agency fetch knows every location from the search
-        return entry, None
+    if known or tokens is not None or entry["status"] != "ok":  # an agency fetch knows them
+        return entry, None  # all from the search; a location that refused its pools is not asked
     try:
         return {**entry, "details": "ok"}, location_fields(client.location_details(location_id))
     except PoolkitError as exc:

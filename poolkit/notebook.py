@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import adoption_by, headline
+from .analysis import adoption_by, headline, local
 from .errors import ConfigurationError
 from .masking import masked
 from .phones import enrich_numbers
@@ -189,7 +189,7 @@ def regions(tables: PoolTables, top: int = 25):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    locations = tables.locations
+    locations = local(tables).locations
     by = next(
         (c for c in ("state", "country") if c in locations and locations[c].notna().any()), None
     )

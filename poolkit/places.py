@@ -78,13 +78,12 @@ _NAMES = {name.casefold(): name for table in _BY_COUNTRY.values() for name in ta
 
 def state_name(state: object, country: object = None) -> object:
     """The full name of a US state or Canadian province given by code or name, in any case
-    (``il``, ``IL``, ``illinois`` -> ``Illinois``); anything else as it was."""
-    if not isinstance(state, str):
+    (``il``, ``IL``, ``illinois`` -> ``Illinois``), for a location in the US or Canada or of
+    no known country; anything else as it was (``WA`` in Australia stays ``WA``)."""
+    if not isinstance(state, str) or (isinstance(country, str) and country not in _BY_COUNTRY):
         return state
     text = state.strip()
-    code = text.upper()
-    tables = [_BY_COUNTRY[country]] if country in _BY_COUNTRY else list(_BY_COUNTRY.values())
-    for table in tables:
-        if code in table:
-            return table[code]
+    for table in [_BY_COUNTRY[country]] if country in _BY_COUNTRY else _BY_COUNTRY.values():
+        if text.upper() in table:
+            return table[text.upper()]
     return _NAMES.get(text.casefold(), state)

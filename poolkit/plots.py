@@ -367,6 +367,8 @@ def plot_locations_by_region(
     ax.set_xlabel("Locations")
     ax.set_xlim(0, left.max() * 1.25)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
-    ax.set_title(f"{title} ({int(frame['locations'].sum()):,} locations)")
+    answered = int(frame["with_pools"].sum() + frame["without_pools"].sum())
+    failed = int(frame["not_fetched"].sum())
+    ax.set_title(f"{title} ({answered:,} locations" + (f", {failed:,} not fetched)" if failed else ")"))
     ax.spines[["top", "right"]].set_visible(False)
     return ax

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 MANIFEST = "manifest.json"
 #: Who each location is: its details as the API gave them, only the fields below.
 LOCATIONS = "locations.json"
@@ -49,8 +51,8 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
 
 def location_fields(location: dict[str, Any]) -> dict[str, Any]:
     """The fields of a location object (``/locations/search`` or ``/locations/{id}``) that a
-    snapshot keeps, as received."""
-    return {key: location[key] for key in LOCATION_FIELDS if key in location}
+    snapshot keeps, as received: text only (an object there could hold contact data)."""
+    return {key: location[key] for key in LOCATION_FIELDS if isinstance(location.get(key), str)}
 
 
 def write_locations(folder: str | os.PathLike, locations: dict[str, dict[str, Any]]) -> Path:
@@ -85,6 +87,6 @@ def read_manifest(source: str | os.PathLike) -> dict[str, Any] | None:
     path = Path(source)
     folder = path if path.is_dir() else path.parent
     try:
-        return json.loads((folder / MANIFEST).read_text())
+        return orjson.loads((folder / MANIFEST).read_bytes())
     except (OSError, ValueError):
         return None

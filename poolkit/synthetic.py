@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .places import CA_PROVINCES, US_STATES
 from .snapshot import snapshot_name, write_atomic, write_locations, write_manifest
 
 # (area code, city, region): US and Canadian geographic area codes.
@@ -193,24 +194,6 @@ def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict | None]
     return out
 
 
-PROVINCES = {"ON": "Ontario", "BC": "British Columbia", "QC": "Quebec", "AB": "Alberta"}
-STATES = {
-    "NY": "New York",
-    "IL": "Illinois",
-    "CA": "California",
-    "TX": "Texas",
-    "MA": "Massachusetts",
-    "CO": "Colorado",
-    "GA": "Georgia",
-    "WA": "Washington",
-    "FL": "Florida",
-    "NV": "Nevada",
-    "AZ": "Arizona",
-    "TN": "Tennessee",
-    "OR": "Oregon",
-    "UT": "Utah",
-    "NC": "North Carolina",
-}
 TIMEZONES = {
     "NY": "America/New_York",
     "IL": "America/Chicago",
@@ -248,10 +231,10 @@ def _place(out: list[tuple[dict, dict | None]], spec: SyntheticSpec) -> None:
     for index, (location, _) in enumerate(out):
         city = location["name"].rsplit(" - ", 1)[-1]
         region = regions[city]
-        canadian = region in PROVINCES
+        canadian = region in CA_PROVINCES
         location.update(
             city=city,
-            state=(PROVINCES if canadian else STATES)[region] if index % 3 == 0 else region,
+            state=(CA_PROVINCES if canadian else US_STATES)[region] if index % 3 == 0 else region,
             country="CA" if canadian else "US",
             postalCode=f"{rng.choice('KLMNV')}{rng.randint(1, 9)}A 1B{rng.randint(1, 9)}"
             if canadian

@@ -248,10 +248,15 @@ def _expand_path(source: str | os.PathLike) -> Iterator[tuple[str, Any]]:
         for name in files:
             yield name, None
     elif path.exists() or not glob.has_magic(str(source)):
-        yield str(path), None
-    else:
-        for name in sorted(glob.glob(str(source), recursive=True)):
-            if os.path.isfile(name) and os.path.basename(name) not in SNAPSHOT_FILES:
+        if path.name not in SNAPSHOT_FILES:  # a snapshot's own files, listed with its responses
+            yield str(path), None
+    else:  # a glob: the snapshot folders it reads from list the locations it has no file of
+        names = [n for n in sorted(glob.glob(str(source), recursive=True)) if os.path.isfile(n)]
+        for folder in sorted({os.path.dirname(os.path.abspath(n)) for n in names}):
+            if os.path.isfile(os.path.join(folder, MANIFEST)):
+                yield folder, _SNAPSHOT
+        for name in names:
+            if os.path.basename(name) not in SNAPSHOT_FILES:
                 yield name, None
 
 
@@ -377,9 +382,9 @@ class _Reader:
     pending_at: list[int] = field(default_factory=list)
     files: list[tuple[str, str]] = field(default_factory=list)  # (source, JSON path prefix)
     pending_bytes: int = 0
-    # every response read: (source, its pools' location ids, why it is not one or None),
-    # and the snapshot folders read whole (their manifests list the locations not read)
-    responses: list[tuple[str, list[str], str | None]] = field(default_factory=list)
+    # every response read: (source, why it is not a pool response or None), and the
+    # snapshot folders read whole (their manifests list the locations not read)
+    responses: list[tuple[str, str | None]] = field(default_factory=list)
     folders: list[str] = field(default_factory=list)
     pending_json_only: bool = True  # every pending pool was parsed from JSON text (no other types)
 
@@ -402,7 +407,7 @@ class _Reader:
         self.problem(
             (self.rank[error.source],), error.source, None, None, error.path, _MISSING, error.reason
         )
-        self.responses.append((error.source, [], error.reason))
+        self.responses.append((error.source, error.reason))
 
     def add(self, name: str, doc: Any, size: int | None = None) -> None:
         """Take one response, parsed from ``size`` bytes of JSON or given as Python objects
@@ -430,7 +435,7 @@ class _Reader:
                     total,
                     f"total says {_number(total)} but the response holds {len(data)} pool(s)",
                 )
-        self.responses.append((name, _location_ids(data), None))
+        self.responses.append((name, None))
         file = len(self.files)
         self.files.append((name, prefix))
         if set(map(type, data)) <= {dict}:
@@ -534,94 +539,117 @@ class _Reader:
         return PoolTables(pools, numbers, services, problems, locations)
 
 
-def _location_ids(data: list) -> list[str]:
-    """The location ids a response's pools name, in order of first appearance."""
-    return list(
-        dict.fromkeys(
-            p["locationId"]
-            for p in data
-            if type(p) is dict and type(p.get("locationId")) is str and p["locationId"]
-        )
-    )
-
-
 def _locations(responses: list[tuple], folders: list[str], pools: pd.DataFrame) -> pd.DataFrame:
-    """One row per location of every response read (with its pools or none), and per location
-    a snapshot folder's manifest lists that was not read (failed, or no response file)."""
-    snapshots: dict[str, tuple[dict, dict]] = {}
+    """One row per location and snapshot folder of the data: those the pools name, those of
+    responses with no pool (named by the manifest, else by the file), and those a snapshot
+    folder's manifest lists without a response (failed, or no response file)."""
+    snapshots: dict[str, tuple[list, dict, dict]] = {}
+    folder_of: dict[str, str] = {}  # a source's folder as given -> absolute ("" in memory)
 
-    def snapshot(folder: str) -> tuple[dict, dict]:
-        """A folder's manifest entries (by location and by file) and kept location details."""
+    def snapshot(folder: str) -> tuple[list, dict, dict]:
+        """A folder's manifest entries, the same by location and by file, and kept details."""
         if folder not in snapshots:
             entries = (read_manifest(folder) or {}).get("locations") or [] if folder else []
             entries = [
                 e for e in entries if isinstance(e, dict) and isinstance(e.get("location_id"), str)
             ]
-            snapshots[folder] = (
-                {
-                    **{e["location_id"]: e for e in entries},
-                    **{e.get("file"): e for e in entries if e.get("file")},
-                },
-                read_locations(folder) if folder else {},
-            )
+            by_key = {
+                **{e["location_id"]: e for e in entries},
+                **{e["file"]: e for e in entries if e.get("file")},
+            }
+            snapshots[folder] = (entries, by_key, read_locations(folder) if folder else {})
         return snapshots[folder]
 
-    def row(location_id: str, source: str, folder: str, status: str, error: str | None) -> dict:
-        entries, details = snapshot(folder)
-        about = details.get(location_id, {})
-        named = entries.get(location_id, {}).get("name")
-        text = {k: v if isinstance(v, str) else None for k, v in about.items()}
-        return {
-            "location_id": location_id,
-            "name": text.get("name") or (named if isinstance(named, str) else None),
-            "city": text.get("city"),
-            "state": text.get("state"),
-            "country": text.get("country"),
-            "postal_code": text.get("postalCode"),
-            "timezone": text.get("timezone"),
-            "status": status,
-            "error": error,
-            "source": source,
-        }
+    def folder(source: str) -> str:
+        if source.startswith(_MEMORY):
+            return ""
+        given = source.rpartition(os.sep)[0]
+        if given not in folder_of:
+            folder_of[given] = os.path.abspath(given or os.curdir)
+        return folder_of[given]
 
-    rows: dict[tuple[str, str], dict] = {}
-    for source, ids, error in responses:
-        is_file = not source.startswith(_MEMORY)
-        folder = os.path.dirname(os.path.abspath(source)) if is_file else ""
-        if not ids and is_file:
-            entry = snapshot(folder)[0].get(os.path.basename(source))
-            ids = [entry["location_id"] if entry else Path(source).stem]
-        for location_id in ids:
-            rows.setdefault(
-                (location_id, folder),
-                row(location_id, source, folder, "failed" if error else "ok", error),
-            )
-    for folder in folders:
-        for entry in (read_manifest(folder) or {}).get("locations") or []:
-            location_id = entry.get("location_id") if isinstance(entry, dict) else None
-            if isinstance(location_id, str) and (location_id, folder) not in rows:
-                failed = entry.get("status") == "failed"
-                message = entry.get("message")
-                error = "; ".join(map(str, message)) if isinstance(message, list) else message
-                error = " ".join(str(part) for part in (entry.get("error"), error) if part) or None
-                rows[(location_id, folder)] = row(
-                    location_id,
-                    os.path.join(folder, MANIFEST),
-                    folder,
-                    "failed" if failed else "no_response_file",
-                    error,
-                )
-    frame = pd.DataFrame(
-        list(rows.values()), columns=[c for c in SCHEMAS["locations"] if c not in _COUNTS]
-    )
-    counts = (
+    folders_of = {source: folder(source) for source, _ in responses}  # each response's folder
+
+    per_source = (  # pools, active pools and numbers of each location in each response
         pools.assign(
             active=pools["is_active"].fillna(False).astype(int), numbers=pools["number_count"]
         )
-        .groupby(["location_id", "source"], observed=True)
+        .groupby(["location_id", "source"], observed=True, sort=False)
         .agg(pools=("pool_id", "size"), active_pools=("active", "sum"), numbers=("numbers", "sum"))
+        .reset_index()
     )
-    frame = frame.join(counts, on=["location_id", "source"])
+    named = per_source[["location_id", "source"]].astype(object)
+    rows = [
+        (location_id, source, "ok", None) for location_id, source in named.itertuples(index=False)
+    ]
+    with_pools = set(named["source"])
+    for source, error in responses:
+        where = folders_of[source]
+        if source in with_pools or not where:
+            continue
+        entry = snapshot(where)[1].get(os.path.basename(source))  # no pool names it: the manifest
+        if entry or not error:  # does, or the file's name (a file that is no response is not one)
+            rows.append(
+                (
+                    entry["location_id"] if entry else Path(source).stem,
+                    source,
+                    "failed" if error else "ok",
+                    error,
+                )
+            )
+    frame = pd.DataFrame(rows, columns=["location_id", "source", "status", "error"], dtype=object)
+    order = {source: rank for rank, (source, _) in enumerate(responses)}  # the input's order
+    frame = frame.iloc[frame["source"].map(order).argsort(kind="stable")].reset_index(drop=True)
+    frame["folder"] = frame["source"].map(folders_of).astype(object)
+    seen = set(zip(frame["location_id"], frame["folder"]))
+    listed = []
+    for where in folders:
+        for entry in snapshot(where)[0]:
+            if (entry["location_id"], where) not in seen:
+                message = entry.get("message")
+                error = "; ".join(map(str, message)) if isinstance(message, list) else message
+                error = " ".join(str(part) for part in (entry.get("error"), error) if part) or None
+                status = "failed" if entry.get("status") == "failed" else "no_response_file"
+                listed.append(
+                    (entry["location_id"], os.path.join(where, MANIFEST), status, error, where)
+                )
+    frame = pd.concat(
+        [frame, pd.DataFrame(listed, columns=frame.columns, dtype=object)], ignore_index=True
+    )
+    frame = frame.drop_duplicates(["location_id", "folder"], ignore_index=True)
+
+    def places_of(where: str) -> Iterator[tuple]:
+        entries, by_key, details = snapshot(where)
+        for location_id in dict.fromkeys([e["location_id"] for e in entries] + list(details)):
+            about = details.get(location_id, {})
+            name = about.get("name") or by_key.get(location_id, {}).get("name")
+            yield (location_id, where, name, *map(about.get, _PLACE_FIELDS))
+
+    about = [row for where in frame["folder"].unique() for row in places_of(where)]
+    places = pd.DataFrame(
+        about,
+        columns=[
+            "location_id",
+            "folder",
+            "name",
+            "city",
+            "state",
+            "country",
+            "postal_code",
+            "timezone",
+        ],
+        dtype=object,
+    )
+    places["name"] = places["name"].where(places["name"].map(lambda v: isinstance(v, str)), None)
+    frame = frame.merge(
+        places.drop_duplicates(["location_id", "folder"]), how="left", on=["location_id", "folder"]
+    )
+    counts = (
+        per_source.assign(folder=per_source["source"].astype(object).map(folders_of))
+        .groupby(["location_id", "folder"], observed=True)[list(_COUNTS)]
+        .sum()
+    )
+    frame = frame.join(counts, on=["location_id", "folder"])
     answered = frame["status"] == "ok"
     for column in _COUNTS:
         frame[column] = frame[column].where(~answered, frame[column].fillna(0))
@@ -631,6 +659,7 @@ def _locations(responses: list[tuple], folders: list[str], pools: pd.DataFrame) 
 
 
 _COUNTS = ("pools", "active_pools", "numbers")
+_PLACE_FIELDS = ("city", "state", "country", "postalCode", "timezone")  # columns city to timezone
 
 
 class _ChunkBuilder:

@@ -363,14 +363,15 @@ def test_location_token_fetch_asks_each_location_once_and_survives_a_403(env, tm
     fake = serve(env, FakeHighLevel(["L1", "L2", "L3"], broken={"L3": (403, {"message": "no"})}))
     fake.details_forbidden = {"L2"}  # a token without locations.readonly for L2
     result = poolkit.fetch_pools(["L1", "L2", "L3"], out=tmp_path, workers=2)
-    assert sorted(fake.detail_requests) == ["L1", "L2", "L3"]
+    assert sorted(fake.detail_requests) == ["L1", "L2"]  # L3 refused its pools: not asked more
     assert set(result.tables.pools["location_id"]) == {"L1", "L2"}  # L2's pools were fetched
     manifest = json.loads((result.snapshot / "manifest.json").read_text())
     details = {e["location_id"]: e.get("details") for e in manifest["locations"]}
-    assert details == {"L1": "ok", "L2": "unavailable: ForbiddenError", "L3": "ok"}
+    assert details == {"L1": "ok", "L2": "unavailable: ForbiddenError", "L3": None}
     assert manifest["location_details"] == "partial"
     table = result.tables.locations.set_index("location_id")
     assert table.loc["L1", "name"] == "Name of L1" and pd.isna(table.loc["L2", "name"])
+    assert pd.isna(table.loc["L3", "name"])
     assert table["status"].astype(str).to_dict() == {"L1": "ok", "L2": "ok", "L3": "failed"}
     assert table.loc["L3", "error"].startswith("ForbiddenError") and pd.isna(
         table.loc["L3", "pools"]
@@ -379,7 +380,7 @@ def test_location_token_fetch_asks_each_location_once_and_survives_a_403(env, tm
 
     fake.broken.clear()
     resumed = poolkit.fetch_pools(resume=result.snapshot, workers=2)
-    assert sorted(fake.detail_requests) == ["L1", "L2", "L3"]  # L3 was known: not asked again
+    assert sorted(fake.detail_requests) == ["L1", "L2", "L3"]  # only L3, now fetched, is asked
     kept = json.loads((result.snapshot / "locations.json").read_text())["locations"]
-    assert sorted(k["id"] for k in kept) == ["L1", "L3"]  # the earlier details are kept
+    assert sorted(k["id"] for k in kept) == ["L1", "L3"]  # L1's, from the first run, are kept
     assert resumed.tables.locations["status"].astype(str).tolist() == ["ok", "ok", "ok"]

@@ -46,16 +46,16 @@ def test_adoption_and_headline_count_every_location_that_answered(agency: Path):
     whisper = tables.pools.groupby("location_id")["whisper"].any().sum()  # counted by hand
     assert summary.loc["whisper", "locations_using"] == whisper
     assert summary.loc["whisper", "share"] == pytest.approx(whisper / 61)
-    assert analysis.headline(tables) | {"pools": 0} == {
-        "locations": 63,
-        "locations_with_pools": 45,
-        "locations_without_pools": 16,
-        "locations_not_fetched": 2,
-        "pools": 0,
-        "numbers": len(tables.numbers),
-        "pools_with_service": len(tables.services),
-        "problems": len(tables.problems),
-    }
+    counts = analysis.headline(tables)
+    assert [
+        counts[k]
+        for k in (
+            "locations",
+            "locations_with_pools",
+            "locations_without_pools",
+            "locations_not_fetched",
+        )
+    ] == [61, 45, 16, 2]
     per_location = analysis.feature_adoption(tables)
     assert len(per_location) == 61 and (per_location["pools"] == 0).sum() == 16
 
@@ -127,3 +127,74 @@ def test_names_show_with_the_id_where_two_locations_share_one():
     assert analysis.location_names(tables) == {"A": "Same (A)", "B": "Same (B)"}
     tables.locations["name"] = pd.array(["One", None], dtype="string")
     assert analysis.location_names(tables) == {"A": "One", "B": "B"}
+
+
+def test_a_location_in_two_responses_of_one_snapshot_counts_all_its_pools(tmp_path: Path):
+    (tmp_path / "a.json").write_text(json.dumps(envelope(make_pool(locationId="L", id="p1"))))
+    (tmp_path / "b.json").write_text(json.dumps(envelope(make_pool(locationId="L", id="p2"))))
+    locations = poolkit.read_pools(tmp_path).locations
+    assert locations["location_id"].tolist() == ["L"] and locations["pools"].tolist() == [2]
+    assert locations["numbers"].tolist() == [4]
+
+
+def test_states_of_other_countries_keep_their_own_names():
+    from poolkit.places import state_name
+
+    assert state_name("WA", "AU") == "WA" and state_name("NT", "AU") == "NT"
+    assert (
+        state_name("wa", "US") == "Washington" and state_name("NT", "CA") == "Northwest Territories"
+    )
+    assert state_name("ontario", None) == "Ontario" and state_name(None, "US") is None
+
+
+def test_a_state_whose_every_location_failed_is_still_counted(tmp_path: Path):
+    responses = [
+        (
+            {"id": "A", "name": "a", "state": "IL", "country": "US"},
+            envelope(make_pool(locationId="A")),
+        ),
+        ({"id": "T", "name": "t", "state": "TX", "country": "US"}, None),
+        ({"id": "N", "name": "n", "country": "US"}, envelope(make_pool(locationId="N", id="q"))),
+    ]
+    tables = poolkit.read_pools(write_snapshot(tmp_path / "s", responses))
+    summary = analysis.feature_adoption_summary(tables, by="state")
+    texas = summary[summary["state"] == "Texas"].iloc[0]
+    assert (texas["locations"], texas["locations_not_fetched"]) == (0, 1) and pd.isna(
+        texas["share"]
+    )
+    assert summary.drop_duplicates("state")["locations_not_fetched"].sum() == 1
+    assert "unknown" in set(summary["state"])  # N has no state: counted, not dropped
+    by_pool = analysis.feature_adoption(tables, by="state").set_index("state")
+    assert by_pool.loc["unknown", "pools"] == 1
+
+
+def test_a_glob_of_a_snapshot_lists_its_failed_locations_and_skips_its_own_files(agency: Path):
+    from_glob = poolkit.read_pools(str(agency / "*.json")).locations
+    assert from_glob["status"].astype(str).value_counts().to_dict() == {"ok": 61, "failed": 2}
+    listed = poolkit.read_pools(sorted(agency.glob("*.json")))  # locations.json, manifest.json too
+    assert (
+        len(listed.locations) == 61
+    )  # a list of files reads no manifest: its failures are not known
+    assert not listed.problems["source"].str.endswith(("locations.json", "manifest.json")).any()
+
+
+def test_a_stray_file_that_is_no_response_is_no_location(tmp_path: Path):
+    (tmp_path / "config.json").write_text(json.dumps({"theme": "dark"}))
+    (tmp_path / "a.json").write_text(json.dumps(envelope(make_pool(locationId="A"))))
+    tables = poolkit.read_pools(tmp_path, errors="record")
+    assert tables.locations["location_id"].tolist() == ["A"] and len(tables.problems) == 1
+
+
+def test_kept_location_fields_are_text_only():
+    from poolkit.snapshot import location_fields
+
+    kept = location_fields(
+        {
+            "id": "A",
+            "name": {"owner": "Ada", "email": "a@x.org"},
+            "state": "IL",
+            "email": "a@x.org",
+            "phone": "+13125550199",
+        }
+    )
+    assert kept == {"id": "A", "state": "IL"}
