@@ -369,6 +369,7 @@ def plot_locations_by_region(
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     answered = int(frame["with_pools"].sum() + frame["without_pools"].sum())
     failed = int(frame["not_fetched"].sum())
-    ax.set_title(f"{title} ({answered:,} locations" + (f", {failed:,} not fetched)" if failed else ")"))
+    also = f", {failed:,} not fetched" if failed else ""
+    ax.set_title(f"{title} ({answered:,} locations{also})")
     ax.spines[["top", "right"]].set_visible(False)
     return ax
