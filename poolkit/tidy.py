@@ -414,27 +414,13 @@ class _Reader:
         (``size=None``); raises ``SourceError`` when it is not a pool response."""
         data, prefix, total = _unwrap(name, doc)
         rank = self.rank[name]
-        if total is not _MISSING:
-            if type(total) not in (int, float):
-                self.problem(
-                    (rank, _TOTAL),
-                    name,
-                    None,
-                    None,
-                    "total",
-                    total,
-                    f"total is a {_type_name(total)}, expected a number",
-                )
-            elif total != len(data):
-                self.problem(
-                    (rank, _TOTAL),
-                    name,
-                    None,
-                    None,
-                    "total",
-                    total,
-                    f"total says {_number(total)} but the response holds {len(data)} pool(s)",
-                )
+        if total is not _MISSING and (type(total) not in (int, float) or total != len(data)):
+            text = (
+                f"total is a {_type_name(total)}, expected a number"
+                if type(total) not in (int, float)
+                else f"total says {_number(total)} but the response holds {len(data)} pool(s)"
+            )
+            self.problem((rank, _TOTAL), name, None, None, "total", total, text)
         self.responses.append((name, None))
         file = len(self.files)
         self.files.append((name, prefix))

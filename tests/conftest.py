@@ -8,6 +8,16 @@ from pathlib import Path
 
 import pytest
 
+#: The dtype each kind of column of ``SCHEMAS`` has in the tables, written out here.
+DTYPE_OF_KIND = {
+    "string": "string",
+    "boolean": "boolean",
+    "Int64": "Int64",
+    "int64": "int64",
+    "category": "category",
+    "status": "category",
+}
+
 POOL = {
     "id": "ve9EPM428h8vShlRW1KT",
     "name": "Sales Team Pool",

@@ -14,17 +14,8 @@ import poolkit
 from poolkit.tables import SCHEMAS
 from poolkit.tidy import _is_list_of_sources
 
-from conftest import POOL
+from conftest import DTYPE_OF_KIND, POOL
 from robustness import tally
-
-EXPECTED = {
-    "string": "string",
-    "boolean": "boolean",
-    "Int64": "Int64",
-    "int64": "int64",
-    "category": "category",
-    "status": "category",
-}
 
 json_scalars = (
     st.none()
@@ -120,7 +111,11 @@ def pool_entries(doc):
 def assert_documented_dtypes(tables):
     for name, frame in tables:
         for column, kind in SCHEMAS[name].items():
-            assert str(frame[column].dtype) == EXPECTED[kind], (name, column, frame[column].dtype)
+            assert str(frame[column].dtype) == DTYPE_OF_KIND[kind], (
+                name,
+                column,
+                frame[column].dtype,
+            )
 
 
 def assert_nothing_lost(doc, tables):

@@ -11,16 +11,7 @@ import pytest
 import poolkit
 from poolkit.tidy import SCHEMAS, empty_tables
 
-from conftest import POOL, envelope, make_pool, write_json
-
-EXPECTED_DTYPES = {
-    "string": "string",
-    "boolean": "boolean",
-    "Int64": "Int64",
-    "int64": "int64",
-    "category": "category",
-    "status": "category",
-}
+from conftest import DTYPE_OF_KIND, POOL, envelope, make_pool, write_json
 
 
 def assert_schema(tables: poolkit.PoolTables) -> None:
@@ -28,7 +19,7 @@ def assert_schema(tables: poolkit.PoolTables) -> None:
         schema = SCHEMAS[name]
         assert list(frame.columns[: len(schema)]) == list(schema), name
         for column, kind in schema.items():
-            assert str(frame[column].dtype) == EXPECTED_DTYPES[kind], (
+            assert str(frame[column].dtype) == DTYPE_OF_KIND[kind], (
                 name,
                 column,
                 frame[column].dtype,
