@@ -1,12 +1,12 @@
-"""Tidy number-pool responses into four typed pandas DataFrames.
+"""Tidy number-pool responses into typed pandas DataFrames.
 
 ``read_pools`` accepts files, folders, globs and parsed responses, and returns a
-``PoolTables`` of ``pools``, ``numbers``, ``services`` and ``problems``. Nothing is
-dropped silently: what does not fit the API contract stays in its table as NA and
-gets a row in ``problems`` naming the source, location, pool and JSON path.
+``PoolTables`` of ``pools``, ``numbers``, ``services``, ``problems`` and ``locations``.
+Nothing is dropped silently: what does not fit the API contract stays in its table as NA
+and gets a row in ``problems`` naming the source, location, pool and JSON path.
 
 One reader. Each response is parsed with orjson and its pool objects are gathered; every
-few megabytes the fields are taken out column by column, checked column-wise (the set of
+half megabyte the fields are taken out column by column, checked column-wise (the set of
 Python types in a column, E.164 with Arrow's regex) and kept as Arrow arrays. Only the
 rare bad values are looked at one by one, to write their problem rows.
 """
