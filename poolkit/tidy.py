@@ -458,10 +458,11 @@ class _Reader:
         self.files, self.pending_bytes, self.pending_json_only = [], 0, True
 
     def keep_extra(
-        self, is_pool: bool, name: str, row: int, value: Any, where: Callable[[], tuple]
+        self, is_pool: bool, name: str, values: dict[int, Any], where: Callable[[], tuple]
     ) -> None:
-        """Keep an unknown field's value; the first time a field is seen, choose its column
-        and write its problem row, at ``where()``: ``(sort key, source, loc, pid, path)``."""
+        """Keep an unknown field's values (``{row: value}``); the first time a field is seen,
+        choose its column and write its problem row, with its first value, at ``where()``:
+        ``(sort key, source, loc, pid, path)``."""
         if (is_pool, name) not in self.extra_columns:
             taken = set(SCHEMAS["pools" if is_pool else "numbers"]).union(
                 column
@@ -476,10 +477,10 @@ class _Reader:
             self.extra_columns[(is_pool, name)] = column
             self.problem(
                 *where(),
-                value,
+                next(iter(values.values())),
                 f"unknown field {_printable(str(name))!r}: kept as column {column!r}",
             )
-        (self.pool_extra if is_pool else self.number_extra).setdefault(name, {})[row] = value
+        (self.pool_extra if is_pool else self.number_extra).setdefault(name, {}).update(values)
 
     # -- the tables
     def tables(self) -> PoolTables:
@@ -883,8 +884,7 @@ class _ChunkBuilder:
                 self.reader.keep_extra(
                     False,
                     name,
-                    self.reader.rows_before[1] + j,
-                    number[name],
+                    {self.reader.rows_before[1] + j: number[name]},
                     lambda row=row, at=at, k=k, name=name: (
                         self.key(row, _FIELD_ORDER["numbers"], at, k),
                         self.source(row),
@@ -896,25 +896,31 @@ class _ChunkBuilder:
         return phones, friendly
 
     def extra_fields(self) -> None:
+        """Unknown pool fields, a column at a time: each is kept in the order of its first
+        appearance (pool, then place among the pool's unknown fields)."""
         if self.complete and sum(map(len, self.pools)) == len(_POOL_FIELDS) * len(self.pools):
             return
-        for row, pool in enumerate(self.pools):
-            if pool.keys() <= _POOL_FIELDS:
-                continue
-            for k, name in enumerate(n for n in pool if n not in _POOL_FIELDS):
-                self.reader.keep_extra(
-                    True,
-                    name,
-                    self.reader.rows_before[0] + row,
-                    pool[name],
-                    lambda row=row, k=k, name=name: (
-                        self.key(row, _FIELD_ORDER["extra"], k),
-                        self.source(row),
-                        self.loc[row],
-                        self.pid[row],
-                        f"{self.path(row)}.{name}",
-                    ),
-                )
+        found = []
+        for name in set().union(*map(dict.keys, self.pools)) - _POOL_FIELDS:
+            values = [pool.get(name, _MISSING) for pool in self.pools]
+            present = {row: value for row, value in enumerate(values) if value is not _MISSING}
+            row = next(iter(present))
+            k = [n for n in self.pools[row] if n not in _POOL_FIELDS].index(name)
+            found.append((row, k, name, present))
+        offset = self.reader.rows_before[0]
+        for row, k, name, present in sorted(found, key=lambda item: item[:2]):
+            self.reader.keep_extra(
+                True,
+                name,
+                {offset + r: value for r, value in present.items()},
+                lambda row=row, k=k, name=name: (
+                    self.key(row, _FIELD_ORDER["extra"], k),
+                    self.source(row),
+                    self.loc[row],
+                    self.pid[row],
+                    f"{self.path(row)}.{name}",
+                ),
+            )
 
     def strings(
         self, values: list, check: str, where: Callable[[int], tuple], required: bool = False
