@@ -15,8 +15,11 @@ from .tidy import read_pools
 
 def _summary(tables) -> str:
     counts = headline(tables)
+    failed = counts["locations_not_fetched"]
     return (
-        f"{counts['locations']:,} locations, {counts['pools']:,} pools, "
+        f"{counts['locations']:,} locations ({counts['locations_without_pools']:,} without pools"
+        + (f", {failed:,} more not fetched" if failed else "")
+        + f"), {counts['pools']:,} pools, "
         f"{counts['numbers']:,} numbers, {counts['pools_with_service']:,} pools with an inbound "
         f"call service, {counts['problems']:,} problems"
     )
@@ -28,7 +31,7 @@ def cmd_tidy(args: argparse.Namespace) -> int:
     tables.to_parquet(out)
     tables.to_csv(out)
     print(_summary(tables))
-    print(f"tidy tables written to {out}/ (pools, numbers, services, problems; .parquet and .csv)")
+    print(f"tidy tables written to {out}/ ({', '.join(tables.TABLES)}; .parquet and .csv)")
     return 0
 
 
