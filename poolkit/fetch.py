@@ -271,7 +271,7 @@ def _fetch_location(
     if known or tokens is not None or entry["status"] != "ok":  # an agency fetch knows them
         return entry, None  # all from the search; a location that refused its pools is not asked
     try:
-        return {**entry, "details": "ok"}, location_fields(client.location_details(location_id))
+        return entry, location_fields(client.location_details(location_id))  # "ok": see save()
     except PoolkitError as exc:
         log.info("location %s: details unavailable (%s)", location_id, type(exc).__name__)
         return {**entry, "details": f"unavailable: {type(exc).__name__}"}, None
