@@ -15,9 +15,11 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
-__all__ = ["ENRICH_COLUMNS", "describe", "enrich_numbers"]
+__all__ = ["ENRICH_COLUMNS", "describe", "enrich_numbers", "is_valid", "valid_numbers"]
 
 #: Columns added to the numbers table, in order, with their dtypes.
 ENRICH_COLUMNS = {
@@ -35,6 +37,7 @@ TYPE_NAMES = {
 }
 _NOTHING = (None, None, None, None, None, None)
 _PER_TASK = 20_000  # distinct numbers per task when several processes describe them
+_PLUS_DIGITS = r"^\+[1-9][0-9]{1,19}$"
 
 
 def describe(number: object) -> tuple:
@@ -96,3 +99,117 @@ def enrich_numbers(
     return pd.concat(
         [numbers.drop(columns=[c for c in ENRICH_COLUMNS if c in numbers]), frame], axis=1
     )
+
+
+# ------------------------------------------------------------------------ validity, vectorised
+
+#: The number types ``phonenumbers`` tries, in its order (``_number_type_helper``).
+_TYPE_DESCS = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+)
+
+
+def is_valid(number: object) -> bool:
+    """The reference: ``phonenumbers.is_valid_number`` of the number parsed with no default
+    region (so only ``+``-prefixed numbers can be valid); False for what does not parse."""
+    if not isinstance(number, str):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number, None))
+    except NumberParseException:
+        return False
+
+
+def _matches(nsn: pa.Array, desc) -> np.ndarray:
+    """``phonenumbers._is_number_matching_desc`` over an array of national numbers."""
+    if desc is None or not desc.national_number_pattern:
+        return np.zeros(len(nsn), dtype=bool)
+    hit = pc.match_substring_regex(nsn, f"^(?:{desc.national_number_pattern})$")
+    if desc.possible_length:
+        lengths = pc.utf8_length(nsn)
+        hit = pc.and_(hit, pc.is_in(lengths, pa.array(desc.possible_length, pa.int32())))
+    return hit.to_numpy(zero_copy_only=False)
+
+
+def _valid_in(metadata, nsn: pa.Array) -> np.ndarray:
+    """Whether each national number has a type in ``metadata`` (``_number_type_helper`` is not
+    UNKNOWN): it fits the general description, then the description of some type (each tried
+    only on the numbers no earlier one fitted)."""
+    descs = [getattr(metadata, name) for name in _TYPE_DESCS]
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        descs.append(metadata.mobile)
+    untyped = np.flatnonzero(_matches(nsn, metadata.general_desc))
+    typed = np.zeros(len(nsn), dtype=bool)
+    for desc in descs:
+        if len(untyped):
+            hit = untyped[_matches(nsn.take(untyped), desc)]
+            typed[hit] = True
+            untyped = untyped[~typed[untyped]]
+    return typed
+
+
+def _confirmed_valid(numbers: pa.Array) -> np.ndarray:
+    """Which of these ``+digits`` numbers libphonenumber's own patterns show to be valid, run
+    by Arrow's RE2 a country code at a time and following ``region_code_for_number``'s walk
+    through the regions that share a code. Conservative: a number whose national part could
+    start with a national prefix, or of a non-geographic code, is left unconfirmed."""
+    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+
+    known = pa.array(sorted(COUNTRY_CODE_TO_REGION_CODE), pa.int32())
+    codes = pa.nulls(len(numbers), pa.int32())
+    for width in (3, 2, 1):  # country codes are prefix-free: the one that is known
+        prefix = pc.cast(pc.utf8_slice_codeunits(numbers, 1, 1 + width), pa.int32())
+        codes = pc.if_else(pc.is_in(prefix, known), prefix, codes)
+    codes = codes.to_numpy(zero_copy_only=False)
+    confirmed = np.zeros(len(numbers), dtype=bool)
+    for code in np.unique(codes[~np.isnan(codes)]).astype(int):
+        regions = COUNTRY_CODE_TO_REGION_CODE[code]
+        main = PhoneMetadata.metadata_for_region(regions[0], None)
+        if main is None or "001" in regions:
+            continue
+        rows = np.flatnonzero(codes == code)
+        nsn = pc.utf8_slice_codeunits(numbers.take(rows), 1 + len(str(code)))
+        open_ = np.ones(len(rows), dtype=bool)  # not yet given a region
+        if main.national_prefix_for_parsing:
+            open_ &= ~_starts(nsn, main.national_prefix_for_parsing)
+        for region in regions:
+            metadata = PhoneMetadata.metadata_for_region(region, None)
+            if metadata is None or not open_.any():
+                continue
+            waiting = np.flatnonzero(open_)
+            by_digits = len(regions) > 1 and bool(metadata.leading_digits)
+            if by_digits:  # the region claims the numbers its leading digits start
+                waiting = waiting[_starts(nsn.take(waiting), metadata.leading_digits)]
+            typed = _valid_in(metadata, nsn.take(waiting))
+            confirmed[rows[waiting[typed]]] = True
+            open_[waiting if by_digits or len(regions) == 1 else waiting[typed]] = False
+    return confirmed
+
+
+def _starts(nsn: pa.Array, pattern: str) -> np.ndarray:
+    return pc.match_substring_regex(nsn, f"^(?:{pattern})").to_numpy(zero_copy_only=False)
+
+
+def valid_numbers(numbers: pd.Series) -> pd.Series:
+    """Whether each number is valid by libphonenumber: ``is_valid``'s answer for every value
+    (NA stays NA). What the library's patterns confirm at once (run by Arrow) needs no call of
+    ``phonenumbers``; only the rest, each distinct value once, is checked one by one."""
+    values = pa.array(numbers.astype(object), pa.string(), from_pandas=True)
+    plain = pc.fill_null(pc.match_substring_regex(values, _PLUS_DIGITS), False)
+    plain = np.flatnonzero(plain.to_numpy(zero_copy_only=False))
+    answers = np.zeros(len(values), dtype=bool)
+    answers[plain] = _confirmed_valid(values.take(plain))
+    todo = np.flatnonzero(~answers & numbers.notna().to_numpy())
+    if len(todo):
+        rest = pd.Series(numbers.iloc[todo].to_numpy(dtype=object))
+        distinct = rest.unique()
+        answers[todo] = rest.map(dict(zip(distinct, map(is_valid, distinct)))).to_numpy(bool)
+    return pd.Series(answers, index=numbers.index, dtype="boolean").mask(numbers.isna())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pandas as pd
 import phonenumbers
@@ -175,3 +176,47 @@ def test_two_processes_give_the_same_answers(monkeypatch):
     )
     pd.testing.assert_frame_equal(enrich_numbers(numbers, workers=2), enrich_numbers(numbers))
     assert started == [(2,)]  # the two-process run used a pool of two, the other none
+
+
+def reference_valid(number: str | None) -> bool | None:
+    """phonenumbers.is_valid_number, called here independently of poolkit.phones."""
+    if number is None:
+        return None
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def test_valid_numbers_answer_as_phonenumbers_does_for_every_code_and_region(monkeypatch):
+    """The vectorised check against the library on every region's examples and their
+    neighbours, random digits after every country code (most invalid), shared codes (+1, +7,
+    +44), national prefixes after the code (+1 1...), and text that is not ``+digits``."""
+    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+
+    rng = random.Random(11)
+    numbers = list(VARIED)
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(11):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+                numbers += [e164, e164[:-2] + f"{rng.randint(0, 99):02d}", e164 + "1", e164[:-1]]
+    codes = sorted(COUNTRY_CODE_TO_REGION_CODE) + [1] * 40 + [7, 44] * 10
+    numbers += [
+        f"+{rng.choice(codes)}" + "".join(rng.choices("0123456789", k=rng.randint(1, 13)))
+        for _ in range(6000)
+    ]
+    numbers += ["+112125550100", "+1 212 555 0100", "+0123456", "+", "+1", "12125550100"]
+    expected = [reference_valid(n) for n in numbers]
+    assert 1500 < sum(e is True for e in expected) < len(numbers) - 3000  # both answers common
+    calls = []
+    monkeypatch.setattr(poolkit.phones, "is_valid", lambda n: calls.append(n) or reference_valid(n))
+    got = poolkit.phones.valid_numbers(pd.Series(numbers, dtype="string"))
+    assert str(got.dtype) == "boolean"
+    assert [None if pd.isna(g) else bool(g) for g in got] == expected
+    # the library is asked once per value the patterns did not confirm: never of a valid
+    # +1 number with no national prefix (most of an agency's numbers)
+    plain_nanp = {n for n, e in zip(numbers, expected) if e and re.fullmatch(r"\+1[2-9]\d{9}", n)}
+    assert len(plain_nanp) > 100
+    assert len(calls) == len(set(calls)) and not set(calls) & plain_nanp
