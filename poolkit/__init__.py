@@ -24,6 +24,7 @@ from .errors import (
     UnreadableSourceError,
 )
 from .fetch import FetchResult, fetch_pools
+from .findings import RULES, Rule, audit
 from .phones import enrich_numbers
 from .sample import load_sample, sample_path
 from .tables import PoolTables, read_dataset
@@ -40,6 +41,9 @@ __all__ = [
     "fetch_pools",
     "FetchResult",
     "enrich_numbers",
+    "audit",
+    "RULES",
+    "Rule",
     "PoolkitError",
     "SourceError",
     "UnreadableSourceError",

@@ -129,7 +129,7 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
 LOCATION_COLUMNS = ("name", "city", "state", "country", "postal_code", "timezone")
 
 
-def _locations(tables: PoolTables) -> pd.DataFrame:
+def locations_by_id(tables: PoolTables) -> pd.DataFrame:
     """One row per location id: its details (the newest snapshot's), whether it ever answered,
     and its status; from ``tables.locations``, or from the pools where that table is empty."""
     locations = tables.locations
@@ -172,7 +172,7 @@ def _grouping(tables: PoolTables, by: str) -> pd.Series:
     if by in tables.pools.columns:
         return tables.pools[by]
     if by in LOCATION_COLUMNS:
-        places = _locations(tables)[by].astype(object).fillna("unknown")
+        places = locations_by_id(tables)[by].astype(object).fillna("unknown")
         return tables.pools["location_id"].map(places).astype("string")
     raise KeyError(
         f"by={by!r}: not a column of pools nor of locations ({', '.join(LOCATION_COLUMNS)})"
@@ -191,7 +191,7 @@ def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFram
     shares = grouped.mean().astype("Float64")
     shares.insert(0, "pools", grouped.size().astype("Int64"))
     if by == "location_id":
-        answered = _locations(tables).query("answered").index
+        answered = locations_by_id(tables).query("answered").index
         shares = shares.reindex(shares.index.union(answered, sort=False))
         shares = shares.fillna(0).astype({"pools": "Int64"})
     return shares.rename_axis(by).reset_index()
@@ -206,7 +206,7 @@ def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.Da
     if by is not None and by not in LOCATION_COLUMNS:
         _not_a_location_column(by)
     tables = local(tables)
-    locations = _locations(tables)
+    locations = locations_by_id(tables)
     flags = _pool_flags(tables.pools).assign(location_id=tables.pools["location_id"])
     answered = locations[locations["answered"]]
     per_location = (
@@ -278,7 +278,7 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
         active_pools=("active", "sum"),
         pools_with_service=("with_service", "sum"),
     )
-    locations = _locations(tables)
+    locations = locations_by_id(tables)
     frame = locations[["name", "state", "country", "status"]].join(counts, how="outer")
     answered = locations["answered"].reindex(frame.index, fill_value=True)
     counts_columns = ["pools", "numbers", "active_pools", "pools_with_service"]
@@ -323,7 +323,7 @@ def headline(tables: PoolTables) -> dict[str, int]:
     pools with a service, problems."""
     numbers = len(tables.numbers)  # Dask counts per partition
     tables = local(tables)
-    locations = _locations(tables)
+    locations = locations_by_id(tables)
     with_pools = locations.index.isin(tables.pools["location_id"].dropna())
     return {  # the locations that answered; those not fetched are counted apart
         "locations": int(locations["answered"].sum()),
@@ -343,7 +343,7 @@ def region_summary(tables: PoolTables, by: str = "state") -> pd.DataFrame:
     if by not in LOCATION_COLUMNS:
         _not_a_location_column(by)
     tables = local(tables)
-    locations = _locations(tables)
+    locations = locations_by_id(tables)
     pools = tables.pools.groupby("location_id", observed=True).agg(
         pools=("pool_id", "size"), numbers=("number_count", "sum")
     )
@@ -383,7 +383,7 @@ def adoption_by(tables: PoolTables, by: str = "state") -> pd.DataFrame:
 def location_names(tables: PoolTables) -> dict[str, str]:
     """Location id -> the name to show: its name, with the id where two locations share it
     or none is known."""
-    names = _locations(local(tables))["name"].astype(object)
+    names = locations_by_id(local(tables))["name"].astype(object)
     counts = names.value_counts()
     return {
         location_id: (

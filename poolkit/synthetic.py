@@ -107,10 +107,13 @@ class SyntheticSpec:
     extra: dict[str, Any] = field(default_factory=dict)
     empty_locations: int = 0  # locations that answer with no pools
     failed_locations: int = 0  # locations whose fetch failed: no response (body None)
+    audit_cases: bool = False  # plant one case of each audit rule that chance does not give
 
 
 #: The shipped sample: 40 locations with pools, 5 without, 1 whose fetch failed.
-SAMPLE = SyntheticSpec(locations=40, seed=7, empty_locations=5, failed_locations=1)
+SAMPLE = SyntheticSpec(
+    locations=40, seed=7, empty_locations=5, failed_locations=1, audit_cases=True
+)
 
 
 def _id(rng: random.Random) -> str:
@@ -190,6 +193,8 @@ def generate(spec: SyntheticSpec | None = None) -> list[tuple[dict, dict | None]
         out.append((location, {"success": True, "data": pools, "total": len(pools)}))
     if spec.problems:
         _inject_problems(out)
+    if spec.audit_cases:
+        _plant_audit_cases(out)
     _place(out, spec)
     return out
 
@@ -262,6 +267,40 @@ def _inject_problems(responses: list[tuple[dict, dict]]) -> None:
         body["total"] = len(body["data"])
     if len(responses) > 8:
         responses[8][1]["total"] += 2  # total disagrees with data
+
+
+#: Where the sample's planted audit cases are: rule -> index of the location.
+AUDIT_CASES = {
+    "duplicate-number": 20,  # the first number of location 10's first pool, also here
+    "forwarding-loop": 12,
+    "empty-active-pool": 14,
+    "whisper-without-message": 16,
+    "empty-service-value": 18,
+    "invalid-number": 22,
+}
+#: A location with pools where no audit rule fires (tests hold it to that).
+CLEAN_LOCATION = 11
+
+
+def _plant_audit_cases(responses: list[tuple[dict, dict]]) -> None:
+    """One case of each audit rule that random pools do not give (active pools without a
+    route, inactive pools with numbers, recording in all-party states and contract problems
+    come by chance)."""
+    pools = {rule: responses[index][1]["data"] for rule, index in AUDIT_CASES.items()}
+    copied = responses[10][1]["data"][0]["numbers"][0]["phoneNumber"]
+    pools["duplicate-number"][0]["numbers"][0]["phoneNumber"] = copied
+    loop = pools["forwarding-loop"][0]
+    loop["forwardingNumber"] = loop["numbers"][-1]["phoneNumber"]
+    empty = pools["empty-active-pool"]
+    empty.append(
+        dict(empty[0], id="sPr1ngPr0moP00l2026x", name="Spring Promo", numbers=[], isActive=True)
+    )
+    responses[AUDIT_CASES["empty-active-pool"]][1]["total"] += 1
+    next(p for p in pools["whisper-without-message"] if p["whisper"])["whisperMessage"] = ""
+    next(p for p in pools["empty-service-value"] if p["inboundCallService"])["inboundCallService"][
+        "value"
+    ] = ""
+    pools["invalid-number"][0]["numbers"][0]["phoneNumber"] = "+15550100123"  # no such area
 
 
 def write_snapshot(

@@ -93,7 +93,7 @@ def test_duckdb_reads_the_dataset_in_one_line(tmp_path: Path):
         f"SELECT snapshot, count(*) FROM read_parquet('{out}/pools/*/*.parquet', "
         "hive_partitioning = true) GROUP BY snapshot"
     ).fetchall()
-    assert rows == [("2026-11-02T150000Z", 162)]
+    assert rows == [("2026-11-02T150000Z", 163)]
 
 
 def test_cli_tidy_writes_the_dataset_and_csv(tmp_path: Path):

@@ -1,0 +1,510 @@
+"""The audit: what is wrong with the pools, where, and what to do about it.
+
+``audit(tables)`` runs every rule of ``RULES`` and returns the **findings** table, one row per
+finding, sorted by severity, then location. A rule is a function ``(tables) -> DataFrame`` of
+findings columns (``location_id``, ``pool_id``, ``phone_number``, ``detail``, ``suggestion``;
+``severity`` optional); ``audit`` adds the rule's id, its severity and the location and pool
+names. ``@rule(id, severity, description)`` makes one; a plain function works too, its id
+being its name with dashes. A rule that raises becomes an ``error`` finding naming it, and
+the other rules still run.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from .analysis import is_dask, local, location_names, locations_by_id
+from .errors import ConfigurationError
+from .phones import valid_numbers
+from .tables import PoolTables
+
+__all__ = ["FINDINGS", "RULES", "SEVERITIES", "Rule", "audit", "findings_summary", "rule"]
+
+#: Severities, most severe first (the order findings are sorted in).
+SEVERITIES = ("error", "warning", "info")
+#: The findings table: column -> dtype.
+FINDINGS = {
+    "severity": pd.CategoricalDtype(SEVERITIES, ordered=True),
+    "rule": pd.StringDtype(),
+    "location_id": pd.StringDtype(),
+    "location_name": pd.StringDtype(),
+    "pool_id": pd.StringDtype(),
+    "pool_name": pd.StringDtype(),
+    "phone_number": pd.StringDtype(),
+    "detail": pd.StringDtype(),
+    "suggestion": pd.StringDtype(),
+}
+#: The columns a rule may return (the others ``audit`` fills in).
+RULE_COLUMNS = ("severity", "location_id", "pool_id", "phone_number", "detail", "suggestion")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An audit rule: a stable id (the findings' ``rule``), its severity, a one-line
+    description, and the function that finds its cases."""
+
+    id: str
+    severity: str
+    description: str
+    check: Callable[[PoolTables], pd.DataFrame]
+
+    def __call__(self, tables: PoolTables) -> pd.DataFrame:
+        return self.check(tables)
+
+
+def rule(id: str, severity: str, description: str) -> Callable[[Callable], Rule]:
+    """Decorator: make ``check(tables) -> DataFrame`` an audit ``Rule``."""
+    if severity not in SEVERITIES:
+        raise ConfigurationError(f"rule {id}: severity {severity!r} is not one of {SEVERITIES}")
+    return lambda check: Rule(id, severity, description, check)
+
+
+def _id_of(check: Callable) -> str:
+    return getattr(check, "id", None) or getattr(check, "__name__", "rule").replace("_", "-")
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    """Missing, empty or only spaces."""
+    return values.isna() | (values.str.strip() == "")
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """A boolean flag that is exactly True (NA, a flag that did not parse, counts as not)."""
+    return values.fillna(False).astype(bool)
+
+
+def _pool_labels(tables: PoolTables) -> pd.Series:
+    """``'Pool name' (Location name)`` for each ``(location_id, pool_id)``."""
+    pools = tables.pools.drop_duplicates(["location_id", "pool_id"])
+    names = pools["location_id"].map(location_names(tables)).fillna(pools["location_id"])
+    labels = "'" + pools["name"].fillna(pools["pool_id"]) + "' (" + names + ")"
+    return pd.Series(
+        labels.to_numpy(), index=pd.MultiIndex.from_frame(pools[["location_id", "pool_id"]])
+    )
+
+
+def _of_pools(pools: pd.DataFrame, detail: pd.Series, suggestion: str, **extra) -> pd.DataFrame:
+    """Findings about these pools."""
+    return pd.DataFrame(
+        {
+            "location_id": pools["location_id"],
+            "pool_id": pools["pool_id"],
+            **extra,
+            "detail": detail,
+            "suggestion": suggestion,
+        }
+    )
+
+
+def _name(pools: pd.DataFrame) -> pd.Series:
+    return "'" + pools["name"].fillna(pools["pool_id"]).fillna("?") + "'"
+
+
+# --------------------------------------------------------------------------------- the rules
+
+
+@rule("duplicate-number", "error", "The same phone number in more than one pool.")
+def duplicate_number(tables: PoolTables) -> pd.DataFrame:
+    numbers = tables.numbers[["location_id", "pool_id", "phone_number"]]
+    held = numbers[numbers["phone_number"].duplicated(keep=False)].dropna(subset="phone_number")
+    held = held.drop_duplicates()
+    held = held[held.groupby("phone_number")["pool_id"].transform("size") > 1]
+    if held.empty:
+        return pd.DataFrame()
+    labels = _pool_labels(tables)
+    held = held.assign(
+        label=labels.reindex(pd.MultiIndex.from_frame(held[["location_id", "pool_id"]])).to_numpy()
+    )
+    per_number = held.groupby("phone_number").agg(
+        pools=("label", lambda s: ", ".join(sorted(s.fillna("?")))),
+        count=("label", "size"),
+        locations=("location_id", "nunique"),
+    )
+    about = per_number.reindex(held["phone_number"])
+    where = about["locations"].map(lambda n: f" across {n} locations" if n > 1 else "")
+    detail = (
+        held["phone_number"].to_numpy()
+        + " is in "
+        + about["count"].astype(str).to_numpy()
+        + " pools"
+        + where.to_numpy()
+        + ": "
+        + about["pools"].to_numpy()
+    )
+    return _of_pools(
+        held,
+        pd.Series(detail, index=held.index),
+        "Keep the number in one pool and remove it from the others: a call to it can be "
+        "attributed to one pool only.",
+        phone_number=held["phone_number"],
+    )
+
+
+@rule(
+    "forwarding-loop",
+    "error",
+    "A pool forwards calls (forwarding number or forward service) to one of its own numbers "
+    "or to a number of another pool.",
+)
+def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
+    pools = tables.pools
+    forwards = pools["service_type"].astype(object) == "forward"
+    targets = pd.concat(
+        [
+            pools.assign(target=pools["forwarding_number"], field="forwarding number"),
+            pools[forwards].assign(target=pools["service_value"], field="forward service"),
+        ]
+    ).dropna(subset="target")
+    owners = tables.numbers[["location_id", "pool_id", "phone_number"]].rename(
+        columns={"location_id": "owner_location", "pool_id": "owner_pool", "phone_number": "target"}
+    )
+    loops = targets.merge(owners[owners["target"].isin(targets["target"])], on="target")
+    loops = loops.drop_duplicates(
+        ["location_id", "pool_id", "field", "owner_location", "owner_pool"]
+    )
+    if loops.empty:
+        return pd.DataFrame()
+    own = (loops["owner_location"] == loops["location_id"]) & (
+        loops["owner_pool"] == loops["pool_id"]
+    )
+    labels = _pool_labels(tables)
+    other = labels.reindex(
+        pd.MultiIndex.from_frame(loops[["owner_location", "owner_pool"]])
+    ).to_numpy()
+    whose = pd.Series(other, index=loops.index).fillna("?").radd("a number of pool ")
+    detail = (
+        _name(loops)
+        + "'s "
+        + loops["field"]
+        + " is "
+        + loops["target"]
+        + ", "
+        + whose.where(~own, "one of its own numbers")
+        + ": its calls come straight back in."
+    )
+    return _of_pools(
+        loops,
+        detail,
+        "Forward to a number outside the pools (a person's phone, a call centre) or use an "
+        "inbound call service.",
+        phone_number=loops["target"],
+    )
+
+
+@rule(
+    "active-pool-without-route",
+    "error",
+    "An active pool with neither an inbound call service nor a forwarding number.",
+)
+def active_pool_without_route(tables: PoolTables) -> pd.DataFrame:
+    pools = tables.pools
+    hit = pools[
+        _flag(pools["is_active"])
+        & pools["service_type"].isna()
+        & _blank(pools["forwarding_number"])
+    ]
+    return _of_pools(
+        hit,
+        _name(hit)
+        + " is active with "
+        + hit["number_count"].astype("string").fillna("?")
+        + " numbers, but has no inbound call service and no forwarding number: its calls go "
+        "nowhere.",
+        "Give it an inbound call service (voice AI, IVR, forward) or a forwarding number, or "
+        "switch it off.",
+    )
+
+
+@rule("empty-active-pool", "warning", "An active pool with no numbers.")
+def empty_active_pool(tables: PoolTables) -> pd.DataFrame:
+    pools = tables.pools
+    hit = pools[_flag(pools["is_active"]) & (pools["number_count"] == 0).fillna(False)]
+    return _of_pools(
+        hit,
+        _name(hit) + " is active but holds no numbers: no visitor can be given one.",
+        "Add numbers to the pool, or switch it off if it is no longer used.",
+    )
+
+
+@rule(
+    "inactive-pool-with-numbers",
+    "warning",
+    "An inactive pool still holding numbers (paid for every month, unused).",
+)
+def inactive_pool_with_numbers(tables: PoolTables) -> pd.DataFrame:
+    pools = tables.pools
+    hit = pools[
+        pools["is_active"].eq(False).fillna(False) & (pools["number_count"] > 0).fillna(False)
+    ]
+    return _of_pools(
+        hit,
+        _name(hit)
+        + " is inactive but holds "
+        + hit["number_count"].astype("string")
+        + " numbers, paid for and unused.",
+        "Release the numbers or move them to an active pool, or switch the pool back on.",
+    )
+
+
+@rule("whisper-without-message", "warning", "Whisper on with an empty or missing message.")
+def whisper_without_message(tables: PoolTables) -> pd.DataFrame:
+    pools = tables.pools
+    hit = pools[_flag(pools["whisper"]) & _blank(pools["whisper_message"])]
+    return _of_pools(
+        hit,
+        _name(hit) + " has whisper on but no whisper message: whoever answers hears nothing.",
+        "Write a whisper message (such as the campaign's name), or switch whisper off.",
+    )
+
+
+@rule("empty-service-value", "warning", "An inbound call service whose value is empty.")
+def empty_service_value(tables: PoolTables) -> pd.DataFrame:
+    pools = tables.pools
+    hit = pools[pools["service_type"].notna() & _blank(pools["service_value"])]
+    return _of_pools(
+        hit,
+        _name(hit)
+        + " has a "
+        + hit["service_type"].astype("string")
+        + " inbound call service with no value: nothing says where its calls go.",
+        "Choose the agent, menu or number of the service, or remove the service.",
+    )
+
+
+@rule(
+    "invalid-number",
+    "warning",
+    "A pool number, forwarding number or forward service number that is not a valid phone "
+    "number by libphonenumber.",
+)
+def invalid_number(tables: PoolTables) -> pd.DataFrame:
+    pools, numbers = tables.pools, tables.numbers
+    forwards = pools["service_type"].astype(object) == "forward"
+    checked = pd.concat(
+        [
+            numbers[["location_id", "pool_id", "phone_number"]].assign(field="pool number"),
+            pools[["location_id", "pool_id", "name"]]
+            .assign(phone_number=pools["forwarding_number"], field="forwarding number")
+            .loc[~_blank(pools["forwarding_number"])],
+            pools[["location_id", "pool_id", "name"]]
+            .assign(phone_number=pools["service_value"], field="forward service number")
+            .loc[forwards & ~_blank(pools["service_value"])],
+        ],
+        ignore_index=True,
+    )
+    hit = checked[valid_numbers(checked["phone_number"]).eq(False).fillna(False)]
+    return _of_pools(
+        hit,
+        "The "
+        + hit["field"]
+        + " "
+        + hit["phone_number"]
+        + " is not a valid phone number (libphonenumber): calls to it cannot connect.",
+        "Correct the number in HighLevel (E.164, such as +14155552671); if it is a new area "
+        "code, update the phonenumbers package.",
+        phone_number=hit["phone_number"],
+    )
+
+
+def _consent_table() -> pd.DataFrame:
+    with (files("poolkit") / "recording_consent.csv").open(encoding="utf-8") as handle:
+        return pd.DataFrame(list(csv.DictReader(handle)))
+
+
+@rule(
+    "recording-consent",
+    "info",
+    "Call recording on where the location's state requires (or may require) every party's "
+    "consent: a prompt to check, not legal advice.",
+)
+def recording_consent(tables: PoolTables) -> pd.DataFrame:
+    consent = _consent_table().set_index(["country", "state"])
+    places = locations_by_id(tables)  # states by their full names
+    places = places.assign(country=places["country"].fillna("US"))  # a state alone: the US
+    pools = tables.pools[_flag(tables.pools["call_recording"])]
+    where = places.reindex(pools["location_id"])
+    rows = consent.reindex(pd.MultiIndex.from_arrays([where["country"], where["state"]]))
+    hit = pools[rows["consent"].notna().to_numpy()]
+    rows = rows[rows["consent"].notna().to_numpy()]
+    law = rows["consent"].map(
+        {
+            "all-party": "where every party to a call must consent to its recording",
+            "disputed": "where sources disagree on whether every party must consent",
+        }
+    )
+    detail = (
+        _name(hit).to_numpy()
+        + " records calls in "
+        + rows.index.get_level_values("state")
+        + ", "
+        + law.to_numpy()
+        + " (sources: "
+        + rows["source"].to_numpy()
+        + "; checked "
+        + rows["checked"].to_numpy()
+        + "). A prompt to check, not legal advice: the API cannot show whether a recording "
+        "notice plays."
+    )
+    return _of_pools(
+        hit,
+        pd.Series(detail, index=hit.index),
+        "Make sure callers hear a recording notice before the call is recorded, or switch "
+        "recording off.",
+    )
+
+
+@rule(
+    "contract-problem",
+    "info",
+    "A value of the response that did not fit the API contract (a row of tables.problems).",
+)
+def contract_problem(tables: PoolTables) -> pd.DataFrame:
+    problems = tables.problems
+    by_source = tables.locations.drop_duplicates("source").set_index("source")["location_id"]
+    value = problems["value"].fillna("")
+    detail = (
+        problems["path"].fillna("")
+        + ": "
+        + problems["problem"].fillna("")
+        + value.where(value == "", " (value " + value + ")")
+        + " in "
+        + problems["source"].fillna("?").map(os.path.basename)
+        + "."
+    )
+    return pd.DataFrame(
+        {
+            "location_id": problems["location_id"].fillna(problems["source"].map(by_source)),
+            "pool_id": problems["pool_id"],
+            "detail": detail,
+            "suggestion": "Check the pool in HighLevel. poolkit kept the record (a bad field "
+            "left empty); if the API has changed, its reader may need updating.",
+        }
+    )
+
+
+#: The built-in rules, in the order they run.
+RULES: tuple[Rule, ...] = (
+    duplicate_number,
+    forwarding_loop,
+    active_pool_without_route,
+    empty_active_pool,
+    inactive_pool_with_numbers,
+    whisper_without_message,
+    empty_service_value,
+    invalid_number,
+    recording_consent,
+    contract_problem,
+)
+
+
+# --------------------------------------------------------------------------------- the audit
+
+
+def _chosen(rules, select, ignore) -> list:
+    known = {_id_of(check) for check in rules}
+    for given in (*(select or ()), *(ignore or ())):
+        if given not in known:
+            raise ConfigurationError(
+                f"unknown rule {given!r}; the rules are {', '.join(sorted(known))}"
+            )
+    return [
+        check
+        for check in rules
+        if (select is None or _id_of(check) in select) and _id_of(check) not in (ignore or ())
+    ]
+
+
+def _run(check: Callable, tables: PoolTables) -> pd.DataFrame:
+    """The findings of one rule, in findings columns; a rule that raises or returns something
+    else than a findings frame gives one ``error`` finding that says so."""
+    rule_id = _id_of(check)
+    try:
+        found = check(tables)
+        if not isinstance(found, pd.DataFrame):
+            raise TypeError(f"returned {type(found).__name__}, not a DataFrame")
+        unknown = set(found.columns) - set(RULE_COLUMNS) - {"rule"}
+        if unknown:
+            raise KeyError(f"returned columns that are not findings columns: {sorted(unknown)}")
+    except Exception as exc:  # a broken rule must not hide the others' findings
+        found = pd.DataFrame(
+            {
+                "severity": ["error"],
+                "detail": [f"The rule {rule_id} failed: {type(exc).__name__}: {exc}"],
+                "suggestion": [
+                    f"Fix the rule, or leave it out with ignore=['{rule_id}'] (--ignore {rule_id})."
+                ],
+            }
+        )
+    found = found.reset_index(drop=True)
+    if "severity" not in found:
+        found["severity"] = getattr(check, "severity", "warning")
+    return found.assign(rule=rule_id)
+
+
+def audit(
+    tables: PoolTables,
+    rules: Iterable[Callable] | None = None,
+    *,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """The findings of ``rules`` (default: ``RULES``) on ``tables``: one row per finding with
+    the columns of ``FINDINGS``, sorted by severity, then location, rule and pool.
+    ``select`` runs only the rules of these ids, ``ignore`` skips these."""
+    if is_dask(tables):  # duplicates and loops need every number at once
+        pandas_tables = local(tables)
+        pandas_tables.numbers = tables.numbers.compute().reset_index(drop=True)
+        tables = pandas_tables
+    chosen = _chosen(
+        RULES if rules is None else list(rules),
+        None if select is None else set(select),
+        set(ignore or ()),
+    )
+    found = [_run(check, tables) for check in chosen]
+    frame = pd.concat([f for f in found if len(f)] or [pd.DataFrame()], ignore_index=True)
+    frame = frame.reindex(columns=list(FINDINGS))
+    names = location_names(tables)
+    pool_names = tables.pools.drop_duplicates(["location_id", "pool_id"]).set_index(
+        ["location_id", "pool_id"]
+    )["name"]
+    frame["location_name"] = frame["location_id"].map(names)
+    keys = pd.MultiIndex.from_frame(frame[["location_id", "pool_id"]].astype(object))
+    frame["pool_name"] = pool_names.reindex(keys).to_numpy()
+    frame = frame.astype(FINDINGS)
+    return frame.sort_values(
+        [
+            "severity",
+            "location_name",
+            "location_id",
+            "rule",
+            "pool_name",
+            "pool_id",
+            "phone_number",
+        ],
+        kind="stable",
+        na_position="last",
+    ).reset_index(drop=True)
+
+
+def findings_summary(
+    findings: pd.DataFrame, rules: Iterable[Callable] | None = None
+) -> pd.DataFrame:
+    """Findings per rule: severity, rule, how many, in how many locations, and what the rule
+    checks; most severe first."""
+    described = {
+        _id_of(r): getattr(r, "description", "") for r in (RULES if rules is None else rules)
+    }
+    grouped = findings.groupby(["severity", "rule"], observed=True, sort=True)
+    frame = grouped.agg(
+        findings=("rule", "size"), locations=("location_id", "nunique")
+    ).reset_index()
+    frame["checks"] = frame["rule"].map(described).fillna("").astype("string")
+    return frame.sort_values(
+        ["severity", "findings"], ascending=[True, False], kind="stable"
+    ).reset_index(drop=True)
