@@ -1,15 +1,17 @@
-"""Command line: ``poolkit tidy``, ``poolkit fetch``, ``poolkit report``."""
+"""Command line: ``poolkit tidy``, ``poolkit fetch``, ``poolkit audit``, ``poolkit report``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import textwrap
 from pathlib import Path
 
 from ._version import __version__
 from .analysis import headline
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
-from .snapshot import read_manifest
+from .snapshot import read_manifest, write_atomic
 from .tidy import read_pools
 
 
@@ -87,6 +89,61 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 1 if len(failures) else 0
 
 
+def _ids(text: str | None) -> list[str] | None:
+    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _findings_text(findings, summary, locations: int) -> str:
+    """A terminal summary: counts per rule, then every finding with what to do."""
+    counts = findings["severity"].value_counts()
+    lines = [
+        f"{locations:,} locations audited: "
+        + ", ".join(f"{counts.get(s, 0):,} {s}" for s in ("error", "warning", "info")),
+        "",
+    ]
+    if summary.empty:
+        return "\n".join(lines + ["No findings."]) + "\n"
+    lines.append(f"{'severity':<8} {'rule':<28} {'findings':>8} {'locations':>9}")
+    lines += [
+        f"{r.severity:<8} {r.rule:<28} {r.findings:>8,} {r.locations:>9,}"
+        for r in summary.itertuples()
+    ] + [""]
+    for row in findings.fillna("").itertuples():
+        where = " / ".join(
+            str(p) for p in (row.location_name, row.pool_name, row.phone_number) if p
+        )
+        lines.append(f"{row.severity:<8} {row.rule}  {where}")
+        lines += textwrap.wrap(row.detail, 96, initial_indent="    ", subsequent_indent="    ")
+        lines += textwrap.wrap(
+            row.suggestion, 96, initial_indent="    -> ", subsequent_indent="       "
+        )
+    return "\n".join(lines) + "\n"
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .findings import SEVERITIES, audit, findings_summary
+    from .notebook import load
+
+    tables = load(args.data)
+    findings = audit(tables, select=_ids(args.select), ignore=_ids(args.ignore))
+    if args.format == "csv":
+        text = findings.to_csv(index=False)
+    elif args.format == "json":
+        records = findings.astype(object).where(findings.notna(), None).to_dict("records")
+        text = json.dumps(records, indent=1, ensure_ascii=False) + "\n"
+    else:
+        text = _findings_text(findings, findings_summary(findings), headline(tables)["locations"])
+    if args.out:
+        write_atomic(Path(args.out), text.encode())
+        print(f"{len(findings):,} findings written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if args.fail_on == "never":
+        return 0
+    failing = SEVERITIES[: SEVERITIES.index(args.fail_on) + 1]
+    return 1 if findings["severity"].isin(failing).any() else 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
@@ -139,6 +196,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="show a progress bar even when stderr is not a terminal",
     )
     fetch.set_defaults(run=cmd_fetch)
+
+    audit = commands.add_parser(
+        "audit",
+        help="list what is wrong with the pools, where, and what to do (the findings)",
+        description="Run the audit rules on DATA (a snapshot folder, a response file, a glob or "
+        "a poolkit Parquet dataset). Exit 0: nothing at or above --fail-on; 1: something is; "
+        "2: usage error (such as an unknown rule id).",
+    )
+    audit.add_argument("data", help="what to audit")
+    audit.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="(default: table)"
+    )
+    audit.add_argument("--out", metavar="FILE", help="write the findings here, not to stdout")
+    audit.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info", "never"),
+        default="error",
+        help="exit 1 when a finding is this severe or more (default: %(default)s)",
+    )
+    audit.add_argument("--select", metavar="IDS", help="run only these rules (comma-separated)")
+    audit.add_argument("--ignore", metavar="IDS", help="skip these rules (comma-separated)")
+    audit.set_defaults(run=cmd_audit)
 
     report = commands.add_parser(
         "report",

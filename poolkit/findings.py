@@ -179,9 +179,10 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
     ).to_numpy()
     whose = pd.Series(other, index=loops.index).fillna("?").radd("a number of pool ")
     detail = (
-        _name(loops)
-        + "'s "
+        "The "
         + loops["field"]
+        + " of "
+        + _name(loops)
         + " is "
         + loops["target"]
         + ", "
