@@ -3,6 +3,7 @@ the data a notebook is pointed at, and showing tables, charts and headline cards
 
 from __future__ import annotations
 
+import glob
 import html
 import os
 from pathlib import Path
@@ -23,11 +24,11 @@ from .tidy import read_pools
 
 def resolve_data(path: str | os.PathLike) -> Path:
     """Find ``path`` from here or from a parent folder (notebooks run in ``notebooks/``);
-    ``data/sample`` falls back to the packaged sample."""
+    ``data/sample`` falls back to the packaged sample; a path found nowhere is an error."""
     path = Path(path)
-    if path.is_absolute() or path.exists():
+    if path.exists() or glob.has_magic(str(path)):  # a glob is read_pools' to resolve
         return path
-    for parent in Path.cwd().parents:
+    for parent in [] if path.is_absolute() else Path.cwd().parents:
         if (parent / path).exists():
             return parent / path
     if path.as_posix().rstrip("/") == "data/sample":
