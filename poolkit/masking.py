@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import pandas as pd
+
 from .tables import PoolTables
 
 _PHONE_TEXT = re.compile(r"\+?\d[\d\s().-]{5,}\d")
@@ -21,24 +23,39 @@ def mask_phone(number: object) -> object:
 
 
 def mask_text(text: object) -> object:
-    """Mask anything in ``text`` that looks like a phone number, keeping its last two digits."""
+    """Mask anything in ``text`` that looks like a phone number (``+`` and six digits or more,
+    or ten digits or more: not a date), keeping its last two digits."""
     if not isinstance(text, str):
         return text
-    return _PHONE_TEXT.sub(lambda m: "*" * (len(m.group()) - 2) + m.group()[-2:], text)
+
+    def mask(match: re.Match) -> str:
+        found = match.group()
+        if not found.startswith("+") and sum(c.isdigit() for c in found) < 10:
+            return found
+        return "*" * (len(found) - 2) + found[-2:]
+
+    return _PHONE_TEXT.sub(mask, text)
+
+
+def _masked_frame(frame: pd.DataFrame, numbers=(), texts=()) -> pd.DataFrame:
+    columns = {c: frame[c].map(mask_phone) for c in numbers if c in frame}
+    columns.update({c: frame[c].map(mask_text) for c in texts if c in frame})
+    return frame.assign(**{c: values.astype("string") for c, values in columns.items()})
 
 
 def masked(tables: PoolTables) -> PoolTables:
     """The same tables with every phone number masked, in every column that can hold one."""
-
-    def mask(frame, numbers=(), texts=()):
-        columns = {c: frame[c].map(mask_phone) for c in numbers if c in frame}
-        columns.update({c: frame[c].map(mask_text) for c in texts if c in frame})
-        return frame.assign(**{c: values.astype("string") for c, values in columns.items()})
-
     return replace(
         tables,
-        pools=mask(tables.pools, ["forwarding_number"], ["service_value", "whisper_message"]),
-        numbers=mask(tables.numbers, ["phone_number", "e164"]),  # e164: enriched
-        services=mask(tables.services, texts=["service_value"]),
-        problems=mask(tables.problems, texts=["value"]),
+        pools=_masked_frame(
+            tables.pools, ["forwarding_number"], ["service_value", "whisper_message"]
+        ),
+        numbers=_masked_frame(tables.numbers, ["phone_number", "e164"]),  # e164: enriched
+        services=_masked_frame(tables.services, texts=["service_value"]),
+        problems=_masked_frame(tables.problems, texts=["value"]),
     )
+
+
+def masked_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    """The findings with their phone numbers masked, in the number column and in the text."""
+    return _masked_frame(findings, ["phone_number"], ["detail"])

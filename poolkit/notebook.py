@@ -13,7 +13,8 @@ import pandas as pd
 
 from .analysis import adoption_by, headline, local
 from .errors import ConfigurationError
-from .masking import masked
+from .findings import audit, findings_summary
+from .masking import masked, masked_findings
 from .phones import enrich_numbers
 from .plots import plot_locations_by_region
 from .sample import sample_path
@@ -48,6 +49,16 @@ def load(
     return masked(tables) if mask_numbers else tables
 
 
+def load_audited(
+    data: str | os.PathLike, *, enrich: bool = False, mask_numbers: bool = False
+) -> tuple[PoolTables, pd.DataFrame]:
+    """``load``'s tables and their audit findings. The audit sees the real numbers; masking,
+    when asked, comes after, and masks the findings too."""
+    tables = load(data, enrich=enrich)
+    found = audit(tables)
+    return (masked(tables), masked_findings(found)) if mask_numbers else (tables, found)
+
+
 def _manifests(data: str | os.PathLike) -> list[dict]:
     """Manifests of the snapshot(s) ``data`` points at (a snapshot, a file in one, or a folder
     of snapshots), oldest first."""
@@ -80,8 +91,9 @@ def source_info(data: str | os.PathLike) -> dict[str, Any]:
     return info
 
 
-def header(data: str | os.PathLike, tables: PoolTables):
-    """The report's first block: headline numbers as cards, and where the data came from."""
+def header(data: str | os.PathLike, tables: PoolTables, findings: pd.DataFrame | None = None):
+    """The report's first block: headline numbers as cards (with the findings when given),
+    and where the data came from."""
     from IPython.display import HTML
 
     counts = headline(tables)
@@ -97,6 +109,13 @@ def header(data: str | os.PathLike, tables: PoolTables):
         f'<div class="label">{html.escape(v)}</div></div>'
         for k, v in labels.items()
     )
+    if findings is not None:
+        errors = int((findings["severity"] == "error").sum())
+        label = f"Findings ({errors:,} error{'' if errors == 1 else 's'})"
+        cards += (
+            f'<div class="poolkit-card"><div class="value">{len(findings):,}</div>'
+            f'<div class="label">{label}</div></div>'
+        )
     info = source_info(data)
     sentence = (
         f"{counts['locations']:,} locations: {counts['locations_with_pools']:,} with pools, "
@@ -161,6 +180,17 @@ def table(
     )
     more = f"<p><i>Showing {rows:,} of {len(frame):,} rows.</i></p>" if len(frame) > rows else ""
     return HTML(styler.to_html() + more)
+
+
+def findings_section(findings: pd.DataFrame, top: int = 25):
+    """The audit in a report: findings per rule and severity, then the first ``top`` findings
+    (most severe first) with location and pool names and what to do."""
+    from IPython.display import display
+
+    display(table(findings_summary(findings), empty="No findings: no rule found fault."))
+    if len(findings):
+        columns = ["severity", "rule", "location_name", "pool_name", "phone_number", "detail"]
+        display(table(findings[columns + ["suggestion"]], rows=top))
 
 
 def show(ax, alt: str | None = None, dpi: int = 100) -> None:

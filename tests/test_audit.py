@@ -11,6 +11,7 @@ import pytest
 
 import poolkit
 from poolkit.cli import main
+from poolkit.masking import masked_findings
 from poolkit.synthetic import AUDIT_CASES, CLEAN_LOCATION, SAMPLE, generate, write_snapshot
 from poolkit.tables import empty_tables
 
@@ -484,3 +485,17 @@ def test_the_sample_has_a_case_of_every_rule_and_a_clean_location():
     clean = locations[CLEAN_LOCATION]
     assert clean in set(poolkit.load_sample().pools["location_id"])
     assert clean not in set(found["location_id"])
+
+
+def test_masked_findings_hide_numbers_but_not_dates(tmp_path):
+    chicago = {"id": "L3", "name": "Cielo Spa - Chicago", "state": "IL", "country": "US"}
+    found = audited(
+        tmp_path,
+        pool("A", chicago, "+13125552680", forwardingNumber="+13125552680", callRecording=True),
+        locations=(chicago,),
+    )
+    masked = masked_findings(found)
+    text = masked.to_csv()
+    assert "3125552680" not in text and "+1 312 ***-**80" in set(masked["phone_number"])
+    assert "is **********80, one of its own numbers" in text
+    assert "checked 2026-11-27" in text and set(masked["rule"]) == set(found["rule"])

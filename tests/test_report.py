@@ -94,6 +94,9 @@ def test_report_is_self_contained_with_code_hidden(reports):
         "Where the locations are",
         "Has a pool",
         "Ontario",
+        "Findings (16 errors)",  # the sample's planted and chance cases (tests/test_audit.py)
+        "forwarding-loop",
+        "Pioneer Dental - Dallas",
     ):
         assert words in html, words
     assert "Traceback" not in html and "Warning" not in html
@@ -168,7 +171,7 @@ def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
             expected = 4 if name == "empty" else 5  # no places known: no chart of them
             assert len(images) == expected and all(done and width > 0 for done, width in images)
             assert errors == [] and outside == []
-            assert page.locator(".poolkit-card").count() == 5
+            assert page.locator(".poolkit-card").count() == 6  # five counts and the findings
             page.screenshot(path=str(SCREENSHOTS / f"report-{name}.png"), full_page=True)
         finally:
             browser.close()
@@ -182,7 +185,10 @@ def test_cli_report_and_masked_numbers(tmp_path: Path, capfd):
     )  # the kernel's own output included: it talks over Unix sockets, quietly
     assert str(out) in printed.out and "WARNING" not in printed.err
     html = out.read_text()
-    every_number = set(poolkit.load_sample().numbers["phone_number"].dropna())
+    sample = poolkit.load_sample()
+    every_number = set(sample.numbers["phone_number"].dropna())
+    every_number |= set(sample.pools["forwarding_number"].dropna())
+    assert "forwarding-loop" in html and "duplicate-number" in html  # findings, masked too
     assert not any(number in html or number[2:] in html for number in every_number)
     assert (
         "(512) 555-0134" not in html and "**34" in html
