@@ -16,7 +16,7 @@ from .errors import ConfigurationError
 from .findings import audit, findings_summary
 from .masking import masked, masked_findings
 from .phones import enrich_numbers
-from .plots import plot_locations_by_region
+from .plots import plot_findings, plot_locations_by_region
 from .sample import sample_path
 from .snapshot import MANIFEST, read_manifest
 from .tables import PoolTables, is_dataset, read_dataset
@@ -183,10 +183,13 @@ def table(
 
 
 def findings_section(findings: pd.DataFrame, top: int = 25):
-    """The audit in a report: findings per rule and severity, then the first ``top`` findings
-    (most severe first) with location and pool names and what to do."""
+    """The audit in a report: a chart and a table of the findings per rule and severity, then
+    the first ``top`` findings (most severe first) with location and pool names and what to do."""
+    import matplotlib.pyplot as plt
     from IPython.display import display
 
+    fig, ax = plt.subplots(figsize=(9, 0.4 * findings["rule"].nunique() + 1.5))
+    show(plot_findings(findings, ax=ax))
     display(table(findings_summary(findings), empty="No findings: no rule found fault."))
     if len(findings):
         columns = ["severity", "rule", "location_name", "pool_name", "phone_number", "detail"]

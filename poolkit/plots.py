@@ -373,3 +373,34 @@ def plot_locations_by_region(
     ax.set_title(f"{title} ({answered:,} locations{also})")
     ax.spines[["top", "right"]].set_visible(False)
     return ax
+
+
+SEVERITY_COLORS = {"error": "#d7301f", "warning": "#fdae61", "info": "#74a9cf"}
+
+
+def plot_findings(findings: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Findings per rule (one bar each, coloured by severity, most severe at the top), from
+    ``poolkit.audit``'s table."""
+    ax = _axes(ax)
+    title = f"Findings per rule ({len(findings):,})"
+    if findings.empty:
+        return _empty(ax, title, "No findings: no rule found fault")
+    counts = findings.groupby(["severity", "rule"], observed=True).size().iloc[::-1]
+    bars = ax.barh(
+        range(len(counts)),
+        counts.to_numpy(),
+        color=[SEVERITY_COLORS.get(str(s), "#969696") for s, _ in counts.index],
+    )
+    ax.set_yticks(range(len(counts)), [rule for _, rule in counts.index], fontsize=9)
+    ax.bar_label(bars, fmt="%d", padding=2, fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("Findings")
+    ax.set_title(title)
+    shown = counts.index.get_level_values(0).unique()
+    ax.legend(
+        handles=[Patch(color=SEVERITY_COLORS[str(s)], label=str(s)) for s in shown[::-1]],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+    )
+    return ax

@@ -75,9 +75,10 @@ def test_report_is_self_contained_with_code_hidden(reports):
     ]
     assert all(image["src"].startswith("data:image/png;base64,") for image in images)
     alts = [image["alt"] for image in images]
-    assert len(alts) == 5 and "Numbers per pool" in alts[0] and "Inbound call services" in alts[1]
-    assert "Numbers by area" in alts[2] and "Feature adoption" in alts[3]
-    assert alts[4] == "Locations by state (45 locations, 1 not fetched)"
+    assert len(alts) == 6 and alts[0] == "Findings per rule (93)"
+    assert "Numbers per pool" in alts[1] and "Inbound call services" in alts[2]
+    assert "Numbers by area" in alts[3] and "Feature adoption" in alts[4]
+    assert alts[5] == "Locations by state (45 locations, 1 not fetched)"
     assert not re.search(r'(src|href)="(https?:)?//', html), "an asset would come from the network"
     assert "<script src" not in html
     assert "read_pools(" not in html and "import matplotlib" not in html  # code is hidden
@@ -168,7 +169,7 @@ def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
             images = page.evaluate(
                 "Array.from(document.images).map(i => [i.complete, i.naturalWidth])"
             )
-            expected = 4 if name == "empty" else 5  # no places known: no chart of them
+            expected = 5 if name == "empty" else 6  # no places known: no chart of them
             assert len(images) == expected and all(done and width > 0 for done, width in images)
             assert errors == [] and outside == []
             assert page.locator(".poolkit-card").count() == 6  # five counts and the findings
