@@ -383,18 +383,12 @@ def adoption_by(tables: PoolTables, by: str = "state") -> pd.DataFrame:
 def location_names(tables: PoolTables) -> dict[str, str]:
     """Location id -> the name to show: its name, with the id where two locations share it
     or none is known."""
-    names = locations_by_id(local(tables))["name"].astype(object)
-    counts = names.value_counts()
-    return {
-        location_id: (
-            name
-            if isinstance(name, str) and counts[name] == 1
-            else f"{name} ({location_id})"
-            if isinstance(name, str)
-            else location_id
-        )
-        for location_id, name in names.items()
-    }
+    frame = locations_by_id(local(tables))
+    names = frame["name"].astype("string")
+    ids = pd.Series(frame.index, index=frame.index, dtype="string")
+    shared = names.duplicated(keep=False) & names.notna()
+    shown = names.where(~shared, names + " (" + ids + ")").fillna(ids)
+    return dict(zip(frame.index, shown.astype(object)))
 
 
 def problems_summary(tables: PoolTables) -> pd.DataFrame:

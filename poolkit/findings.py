@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .analysis import is_dask, local, location_names, locations_by_id
 from .errors import ConfigurationError
@@ -74,19 +77,30 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna() | (values.str.strip() == "")
 
 
+def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """``values.isin(among)`` by Arrow (pandas' own takes the values one by one)."""
+    found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(among.unique()))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
 def _flag(values: pd.Series) -> pd.Series:
     """A boolean flag that is exactly True (NA, a flag that did not parse, counts as not)."""
     return values.fillna(False).astype(bool)
 
 
-def _pool_labels(tables: PoolTables) -> pd.Series:
-    """``'Pool name' (Location name)`` for each ``(location_id, pool_id)``."""
-    pools = tables.pools.drop_duplicates(["location_id", "pool_id"])
-    names = pools["location_id"].map(location_names(tables)).fillna(pools["location_id"])
-    labels = "'" + pools["name"].fillna(pools["pool_id"]) + "' (" + names + ")"
-    return pd.Series(
-        labels.to_numpy(), index=pd.MultiIndex.from_frame(pools[["location_id", "pool_id"]])
+def _pool_labels(tables: PoolTables, keys: pd.DataFrame, prefix: str = "") -> pd.Series:
+    """``'Pool name' (Location name)`` for the ``location_id`` and ``pool_id`` of each row of
+    ``keys`` (the key columns' names with ``prefix``)."""
+    pools = tables.pools[["location_id", "pool_id", "name"]].drop_duplicates(
+        ["location_id", "pool_id"]
     )
+    found = keys[[f"{prefix}location_id", f"{prefix}pool_id"]].set_axis(
+        ["location_id", "pool_id"], axis=1
+    )
+    found = found.merge(pools, how="left", on=["location_id", "pool_id"])
+    names = found["location_id"].map(location_names(tables)).fillna(found["location_id"])
+    labels = "'" + found["name"].fillna(found["pool_id"]).fillna("?") + "' (" + names + ")"
+    return pd.Series(labels.to_numpy(), index=keys.index)
 
 
 def _of_pools(pools: pd.DataFrame, detail: pd.Series, suggestion: str, **extra) -> pd.DataFrame:
@@ -117,14 +131,15 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     held = held[held.groupby("phone_number")["pool_id"].transform("size") > 1]
     if held.empty:
         return pd.DataFrame()
-    labels = _pool_labels(tables)
-    held = held.assign(
-        label=labels.reindex(pd.MultiIndex.from_frame(held[["location_id", "pool_id"]])).to_numpy()
-    )
-    per_number = held.groupby("phone_number").agg(
-        pools=("label", lambda s: ", ".join(sorted(s.fillna("?")))),
-        count=("label", "size"),
-        locations=("location_id", "nunique"),
+    held = held.assign(label=_pool_labels(tables, held))
+    per_number = (
+        held.sort_values("label")
+        .groupby("phone_number")
+        .agg(
+            pools=("label", ", ".join),
+            count=("label", "size"),
+            locations=("location_id", "nunique"),
+        )
     )
     about = per_number.reindex(held["phone_number"])
     where = about["locations"].map(lambda n: f" across {n} locations" if n > 1 else "")
@@ -153,7 +168,9 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     "or to a number of another pool.",
 )
 def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
-    pools = tables.pools
+    pools = tables.pools[
+        ["location_id", "pool_id", "name", "forwarding_number", "service_type", "service_value"]
+    ]
     forwards = pools["service_type"].astype(object) == "forward"
     targets = pd.concat(
         [
@@ -161,23 +178,20 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
             pools[forwards].assign(target=pools["service_value"], field="forward service"),
         ]
     ).dropna(subset="target")
-    owners = tables.numbers[["location_id", "pool_id", "phone_number"]].rename(
-        columns={"location_id": "owner_location", "pool_id": "owner_pool", "phone_number": "target"}
+    numbers = tables.numbers
+    held = numbers[_isin(numbers["phone_number"], targets["target"])]
+    owners = held[["location_id", "pool_id", "phone_number"]].set_axis(
+        ["owner_location_id", "owner_pool_id", "target"], axis=1
     )
-    loops = targets.merge(owners[owners["target"].isin(targets["target"])], on="target")
-    loops = loops.drop_duplicates(
-        ["location_id", "pool_id", "field", "owner_location", "owner_pool"]
+    loops = targets.merge(owners, on="target").drop_duplicates(
+        ["location_id", "pool_id", "field", "owner_location_id", "owner_pool_id"]
     )
     if loops.empty:
         return pd.DataFrame()
-    own = (loops["owner_location"] == loops["location_id"]) & (
-        loops["owner_pool"] == loops["pool_id"]
+    own = (loops["owner_location_id"] == loops["location_id"]) & (
+        loops["owner_pool_id"] == loops["pool_id"]
     )
-    labels = _pool_labels(tables)
-    other = labels.reindex(
-        pd.MultiIndex.from_frame(loops[["owner_location", "owner_pool"]])
-    ).to_numpy()
-    whose = pd.Series(other, index=loops.index).fillna("?").radd("a number of pool ")
+    whose = _pool_labels(tables, loops, prefix="owner_").radd("a number of pool ")
     detail = (
         "The "
         + loops["field"]
@@ -286,20 +300,20 @@ def empty_service_value(tables: PoolTables) -> pd.DataFrame:
 )
 def invalid_number(tables: PoolTables) -> pd.DataFrame:
     pools, numbers = tables.pools, tables.numbers
-    forwards = pools["service_type"].astype(object) == "forward"
-    checked = pd.concat(
-        [
-            numbers[["location_id", "pool_id", "phone_number"]].assign(field="pool number"),
-            pools[["location_id", "pool_id", "name"]]
-            .assign(phone_number=pools["forwarding_number"], field="forwarding number")
-            .loc[~_blank(pools["forwarding_number"])],
-            pools[["location_id", "pool_id", "name"]]
-            .assign(phone_number=pools["service_value"], field="forward service number")
-            .loc[forwards & ~_blank(pools["service_value"])],
-        ],
-        ignore_index=True,
-    )
-    hit = checked[valid_numbers(checked["phone_number"]).eq(False).fillna(False)]
+    forward = pools["service_value"].where(pools["service_type"].astype(object) == "forward")
+    found = []
+    for frame, values, field in (
+        (numbers, numbers["phone_number"], "pool number"),
+        (pools, pools["forwarding_number"], "forwarding number"),
+        (pools, forward, "forward service number"),
+    ):
+        bad = valid_numbers(values).eq(False).fillna(False)
+        bad[bad] = ~_blank(values[bad])  # an empty value is not a number to check
+        bad = bad.to_numpy()
+        found.append(
+            frame.loc[bad, ["location_id", "pool_id"]].assign(phone_number=values[bad], field=field)
+        )
+    hit = pd.concat(found, ignore_index=True)
     return _of_pools(
         hit,
         "The "
@@ -470,13 +484,13 @@ def audit(
     found = [_run(check, tables) for check in chosen]
     frame = pd.concat([f for f in found if len(f)] or [pd.DataFrame()], ignore_index=True)
     frame = frame.reindex(columns=list(FINDINGS))
-    names = location_names(tables)
-    pool_names = tables.pools.drop_duplicates(["location_id", "pool_id"]).set_index(
+    frame["location_name"] = frame["location_id"].map(location_names(tables))
+    pools = tables.pools[["location_id", "pool_id", "name"]].drop_duplicates(
         ["location_id", "pool_id"]
-    )["name"]
-    frame["location_name"] = frame["location_id"].map(names)
-    keys = pd.MultiIndex.from_frame(frame[["location_id", "pool_id"]].astype(object))
-    frame["pool_name"] = pool_names.reindex(keys).to_numpy()
+    )
+    keys = frame[["location_id", "pool_id"]].astype("string")
+    names = keys.merge(pools, how="left", on=["location_id", "pool_id"])["name"]
+    frame["pool_name"] = names.to_numpy()
     frame = frame.astype(FINDINGS)
     return frame.sort_values(
         [
