@@ -32,6 +32,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/tidy.py
 	$(BIN)/python benchmarks/phones.py
 	$(BIN)/python benchmarks/fetch.py
+	$(BIN)/python benchmarks/audit.py
 
 sample: $(VENV)/.installed
 	$(BIN)/python scripts/make_sample.py
