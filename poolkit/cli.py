@@ -1,4 +1,4 @@
-"""Command line: ``poolkit tidy``, ``poolkit fetch``, ``poolkit audit``, ``poolkit report``."""
+"""Command line: ``poolkit tidy``, ``fetch``, ``audit``, ``diff`` and ``report``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from ._version import __version__
 from .analysis import headline
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
 from .snapshot import read_manifest, write_atomic
-from .tidy import read_pools
+from .tables import dataset_snapshots, is_dataset, snapshot_label
+from .tidy import read_pools, snapshot_folders
 
 
 def _summary(tables) -> str:
@@ -28,12 +29,27 @@ def _summary(tables) -> str:
 
 
 def cmd_tidy(args: argparse.Namespace) -> int:
-    tables = read_pools(args.data, errors="record")
     out = Path(args.out)
-    tables.to_parquet(out)
+    if is_dataset(out):  # add the snapshots the dataset does not hold; parse only those
+        held = set(dataset_snapshots(out))
+        folders = [f for f in snapshot_folders(args.data) if snapshot_label(f) not in held]
+        skipped = len(snapshot_folders(args.data)) - len(folders)
+        if skipped:
+            print(f"{skipped:,} snapshot(s) already in {out}: not read again")
+        if not folders:
+            print(f"nothing new to add to {out}")
+            return 0
+        tables = read_pools(folders, errors="record")
+        tables.to_parquet(out, append=True)
+    else:
+        tables = read_pools(args.data, errors="record")
+        tables.to_parquet(out)
     tables.to_csv(out)
     print(_summary(tables))
-    print(f"tidy tables written to {out}/ ({', '.join(tables.TABLES)}; .parquet and .csv)")
+    print(
+        f"tidy tables written to {out}/ ({', '.join(tables.TABLES)}; .parquet and, of the "
+        "snapshots just read, .csv)"
+    )
     return 0
 
 
@@ -126,22 +142,67 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     tables = load(args.data)
     findings = audit(tables, select=_ids(args.select), ignore=_ids(args.ignore))
-    if args.format == "csv":
-        text = findings.to_csv(index=False)
-    elif args.format == "json":
-        records = findings.astype(object).where(findings.notna(), None).to_dict("records")
-        text = json.dumps(records, indent=1, ensure_ascii=False) + "\n"
-    else:
-        text = _findings_text(findings, findings_summary(findings), headline(tables)["locations"])
-    if args.out:
-        write_atomic(Path(args.out), text.encode())
-        print(f"{len(findings):,} findings written to {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    summary, locations = findings_summary(findings), headline(tables)["locations"]
+    _write_or_print(
+        findings, args.format, args.out, lambda f: _findings_text(f, summary, locations)
+    )
     if args.fail_on == "never":
         return 0
     failing = SEVERITIES[: SEVERITIES.index(args.fail_on) + 1]
     return 1 if findings["severity"].isin(failing).any() else 0
+
+
+def _write_or_print(frame, fmt: str, out: str | None, text) -> None:
+    """A table as CSV, JSON (records, NA as null) or ``text(frame)``, to ``out`` or stdout."""
+    if fmt == "csv":
+        body = frame.to_csv(index=False)
+    elif fmt == "json":
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        body = json.dumps(records, indent=1, ensure_ascii=False) + "\n"
+    else:
+        body = text(frame)
+    if out:
+        write_atomic(Path(out), body.encode())
+        print(f"{len(frame):,} rows written to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(body)
+
+
+def _changes_text(changes) -> str:
+    """A terminal summary of changes: counts per kind, then one line per change."""
+    if changes.empty:
+        return "No changes.\n"
+    head = f"{changes['before'].iloc[0]} -> {changes['after'].iloc[0]}: {len(changes):,} changes"
+    counts = changes["change"].value_counts(sort=False)
+    lines = [head, ""] + [f"  {kind:<16} {n:>7,}" for kind, n in counts.items() if n] + [""]
+    for row in changes.fillna("").itertuples():
+        where = " / ".join(
+            str(p) for p in (row.location_name, row.pool_name, row.phone_number) if p
+        )
+        what = f"  {row.field}: {row.old!r} -> {row.new!r}" if row.field else ""
+        lines.append(f"{row.change:<16} {where}{what}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .history import changes, history_of_folders, read_history
+
+    old, new = Path(args.old), Path(args.new)
+    if old.is_dir() and new.is_dir():
+        history = history_of_folders([old, new])
+        before, after = snapshot_label(str(old.resolve())), snapshot_label(str(new.resolve()))
+    elif is_dataset(args.dataset):
+        history = read_history(args.dataset, snapshots=[args.old, args.new])
+        before, after = args.old, args.new
+    else:
+        raise ConfigurationError(
+            f"{args.old}, {args.new}: give two snapshot folders, or two snapshot names of the "
+            f"dataset in --dataset ({args.dataset} is not one)"
+        )
+    if before == after:
+        raise ConfigurationError(f"{args.old} and {args.new} are the same snapshot ({before})")
+    _write_or_print(changes(history, before, after), args.format, args.out, _changes_text)
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -218,6 +279,24 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--select", metavar="IDS", help="run only these rules (comma-separated)")
     audit.add_argument("--ignore", metavar="IDS", help="skip these rules (comma-separated)")
     audit.set_defaults(run=cmd_audit)
+
+    diff = commands.add_parser(
+        "diff",
+        help="what changed between two snapshots (pools, numbers, settings, locations)",
+        description="List what changed from OLD to NEW: two snapshot folders (such as "
+        "data/raw/2026-11-19T080000Z data/raw/2026-11-26T080000Z), or two snapshot names of "
+        "the Parquet dataset in --dataset.",
+    )
+    diff.add_argument("old", help="the earlier snapshot")
+    diff.add_argument("new", help="the later snapshot")
+    diff.add_argument(
+        "--dataset", default="data/processed", help="where snapshot names are looked up"
+    )
+    diff.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="(default: table)"
+    )
+    diff.add_argument("--out", metavar="FILE", help="write the changes here, not to stdout")
+    diff.set_defaults(run=cmd_diff)
 
     report = commands.add_parser(
         "report",

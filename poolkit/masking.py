@@ -59,3 +59,9 @@ def masked(tables: PoolTables) -> PoolTables:
 def masked_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """The findings with their phone numbers masked, in the number column and in the text."""
     return _masked_frame(findings, ["phone_number"], ["detail"])
+
+
+def masked_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """History changes with their phone numbers masked (a forwarding number's old and new
+    values included)."""
+    return _masked_frame(changes, ["phone_number"], ["old", "new"])

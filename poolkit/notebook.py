@@ -14,13 +14,14 @@ import pandas as pd
 from .analysis import adoption_by, headline, local
 from .errors import ConfigurationError
 from .findings import audit, findings_summary
-from .masking import masked, masked_findings
+from .history import changes, history_of_folders, read_history, snapshots_of, trend
+from .masking import masked, masked_changes, masked_findings
 from .phones import enrich_numbers
-from .plots import plot_findings, plot_locations_by_region
+from .plots import plot_adoption_trend, plot_findings, plot_locations_by_region, plot_trend
 from .sample import sample_path
 from .snapshot import MANIFEST, read_manifest
-from .tables import PoolTables, is_dataset, read_dataset
-from .tidy import read_pools
+from .tables import PoolTables, dataset_snapshots, is_dataset, read_dataset, snapshot_label
+from .tidy import read_pools, snapshot_folders
 
 
 def resolve_data(path: str | os.PathLike) -> Path:
@@ -37,26 +38,58 @@ def resolve_data(path: str | os.PathLike) -> Path:
     raise ConfigurationError(f"{path}: not found in {Path.cwd()} or any folder above it")
 
 
+def _latest_snapshot(path: Path) -> list[str] | None:
+    """The newest snapshot's folder when ``path`` holds several snapshot folders (with
+    manifests); None when it is one snapshot, a file, a glob or loose responses."""
+    if not path.is_dir() or is_dataset(path):
+        return None
+    folders = [f for f in snapshot_folders(path) if (Path(f) / MANIFEST).is_file()]
+    return [max(folders, key=snapshot_label)] if len(folders) > 1 else None
+
+
 def load(
     data: str | os.PathLike, *, enrich: bool = False, mask_numbers: bool = False
 ) -> PoolTables:
     """The tables of ``data``: response files (problems recorded, never raised) or a poolkit
-    Parquet dataset; with phone enrichment and masked numbers when asked."""
+    Parquet dataset; of the newest snapshot where ``data`` holds several (a folder of
+    snapshots, a dataset: ``load_history`` reads them all); with phone enrichment and
+    masked numbers when asked."""
     path = resolve_data(data)
-    tables = read_dataset(path) if is_dataset(path) else read_pools(path, errors="record")
+    if is_dataset(path):
+        tables = read_dataset(path, snapshots=dataset_snapshots(path)[-1:] or None)
+    else:
+        tables = read_pools(_latest_snapshot(path) or path, errors="record")
     if enrich:
         tables.numbers = enrich_numbers(tables.numbers)
     return masked(tables) if mask_numbers else tables
 
 
-def load_audited(
+def load_history(data: str | os.PathLike) -> PoolTables | None:
+    """The snapshots ``data`` belongs to, as a history: a dataset's or a folder of
+    snapshots' own, or for one snapshot folder, those of the folder it sits in up to it
+    (``data/raw/<snapshot>``); None for a file, a glob or loose responses."""
+    path = resolve_data(data).resolve()
+    if is_dataset(path) or _latest_snapshot(path):
+        return read_history(path)
+    if not (path.is_dir() and (path / MANIFEST).is_file()):
+        return None
+    label = snapshot_label(str(path))
+    siblings = [f for f in snapshot_folders(path.parent) if (Path(f) / MANIFEST).is_file()]
+    return history_of_folders(f for f in siblings if snapshot_label(f) <= label)
+
+
+def load_report(
     data: str | os.PathLike, *, enrich: bool = False, mask_numbers: bool = False
-) -> tuple[PoolTables, pd.DataFrame]:
-    """``load``'s tables and their audit findings. The audit sees the real numbers; masking,
-    when asked, comes after, and masks the findings too."""
+) -> tuple[PoolTables, pd.DataFrame, PoolTables | None]:
+    """What the report shows: ``load``'s tables, their audit findings, and ``load_history``.
+    The audit sees the real numbers; masking, when asked, comes after, and masks the
+    findings too (the history is masked where the report shows it)."""
     tables = load(data, enrich=enrich)
     found = audit(tables)
-    return (masked(tables), masked_findings(found)) if mask_numbers else (tables, found)
+    history = load_history(data)
+    if mask_numbers:
+        return masked(tables), masked_findings(found), history
+    return tables, found, history
 
 
 def _manifests(data: str | os.PathLike) -> list[dict]:
@@ -194,6 +227,33 @@ def findings_section(findings: pd.DataFrame, top: int = 25):
     if len(findings):
         columns = ["severity", "rule", "location_name", "pool_name", "phone_number", "detail"]
         display(table(findings[columns + ["suggestion"]], rows=top))
+
+
+def history_section(history: PoolTables | None, *, mask_numbers: bool = False, top: int = 50):
+    """What changed since the previous snapshot (counts per kind, then the changes with
+    names) and the trend over every snapshot (pools and numbers; adoption per feature); a
+    sentence where the data holds one snapshot."""
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML, display
+
+    labels = snapshots_of(history) if history is not None else []
+    if len(labels) < 2:
+        return HTML(
+            "<p><i>The data holds one snapshot: the next <code>poolkit fetch</code> fills this "
+            "section with what changed and how pools, numbers and adoption move.</i></p>"
+        )
+    found = changes(history)
+    shown = masked_changes(found) if mask_numbers else found
+    display(HTML(f"<h3>What changed since {html.escape(labels[-2])}</h3>"))
+    counts = found["change"].value_counts(sort=False)
+    display(table(counts[counts > 0].rename_axis("change").reset_index(name="changes")))
+    columns = ["change", "location_name", "pool_name", "phone_number", "field", "old", "new"]
+    display(table(shown[columns], rows=top, empty="No changes between the last two snapshots."))
+    display(HTML(f"<h3>Trend over {len(labels)} snapshots</h3>"))
+    over_time = trend(history)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"wspace": 0.4})
+    plot_trend(over_time, ax=left)
+    show(plot_adoption_trend(over_time, ax=right))
 
 
 def show(ax, alt: str | None = None, dpi: int = 100) -> None:

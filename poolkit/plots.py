@@ -404,3 +404,50 @@ def plot_findings(findings: pd.DataFrame, ax: Axes | None = None) -> Axes:
         frameon=False,
     )
     return ax
+
+
+def plot_trend(trend: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Pools, active pools (left axis) and numbers (right axis) by snapshot, from
+    ``poolkit.history.trend``."""
+    ax = _axes(ax)
+    title = "Pools and numbers by snapshot"
+    if trend.empty:
+        return _empty(ax, title, "No snapshots")
+    x = range(len(trend))
+    ax.plot(x, trend["pools"].astype(float), marker="o", color="#1f78b4", label="pools")
+    ax.plot(x, trend["active_pools"].astype(float), marker="o", color="#1b9e77", label="active")
+    numbers = ax.twinx()
+    numbers.plot(x, trend["numbers"].astype(float), marker="s", color="#d95f02", label="numbers")
+    numbers.set_ylabel("Numbers")
+    numbers.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("Pools")
+    ax.set_xticks(list(x), [str(s)[:10] for s in trend["snapshot"]], rotation=45, ha="right")
+    handles = ax.get_legend_handles_labels()[0] + numbers.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=8)
+    ax.set_title(title)
+    return ax
+
+
+def plot_adoption_trend(trend: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """The share of locations using each feature, by snapshot (``poolkit.history.trend``)."""
+    ax = _axes(ax)
+    title = "Feature adoption by snapshot"
+    if trend.empty:
+        return _empty(ax, title, "No snapshots")
+    x = range(len(trend))
+    for column in [c for c in trend if c.startswith("share_")]:
+        feature = column.removeprefix("share_")
+        ax.plot(
+            x,
+            trend[column].astype(float) * 100,
+            marker="o",
+            color=FEATURE_COLORS.get(feature, "#636363"),
+            label=FEATURE_LABELS.get(feature, feature),
+        )
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("% of locations")
+    ax.set_xticks(list(x), [str(s)[:10] for s in trend["snapshot"]], rotation=45, ha="right")
+    ax.legend(loc="lower left", frameon=False, fontsize=8)
+    ax.set_title(title)
+    return ax

@@ -303,6 +303,59 @@ def _plant_audit_cases(responses: list[tuple[dict, dict]]) -> None:
     pools["invalid-number"][0]["numbers"][0]["phoneNumber"] = "+15550100123"  # no such area
 
 
+#: The sample's history: three snapshots a week apart, the last being the sample itself.
+HISTORY_TIMES = tuple(
+    datetime(2026, month, day, 15, tzinfo=timezone.utc)
+    for month, day in ((10, 19), (10, 26), (11, 2))
+)
+#: What changes in the sample's history, and at which location (by index).
+HISTORY_CASES = {
+    "location_added": 24,  # in the last snapshot only
+    "pool_removed": 25,  # "Summer Sale", gone in the last snapshot
+    "pool_added": 26,  # its last pool, new in the last snapshot
+    "number_moved": 27,  # from its second pool to its first, in the last snapshot
+    "setting_changed": 28,  # call recording and whisper message, in the last snapshot
+    "failed_in_middle": 30,  # its fetch failed in the middle snapshot
+    "switched_on": 29,  # inactive in the first snapshot
+    "number_added": 31,  # its first pool's last number, new in the middle snapshot
+    "number_removed": 32,  # a number of its first pool, gone in the middle snapshot
+    "renamed": 33,  # its first pool, renamed in the middle snapshot
+}
+
+
+def sample_history() -> list[list[tuple[dict, dict | None]]]:
+    """The sample's three snapshots, oldest first (``HISTORY_TIMES``): the last is
+    ``generate(SAMPLE)``, the two before differ from it as ``HISTORY_CASES`` says."""
+    latest = generate(SAMPLE)
+    middle = json.loads(json.dumps(latest))
+    pools = {case: middle[index][1]["data"] for case, index in HISTORY_CASES.items()}
+    pools["pool_removed"].append(
+        dict(pools["pool_removed"][0], id="sUmm3rSa1eP00l2026xx", name="Summer Sale")
+    )
+    pools["pool_added"].pop()
+    first, second = pools["number_moved"][0], pools["number_moved"][1]
+    second["numbers"].append(first["numbers"].pop(0))
+    changed = pools["setting_changed"][0]
+    changed.update(callRecording=not changed["callRecording"], whisperMessage="Old message")
+    for index in (HISTORY_CASES["pool_removed"], HISTORY_CASES["pool_added"]):
+        middle[index][1]["total"] = len(middle[index][1]["data"])
+    first_snapshot = json.loads(json.dumps(middle))
+    middle[HISTORY_CASES["failed_in_middle"]] = (middle[HISTORY_CASES["failed_in_middle"]][0], None)
+    del middle[HISTORY_CASES["location_added"]], first_snapshot[HISTORY_CASES["location_added"]]
+    pools = {
+        case: first_snapshot[index - (index > HISTORY_CASES["location_added"])][1]["data"]
+        for case, index in HISTORY_CASES.items()
+        if case != "location_added"
+    }
+    pools["switched_on"][0]["isActive"] = not pools["switched_on"][0]["isActive"]
+    pools["number_added"][0]["numbers"].pop()
+    pools["number_removed"][0]["numbers"].append(
+        {"phoneNumber": "+15125550123", "friendlyName": "Released"}
+    )
+    pools["renamed"][0]["name"] = "Spring Campaign"
+    return [first_snapshot, middle, latest]
+
+
 def write_snapshot(
     folder: str | Path,
     responses: list[tuple[dict, dict | None]],

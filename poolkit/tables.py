@@ -37,6 +37,7 @@ __all__ = [
     "empty_tables",
     "read_dataset",
     "is_dataset",
+    "dataset_snapshots",
 ]
 
 #: Service types the API documents (on phone numbers); the set is open.
@@ -163,13 +164,15 @@ class PoolTables:
         for name in self.TABLES:
             yield name, getattr(self, name)
 
-    def to_parquet(self, directory: str | os.PathLike) -> Path:
+    def to_parquet(self, directory: str | os.PathLike, *, append: bool = False) -> Path:
         """Write the tables as one Parquet dataset, partitioned by snapshot (hive-style
         ``<table>/snapshot=.../``); ``poolkit.read_dataset(directory)`` reads it back identical.
 
         ``directory`` must be new, empty, or a poolkit dataset (whose files are replaced);
-        a folder holding anything else raises ``DatasetError`` and is left as it is."""
-        return _write_dataset(self, Path(directory))
+        a folder holding anything else raises ``DatasetError`` and is left as it is. With
+        ``append=True`` a dataset keeps its snapshots and gains these tables' (a snapshot it
+        already holds raises ``DatasetError``): the others are not rewritten."""
+        return _write_dataset(self, Path(directory), append=append)
 
     def to_csv(self, directory: str | os.PathLike) -> Path:
         """Write ``<table>.csv`` for each table into ``directory``."""
@@ -194,7 +197,9 @@ def is_dataset(path: str | os.PathLike) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _snapshot_of_folder(folder: str) -> str:
+def snapshot_label(folder: str) -> str:
+    """A snapshot folder's name in the dataset and in histories: its manifest's
+    ``snapshot`` (``2026-11-26T213000Z``), else the folder's name."""
     manifest = read_manifest(folder) if folder else None
     label = (manifest or {}).get("snapshot") or Path(folder).name or "unknown"
     return re.sub(r"[^A-Za-z0-9._-]", "_", str(label))
@@ -204,7 +209,7 @@ def snapshot_of(source: object) -> str:
     """The snapshot a row belongs to, from its ``source``."""
     if not isinstance(source, str) or source.startswith(MEMORY_SOURCE):
         return "memory"
-    return _snapshot_of_folder(os.path.dirname(os.path.abspath(source)))
+    return snapshot_label(os.path.dirname(os.path.abspath(source)))
 
 
 def _services_snapshots(
@@ -268,7 +273,48 @@ def _clear_dataset(out: Path) -> None:
                 folder.rmdir()
 
 
-def _write_dataset(tables: PoolTables, out: Path) -> Path:
+def dataset_snapshots(directory: str | os.PathLike) -> list[str]:
+    """The snapshots a poolkit dataset holds, sorted (oldest first for snapshot times)."""
+    root = Path(directory)
+    return sorted(
+        {p.name.removeprefix("snapshot=") for t in PoolTables.TABLES for p in _partitions(root, t)}
+    )
+
+
+def _partitions(root: Path, table: str) -> list[Path]:
+    return sorted(p for p in (root / table).glob("snapshot=*") if p.is_dir())
+
+
+def _parts(root: Path, table: str, snapshots: Iterable[str] | None = None) -> list[Path]:
+    """The Parquet files of ``table``, of the given snapshots only when some are given."""
+    wanted = None if snapshots is None else {f"snapshot={s}" for s in snapshots}
+    return sorted(
+        part
+        for folder in _partitions(root, table)
+        if wanted is None or folder.name in wanted
+        for part in folder.glob("part-*.parquet")
+        if _PART.fullmatch(part.name)
+    )
+
+
+def _merged_marker(old: dict, new: dict) -> dict:
+    """The marker of a dataset that gains tables: columns and dtypes of both (the old ones
+    first), categories of both."""
+    merged = json.loads(json.dumps(old))
+    for name, spec in new["tables"].items():
+        have = merged["tables"].setdefault(name, spec)
+        if have is spec:
+            continue
+        have["columns"] += [c for c in spec["columns"] if c not in have["columns"]]
+        have["dtypes"] = {**spec["dtypes"], **have["dtypes"]}
+        for column, values in spec["categories"].items():
+            have["categories"][column] = sorted(
+                set(have["categories"].get(column, [])) | set(values)
+            )
+    return merged
+
+
+def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Path:
     """Everything is converted to Arrow before the disk is touched, and the marker goes
     first and comes back last: a write that fails leaves no folder that reads as a dataset."""
     import pyarrow.parquet as pq  # loaded only when writing
@@ -292,17 +338,36 @@ def _write_dataset(tables: PoolTables, out: Path) -> Path:
         "partitioning": "hive: snapshot",
         "tables": {name: _describe(frame) for name, frame in tables},
     }
+    first_row = dict.fromkeys(PoolTables.TABLES, 0)
+    appending = append and is_dataset(out)
+    if appending:
+        there = set(dataset_snapshots(out)) & {s for labels in snapshots.values() for s in labels}
+        if there:
+            raise DatasetError(
+                f"{out}: already holds snapshot(s) {', '.join(sorted(there))}; nothing was written"
+            )
+        marker = _merged_marker(json.loads((out / DATASET_MARKER).read_text()), marker)
+        first_row = {  # row numbers go on from the dataset's, so that order is kept
+            name: sum(pq.ParquetFile(p).metadata.num_rows for p in _parts(out, name))
+            for name in PoolTables.TABLES
+        }
     arrow = {
         name: pa.Table.from_pandas(
             frame.reset_index(drop=True).assign(
-                **{_ROW: range(len(frame)), "snapshot": snapshots[name]}
+                **{
+                    _ROW: range(first_row[name], first_row[name] + len(frame)),
+                    "snapshot": snapshots[name],
+                }
             ),
             preserve_index=False,
         )
         for name, frame in tables
         if not frame.empty
     }
-    _clear_dataset(out)
+    if appending:
+        (out / DATASET_MARKER).unlink()
+    else:
+        _clear_dataset(out)
     out.mkdir(parents=True, exist_ok=True)
     for name in PoolTables.TABLES:
         (out / name).mkdir(exist_ok=True)
@@ -333,12 +398,20 @@ def _typed(frame, spec: dict):
     return frame
 
 
-def read_dataset(directory: str | os.PathLike, *, engine: str = "pandas") -> PoolTables:
+def read_dataset(
+    directory: str | os.PathLike,
+    *,
+    engine: str = "pandas",
+    snapshots: Iterable[str] | None = None,
+    with_snapshot: bool = False,
+) -> PoolTables:
     """Read a dataset written by ``PoolTables.to_parquet`` back into ``PoolTables``.
 
-    ``engine="dask"`` gives Dask DataFrames instead (one partition per Parquet file), with
-    the same columns and dtypes, extra columns included; rows keep their order within a
-    snapshot. The analysis functions accept them and compute only their own results.
+    ``snapshots`` reads only those snapshots' partitions; ``with_snapshot`` adds each row's
+    ``snapshot`` (an ordered categorical, oldest first) to every table. ``engine="dask"``
+    gives Dask DataFrames instead (one partition per Parquet file), with the same columns and
+    dtypes, extra columns included; rows keep their order within a snapshot. The analysis
+    functions accept them and compute only their own results.
     """
     if engine not in ("pandas", "dask"):
         raise ValueError(f"engine must be 'pandas' or 'dask', not {engine!r}")
@@ -349,28 +422,43 @@ def read_dataset(directory: str | os.PathLike, *, engine: str = "pandas") -> Poo
             "read response files with poolkit.read_pools"
         )
     marker = json.loads((root / DATASET_MARKER).read_text())
+    labels = pd.CategoricalDtype(
+        dataset_snapshots(root) if snapshots is None else sorted(set(snapshots)), ordered=True
+    )
     frames = {}
     for name in PoolTables.TABLES:
         spec = marker["tables"].get(name) or _describe(empty_frame(name))  # older datasets
-        parts = sorted(
-            str(p)
-            for p in (root / name).glob("snapshot=*/part-*.parquet")
-            if _PART.fullmatch(p.name)
-        )
+        parts = _parts(root, name, snapshots)
         if engine == "dask":
             import dask.dataframe as dd
 
             frame = (
-                dd.read_parquet(parts)
+                dd.read_parquet([str(p) for p in parts])
                 if parts
                 else dd.from_pandas(pd.DataFrame(columns=spec["columns"]), 1)
             )
-        elif parts:
-            import pyarrow.parquet as pq
-
-            frame = pq.ParquetDataset(parts).read_pandas().to_pandas()
-            frame = frame.sort_values(_ROW, kind="stable").reset_index(drop=True)
-        else:
-            frame = pd.DataFrame(columns=spec["columns"])
-        frames[name] = _typed(frame, spec)
+            frames[name] = _typed(frame, spec)
+            continue
+        frame = _read_parts(parts, spec)
+        typed = _typed(frame, spec)
+        if with_snapshot:
+            typed["snapshot"] = frame["snapshot"].astype(object).astype(labels)
+        frames[name] = typed
     return PoolTables(**frames)
+
+
+def _read_parts(parts: list[Path], spec: dict) -> pd.DataFrame:
+    """The rows of these Parquet files in the order they were written, each with its
+    ``snapshot``; files of an appended dataset may lack columns that others have."""
+    import pyarrow.parquet as pq
+
+    if not parts:
+        return pd.DataFrame(columns=[*spec["columns"], "snapshot"])
+    pieces = []
+    for part in parts:
+        piece = pq.read_table(part)
+        label = part.parent.name.removeprefix("snapshot=")
+        pieces.append(piece.append_column("snapshot", pa.array([label] * len(piece))))
+    table = pa.concat_tables(pieces, promote_options="permissive")
+    frame = table.to_pandas()
+    return frame.sort_values(_ROW, kind="stable").reset_index(drop=True)

@@ -50,7 +50,7 @@ from .tables import (
     is_dataset,
 )
 
-__all__ = ["read_pools", "json_files", "E164_PATTERN"]
+__all__ = ["read_pools", "json_files", "snapshot_folders", "E164_PATTERN"]
 
 # JSON fields of a pool and of a number the contract lists; anything else is an extra column.
 _POOL_FIELDS = frozenset(
@@ -264,6 +264,13 @@ def json_files(folder: str | os.PathLike) -> list[str]:
     """Every ``*.json`` below ``folder`` but a snapshot's own files (manifest, locations) and
     poolkit Parquet datasets, sorted by path."""
     return _walk(folder)[0]
+
+
+def snapshot_folders(folder: str | os.PathLike) -> list[str]:
+    """The snapshot folders below ``folder`` (those with a manifest), sorted; where there
+    are none, the folders that hold response files."""
+    files, snapshots = _walk(folder)
+    return snapshots or sorted({os.path.dirname(os.path.abspath(f)) for f in files})
 
 
 def _walk(folder: str | os.PathLike) -> tuple[list[str], list[str]]:

@@ -1,25 +1,26 @@
-"""Regenerate the shipped sample snapshot (poolkit/sample, also reachable as data/sample).
+"""Regenerate the shipped sample snapshots (poolkit/samples/<snapshot>/; the last one is
+also reachable as data/sample).
 
-Deterministic: a fixed seed and a fixed snapshot time, so running it again rewrites
-the same bytes. Run: python scripts/make_sample.py
+Deterministic: a fixed seed and fixed snapshot times, so running it again rewrites the same
+bytes. Run: python scripts/make_sample.py
 """
 
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
-from poolkit.synthetic import SAMPLE, generate, write_snapshot
+from poolkit.snapshot import snapshot_name
+from poolkit.synthetic import HISTORY_TIMES, sample_history, write_snapshot
 
-TARGET = Path(__file__).resolve().parent.parent / "poolkit" / "sample"
+TARGET = Path(__file__).resolve().parent.parent / "poolkit" / "samples"
 
 if __name__ == "__main__":
     shutil.rmtree(TARGET, ignore_errors=True)
-    responses = generate(SAMPLE)
-    write_snapshot(
-        TARGET,
-        responses,
-        indent=1,
-        taken_at=datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc),
-        note="synthetic sample (poolkit scripts/make_sample.py, seed 7)",
-    )
-    print(f"wrote {len(responses)} locations to {TARGET}")
+    for taken_at, responses in zip(HISTORY_TIMES, sample_history()):
+        folder = write_snapshot(
+            TARGET / snapshot_name(taken_at),
+            responses,
+            indent=1,
+            taken_at=taken_at,
+            note="synthetic sample (poolkit scripts/make_sample.py, seed 7)",
+        )
+        print(f"wrote {len(responses)} locations to {folder}")

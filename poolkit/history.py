@@ -1,0 +1,314 @@
+"""History: every snapshot an agency fetched, what changed between two, and the trend.
+
+HighLevel keeps its own audit log for 60 days and offers no API for it, so the snapshots are
+the only history there is. ``read_history`` reads them as one ``PoolTables`` whose every
+table has a ``snapshot`` column (an ordered categorical, oldest first); ``changes`` lists
+what changed between two snapshots, one row per change; ``trend`` gives one row per snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .analysis import FEATURE_LABELS, feature_adoption_summary, headline, location_names
+from .errors import ConfigurationError
+from .tables import PoolTables, empty_frame, is_dataset, read_dataset, snapshot_label
+from .tidy import read_pools, snapshot_folders
+
+__all__ = [
+    "CHANGES",
+    "CHANGE_KINDS",
+    "SETTINGS",
+    "at",
+    "changes",
+    "history_of_folders",
+    "read_history",
+    "snapshots_of",
+    "trend",
+]
+
+#: The kinds of change, in the order they are listed.
+CHANGE_KINDS = (
+    "location_added",
+    "location_removed",
+    "pool_added",
+    "pool_removed",
+    "number_added",
+    "number_removed",
+    "number_moved",
+    "setting_changed",
+)
+#: The changes table: column -> dtype.
+CHANGES = {
+    "before": pd.StringDtype(),
+    "after": pd.StringDtype(),
+    "location_id": pd.StringDtype(),
+    "location_name": pd.StringDtype(),
+    "pool_id": pd.StringDtype(),
+    "pool_name": pd.StringDtype(),
+    "phone_number": pd.StringDtype(),
+    "change": pd.CategoricalDtype(CHANGE_KINDS, ordered=True),
+    "field": pd.StringDtype(),
+    "old": pd.StringDtype(),
+    "new": pd.StringDtype(),
+}
+#: The pool columns whose changes are ``setting_changed`` rows.
+SETTINGS = (
+    "name",
+    "forwarding_number",
+    "whisper",
+    "whisper_message",
+    "call_recording",
+    "is_active",
+    "service_type",
+    "service_value",
+)
+_POOL = ["location_id", "pool_id"]
+
+
+# ------------------------------------------------------------------------------------- read
+
+
+def read_history(path: str | os.PathLike, *, snapshots: list[str] | None = None) -> PoolTables:
+    """Every snapshot under ``path`` as one ``PoolTables`` with a ``snapshot`` column in each
+    table: a poolkit Parquet dataset (only ``snapshots`` when given, read from their own
+    partitions), or a folder of snapshot folders such as ``data/raw`` (each read once). A
+    snapshot is named by its manifest (``2026-11-26T213000Z``), else by its folder."""
+    path = Path(path)
+    if is_dataset(path):
+        return read_dataset(path, snapshots=snapshots, with_snapshot=True)
+    folders = snapshot_folders(path)
+    if not folders:
+        raise ConfigurationError(f"{path}: neither a poolkit dataset nor a folder of snapshots")
+    labelled = {snapshot_label(folder): folder for folder in folders}
+    if snapshots is not None:
+        labelled = {label: labelled[label] for label in snapshots if label in labelled}
+    return history_of_folders(labelled.values())
+
+
+def history_of_folders(folders: Iterable[str | os.PathLike]) -> PoolTables:
+    """These snapshot folders (each read once) as a history."""
+    labelled = {snapshot_label(os.path.abspath(folder)): folder for folder in folders}
+    labels = pd.CategoricalDtype(sorted(labelled), ordered=True)
+    read = {label: read_pools(folder, errors="record") for label, folder in labelled.items()}
+    frames = {}
+    for name in PoolTables.TABLES:
+        parts = [
+            getattr(tables, name).assign(snapshot=label) for label, tables in read.items()
+        ] or [empty_frame(name).assign(snapshot=pd.Series([], dtype=object))]
+        frame = pd.concat(parts, ignore_index=True)
+        if "service_type" in frame:  # categories differ between snapshots: the union
+            kinds = sorted({str(v) for p in parts for v in p["service_type"].cat.categories})
+            frame["service_type"] = frame["service_type"].astype(pd.CategoricalDtype(kinds))
+        frame["snapshot"] = frame["snapshot"].astype(object).astype(labels)
+        frames[name] = frame
+    return PoolTables(**frames)
+
+
+def snapshots_of(history: PoolTables) -> list[str]:
+    """The snapshots of a history, oldest first."""
+    return [str(s) for s in history.locations["snapshot"].cat.categories]
+
+
+def at(history: PoolTables, snapshot: str) -> PoolTables:
+    """The tables of one snapshot of a history (without the ``snapshot`` column)."""
+    return PoolTables(
+        **{
+            name: frame[(frame["snapshot"] == snapshot).to_numpy()]
+            .drop(columns="snapshot")
+            .reset_index(drop=True)
+            for name, frame in history
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------- changes
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Values as text for ``old`` and ``new`` (``True``/``False`` for flags)."""
+    return (
+        values.astype(object)
+        .where(values.notna(), None)
+        .map(lambda v: None if v is None else str(v))
+    )
+
+
+def _present(tables: PoolTables) -> tuple[set, set]:
+    """Location ids that answered, and those in the data whose fetch failed."""
+    locations = tables.locations
+    if locations.empty:
+        return set(tables.pools["location_id"].dropna()), set()
+    ok = locations["status"].astype(object) == "ok"
+    return set(locations.loc[ok, "location_id"]), set(locations.loc[~ok, "location_id"])
+
+
+def _rows(frame: pd.DataFrame, change: str, **columns) -> pd.DataFrame:
+    """Change rows for the pools (or locations) of ``frame``."""
+    keys = {c: frame[c] for c in _POOL if c in frame}
+    return pd.DataFrame({**keys, "change": change, **columns}, index=frame.index)
+
+
+def _location_changes(old: PoolTables, new: PoolTables) -> tuple[list[pd.DataFrame], set]:
+    """Locations added and removed, and the locations both snapshots answered for (the
+    only ones whose pools are compared). A location whose fetch failed in either snapshot
+    is neither added nor removed."""
+    old_ok, old_failed = _present(old)
+    new_ok, new_failed = _present(new)
+    added = sorted(new_ok - old_ok - old_failed)
+    removed = sorted(old_ok - new_ok - new_failed)
+    rows = [
+        pd.DataFrame({"location_id": added, "change": "location_added"}),
+        pd.DataFrame({"location_id": removed, "change": "location_removed"}),
+    ]
+    return rows, old_ok & new_ok
+
+
+def _pool_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[pd.DataFrame]:
+    """Pools added and removed, and one row per setting that changed in a pool of both."""
+    old = old.drop_duplicates(_POOL)  # a repeated pool id is a problem row of its own
+    new = new.drop_duplicates(_POOL)
+    both = old.merge(new, on=_POOL, how="outer", suffixes=("_old", "_new"), indicator=True)
+    rows = [
+        _rows(both[both["_merge"] == "right_only"], "pool_added"),
+        _rows(both[both["_merge"] == "left_only"], "pool_removed"),
+    ]
+    kept = both[both["_merge"] == "both"]
+    for setting in SETTINGS:
+        before, after = _text(kept[f"{setting}_old"]), _text(kept[f"{setting}_new"])
+        differs = (before != after) & ~(before.isna() & after.isna())
+        changed = kept[differs]
+        rows.append(
+            _rows(
+                changed, "setting_changed", field=setting, old=before[differs], new=after[differs]
+            )
+        )
+    return rows
+
+
+def _number_changes(old: pd.DataFrame, new: pd.DataFrame, names: dict) -> list[pd.DataFrame]:
+    """Numbers added to and removed from pools; a number that left one pool and joined
+    another of the same location is one ``number_moved`` row (old and new pool)."""
+    keys = ["location_id", "phone_number", "pool_id"]
+    old = old[keys].dropna(subset="phone_number").drop_duplicates()
+    new = new[keys].dropna(subset="phone_number").drop_duplicates()
+    both = old.merge(new, on=keys, how="outer", indicator=True)
+    left = both[both["_merge"] == "left_only"].drop(columns="_merge")
+    joined = both[both["_merge"] == "right_only"].drop(columns="_merge")
+    number = ["location_id", "phone_number"]
+    left = left.sort_values(keys).assign(rank=lambda f: f.groupby(number).cumcount())
+    joined = joined.sort_values(keys).assign(rank=lambda f: f.groupby(number).cumcount())
+    paired = left.merge(joined, on=[*number, "rank"], how="outer", suffixes=("_old", ""))
+    moved = paired[paired["pool_id_old"].notna() & paired["pool_id"].notna()]
+    gone = paired[paired["pool_id"].isna()].assign(pool_id=lambda f: f["pool_id_old"])
+    came = paired[paired["pool_id_old"].isna()]
+
+    def pool(location_ids: pd.Series, pool_ids: pd.Series) -> pd.Series:
+        return pd.Series(
+            [names.get((loc, pid), pid) for loc, pid in zip(location_ids, pool_ids)],
+            index=pool_ids.index,
+            dtype=object,
+        )
+
+    return [
+        _rows(came, "number_added", phone_number=came["phone_number"]),
+        _rows(gone, "number_removed", phone_number=gone["phone_number"]),
+        _rows(
+            moved,
+            "number_moved",
+            phone_number=moved["phone_number"],
+            field="pool",
+            old=pool(moved["location_id"], moved["pool_id_old"]),
+            new=pool(moved["location_id"], moved["pool_id"]),
+        ),
+    ]
+
+
+def changes(
+    history: PoolTables, before: str | None = None, after: str | None = None
+) -> pd.DataFrame:
+    """What changed from snapshot ``before`` to snapshot ``after`` (default: the last two),
+    one row per change, with the columns of ``CHANGES``: locations added and removed; in
+    the locations both answered for, pools added and removed, numbers added, removed and
+    moved between pools of the location, and each pool setting (``SETTINGS``) that changed.
+    Empty when there are fewer than two snapshots."""
+    labels = snapshots_of(history)
+    if before is None and after is None and len(labels) < 2:
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in CHANGES.items()})
+    after = labels[-1] if after is None else after
+    if before is None and after in labels[1:]:
+        before = labels[labels.index(after) - 1]
+    for label in (before, after):
+        if label not in labels:
+            raise ConfigurationError(
+                f"no snapshot {label!r} in the history to compare "
+                f"({', '.join(labels) or 'no snapshot'})"
+            )
+    old, new = at(history, before), at(history, after)
+    location_rows, compared = _location_changes(old, new)
+
+    def kept(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["location_id"].isin(compared)]
+
+    pool_names = {
+        (loc, pid): name
+        for tables in (old, new)
+        for loc, pid, name in tables.pools[["location_id", "pool_id", "name"]]
+        .dropna(subset="name")
+        .itertuples(index=False)
+    }
+    rows = [
+        *location_rows,
+        *_pool_changes(kept(old.pools), kept(new.pools)),
+        *_number_changes(kept(old.numbers), kept(new.numbers), pool_names),
+    ]
+    frame = pd.concat([r for r in rows if len(r)] or [pd.DataFrame()], ignore_index=True)
+    frame = frame.reindex(columns=list(CHANGES)).assign(before=before, after=after)
+    names = location_names(old) | location_names(new)
+    frame["location_name"] = frame["location_id"].map(names)
+    frame["pool_name"] = [
+        pool_names.get((loc, pid)) for loc, pid in zip(frame["location_id"], frame["pool_id"])
+    ]
+    frame = frame.astype(CHANGES)
+    return frame.sort_values(
+        ["location_name", "location_id", "change", "pool_name", "pool_id", "phone_number", "field"],
+        kind="stable",
+        na_position="first",
+    ).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------ trend
+
+
+def trend(history: PoolTables) -> pd.DataFrame:
+    """One row per snapshot, oldest first: locations that answered (and those not
+    fetched), pools, active pools, numbers, and the share of the locations that answered
+    using each feature (``share_<feature>``, as ``feature_adoption_summary`` counts it)."""
+    rows = []
+    for label in snapshots_of(history):
+        tables = at(history, label)
+        counts = headline(tables)
+        adoption = feature_adoption_summary(tables).set_index("feature")["share"]
+        rows.append(
+            {
+                "snapshot": label,
+                "locations": counts["locations"],
+                "locations_not_fetched": counts["locations_not_fetched"],
+                "pools": counts["pools"],
+                "active_pools": int(tables.pools["is_active"].fillna(False).sum()),
+                "numbers": counts["numbers"],
+                **{f"share_{feature}": adoption.get(feature, np.nan) for feature in FEATURE_LABELS},
+            }
+        )
+    columns = ["snapshot", "locations", "locations_not_fetched", "pools", "active_pools"]
+    columns += ["numbers", *(f"share_{f}" for f in FEATURE_LABELS)]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype(
+        {"snapshot": "string", **{c: "Int64" for c in columns[1:6]}}
+        | {c: "Float64" for c in columns[6:]}
+    )
