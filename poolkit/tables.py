@@ -422,8 +422,9 @@ def read_dataset(
             "read response files with poolkit.read_pools"
         )
     marker = json.loads((root / DATASET_MARKER).read_text())
+    held = dataset_snapshots(root)
     labels = pd.CategoricalDtype(
-        dataset_snapshots(root) if snapshots is None else sorted(set(snapshots)), ordered=True
+        held if snapshots is None else sorted(set(snapshots) & set(held)), ordered=True
     )
     frames = {}
     for name in PoolTables.TABLES:

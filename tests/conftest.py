@@ -35,6 +35,41 @@ POOL = {
 }
 
 
+AUSTIN = {"id": "L1", "name": "Acme Dental - Austin", "state": "TX", "country": "US"}
+DALLAS = {"id": "L2", "name": "Bolt HVAC - Dallas", "state": "Texas", "country": "US"}
+
+
+def clean_pool(pool_id: str, location: dict, *numbers: str, **fields) -> dict:
+    """A pool of ``location`` holding ``numbers`` that no audit rule finds fault with, but
+    for ``fields``."""
+    return {
+        "id": pool_id,
+        "name": f"Pool {pool_id}",
+        "locationId": location["id"],
+        "numbers": [{"phoneNumber": n, "friendlyName": f"n{i}"} for i, n in enumerate(numbers)],
+        "forwardingNumber": "+15125550148",
+        "whisper": False,
+        "whisperMessage": "",
+        "callRecording": False,
+        "isActive": True,
+        "inboundCallService": {"type": "voice_ai", "value": "agent-7"},
+        **fields,
+    }
+
+
+def snapshot(
+    folder: Path, *pools: dict, locations=(AUSTIN, DALLAS), failed=(), taken_at=None
+) -> Path:
+    """A snapshot folder as a fetch writes it: each location's pools, and the ``failed``
+    locations' fetch failed."""
+    from poolkit.synthetic import write_snapshot
+
+    answered = [
+        (loc, envelope(*(p for p in pools if p["locationId"] == loc["id"]))) for loc in locations
+    ]
+    return write_snapshot(folder, answered + [(loc, None) for loc in failed], taken_at=taken_at)
+
+
 def make_pool(**changes) -> dict:
     """A valid pool (the reference page's example) with ``changes`` applied."""
     pool = copy.deepcopy(POOL)

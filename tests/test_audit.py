@@ -12,42 +12,16 @@ import pytest
 import poolkit
 from poolkit.cli import main
 from poolkit.masking import masked_findings
-from poolkit.synthetic import AUDIT_CASES, CLEAN_LOCATION, SAMPLE, generate, write_snapshot
+from poolkit.synthetic import AUDIT_CASES, CLEAN_LOCATION, SAMPLE, generate
 from poolkit.tables import empty_tables
 
-AUSTIN = {"id": "L1", "name": "Acme Dental - Austin", "state": "TX", "country": "US"}
-DALLAS = {"id": "L2", "name": "Bolt HVAC - Dallas", "state": "Texas", "country": "US"}
+from conftest import AUSTIN, DALLAS, snapshot
+from conftest import clean_pool as pool
+
 SOURCES = "RCFP Reporter's Recording Guide; recordphonecall.com, one-party vs all-party consent"
 NOT_LEGAL_ADVICE = (
     "A prompt to check, not legal advice: the API cannot show whether a recording notice plays."
 )
-
-
-def pool(pool_id: str, location: dict, *numbers: str, **fields) -> dict:
-    """A pool no rule finds fault with, but for ``fields``."""
-    return {
-        "id": pool_id,
-        "name": f"Pool {pool_id}",
-        "locationId": location["id"],
-        "numbers": [{"phoneNumber": n, "friendlyName": f"n{i}"} for i, n in enumerate(numbers)],
-        "forwardingNumber": "+15125550148",
-        "whisper": False,
-        "whisperMessage": "",
-        "callRecording": False,
-        "isActive": True,
-        "inboundCallService": {"type": "voice_ai", "value": "agent-7"},
-        **fields,
-    }
-
-
-def snapshot(folder: Path, *pools: dict, locations=(AUSTIN, DALLAS)) -> Path:
-    bodies = [
-        (loc, {"success": True, "data": [p for p in pools if p["locationId"] == loc["id"]]})
-        for loc in locations
-    ]
-    for _, body in bodies:
-        body["total"] = len(body["data"])
-    return write_snapshot(folder, bodies)
 
 
 def audited(tmp_path: Path, *pools: dict, locations=(AUSTIN, DALLAS), **options) -> pd.DataFrame:

@@ -89,6 +89,8 @@ def test_gitignore_keeps_secrets_and_derived_data_out_of_git():
     done = subprocess.run(["git", "check-ignore", *paths], cwd=REPO, capture_output=True, text=True)
     assert done.stdout.split() == paths
     tracked = subprocess.run(
-        ["git", "check-ignore", "poolkit/samples/2026-11-02T150000Z/manifest.json"], cwd=REPO, capture_output=True
+        ["git", "check-ignore", "poolkit/samples/2026-11-02T150000Z/manifest.json"],
+        cwd=REPO,
+        capture_output=True,
     )
     assert tracked.returncode == 1  # the shipped sample stays tracked

@@ -1,0 +1,297 @@
+"""History: each kind of change on a pair of tiny snapshots with the exact rows expected,
+failed locations, mirrored and empty diffs, the trend, datasets that grow by appending, and
+the command line."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import poolkit
+from poolkit.cli import main
+from poolkit.history import CHANGES, changes, read_history, snapshots_of, trend
+
+from conftest import AUSTIN, DALLAS, snapshot
+from conftest import clean_pool as pool
+
+WEEK1 = datetime(2026, 11, 19, 8, tzinfo=timezone.utc)
+WEEK2 = datetime(2026, 11, 26, 8, tzinfo=timezone.utc)
+OLD, NEW = "2026-11-19T080000Z", "2026-11-26T080000Z"
+
+
+def pair(tmp_path: Path, old: dict, new: dict) -> Path:
+    """Two snapshots in ``tmp_path/raw``: ``old`` and ``new`` are ``snapshot`` arguments."""
+    snapshot(tmp_path / "raw" / OLD, *old.pop("pools", ()), taken_at=WEEK1, **old)
+    snapshot(tmp_path / "raw" / NEW, *new.pop("pools", ()), taken_at=WEEK2, **new)
+    return tmp_path / "raw"
+
+
+def rows(found: pd.DataFrame) -> list[tuple]:
+    """(change, location, pool, number, field, old, new), NA as None."""
+    columns = ["change", "location_id", "pool_id", "phone_number", "field", "old", "new"]
+    return [
+        tuple(None if pd.isna(v) else str(v) for v in row)
+        for row in found[columns].astype(object).itertuples(index=False)
+    ]
+
+
+def test_locations_and_pools_added_and_removed(tmp_path):
+    raw = pair(
+        tmp_path,
+        {"pools": [pool("A", AUSTIN), pool("B", AUSTIN)], "locations": (AUSTIN,)},
+        {"pools": [pool("A", AUSTIN), pool("C", AUSTIN), pool("D", DALLAS)]},
+    )
+    found = changes(read_history(raw))
+    assert rows(found) == [
+        ("pool_added", "L1", "C", None, None, None, None),
+        ("pool_removed", "L1", "B", None, None, None, None),
+        ("location_added", "L2", None, None, None, None, None),  # its pools are not listed
+    ]
+    assert set(found["before"]) == {OLD} and set(found["after"]) == {NEW}
+    assert list(found["location_name"]) == ["Acme Dental - Austin"] * 2 + ["Bolt HVAC - Dallas"]
+    assert list(found["pool_name"].fillna("")) == ["Pool C", "Pool B", ""]
+
+
+def test_numbers_added_removed_and_moved_once(tmp_path):
+    raw = pair(
+        tmp_path,
+        {
+            "pools": [
+                pool("A", AUSTIN, "+15125550101", "+15125550102"),
+                pool("B", AUSTIN, "+15125550103"),
+            ]
+        },
+        {
+            "pools": [
+                pool("A", AUSTIN, "+15125550101"),
+                pool("B", AUSTIN, "+15125550103", "+15125550102", "+15125550104"),
+            ]
+        },
+    )
+    assert rows(changes(read_history(raw))) == [
+        ("number_added", "L1", "B", "+15125550104", None, None, None),
+        ("number_moved", "L1", "B", "+15125550102", "pool", "Pool A", "Pool B"),
+    ]
+
+
+def test_a_number_that_changes_location_is_removed_and_added_not_moved(tmp_path):
+    raw = pair(
+        tmp_path,
+        {"pools": [pool("A", AUSTIN, "+15125550101"), pool("B", DALLAS)]},
+        {"pools": [pool("A", AUSTIN), pool("B", DALLAS, "+15125550101")]},
+    )
+    assert rows(changes(read_history(raw))) == [
+        ("number_removed", "L1", "A", "+15125550101", None, None, None),
+        ("number_added", "L2", "B", "+15125550101", None, None, None),
+    ]
+
+
+def test_each_setting_that_changed_is_a_row(tmp_path):
+    before = pool("A", AUSTIN, whisper=True, whisperMessage="Hi", callRecording=True)
+    after = pool(
+        "A",
+        AUSTIN,
+        name="Renamed",
+        forwardingNumber="+15125550199",
+        whisper=True,
+        whisperMessage="Hello",
+        callRecording=False,
+        isActive=False,
+        inboundCallService={"type": "ivr", "value": "menu-2"},
+    )
+    raw = pair(tmp_path, {"pools": [before]}, {"pools": [after]})
+    assert rows(changes(read_history(raw))) == [
+        ("setting_changed", "L1", "A", None, "call_recording", "True", "False"),
+        ("setting_changed", "L1", "A", None, "forwarding_number", "+15125550148", "+15125550199"),
+        ("setting_changed", "L1", "A", None, "is_active", "True", "False"),
+        ("setting_changed", "L1", "A", None, "name", "Pool A", "Renamed"),
+        ("setting_changed", "L1", "A", None, "service_type", "voice_ai", "ivr"),
+        ("setting_changed", "L1", "A", None, "service_value", "agent-7", "menu-2"),
+        ("setting_changed", "L1", "A", None, "whisper_message", "Hi", "Hello"),
+    ]
+
+
+def test_a_service_removed_and_a_flag_that_stopped_parsing_are_changes(tmp_path):
+    raw = pair(
+        tmp_path,
+        {"pools": [pool("A", AUSTIN)]},
+        {"pools": [pool("A", AUSTIN, inboundCallService=None, whisper="yes")]},
+    )
+    assert rows(changes(read_history(raw))) == [
+        ("setting_changed", "L1", "A", None, "service_type", "voice_ai", None),
+        ("setting_changed", "L1", "A", None, "service_value", "agent-7", None),
+        ("setting_changed", "L1", "A", None, "whisper", "False", None),
+    ]
+
+
+def test_a_location_whose_fetch_failed_is_not_removed_nor_its_pools(tmp_path):
+    raw = pair(
+        tmp_path,
+        {"pools": [pool("A", AUSTIN, "+15125550101"), pool("B", DALLAS, "+15125550102")]},
+        {"pools": [pool("A", AUSTIN, "+15125550101")], "locations": (AUSTIN,), "failed": (DALLAS,)},
+    )
+    history = read_history(raw)
+    assert changes(history).empty
+    assert rows(changes(history, NEW, OLD)) == []  # nor added, the other way round
+
+
+def test_changes_of_a_snapshot_with_itself_are_empty_and_the_two_directions_mirror(tmp_path):
+    raw = pair(
+        tmp_path,
+        {
+            "pools": [pool("A", AUSTIN, "+15125550101", "+15125550102"), pool("B", AUSTIN)],
+            "locations": (AUSTIN,),
+        },
+        {
+            "pools": [
+                pool("A", AUSTIN, "+15125550102", isActive=False),
+                pool("C", AUSTIN, "+15125550101"),
+                pool("D", DALLAS),
+            ]
+        },
+    )
+    history = read_history(raw)
+    same = changes(history, OLD, OLD)
+    assert same.empty and list(same.columns) == list(CHANGES)
+    forward, backward = changes(history, OLD, NEW), changes(history, NEW, OLD)
+    flip = {
+        "location_added": "location_removed",
+        "pool_added": "pool_removed",
+        "number_added": "number_removed",
+    }
+    flip |= {v: k for k, v in flip.items()}
+
+    def mirrored(found: pd.DataFrame) -> set[tuple]:
+        """Each row as the other direction lists it: a moved number's row is the pool it
+        moved back to (here pool "Pool X" has id X)."""
+        return {
+            (
+                flip.get(c, c),
+                loc,
+                old.removeprefix("Pool ") if c == "number_moved" else pid,
+                num,
+                field,
+                new,
+                old,
+            )
+            for c, loc, pid, num, field, old, new in rows(found)
+        }
+
+    assert len(forward) == 5 and set(rows(backward)) == mirrored(forward)
+    moved = [r for r in rows(forward) if r[0] == "number_moved"]
+    assert moved == [("number_moved", "L1", "C", "+15125550101", "pool", "Pool A", "Pool C")]
+    assert (forward["before"] == OLD).all() and (backward["before"] == NEW).all()
+
+
+def test_columns_and_dtypes_are_fixed_and_one_snapshot_gives_no_changes(tmp_path):
+    snapshot(tmp_path / "raw" / OLD, pool("A", AUSTIN), taken_at=WEEK1)
+    one = changes(read_history(tmp_path / "raw"))
+    assert one.empty
+    assert {c: str(t) for c, t in one.dtypes.items()} == {
+        "before": "string",
+        "after": "string",
+        "location_id": "string",
+        "location_name": "string",
+        "pool_id": "string",
+        "pool_name": "string",
+        "phone_number": "string",
+        "change": "category",
+        "field": "string",
+        "old": "string",
+        "new": "string",
+    }
+    with pytest.raises(poolkit.ConfigurationError, match="no snapshot 'nope'"):
+        changes(read_history(tmp_path / "raw"), "nope", OLD)
+
+
+def test_trend_counts_every_snapshot(tmp_path):
+    raw = pair(
+        tmp_path,
+        {"pools": [pool("A", AUSTIN, "+15125550101", whisper=True, whisperMessage="Hi")]},
+        {
+            "pools": [
+                pool("A", AUSTIN, "+15125550101", "+15125550102"),
+                pool("B", DALLAS, "+15125550103", isActive=False),
+            ]
+        },
+    )
+    frame = trend(read_history(raw))
+    assert list(frame["snapshot"]) == [OLD, NEW]
+    assert frame[["locations", "pools", "active_pools", "numbers"]].values.tolist() == [
+        [2, 1, 1, 1],
+        [2, 2, 1, 3],
+    ]
+    assert frame["share_has_pool"].tolist() == [0.5, 1.0]
+    assert frame["share_whisper"].tolist() == [0.5, 0.0]
+    assert frame["share_active"].tolist() == [0.5, 0.5]
+
+
+def test_a_dataset_grows_by_appending_and_reads_back_as_the_folders_do(tmp_path, capsys):
+    raw = pair(
+        tmp_path,
+        {"pools": [pool("A", AUSTIN, "+15125550101")]},
+        {"pools": [pool("A", AUSTIN, "+15125550102", extra="new field")]},
+    )
+    out = tmp_path / "processed"
+    assert main(["tidy", str(raw / OLD), "--out", str(out)]) == 0
+    first = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*.parquet")}
+    assert main(["tidy", str(raw), "--out", str(out)]) == 0
+    assert "1 snapshot(s) already in" in capsys.readouterr().out
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*.parquet")}
+    assert {p: after[p] for p in first} == first and len(after) > len(first)  # not rewritten
+    assert poolkit.tables.dataset_snapshots(out) == [OLD, NEW]
+    from_dataset, from_folders = read_history(out), read_history(raw)
+    for name, frame in from_folders:
+        got = getattr(from_dataset, name)
+        columns = [c for c in frame.columns if c != "source"]
+        assert list(got["snapshot"].astype(str)) == list(frame["snapshot"].astype(str)), name
+        pd.testing.assert_frame_equal(
+            got[columns].astype(object), frame[columns].astype(object), check_dtype=False
+        )
+    gained = from_dataset.pools["extra"]  # a column the second snapshot brought
+    assert gained.isna().tolist() == [True, False] and gained.iloc[1] == "new field"
+    assert main(["tidy", str(raw), "--out", str(out)]) == 0
+    assert "nothing new to add" in capsys.readouterr().out
+
+
+def test_diff_on_the_command_line_from_folders_and_from_a_dataset(tmp_path, capsys):
+    raw = pair(
+        tmp_path,
+        {"pools": [pool("A", AUSTIN, "+15125550101")]},
+        {"pools": [pool("A", AUSTIN, "+15125550101", isActive=False)]},
+    )
+    assert main(["diff", str(raw / OLD), str(raw / NEW)]) == 0
+    text = capsys.readouterr().out
+    assert f"{OLD} -> {NEW}: 1 changes" in text and "is_active: 'True' -> 'False'" in text
+    out = tmp_path / "processed"
+    assert main(["tidy", str(raw), "--out", str(out)]) == 0
+    csv = tmp_path / "changes.csv"
+    args = ["diff", OLD, NEW, "--dataset", str(out), "--format", "csv", "--out", str(csv)]
+    assert main(args) == 0
+    assert csv.read_text().splitlines()[1].endswith("setting_changed,is_active,True,False")
+    assert main(["diff", OLD, "2026-01-01T000000Z", "--dataset", str(out)]) == 2
+    assert main(["diff", str(raw / OLD), str(raw / OLD)]) == 2
+
+
+def test_the_sample_has_three_snapshots_and_its_planted_changes():
+    from poolkit.synthetic import HISTORY_CASES, SAMPLE, generate
+
+    history = poolkit.load_sample(history=True)
+    labels = snapshots_of(history)
+    assert labels == ["2026-10-19T150000Z", "2026-10-26T150000Z", "2026-11-02T150000Z"]
+    latest = poolkit.load_sample()
+    assert len(history.pools[history.pools["snapshot"] == labels[-1]]) == len(latest.pools)
+    ids = [location["id"] for location, _ in generate(SAMPLE)]
+    last = changes(history)
+    for kind in ("location_added", "pool_removed", "pool_added", "number_moved"):
+        where = ids[HISTORY_CASES[kind]]
+        assert where in set(last.loc[last["change"] == kind, "location_id"]), kind
+    assert (last["change"] == "number_moved").sum() == 1
+    first = changes(history, labels[0], labels[1])
+    failed = ids[HISTORY_CASES["failed_in_middle"]]
+    assert failed not in set(first["location_id"]) | set(last["location_id"])
+    assert set(first["change"]) == {"number_added", "number_removed", "setting_changed"}
