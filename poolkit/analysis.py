@@ -139,13 +139,15 @@ def locations_by_id(tables: PoolTables) -> pd.DataFrame:
         )
         for column in LOCATION_COLUMNS:
             locations[column] = pd.Series(pd.NA, index=locations.index, dtype="string")
+    places = list(zip(locations["state"].astype(object), locations["country"].astype(object)))
+    names = {place: state_name(*place) for place in set(places)}  # a few distinct places
     answered = locations.assign(
         answered=locations["status"].astype(object) == "ok",
-        state=[
-            state_name(s, c)
-            for s, c in zip(locations["state"].astype(object), locations["country"].astype(object))
-        ],
+        state=[names[place] for place in places],
     )
+    if answered["location_id"].is_unique and answered["location_id"].notna().all():
+        frame = answered.set_index("location_id")[[*LOCATION_COLUMNS, "answered", "status"]]
+        return frame.assign(status=frame["status"].astype(object))  # one snapshot: as it is
     per_id = answered.groupby("location_id", sort=False, observed=True)
     frame = per_id[list(LOCATION_COLUMNS)].last()
     frame["answered"] = per_id["answered"].any()
@@ -383,12 +385,12 @@ def adoption_by(tables: PoolTables, by: str = "state") -> pd.DataFrame:
 def location_names(tables: PoolTables) -> dict[str, str]:
     """Location id -> the name to show: its name, with the id where two locations share it
     or none is known."""
-    frame = locations_by_id(local(tables))
-    names = frame["name"].astype("string")
-    ids = pd.Series(frame.index, index=frame.index, dtype="string")
+    names = locations_by_id(local(tables))["name"].astype(object)
+    shown = names.where(names.notna(), names.index.to_series())  # no name: the id
     shared = names.duplicated(keep=False) & names.notna()
-    shown = names.where(~shared, names + " (" + ids + ")").fillna(ids)
-    return dict(zip(frame.index, shown.astype(object)))
+    if shared.any():
+        shown[shared] = names[shared] + " (" + names.index[shared.to_numpy()] + ")"
+    return dict(zip(names.index, shown))
 
 
 def problems_summary(tables: PoolTables) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ._version import __version__
 from .analysis import headline
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
+from .findings import SEVERITIES
 from .snapshot import read_manifest, write_atomic
 from .tables import dataset_snapshots, is_dataset, snapshot_label
 from .tidy import read_pools, snapshot_folders
@@ -114,7 +115,7 @@ def _findings_text(findings, summary, locations: int) -> str:
     counts = findings["severity"].value_counts()
     lines = [
         f"{locations:,} locations audited: "
-        + ", ".join(f"{counts.get(s, 0):,} {s}" for s in ("error", "warning", "info")),
+        + ", ".join(f"{counts.get(s, 0):,} {s}" for s in SEVERITIES),
         "",
     ]
     if summary.empty:
@@ -137,12 +138,22 @@ def _findings_text(findings, summary, locations: int) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .findings import SEVERITIES, audit, findings_summary
-    from .notebook import load
+    from .findings import audit, findings_summary
+    from .sources import load
 
-    tables = load(args.data)
+    try:
+        tables = load(args.data)
+    except PoolkitError as exc:  # exit 1 means findings: data that cannot be read is not
+        print(f"poolkit: error: {exc}", file=sys.stderr)
+        return 2
     findings = audit(tables, select=_ids(args.select), ignore=_ids(args.ignore))
     summary, locations = findings_summary(findings), headline(tables)["locations"]
+    if not locations:
+        print(
+            f"poolkit: error: no location of {args.data} answered: nothing to audit",
+            file=sys.stderr,
+        )
+        return 2
     _write_or_print(
         findings, args.format, args.out, lambda f: _findings_text(f, summary, locations)
     )
@@ -262,8 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
         "audit",
         help="list what is wrong with the pools, where, and what to do (the findings)",
         description="Run the audit rules on DATA (a snapshot folder, a response file, a glob or "
-        "a poolkit Parquet dataset). Exit 0: nothing at or above --fail-on; 1: something is; "
-        "2: usage error (such as an unknown rule id).",
+        "a poolkit Parquet dataset; of a folder of snapshots or a dataset, the newest "
+        "snapshot). Exit 0: nothing at or above --fail-on; 1: something is; 2: usage error "
+        "(such as an unknown rule id) or no data to audit (none found, none readable, no "
+        "location answered).",
     )
     audit.add_argument("data", help="what to audit")
     audit.add_argument(
@@ -272,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--out", metavar="FILE", help="write the findings here, not to stdout")
     audit.add_argument(
         "--fail-on",
-        choices=("error", "warning", "info", "never"),
+        choices=(*SEVERITIES, "never"),
         default="error",
         help="exit 1 when a finding is this severe or more (default: %(default)s)",
     )

@@ -12,6 +12,7 @@ the other rules still run.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from dataclasses import dataclass
 from importlib.resources import files
@@ -24,15 +25,16 @@ import pyarrow.compute as pc
 
 from .analysis import is_dask, local, location_names, locations_by_id
 from .errors import ConfigurationError
-from .phones import valid_numbers
+from .history import newest
+from .phones import to_e164, valid_numbers
 from .tables import PoolTables
 
-__all__ = ["FINDINGS", "RULES", "SEVERITIES", "Rule", "audit", "findings_summary", "rule"]
+__all__ = ["FINDING_DTYPES", "RULES", "SEVERITIES", "Rule", "audit", "findings_summary", "rule"]
 
 #: Severities, most severe first (the order findings are sorted in).
 SEVERITIES = ("error", "warning", "info")
-#: The findings table: column -> dtype.
-FINDINGS = {
+#: The findings table's columns, in order, and their dtypes.
+FINDING_DTYPES = {
     "severity": pd.CategoricalDtype(SEVERITIES, ordered=True),
     "rule": pd.StringDtype(),
     "location_id": pd.StringDtype(),
@@ -43,8 +45,7 @@ FINDINGS = {
     "detail": pd.StringDtype(),
     "suggestion": pd.StringDtype(),
 }
-#: The columns a rule may return (the others ``audit`` fills in).
-RULE_COLUMNS = ("severity", "location_id", "pool_id", "phone_number", "detail", "suggestion")
+_POOL = ["location_id", "pool_id"]
 
 
 @dataclass(frozen=True)
@@ -88,19 +89,30 @@ def _flag(values: pd.Series) -> pd.Series:
     return values.fillna(False).astype(bool)
 
 
+def _pool_names(tables: PoolTables, keys: pd.DataFrame, prefix: str = "") -> pd.Series:
+    """The name of the pool of each row of ``keys`` (its ``location_id`` and ``pool_id``,
+    with ``prefix``); NA where the pool or a key is unknown."""
+    found = keys[[prefix + key for key in _POOL]].set_axis(_POOL, axis=1).astype("string")
+    pools = tables.pools[[*_POOL, "name"]]
+    pools = pools[_isin(pools["pool_id"], found["pool_id"].dropna())]  # only those asked of
+    pools = pools.dropna(subset="pool_id").drop_duplicates(_POOL)
+    names = found.merge(pools.astype({k: "string" for k in _POOL}), how="left", on=_POOL)
+    return pd.Series(names["name"].to_numpy(), index=keys.index, dtype="string")
+
+
 def _pool_labels(tables: PoolTables, keys: pd.DataFrame, prefix: str = "") -> pd.Series:
-    """``'Pool name' (Location name)`` for the ``location_id`` and ``pool_id`` of each row of
-    ``keys`` (the key columns' names with ``prefix``)."""
-    pools = tables.pools[["location_id", "pool_id", "name"]].drop_duplicates(
-        ["location_id", "pool_id"]
-    )
-    found = keys[[f"{prefix}location_id", f"{prefix}pool_id"]].set_axis(
-        ["location_id", "pool_id"], axis=1
-    )
-    found = found.merge(pools, how="left", on=["location_id", "pool_id"])
-    names = found["location_id"].map(location_names(tables)).fillna(found["location_id"])
-    labels = "'" + found["name"].fillna(found["pool_id"]).fillna("?") + "' (" + names + ")"
-    return pd.Series(labels.to_numpy(), index=keys.index)
+    """``'Pool name' (Location name)`` for each row of ``keys`` (ids where names are
+    unknown, ``?`` where ids are too)."""
+    location_ids = keys[prefix + "location_id"].astype("string")
+    places = location_ids.map(location_names(tables)).fillna(location_ids).fillna("?")
+    pools = _pool_names(tables, keys, prefix).fillna(keys[prefix + "pool_id"]).fillna("?")
+    return "'" + pools + "' (" + places.astype("string") + ")"
+
+
+def _plural(counts: pd.Series, noun: str) -> pd.Series:
+    """``1 number``, ``3 numbers``."""
+    counts = counts.astype("Int64")
+    return counts.astype("string").fillna("?") + " " + noun + np.where(counts == 1, "", "s")
 
 
 def _of_pools(pools: pd.DataFrame, detail: pd.Series, suggestion: str, **extra) -> pd.DataFrame:
@@ -123,41 +135,55 @@ def _name(pools: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------------- the rules
 
 
-@rule("duplicate-number", "error", "The same phone number in more than one pool.")
+@rule(
+    "duplicate-number",
+    "error",
+    "The same phone number in more than one pool, or listed twice in one pool.",
+)
 def duplicate_number(tables: PoolTables) -> pd.DataFrame:
-    numbers = tables.numbers[["location_id", "pool_id", "phone_number"]]
-    held = numbers[numbers["phone_number"].duplicated(keep=False)].dropna(subset="phone_number")
-    held = held.drop_duplicates()
-    held = held[held.groupby("phone_number")["pool_id"].transform("size") > 1]
-    if held.empty:
+    numbers = tables.numbers
+    repeated = numbers[numbers["phone_number"].duplicated(keep=False).to_numpy()]
+    repeated = repeated.dropna(subset="phone_number")
+    if repeated.empty:
         return pd.DataFrame()
-    held = held.assign(label=_pool_labels(tables, held))
-    per_number = (
-        held.sort_values("label")
-        .groupby("phone_number")
-        .agg(
-            pools=("label", ", ".join),
-            count=("label", "size"),
-            locations=("location_id", "nunique"),
-        )
+    # one row per pool and number; a pool repeated whole (a problem row) lists its numbers at
+    # the same positions again, which is not a number listed twice
+    listed = (
+        repeated.groupby([*_POOL, "phone_number"], dropna=False)["position"]
+        .nunique()
+        .rename("times")
+        .reset_index()
     )
-    about = per_number.reindex(held["phone_number"])
-    where = about["locations"].map(lambda n: f" across {n} locations" if n > 1 else "")
-    detail = (
-        held["phone_number"].to_numpy()
+    listed["pools"] = listed.groupby("phone_number")["pool_id"].transform("size")
+    hit = listed[(listed["pools"] > 1) | (listed["times"] > 1)].copy()
+    if hit.empty:
+        return pd.DataFrame()
+    hit["label"] = _pool_labels(tables, hit)
+    per_number = hit.sort_values("label").groupby("phone_number")
+    about = per_number.agg(
+        labels=("label", ", ".join), locations=("location_id", "nunique")
+    ).reindex(hit["phone_number"])
+    across = np.where(
+        about["locations"] > 1, " across " + about["locations"].astype(str) + " locations", ""
+    )
+    in_pools = (
+        hit["phone_number"].to_numpy()
         + " is in "
-        + about["count"].astype(str).to_numpy()
+        + hit["pools"].astype(str).to_numpy()
         + " pools"
-        + where.to_numpy()
+        + across
         + ": "
-        + about["pools"].to_numpy()
+        + about["labels"].to_numpy()
     )
+    twice = (
+        hit["phone_number"] + " is listed " + hit["times"].astype(str) + " times in " + hit["label"]
+    )
+    detail = np.where(hit["pools"] > 1, in_pools, twice.to_numpy())
     return _of_pools(
-        held,
-        pd.Series(detail, index=held.index),
-        "Keep the number in one pool and remove it from the others: a call to it can be "
-        "attributed to one pool only.",
-        phone_number=held["phone_number"],
+        hit,
+        pd.Series(detail, index=hit.index),
+        "Keep the number in one pool, once: a call to it can be attributed to one pool only.",
+        phone_number=hit["phone_number"],
     )
 
 
@@ -168,23 +194,14 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     "or to a number of another pool.",
 )
 def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
-    pools = tables.pools[
-        ["location_id", "pool_id", "name", "forwarding_number", "service_type", "service_value"]
-    ]
-    forwards = pools["service_type"].astype(object) == "forward"
-    targets = pd.concat(
-        [
-            pools.assign(target=pools["forwarding_number"], field="forwarding number"),
-            pools[forwards].assign(target=pools["service_value"], field="forward service"),
-        ]
-    ).dropna(subset="target")
+    targets = _forward_targets(tables)
+    targets["number"] = _as_e164(tables, targets)
     numbers = tables.numbers
-    held = numbers[_isin(numbers["phone_number"], targets["target"])]
-    owners = held[["location_id", "pool_id", "phone_number"]].set_axis(
-        ["owner_location_id", "owner_pool_id", "target"], axis=1
-    )
-    loops = targets.merge(owners, on="target").drop_duplicates(
-        ["location_id", "pool_id", "field", "owner_location_id", "owner_pool_id"]
+    owners = numbers.loc[
+        _isin(numbers["phone_number"], targets["number"].dropna()), [*_POOL, "phone_number"]
+    ].set_axis(["owner_location_id", "owner_pool_id", "number"], axis=1)
+    loops = targets.merge(owners, on="number").drop_duplicates(
+        [*_POOL, "field", "owner_location_id", "owner_pool_id"]
     )
     if loops.empty:
         return pd.DataFrame()
@@ -208,8 +225,57 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
         detail,
         "Forward to a number outside the pools (a person's phone, a call centre) or use an "
         "inbound call service.",
-        phone_number=loops["target"],
+        phone_number=loops["number"],
     )
+
+
+def _forward_targets(tables: PoolTables) -> pd.DataFrame:
+    """Where each pool sends its calls on: its forwarding number and the number of its
+    ``forward`` service (``field`` says which), one row each that is not blank."""
+    pools = tables.pools
+    forwards = (pools["service_type"].astype(object) == "forward").to_numpy()
+    frame = pd.concat(
+        [
+            pools[[*_POOL, "name"]].assign(
+                target=pools["forwarding_number"], field="forwarding number"
+            ),
+            pools.loc[forwards, [*_POOL, "name"]].assign(
+                target=pools.loc[forwards, "service_value"], field="forward service number"
+            ),
+        ],
+        ignore_index=True,
+    )
+    return frame[~_blank(frame["target"]).to_numpy()].reset_index(drop=True)
+
+
+def _as_e164(tables: PoolTables, targets: pd.DataFrame) -> pd.Series:
+    """The E.164 form of each forwarding target, one without a country code read as a
+    number of its location's country (NA where it does not parse)."""
+    country = locations_by_id(tables)["country"]
+    return to_e164(targets["target"], targets["location_id"].map(country))
+
+
+#: The response fields that hold phone numbers, by what the findings call them.
+_NUMBER_FIELDS = {"phoneNumber": "pool number", "forwardingNumber": "forwarding number"}
+
+
+def _set_aside(tables: PoolTables) -> pd.DataFrame:
+    """The phone numbers the reader left out of the tables (not E.164: problem rows), with
+    the pool, the field and the value as the response gave it."""
+    problems = tables.problems
+    field = problems["path"].str.rsplit(".", n=1).str[-1].map(_NUMBER_FIELDS)
+    texts = problems["value"].map(_json_text, na_action="ignore")
+    kept = problems[(field.notna() & texts.notna()).to_numpy()]
+    return kept[_POOL].assign(target=texts[kept.index], field=field[kept.index])
+
+
+def _json_text(value: str) -> str | None:
+    """The string a problem row's JSON ``value`` holds; None for any other JSON."""
+    try:
+        text = json.loads(value)
+    except ValueError:
+        return None
+    return text if isinstance(text, str) and text.strip() else None
 
 
 @rule(
@@ -219,18 +285,20 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
 )
 def active_pool_without_route(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
+    misformed = _set_aside(tables)  # a forwarding number not in E.164 is one, if a bad one
+    misformed = misformed[misformed["field"] == "forwarding number"]
     hit = pools[
         _flag(pools["is_active"])
         & pools["service_type"].isna()
         & _blank(pools["forwarding_number"])
+        & ~pd.MultiIndex.from_frame(pools[_POOL]).isin(pd.MultiIndex.from_frame(misformed[_POOL]))
     ]
     return _of_pools(
         hit,
         _name(hit)
         + " is active with "
-        + hit["number_count"].astype("string").fillna("?")
-        + " numbers, but has no inbound call service and no forwarding number: its calls go "
-        "nowhere.",
+        + _plural(hit["number_count"], "number")
+        + ", but has no inbound call service and no forwarding number: its calls go nowhere.",
         "Give it an inbound call service (voice AI, IVR, forward) or a forwarding number, or "
         "switch it off.",
     )
@@ -261,8 +329,8 @@ def inactive_pool_with_numbers(tables: PoolTables) -> pd.DataFrame:
         hit,
         _name(hit)
         + " is inactive but holds "
-        + hit["number_count"].astype("string")
-        + " numbers, paid for and unused.",
+        + _plural(hit["number_count"], "number")
+        + ", paid for and unused.",
         "Release the numbers or move them to an active pool, or switch the pool back on.",
     )
 
@@ -299,32 +367,41 @@ def empty_service_value(tables: PoolTables) -> pd.DataFrame:
     "number by libphonenumber.",
 )
 def invalid_number(tables: PoolTables) -> pd.DataFrame:
-    pools, numbers = tables.pools, tables.numbers
-    forward = pools["service_value"].where(pools["service_type"].astype(object) == "forward")
-    found = []
-    for frame, values, field in (
-        (numbers, numbers["phone_number"], "pool number"),
-        (pools, pools["forwarding_number"], "forwarding number"),
-        (pools, forward, "forward service number"),
-    ):
-        bad = valid_numbers(values).eq(False).fillna(False)
-        bad[bad] = ~_blank(values[bad])  # an empty value is not a number to check
-        bad = bad.to_numpy()
-        found.append(
-            frame.loc[bad, ["location_id", "pool_id"]].assign(phone_number=values[bad], field=field)
-        )
-    hit = pd.concat(found, ignore_index=True)
-    return _of_pools(
-        hit,
+    numbers, forwards = tables.numbers, _forward_targets(tables)
+    pool_numbers = numbers[valid_numbers(numbers["phone_number"]).eq(False).fillna(False)]
+    forwards["number"] = _as_e164(tables, forwards)  # free text: as dialled there
+    invalid = valid_numbers(forwards["number"]).eq(False) | forwards["number"].isna()
+    bad = pd.concat(
+        [
+            pool_numbers[_POOL].assign(target=pool_numbers["phone_number"], field="pool number"),
+            forwards.loc[invalid.to_numpy(), [*_POOL, "target", "field"]],
+        ],
+        ignore_index=True,
+    )
+    invalid = _of_pools(
+        bad,
         "The "
-        + hit["field"]
+        + bad["field"]
         + " "
-        + hit["phone_number"]
+        + bad["target"]
         + " is not a valid phone number (libphonenumber): calls to it cannot connect.",
         "Correct the number in HighLevel (E.164, such as +14155552671); if it is a new area "
         "code, update the phonenumbers package.",
-        phone_number=hit["phone_number"],
+        phone_number=bad["target"],
     )
+    aside = _set_aside(tables)
+    misformed = _of_pools(
+        aside,
+        "The "
+        + aside["field"]
+        + " "
+        + aside["target"]
+        + " is not in E.164 form (such as +14155552671), as the API documents it: poolkit "
+        "could not check it and left it out of the tables (see contract-problem).",
+        "Enter the number in HighLevel with its + and country code.",
+        phone_number=aside["target"],
+    )
+    return pd.concat([invalid, misformed], ignore_index=True)
 
 
 def _consent_table() -> pd.DataFrame:
@@ -361,8 +438,8 @@ def recording_consent(tables: PoolTables) -> pd.DataFrame:
         + law.to_numpy()
         + " (sources: "
         + rows["source"].to_numpy()
-        + "; checked "
-        + rows["checked"].to_numpy()
+        + "; compiled "
+        + rows["compiled"].to_numpy()
         + "). A prompt to check, not legal advice: the API cannot show whether a recording "
         "notice plays."
     )
@@ -381,7 +458,9 @@ def recording_consent(tables: PoolTables) -> pd.DataFrame:
 )
 def contract_problem(tables: PoolTables) -> pd.DataFrame:
     problems = tables.problems
-    by_source = tables.locations.drop_duplicates("source").set_index("source")["location_id"]
+    locations = tables.locations
+    single = ~locations["source"].duplicated(keep=False)  # a file of one location names it
+    by_source = locations[single.to_numpy()].set_index("source")["location_id"]
     value = problems["value"].fillna("")
     detail = (
         problems["path"].fillna("")
@@ -428,11 +507,14 @@ def _chosen(rules, select, ignore) -> list:
             raise ConfigurationError(
                 f"unknown rule {given!r}; the rules are {', '.join(sorted(known))}"
             )
-    return [
+    chosen = [
         check
         for check in rules
         if (select is None or _id_of(check) in select) and _id_of(check) not in (ignore or ())
     ]
+    if not chosen:
+        raise ConfigurationError("no rule left to run: select and ignore leave none")
+    return chosen
 
 
 def _run(check: Callable, tables: PoolTables) -> pd.DataFrame:
@@ -443,9 +525,12 @@ def _run(check: Callable, tables: PoolTables) -> pd.DataFrame:
         found = check(tables)
         if not isinstance(found, pd.DataFrame):
             raise TypeError(f"returned {type(found).__name__}, not a DataFrame")
-        unknown = set(found.columns) - set(RULE_COLUMNS) - {"rule"}
+        unknown = set(found.columns) - set(FINDING_DTYPES)
         if unknown:
             raise KeyError(f"returned columns that are not findings columns: {sorted(unknown)}")
+        severities = set(found.get("severity", pd.Series(dtype=object)).dropna()) - set(SEVERITIES)
+        if severities:
+            raise ValueError(f"returned severities other than {SEVERITIES}: {sorted(severities)}")
     except Exception as exc:  # a broken rule must not hide the others' findings
         found = pd.DataFrame(
             {
@@ -459,7 +544,7 @@ def _run(check: Callable, tables: PoolTables) -> pd.DataFrame:
     found = found.reset_index(drop=True)
     if "severity" not in found:
         found["severity"] = getattr(check, "severity", "warning")
-    return found.assign(rule=rule_id)
+    return found.drop(columns=["location_name", "pool_name"], errors="ignore").assign(rule=rule_id)
 
 
 def audit(
@@ -470,12 +555,14 @@ def audit(
     ignore: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """The findings of ``rules`` (default: ``RULES``) on ``tables``: one row per finding with
-    the columns of ``FINDINGS``, sorted by severity, then location, rule and pool.
+    the columns of ``FINDING_DTYPES``, sorted by severity, then location, rule and pool.
+    Where the tables hold several snapshots, each location is audited as of its newest.
     ``select`` runs only the rules of these ids, ``ignore`` skips these."""
     if is_dask(tables):  # duplicates and loops need every number at once
         pandas_tables = local(tables)
         pandas_tables.numbers = tables.numbers.compute().reset_index(drop=True)
         tables = pandas_tables
+    tables = newest(tables)  # a location audited as it is now, not as it was
     chosen = _chosen(
         RULES if rules is None else list(rules),
         None if select is None else set(select),
@@ -483,25 +570,13 @@ def audit(
     )
     found = [_run(check, tables) for check in chosen]
     frame = pd.concat([f for f in found if len(f)] or [pd.DataFrame()], ignore_index=True)
-    frame = frame.reindex(columns=list(FINDINGS))
+    frame = frame.reindex(columns=list(FINDING_DTYPES))
     frame["location_name"] = frame["location_id"].map(location_names(tables))
-    pools = tables.pools[["location_id", "pool_id", "name"]].drop_duplicates(
-        ["location_id", "pool_id"]
-    )
-    keys = frame[["location_id", "pool_id"]].astype("string")
-    names = keys.merge(pools, how="left", on=["location_id", "pool_id"])["name"]
-    frame["pool_name"] = names.to_numpy()
-    frame = frame.astype(FINDINGS)
+    frame["pool_name"] = _pool_names(tables, frame)
+    frame = frame.astype(FINDING_DTYPES).drop_duplicates()  # a pool repeated whole: once
     return frame.sort_values(
-        [
-            "severity",
-            "location_name",
-            "location_id",
-            "rule",
-            "pool_name",
-            "pool_id",
-            "phone_number",
-        ],
+        ["severity", "location_name", "location_id", "rule", "pool_name", "pool_id"]
+        + ["phone_number", "detail"],
         kind="stable",
         na_position="last",
     ).reset_index(drop=True)

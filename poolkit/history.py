@@ -17,7 +17,15 @@ import pandas as pd
 
 from .analysis import FEATURE_LABELS, feature_adoption_summary, headline, location_names
 from .errors import ConfigurationError
-from .tables import PoolTables, empty_frame, is_dataset, read_dataset, snapshot_label
+from .tables import (
+    PoolTables,
+    empty_frame,
+    is_dataset,
+    read_dataset,
+    service_snapshots,
+    snapshot_label,
+    snapshot_of,
+)
 from .tidy import read_pools, snapshot_folders
 
 __all__ = [
@@ -27,6 +35,7 @@ __all__ = [
     "at",
     "changes",
     "history_of_folders",
+    "newest",
     "read_history",
     "snapshots_of",
     "trend",
@@ -124,6 +133,47 @@ def at(history: PoolTables, snapshot: str) -> PoolTables:
             .reset_index(drop=True)
             for name, frame in history
         }
+    )
+
+
+def newest(tables: PoolTables) -> PoolTables:
+    """Each location as of its newest snapshot in ``tables``: the rows of older snapshots
+    dropped (tables of one snapshot come back as they are). A row's snapshot is its
+    ``snapshot`` column in a history, else its source file's (``poolkit.tables.snapshot_of``)."""
+    locations = tables.locations
+    if "snapshot" not in locations and not locations["location_id"].duplicated().any():
+        return tables
+
+    def labels(frame: pd.DataFrame) -> pd.Series:
+        if "snapshot" in frame:
+            return frame["snapshot"].astype(object)
+        sources = frame["source"].astype(object)
+        return sources.map({s: snapshot_of(s) for s in sources.dropna().unique()})
+
+    latest = labels(locations).groupby(locations["location_id"].astype(object)).max()
+    overall = latest.max()
+
+    def kept(frame: pd.DataFrame, rows: pd.Series) -> pd.Series:
+        wanted = frame["location_id"].astype(object).map(latest).fillna(overall)
+        return (rows == wanted).to_numpy()
+
+    pool_labels = labels(tables.pools)
+    services = tables.services
+    service_labels = (
+        labels(services)
+        if "snapshot" in services
+        else pd.Series(
+            service_snapshots(services, tables.pools, list(pool_labels)), index=services.index
+        )
+    )
+    return PoolTables(
+        pools=tables.pools[kept(tables.pools, pool_labels)].reset_index(drop=True),
+        numbers=tables.numbers[kept(tables.numbers, labels(tables.numbers))].reset_index(drop=True),
+        services=services[kept(services, service_labels)].reset_index(drop=True),
+        problems=tables.problems[kept(tables.problems, labels(tables.problems))].reset_index(
+            drop=True
+        ),
+        locations=locations[kept(locations, labels(locations))].reset_index(drop=True),
     )
 
 

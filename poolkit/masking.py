@@ -10,6 +10,7 @@ import pandas as pd
 from .tables import PoolTables
 
 _PHONE_TEXT = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def mask_phone(number: object) -> object:
@@ -23,16 +24,15 @@ def mask_phone(number: object) -> object:
 
 
 def mask_text(text: object) -> object:
-    """Mask anything in ``text`` that looks like a phone number (``+`` and six digits or more,
-    or ten digits or more: not a date), keeping its last two digits."""
+    """Mask anything in ``text`` that looks like a phone number (seven characters or more of
+    digits, spaces and ``+().-``, a date such as ``2026-11-27`` excepted), keeping its last
+    two digits."""
     if not isinstance(text, str):
         return text
 
     def mask(match: re.Match) -> str:
         found = match.group()
-        if not found.startswith("+") and sum(c.isdigit() for c in found) < 10:
-            return found
-        return "*" * (len(found) - 2) + found[-2:]
+        return found if _DATE.fullmatch(found) else "*" * (len(found) - 2) + found[-2:]
 
     return _PHONE_TEXT.sub(mask, text)
 
@@ -48,7 +48,7 @@ def masked(tables: PoolTables) -> PoolTables:
     return replace(
         tables,
         pools=_masked_frame(
-            tables.pools, ["forwarding_number"], ["service_value", "whisper_message"]
+            tables.pools, ["forwarding_number"], ["name", "service_value", "whisper_message"]
         ),
         numbers=_masked_frame(tables.numbers, ["phone_number", "e164"]),  # e164: enriched
         services=_masked_frame(tables.services, texts=["service_value"]),
@@ -58,10 +58,10 @@ def masked(tables: PoolTables) -> PoolTables:
 
 def masked_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """The findings with their phone numbers masked, in the number column and in the text."""
-    return _masked_frame(findings, ["phone_number"], ["detail"])
+    return _masked_frame(findings, ["phone_number"], ["detail", "location_name", "pool_name"])
 
 
 def masked_changes(changes: pd.DataFrame) -> pd.DataFrame:
     """History changes with their phone numbers masked (a forwarding number's old and new
     values included)."""
-    return _masked_frame(changes, ["phone_number"], ["old", "new"])
+    return _masked_frame(changes, ["phone_number"], ["old", "new", "location_name", "pool_name"])

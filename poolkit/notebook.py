@@ -1,9 +1,9 @@
 """What the notebooks call, so that they hold narrative and parameters, not logic: loading
-the data a notebook is pointed at, and showing tables, charts and headline cards."""
+the data a notebook is pointed at (``resolve_data``, ``load`` and ``load_history`` come from
+``poolkit.sources``), and showing tables, charts and headline cards."""
 
 from __future__ import annotations
 
-import glob
 import html
 import os
 from pathlib import Path
@@ -12,70 +12,27 @@ from typing import Any
 import pandas as pd
 
 from .analysis import adoption_by, headline, local
-from .errors import ConfigurationError
 from .findings import audit, findings_summary
-from .history import changes, history_of_folders, read_history, snapshots_of, trend
+from .history import changes, snapshots_of, trend
 from .masking import masked, masked_changes, masked_findings
-from .phones import enrich_numbers
 from .plots import plot_adoption_trend, plot_findings, plot_locations_by_region, plot_trend
-from .sample import sample_path
 from .snapshot import MANIFEST, read_manifest
-from .tables import PoolTables, dataset_snapshots, is_dataset, read_dataset, snapshot_label
-from .tidy import read_pools, snapshot_folders
+from .sources import load, load_history, resolve_data
+from .tables import PoolTables
 
-
-def resolve_data(path: str | os.PathLike) -> Path:
-    """Find ``path`` from here or from a parent folder (notebooks run in ``notebooks/``);
-    ``data/sample`` falls back to the packaged sample; a path found nowhere is an error."""
-    path = Path(path)
-    if path.exists() or glob.has_magic(str(path)):  # a glob is read_pools' to resolve
-        return path
-    for parent in [] if path.is_absolute() else Path.cwd().parents:
-        if (parent / path).exists():
-            return parent / path
-    if path.as_posix().rstrip("/") == "data/sample":
-        return sample_path()
-    raise ConfigurationError(f"{path}: not found in {Path.cwd()} or any folder above it")
-
-
-def _latest_snapshot(path: Path) -> list[str] | None:
-    """The newest snapshot's folder when ``path`` holds several snapshot folders (with
-    manifests); None when it is one snapshot, a file, a glob or loose responses."""
-    if not path.is_dir() or is_dataset(path):
-        return None
-    folders = [f for f in snapshot_folders(path) if (Path(f) / MANIFEST).is_file()]
-    return [max(folders, key=snapshot_label)] if len(folders) > 1 else None
-
-
-def load(
-    data: str | os.PathLike, *, enrich: bool = False, mask_numbers: bool = False
-) -> PoolTables:
-    """The tables of ``data``: response files (problems recorded, never raised) or a poolkit
-    Parquet dataset; of the newest snapshot where ``data`` holds several (a folder of
-    snapshots, a dataset: ``load_history`` reads them all); with phone enrichment and
-    masked numbers when asked."""
-    path = resolve_data(data)
-    if is_dataset(path):
-        tables = read_dataset(path, snapshots=dataset_snapshots(path)[-1:] or None)
-    else:
-        tables = read_pools(_latest_snapshot(path) or path, errors="record")
-    if enrich:
-        tables.numbers = enrich_numbers(tables.numbers)
-    return masked(tables) if mask_numbers else tables
-
-
-def load_history(data: str | os.PathLike) -> PoolTables | None:
-    """The snapshots ``data`` belongs to, as a history: a dataset's or a folder of
-    snapshots' own, or for one snapshot folder, those of the folder it sits in up to it
-    (``data/raw/<snapshot>``); None for a file, a glob or loose responses."""
-    path = resolve_data(data).resolve()
-    if is_dataset(path) or _latest_snapshot(path):
-        return read_history(path)
-    if not (path.is_dir() and (path / MANIFEST).is_file()):
-        return None
-    label = snapshot_label(str(path))
-    siblings = [f for f in snapshot_folders(path.parent) if (Path(f) / MANIFEST).is_file()]
-    return history_of_folders(f for f in siblings if snapshot_label(f) <= label)
+__all__ = [  # load, load_history and resolve_data: poolkit.sources, for the notebooks
+    "findings_section",
+    "header",
+    "history_section",
+    "load",
+    "load_history",
+    "load_report",
+    "regions",
+    "resolve_data",
+    "show",
+    "source_info",
+    "table",
+]
 
 
 def load_report(

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
-__all__ = ["ENRICH_COLUMNS", "describe", "enrich_numbers", "is_valid", "valid_numbers"]
+__all__ = ["ENRICH_COLUMNS", "describe", "enrich_numbers", "is_valid", "to_e164", "valid_numbers"]
 
 #: Columns added to the numbers table, in order, with their dtypes.
 ENRICH_COLUMNS = {
@@ -166,11 +166,14 @@ def _confirmed_valid(numbers: pa.Array) -> np.ndarray:
     from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
     known = pa.array(sorted(COUNTRY_CODE_TO_REGION_CODE), pa.int32())
-    codes = pa.nulls(len(numbers), pa.int32())
-    for width in (3, 2, 1):  # country codes are prefix-free: the one that is known
-        prefix = pc.cast(pc.utf8_slice_codeunits(numbers, 1, 1 + width), pa.int32())
-        codes = pc.if_else(pc.is_in(prefix, known), prefix, codes)
-    codes = codes.to_numpy(zero_copy_only=False)
+    codes = np.where(pc.starts_with(numbers, "+1").to_numpy(zero_copy_only=False), 1.0, np.nan)
+    others = np.flatnonzero(np.isnan(codes))  # +1 is North America's: most numbers here
+    if len(others):
+        rest, found = _take(numbers, others), pa.nulls(len(others), pa.int32())
+        for width in (3, 2, 1):  # country codes are prefix-free: the one that is known
+            prefix = pc.cast(pc.utf8_slice_codeunits(rest, 1, 1 + width), pa.int32())
+            found = pc.if_else(pc.is_in(prefix, known), prefix, found)
+        codes[others] = found.to_numpy(zero_copy_only=False)
     confirmed = np.zeros(len(numbers), dtype=bool)
     for code in np.unique(codes[~np.isnan(codes)]).astype(int):
         regions = COUNTRY_CODE_TO_REGION_CODE[code]
@@ -213,10 +216,29 @@ def valid_numbers(numbers: pd.Series) -> pd.Series:
     plain = pc.fill_null(pc.match_substring_regex(values, _PLUS_DIGITS), False)
     plain = np.flatnonzero(plain.to_numpy(zero_copy_only=False))
     answers = np.zeros(len(values), dtype=bool)
-    answers[plain] = _confirmed_valid(values.take(plain))
+    answers[plain] = _confirmed_valid(_take(values, plain))
     todo = np.flatnonzero(~answers & numbers.notna().to_numpy())
     if len(todo):
         rest = pd.Series(numbers.iloc[todo].to_numpy(dtype=object))
         distinct = rest.unique()
         answers[todo] = rest.map(dict(zip(distinct, map(is_valid, distinct)))).to_numpy(bool)
     return pd.Series(answers, index=numbers.index, dtype="boolean").mask(numbers.isna())
+
+
+def to_e164(numbers: pd.Series, regions: pd.Series | None = None) -> pd.Series:
+    """Each number in E.164 (``+14155552671``) as libphonenumber reads it, a number without
+    a ``+`` country code read as of its ``regions`` value (a country code such as ``US``);
+    NA where it does not parse. Numbers already in E.164 form are kept as they are."""
+    values = pa.array(numbers, from_pandas=True).cast(pa.string())
+    done = pc.fill_null(pc.match_substring_regex(values, r"^\+[1-9][0-9]{1,14}$"), True)
+    out = numbers.astype(object).copy()
+    for index in np.flatnonzero(~done.to_numpy(zero_copy_only=False)):
+        region = None if regions is None else regions.iloc[index]
+        try:
+            parsed = phonenumbers.parse(
+                out.iloc[index], region if isinstance(region, str) else None
+            )
+            out.iloc[index] = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+        except NumberParseException:
+            out.iloc[index] = None
+    return out.astype("string")

@@ -212,7 +212,7 @@ def snapshot_of(source: object) -> str:
     return snapshot_label(os.path.dirname(os.path.abspath(source)))
 
 
-def _services_snapshots(
+def service_snapshots(
     services: pd.DataFrame, pools: pd.DataFrame, pool_snapshots: list[str]
 ) -> list[str]:
     """Services rows are pools rows (those with a service), in the same order: walk both."""
@@ -330,7 +330,7 @@ def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Pa
         "numbers": [snapshot_of(s) for s in tables.numbers["source"].astype(object)],
         "problems": [snapshot_of(s) for s in tables.problems["source"].astype(object)],
         "locations": [snapshot_of(s) for s in tables.locations["source"].astype(object)],
-        "services": _services_snapshots(tables.services, tables.pools, pool_snapshots),
+        "services": service_snapshots(tables.services, tables.pools, pool_snapshots),
     }
     marker = {
         "format": "poolkit dataset",
@@ -457,7 +457,10 @@ def _read_parts(parts: list[Path], spec: dict) -> pd.DataFrame:
         return pd.DataFrame(columns=[*spec["columns"], "snapshot"])
     pieces = []
     for part in parts:
-        piece = pq.read_table(part)
+        try:
+            piece = pq.read_table(part)
+        except (OSError, pa.ArrowException) as exc:
+            raise DatasetError(f"{part}: cannot read this part of the dataset: {exc}") from None
         label = part.parent.name.removeprefix("snapshot=")
         pieces.append(piece.append_column("snapshot", pa.array([label] * len(piece))))
     table = pa.concat_tables(pieces, promote_options="permissive")

@@ -15,7 +15,7 @@ from poolkit.masking import masked_findings
 from poolkit.synthetic import AUDIT_CASES, CLEAN_LOCATION, SAMPLE, generate
 from poolkit.tables import empty_tables
 
-from conftest import AUSTIN, DALLAS, snapshot
+from conftest import AUSTIN, DALLAS, envelope, snapshot
 from conftest import clean_pool as pool
 
 SOURCES = "RCFP Reporter's Recording Guide; recordphonecall.com, one-party vs all-party consent"
@@ -59,7 +59,7 @@ def test_clean_pools_give_no_finding(tmp_path):
         pool("B", DALLAS, "+15125552673", callRecording=True, inboundCallService=None),
         pool("C", DALLAS, isActive=False, forwardingNumber=""),
     )
-    assert found.empty and list(found.columns) == list(poolkit.findings.FINDINGS)
+    assert found.empty and list(found.columns) == list(poolkit.findings.FINDING_DTYPES)
 
 
 def test_duplicate_number_within_and_across_locations(tmp_path):
@@ -81,8 +81,7 @@ def test_duplicate_number_within_and_across_locations(tmp_path):
         finding("error", "duplicate-number", DALLAS, "C", across, "+15125552671"),
     ]
     assert found["suggestion"].iloc[0] == (
-        "Keep the number in one pool and remove it from the others: a call to it can be "
-        "attributed to one pool only."
+        "Keep the number in one pool, once: a call to it can be attributed to one pool only."
     )
 
 
@@ -125,7 +124,7 @@ def test_forwarding_loop_to_own_number_and_to_another_pools(tmp_path):
             "forwarding-loop",
             AUSTIN,
             "B",
-            "The forward service of 'Pool B' is +15125552673, a number of pool 'Pool C' "
+            "The forward service number of 'Pool B' is +15125552673, a number of pool 'Pool C' "
             "(Bolt HVAC - Dallas): its calls come straight back in.",
             "+15125552673",
         ),
@@ -276,7 +275,7 @@ def test_recording_consent_by_state_code_or_name(tmp_path):
             chicago,
             "A",
             "'Pool A' records calls in Illinois, where every party to a call must consent to "
-            f"its recording (sources: {SOURCES}; checked 2026-11-27). {NOT_LEGAL_ADVICE}",
+            f"its recording (sources: {SOURCES}; compiled 2026-11-27). {NOT_LEGAL_ADVICE}",
         ),
         finding(
             "info",
@@ -284,7 +283,7 @@ def test_recording_consent_by_state_code_or_name(tmp_path):
             reno,
             "B",
             "'Pool B' records calls in Nevada, where sources disagree on whether every party "
-            f"must consent (sources: {SOURCES} (they disagree or the law is mixed); checked "
+            f"must consent (sources: {SOURCES} (they disagree or the law is mixed); compiled "
             f"2026-11-27). {NOT_LEGAL_ADVICE}",
         ),
     ]
@@ -472,4 +471,111 @@ def test_masked_findings_hide_numbers_but_not_dates(tmp_path):
     text = masked.to_csv()
     assert "3125552680" not in text and "+1 312 ***-**80" in set(masked["phone_number"])
     assert "is **********80, one of its own numbers" in text
-    assert "checked 2026-11-27" in text and set(masked["rule"]) == set(found["rule"])
+    assert "compiled 2026-11-27" in text and set(masked["rule"]) == set(found["rule"])
+
+
+def test_a_number_listed_twice_in_one_pool_and_a_pool_without_location():
+    nowhere = pool("Z", {"id": None}, "+15125552671")  # no locationId: a problem row too
+    response = envelope(
+        pool("A", AUSTIN, "+15125552672", "+15125552673", "+15125552672"),
+        pool("B", AUSTIN, "+15125552671"),
+        nowhere,
+    )
+    found = poolkit.audit(poolkit.read_pools(response), select=["duplicate-number"])
+    assert rows(found) == [
+        {
+            "severity": "error",
+            "rule": "duplicate-number",
+            "location_id": "L1",
+            "location_name": "L1",  # no location details in a bare response: the id
+            "pool_id": "A",
+            "pool_name": "Pool A",
+            "phone_number": "+15125552672",
+            "detail": "+15125552672 is listed 2 times in 'Pool A' (L1)",
+        },
+        {
+            "severity": "error",
+            "rule": "duplicate-number",
+            "location_id": "L1",
+            "location_name": "L1",
+            "pool_id": "B",
+            "pool_name": "Pool B",
+            "phone_number": "+15125552671",
+            "detail": "+15125552671 is in 2 pools: 'Pool B' (L1), 'Pool Z' (?)",
+        },
+        {
+            "severity": "error",
+            "rule": "duplicate-number",
+            "location_id": None,
+            "location_name": None,
+            "pool_id": "Z",
+            "pool_name": "Pool Z",
+            "phone_number": "+15125552671",
+            "detail": "+15125552671 is in 2 pools: 'Pool B' (L1), 'Pool Z' (?)",
+        },
+    ]
+
+
+def test_a_forward_written_otherwise_still_loops_and_misformed_numbers_are_warnings(tmp_path):
+    found = audited(
+        tmp_path,
+        pool(
+            "A",
+            AUSTIN,
+            "+15125552671",
+            forwardingNumber="",
+            inboundCallService={"type": "forward", "value": "(512) 555-2671"},
+        ),
+        pool(
+            "B", AUSTIN, "(512) 555-2672", forwardingNumber="512-555-0148", inboundCallService=None
+        ),
+    )
+    assert [(r["rule"], r["pool_id"], r["phone_number"]) for r in rows(found)] == [
+        ("forwarding-loop", "A", "+15125552671"),  # read as a US number: the location's
+        ("invalid-number", "B", "(512) 555-2672"),
+        ("invalid-number", "B", "512-555-0148"),
+        ("contract-problem", "B", None),
+        ("contract-problem", "B", None),
+    ]  # B has a forwarding number, if a misformed one: not "without a route"
+    assert rows(found)[2]["detail"] == (
+        "The forwarding number 512-555-0148 is not in E.164 form (such as +14155552671), as "
+        "the API documents it: poolkit could not check it and left it out of the tables (see "
+        "contract-problem)."
+    )
+
+
+def test_several_snapshots_are_audited_as_each_location_is_now(tmp_path):
+    from datetime import datetime, timezone
+
+    raw = tmp_path / "raw"
+    week1, week2 = (datetime(2026, 11, d, 8, tzinfo=timezone.utc) for d in (19, 26))
+    snapshot(raw / "a", pool("A", AUSTIN, "+15125552671"), pool("B", AUSTIN), taken_at=week1)
+    snapshot(raw / "b", pool("A", AUSTIN), pool("B", AUSTIN, "+15125552671"), taken_at=week2)
+    everything = poolkit.read_pools(raw)  # both snapshots: the number in A, then in B
+    assert len(everything.pools) == 4
+    found = poolkit.audit(everything)
+    assert [(r["rule"], r["pool_id"]) for r in rows(found)] == [("empty-active-pool", "A")]
+    history = poolkit.history.read_history(raw)
+    assert rows(poolkit.audit(history)) == rows(found)
+
+
+def test_bad_custom_rules_and_an_empty_selection(tmp_path):
+    def shouting(tables):
+        return pd.DataFrame({"severity": ["critical"], "detail": ["!"]})
+
+    def named(tables):  # names are audit's to fill in: given ones are replaced
+        return pd.DataFrame({"location_id": ["L1"], "location_name": ["x"], "detail": ["ok"]})
+
+    found = audited(tmp_path, pool("A", AUSTIN, "+15125552671"), rules=[shouting, named])
+    assert [(r["severity"], r["rule"], r["location_name"]) for r in rows(found)] == [
+        ("error", "shouting", None),
+        ("warning", "named", "Acme Dental - Austin"),
+    ]
+    assert "severities other than" in found["detail"].iloc[0]
+    with pytest.raises(poolkit.ConfigurationError, match="no rule left to run"):
+        audited(
+            tmp_path / "b",
+            pool("A", AUSTIN),
+            select=["forwarding-loop"],
+            ignore=["forwarding-loop"],
+        )

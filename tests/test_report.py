@@ -75,10 +75,11 @@ def test_report_is_self_contained_with_code_hidden(reports):
     ]
     assert all(image["src"].startswith("data:image/png;base64,") for image in images)
     alts = [image["alt"] for image in images]
-    assert len(alts) == 6 and alts[0] == "Findings per rule (93)"
-    assert "Numbers per pool" in alts[1] and "Inbound call services" in alts[2]
-    assert "Numbers by area" in alts[3] and "Feature adoption" in alts[4]
-    assert alts[5] == "Locations by state (45 locations, 1 not fetched)"
+    assert len(alts) == 7 and alts[0] == "Findings per rule (93)"
+    assert alts[1] == "Pools and numbers by snapshot; Feature adoption by snapshot"
+    assert "Numbers per pool" in alts[2] and "Inbound call services" in alts[3]
+    assert "Numbers by area" in alts[4] and "Feature adoption" in alts[5]
+    assert alts[6] == "Locations by state (45 locations, 1 not fetched)"
     assert not re.search(r'(src|href)="(https?:)?//', html), "an asset would come from the network"
     assert "<script src" not in html
     assert "read_pools(" not in html and "import matplotlib" not in html  # code is hidden
@@ -98,6 +99,9 @@ def test_report_is_self_contained_with_code_hidden(reports):
         "Findings (16 errors)",  # the sample's planted and chance cases (tests/test_audit.py)
         "forwarding-loop",
         "Pioneer Dental - Dallas",
+        "What changed since 2026-10-26T150000Z",  # the sample's history (three snapshots)
+        "Trend over 3 snapshots",
+        "Summer Sale",  # the pool removed in the last snapshot
     ):
         assert words in html, words
     assert "Traceback" not in html and "Warning" not in html
@@ -125,6 +129,7 @@ def test_reports_for_empty_one_and_many_locations(reports):
     assert "No pools." in empty and "No locations." in empty
     one = reports["one"].read_text()
     assert ">1<" in one and 'alt="Numbers per pool' in one
+    assert "The data holds one snapshot: the next" in one  # its siblings are not its history
     many = reports["many"].read_text()
     assert ">5,000<" in many and "Showing 15 of" in many
     assert len(many) < 2_000_000  # tables are cut to the top rows: the file stays light
@@ -169,7 +174,8 @@ def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
             images = page.evaluate(
                 "Array.from(document.images).map(i => [i.complete, i.naturalWidth])"
             )
-            expected = 5 if name == "empty" else 6  # no places known: no chart of them
+            # the findings chart, and for the sample the trend; no places known: no map
+            expected = {"empty": 5, "sample": 7}.get(name, 6)
             assert len(images) == expected and all(done and width > 0 for done, width in images)
             assert errors == [] and outside == []
             assert page.locator(".poolkit-card").count() == 6  # five counts and the findings
