@@ -25,6 +25,7 @@ from .errors import (
 )
 from .fetch import FetchResult, fetch_pools
 from .findings import RULES, Rule, audit
+from .history import changes, read_history, trend
 from .phones import enrich_numbers
 from .sample import load_sample, sample_path
 from .tables import PoolTables, read_dataset
@@ -42,6 +43,9 @@ __all__ = [
     "FetchResult",
     "enrich_numbers",
     "audit",
+    "read_history",
+    "changes",
+    "trend",
     "RULES",
     "Rule",
     "PoolkitError",

@@ -295,3 +295,18 @@ def test_the_sample_has_three_snapshots_and_its_planted_changes():
     failed = ids[HISTORY_CASES["failed_in_middle"]]
     assert failed not in set(first["location_id"]) | set(last["location_id"])
     assert set(first["change"]) == {"number_added", "number_removed", "setting_changed"}
+
+
+def test_a_folder_of_snapshots_loads_as_its_newest_and_its_history():
+    from poolkit.sample import samples_path
+    from poolkit.sources import load, load_history
+
+    newest = load(samples_path())
+    assert repr(newest) == repr(poolkit.load_sample())  # not three weeks of rows
+    assert snapshots_of(load_history(samples_path())) == snapshots_of(
+        load_history(poolkit.sample_path())  # a snapshot folder: those before it, with it
+    )
+    assert snapshots_of(load_history(samples_path() / "2026-10-26T150000Z")) == [
+        "2026-10-19T150000Z",
+        "2026-10-26T150000Z",
+    ]

@@ -30,6 +30,8 @@ def test_notebook_runs_end_to_end_on_the_sample(name, tmp_path: Path):
         kernel_name="python3",
         progress_bar=False,
         cwd=str(REPO / "notebooks"),
+        # what a notebook exports goes to tmp, not into the repository's data/processed
+        parameters={"out": str(tmp_path / "findings.csv")} if name == "03-audit.ipynb" else {},
     )
     code = [c for c in executed.cells if c.cell_type == "code"]
     assert all(c.get("outputs") is not None for c in code)
@@ -42,17 +44,23 @@ def test_notebook_runs_end_to_end_on_the_sample(name, tmp_path: Path):
         o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream"
     )
     assert "PoolTables" in text or "location_id" in text
+    if name == "03-audit.ipynb":  # the findings, a custom rule's among them, as CSV
+        exported = (tmp_path / "findings.csv").read_text()
+        assert "duplicate-number" in exported and "small-pool" in exported
 
 
 def _snapshot(folder: Path, locations: int) -> Path:
-    responses = generate(SyntheticSpec(locations=locations, seed=12))
+    responses = generate(
+        SyntheticSpec(locations=locations, seed=100 + locations)
+    )  # no ids shared with another report
     return write_snapshot(folder, responses)
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict[str, Path]:
-    """The report for the sample, for empty data, for one location, for 5,000 locations, and
-    for an agency of 61 locations of which 16 have no pool."""
+    """The report for the sample, for empty data, for one location, for 5,000 locations, for
+    an agency of 61 locations of which 16 have no pool, and for the folder of the sample's
+    three snapshots."""
     base = tmp_path_factory.mktemp("reports")
     empty = base / "empty"
     empty.mkdir()
@@ -64,6 +72,7 @@ def reports(tmp_path_factory) -> dict[str, Path]:
         "agency": write_snapshot(
             base / "agency", generate(SyntheticSpec(locations=45, seed=13, empty_locations=16))
         ),
+        "history": poolkit.sample.samples_path(),  # a folder of three snapshots
     }
     return {name: build_report(path, base / f"{name}.html") for name, path in data.items()}
 
@@ -75,7 +84,7 @@ def test_report_is_self_contained_with_code_hidden(reports):
     ]
     assert all(image["src"].startswith("data:image/png;base64,") for image in images)
     alts = [image["alt"] for image in images]
-    assert len(alts) == 7 and alts[0] == "Findings per rule (93)"
+    assert len(alts) == 7 and alts[0] == "Findings per rule (94)"
     assert alts[1] == "Pools and numbers by snapshot; Feature adoption by snapshot"
     assert "Numbers per pool" in alts[2] and "Inbound call services" in alts[3]
     assert "Numbers by area" in alts[4] and "Feature adoption" in alts[5]
@@ -117,6 +126,14 @@ def test_an_agency_report_counts_and_names_every_location(reports):
     assert "Every location has a pool and was fetched." not in html
 
 
+def test_a_folder_of_snapshots_reports_the_newest_with_the_changes_and_the_trend(reports):
+    html = reports["history"].read_text()
+    assert "45 locations: 40 with pools, 5 without, 1 not fetched" in html  # the newest only
+    assert ">1,611<" in html and ">163<" in html  # its numbers and pools, not three weeks'
+    assert "What changed since 2026-10-26T150000Z" in html and "Trend over 3 snapshots" in html
+    assert "number_moved" in html and "Summer Sale" in html and "location_added" in html
+
+
 def html_name(name: str) -> str:
     import html
 
@@ -138,7 +155,7 @@ def test_reports_for_empty_one_and_many_locations(reports):
 @pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (CI installs it: .ci/run)"
 )
-@pytest.mark.parametrize("name", ["sample", "empty", "one", "many", "agency"])
+@pytest.mark.parametrize("name", ["sample", "empty", "one", "many", "agency", "history"])
 def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
     from playwright.sync_api import sync_playwright
 
@@ -175,7 +192,7 @@ def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
                 "Array.from(document.images).map(i => [i.complete, i.naturalWidth])"
             )
             # the findings chart, and for the sample the trend; no places known: no map
-            expected = {"empty": 5, "sample": 7}.get(name, 6)
+            expected = {"empty": 5, "sample": 7, "history": 7}.get(name, 6)
             assert len(images) == expected and all(done and width > 0 for done, width in images)
             assert errors == [] and outside == []
             assert page.locator(".poolkit-card").count() == 6  # five counts and the findings
