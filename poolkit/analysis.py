@@ -50,8 +50,8 @@ def local(tables: PoolTables) -> PoolTables:
         return tables
     import dask
 
-    pools, services, problems, locations = dask.compute(
-        tables.pools, tables.services, tables.problems, tables.locations
+    pools, services, problems, locations, phone_numbers = dask.compute(
+        tables.pools, tables.services, tables.problems, tables.locations, tables.phone_numbers
     )
     types = category_dtype(pools["service_type"].dropna().astype(str))
     pools, services = (
@@ -66,6 +66,7 @@ def local(tables: PoolTables) -> PoolTables:
         services,
         problems.reset_index(drop=True),
         locations.reset_index(drop=True),
+        phone_numbers.reset_index(drop=True),
     )
 
 
@@ -479,3 +480,154 @@ def numbers_by_area(tables: PoolTables) -> pd.DataFrame:
     return counts.reset_index(drop=True).astype(
         {"region_code": "string", "area": "string", "numbers": "Int64"}
     )
+
+
+# ------------------------------------------------------------------------ inventory and cost
+
+#: LC Phone's published monthly prices, USD: a US or Canadian local number $1.15, a toll-free
+#: number $2.15 (HighLevel help centre, "LC Phone pricing", read 2026-11). Prices change and
+#: agencies re-bill: ``monthly_cost(rates=...)`` overrides them.
+DEFAULT_RATES = {
+    ("US", "local"): 1.15,
+    ("CA", "local"): 1.15,
+    ("US", "toll-free"): 2.15,
+    ("CA", "toll-free"): 2.15,
+}
+RATES_SOURCE = "HighLevel help centre, 'LC Phone pricing' (read 2026-11), USD a month"
+
+
+def inventoried(tables: PoolTables) -> pd.Index:
+    """The locations whose active numbers were read (``locations.inventory`` is ``ok``)."""
+    locations = tables.locations
+    read = locations["inventory"].astype(object) == "ok"
+    return pd.Index(locations.loc[read, "location_id"].dropna().unique(), dtype=object)
+
+
+def unreachable(phone_numbers: pd.DataFrame) -> pd.Series:
+    """Numbers in no pool with neither an inbound call service nor a forwarding number."""
+    return (
+        ~phone_numbers["in_pool"].fillna(False).astype(bool)
+        & phone_numbers["service_type"].isna()
+        & phone_numbers["forwarding_number"].isna()
+    )
+
+
+def missing_pool_numbers(tables: PoolTables) -> pd.DataFrame:
+    """The pool numbers a location's inventory does not hold (of the locations whose
+    inventory was read): ``location_id``, ``pool_id``, ``phone_number``."""
+    numbers = tables.numbers[["location_id", "pool_id", "phone_number"]].dropna(
+        subset="phone_number"
+    )
+    numbers = numbers[numbers["location_id"].isin(inventoried(tables))]
+    held = tables.phone_numbers[["location_id", "phone_number"]].drop_duplicates()
+    joined = numbers.merge(held, how="left", on=["location_id", "phone_number"], indicator=True)
+    return joined[joined["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
+
+
+def inventory(tables: PoolTables) -> pd.DataFrame:
+    """Per location whose inventory was read: the numbers it holds, in pools, in no pool, in
+    no pool and unreachable (no inbound service, no forwarding), and its pool numbers that
+    its inventory does not hold."""
+    tables = local(tables)
+    phones, ids = tables.phone_numbers, inventoried(tables)
+    per = phones.assign(
+        in_pool=phones["in_pool"].fillna(False).astype(bool), unreachable=unreachable(phones)
+    ).groupby(phones["location_id"].astype(object))
+    frame = pd.DataFrame(
+        {
+            "numbers": per.size(),
+            "in_pools": per["in_pool"].sum(),
+            "unreachable": per["unreachable"].sum(),
+        }
+    ).reindex(ids, fill_value=0)
+    frame["not_in_pool"] = frame["numbers"] - frame["in_pools"]
+    missing = missing_pool_numbers(tables)["location_id"].astype(object).value_counts()
+    frame["pool_numbers_missing"] = missing.reindex(ids, fill_value=0)
+    frame["name"] = pd.Series(location_names(tables)).reindex(ids)
+    frame = frame.rename_axis("location_id").reset_index()
+    counts = ["numbers", "in_pools", "not_in_pool", "unreachable", "pool_numbers_missing"]
+    frame = frame[["location_id", "name", *counts]]
+    return frame.astype(
+        {"location_id": "string", "name": "string"} | dict.fromkeys(counts, "Int64")
+    )
+
+
+def _rates(rates: dict | None):
+    """A number's monthly rate by country and type: ``rates`` keyed by ``(country, type)``,
+    then by type alone, then ``DEFAULT_RATES``; None where none is known."""
+    rates = rates or {}
+
+    def rate(country: object, kind: object) -> float | None:
+        for table, key in (
+            (rates, (country, kind)),
+            (rates, kind),
+            (DEFAULT_RATES, (country, kind)),
+        ):
+            if key in table:
+                return table[key]
+        return None
+
+    return rate
+
+
+def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
+    """Per location and number type: numbers, the estimated monthly cost, and its idle part
+    (numbers in inactive pools, and numbers in no pool that nothing answers). ``rates``
+    overrides ``DEFAULT_RATES`` by type (``{"local": 1.5}``) or by country and type
+    (``{("US", "toll-free"): 2.0}``); a number with no rate costs nothing here and is
+    counted as ``unpriced``."""
+    tables = local(tables)
+    phones = tables.phone_numbers
+    rate = _rates(rates)
+    price = pd.Series(
+        [
+            rate(c, t)
+            for c, t in zip(phones["country_code"].astype(object), phones["type"].astype(object))
+        ],
+        index=phones.index,
+        dtype="Float64",
+    )
+    pools = tables.pools
+    inactive = pools.loc[
+        pools["is_active"].eq(False).fillna(False).to_numpy(), ["location_id", "pool_id"]
+    ]
+    in_inactive = pd.MultiIndex.from_frame(phones[["location_id", "pool_id"]].astype(object)).isin(
+        pd.MultiIndex.from_frame(inactive.astype(object))
+    )
+    idle = in_inactive | unreachable(phones).to_numpy()
+    frame = phones.assign(
+        type=phones["type"].fillna("unknown"),
+        price=price.fillna(0.0),
+        idle=idle,
+        idle_price=price.fillna(0.0).where(idle, 0.0),
+        unpriced=price.isna(),
+    )
+    out = (
+        frame.groupby(["location_id", "type"], sort=True)
+        .agg(
+            numbers=("price", "size"),
+            monthly_cost=("price", "sum"),
+            idle_numbers=("idle", "sum"),
+            idle_cost=("idle_price", "sum"),
+            unpriced=("unpriced", "sum"),
+        )
+        .reset_index()
+    )
+    out.insert(1, "name", out["location_id"].map(location_names(tables)))
+    counts = ["numbers", "idle_numbers", "unpriced"]
+    return out.astype(
+        {"location_id": "string", "name": "string", "type": "string"}
+        | dict.fromkeys(counts, "Int64")
+        | {"monthly_cost": "Float64", "idle_cost": "Float64"}
+    )[
+        [
+            "location_id",
+            "name",
+            "type",
+            "numbers",
+            "monthly_cost",
+            "idle_numbers",
+            "idle_cost",
+            "unpriced",
+        ]
+    ]

@@ -70,6 +70,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         resume=args.resume,
         base_url=args.base_url,
         progress=True if args.progress else None,
+        numbers=args.numbers,
     )
     failures = result.failures
     summary = read_manifest(result.snapshot)["summary"]
@@ -261,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument(
         "--base-url", help="API base URL (default: GHL_BASE_URL or the HighLevel API)"
+    )
+    fetch.add_argument(
+        "--numbers",
+        action="store_true",
+        help="also fetch every number each location holds, pool numbers included (scope "
+        "phonenumbers.read): the inventory and cost analysis needs them",
     )
     fetch.add_argument(
         "--progress",

@@ -348,6 +348,55 @@ class Client:
             )
         return location
 
+    def active_numbers_page(
+        self, location_id: str, page: int, *, page_size: int = 1000, token: str | None = None
+    ) -> requests.Response:
+        """The raw response of one page of ``GET /phone-system/numbers/location/{id}``, pool
+        numbers included (``skipNumberPool=false``; the API leaves them out by default)."""
+        return self.request(
+            "GET",
+            f"/phone-system/numbers/location/{location_id}",
+            params={"pageSize": page_size, "page": page, "skipNumberPool": "false"},
+            token=token,
+            budget=f"location:{location_id}",
+            location_id=location_id,
+        )
+
+    def list_active_numbers(
+        self, location_id: str, *, page_size: int = 1000, token: str | None = None
+    ) -> list[requests.Response]:
+        """Every page of the numbers a location holds (scope ``phonenumbers.read``), as
+        received: pages from 0 until one holds fewer than ``page_size`` numbers (there is no
+        total). Both documented bodies are read: the full one and ``{"numbers": [], "total":
+        0}``; any other raises ``InvalidResponseError``."""
+        pages: list[requests.Response] = []
+        previous: list = []
+        while True:
+            response = self.active_numbers_page(
+                location_id, len(pages), page_size=page_size, token=token
+            )
+            where = f"GET /phone-system/numbers/location/{location_id}"
+            body = _json(response, where, location_id)
+            numbers = body.get("numbers") if isinstance(body, dict) else None
+            if not isinstance(numbers, list):
+                raise InvalidResponseError(
+                    status=response.status_code,
+                    url=where,
+                    location_id=location_id,
+                    message="the answer has no 'numbers' list",
+                )
+            if numbers and numbers == previous:  # a server that ignores page would loop
+                raise InvalidResponseError(
+                    status=response.status_code,
+                    url=where,
+                    location_id=location_id,
+                    message=f"page {len(pages)} repeats the page before it",
+                )
+            pages.append(response)
+            if len(numbers) < page_size:
+                return pages
+            previous = numbers
+
     def location_token(self, company_id: str, location_id: str) -> str:
         """A sub-account access token for ``location_id`` from an agency token (kept in memory)."""
         response = self.request(

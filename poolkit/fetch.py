@@ -24,6 +24,8 @@ from ._version import __version__
 from .client import RATE_HEADERS, Client
 from .errors import APIError, AuthenticationError, ConfigurationError, PoolkitError, SnapshotError
 from .snapshot import (
+    INVENTORY_PAGE,
+    inventory_page_name,
     location_fields,
     read_locations,
     read_manifest,
@@ -66,10 +68,14 @@ def fetch_pools(
     base_url: str | None = None,
     client: Client | None = None,
     progress: bool | None = None,
+    numbers: bool = False,
 ) -> FetchResult:
     """Fetch every location's number pools into a new snapshot folder under ``out``.
 
     Give ``location_ids`` with a sub-account token, or ``company_id`` with an agency token.
+    ``numbers=True`` also fetches each location's active numbers (every page, pool numbers
+    included; scope ``phonenumbers.read``) as ``<location_id>.numbers.<page>.json``: an
+    inventory that fails leaves the pools fetched and counts the location as failed.
     ``resume`` names an earlier snapshot folder: only its missing or failed locations are
     fetched, into that folder. ``progress=None`` shows a bar only on a terminal.
     A failure at one location never stops the others: it is in ``result.failures`` and the
@@ -116,6 +122,7 @@ def fetch_pools(
         loc
         for loc, e in entries.items()
         if not (e.get("status") == "ok" and (folder / e.get("file", "")).is_file())
+        or (numbers and e.get("inventory") != "ok")
     ]
     for location_id in todo:
         entries[location_id].update(_pending(location_id))
@@ -174,7 +181,9 @@ def fetch_pools(
     executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="poolkit-fetch")
     try:
         pending = {
-            executor.submit(_fetch_location, client, tokens, folder, loc, loc in details): loc
+            executor.submit(
+                _fetch_location, client, tokens, folder, loc, loc in details, numbers
+            ): loc
             for loc in todo
         }
         last_save = time.monotonic()
@@ -198,6 +207,12 @@ def fetch_pools(
         save(final=True)
 
     failed = [e for e in entries.values() if e["status"] != "ok"]
+    if numbers:  # pools fetched, inventory not: a failed location all the same
+        failed += [
+            {**e, **(e.get("inventory_error") or {})}
+            for e in entries.values()
+            if e["status"] == "ok" and e.get("inventory") != "ok"
+        ]
     rows = [
         {
             c: ("; ".join(map(str, e[c])) if isinstance(e.get(c), list) else e.get(c))
@@ -262,12 +277,20 @@ class _LocationTokens:
 
 
 def _fetch_location(
-    client: Client, tokens: _LocationTokens | None, folder: Path, location_id: str, known: bool
+    client: Client,
+    tokens: _LocationTokens | None,
+    folder: Path,
+    location_id: str,
+    known: bool,
+    numbers: bool = False,
 ) -> tuple[dict, dict | None]:
-    """Fetch one location's pools and, with a location token and unless ``known``, who it is
-    (``GET /locations/{id}``): its manifest entry and kept details (never raises). Details
-    that are refused (no ``locations.readonly``) leave the pools fetched."""
+    """Fetch one location's pools, with ``numbers`` its active numbers, and, with a location
+    token and unless ``known``, who it is (``GET /locations/{id}``): its manifest entry and
+    kept details (never raises). Details or numbers that are refused (no
+    ``locations.readonly``, no ``phonenumbers.read``) leave the pools fetched."""
     entry = _fetch_one(client, tokens, folder, location_id)
+    if numbers and entry["status"] == "ok":
+        entry.update(_fetch_inventory(client, tokens, folder, location_id))
     if known or tokens is not None or entry["status"] != "ok":  # an agency fetch knows them
         return entry, None  # all from the search; a location that refused its pools is not asked
     try:
@@ -332,4 +355,35 @@ def _fetch_one(
             "status": "failed",
             "error": type(exc).__name__,
             "message": f"could not write the snapshot file: {exc.strerror or exc}",
+        }
+
+
+def _fetch_inventory(
+    client: Client, tokens: _LocationTokens | None, folder: Path, location_id: str
+) -> dict:
+    """Fetch every page of a location's active numbers and write each as received; the
+    manifest fields that say how it went (never raises)."""
+    try:
+        token = tokens.get(location_id) if tokens else None
+        pages = client.list_active_numbers(location_id, token=token)
+        for page, response in enumerate(pages):
+            write_atomic(folder / inventory_page_name(location_id, page), response.content)
+        for stale in folder.glob(inventory_page_name(location_id, "*")):  # an earlier try's
+            match = INVENTORY_PAGE.fullmatch(stale.name)
+            if match and int(match["page"]) >= len(pages):
+                stale.unlink()
+        return {"inventory": "ok", "inventory_pages": len(pages), "inventory_error": None}
+    except (PoolkitError, OSError) as exc:
+        log.warning("location %s: active numbers not fetched: %s", location_id, exc)
+        api = exc if isinstance(exc, APIError) else None
+        refused = api is not None and api.status in (401, 403)
+        return {
+            "inventory": f"{'unavailable' if refused else 'failed'}: {type(exc).__name__}",
+            "inventory_pages": None,
+            "inventory_error": {
+                "error": f"{type(exc).__name__} (active numbers)",
+                "http_status": api.status if api else None,
+                "message": str(api.message if api else exc),
+                "trace_id": api.trace_id if api else None,
+            },
         }

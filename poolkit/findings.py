@@ -23,7 +23,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .analysis import is_dask, local, location_names, locations_by_id
+from .analysis import (
+    is_dask,
+    local,
+    location_names,
+    locations_by_id,
+    missing_pool_numbers,
+    unreachable,
+)
 from .errors import ConfigurationError
 from .history import newest
 from .phones import to_e164, valid_numbers
@@ -482,6 +489,71 @@ def contract_problem(tables: PoolTables) -> pd.DataFrame:
     )
 
 
+@rule(
+    "unreachable-number",
+    "warning",
+    "A number the location holds (its inventory) in no pool, with neither an inbound call "
+    "service nor a forwarding number.",
+)
+def unreachable_number(tables: PoolTables) -> pd.DataFrame:
+    phones = tables.phone_numbers
+    hit = phones[unreachable(phones).to_numpy()]
+    return pd.DataFrame(
+        {
+            "location_id": hit["location_id"],
+            "phone_number": hit["phone_number"],
+            "detail": hit["phone_number"].fillna("A number")
+            + " is held by the location but sits in no pool, with no inbound call service and "
+            "no forwarding number: calls to it go nowhere, and it is paid for every month.",
+            "suggestion": "Put it in a pool, give it an inbound call service or a forwarding "
+            "number, or release it.",
+        }
+    )
+
+
+@rule(
+    "missing-pool-number",
+    "error",
+    "A pool number that the location's inventory does not hold.",
+)
+def missing_pool_number(tables: PoolTables) -> pd.DataFrame:
+    missing = missing_pool_numbers(tables)
+    return _of_pools(
+        missing,
+        missing["phone_number"]
+        + " is in "
+        + _pool_labels(tables, missing)
+        + " but not among the numbers the location holds: it may have been released, and "
+        "calls to it reach no one.",
+        "Remove it from the pool, or look the number up in the phone system.",
+        phone_number=missing["phone_number"],
+    )
+
+
+@rule(
+    "inactive-account",
+    "warning",
+    "A location whose phone account (its inventory's accountStatus) is not active.",
+)
+def inactive_account(tables: PoolTables) -> pd.DataFrame:
+    phones = tables.phone_numbers
+    status = phones["account_status"].astype(object)
+    off = phones[(status.notna() & (status != "active")).to_numpy()]
+    per = off.groupby(["location_id", "account_status"]).size().rename("count").reset_index()
+    return pd.DataFrame(
+        {
+            "location_id": per["location_id"],
+            "detail": "The location's phone account is "
+            + per["account_status"].astype(str)
+            + ": its "
+            + _plural(per["count"], "number").to_numpy()
+            + " may not take or make calls.",
+            "suggestion": "Settle the account's status in HighLevel (billing, compliance), or "
+            "move the pools' traffic elsewhere.",
+        }
+    )
+
+
 #: The built-in rules, in the order they run.
 RULES: tuple[Rule, ...] = (
     duplicate_number,
@@ -494,6 +566,9 @@ RULES: tuple[Rule, ...] = (
     invalid_number,
     recording_consent,
     contract_problem,
+    unreachable_number,
+    missing_pool_number,
+    inactive_account,
 )
 
 

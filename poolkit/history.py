@@ -174,6 +174,9 @@ def newest(tables: PoolTables) -> PoolTables:
             drop=True
         ),
         locations=locations[kept(locations, labels(locations))].reset_index(drop=True),
+        phone_numbers=tables.phone_numbers[
+            kept(tables.phone_numbers, labels(tables.phone_numbers))
+        ].reset_index(drop=True),
     )
 
 

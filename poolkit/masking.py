@@ -53,6 +53,11 @@ def masked(tables: PoolTables) -> PoolTables:
         numbers=_masked_frame(tables.numbers, ["phone_number", "e164"]),  # e164: enriched
         services=_masked_frame(tables.services, texts=["service_value"]),
         problems=_masked_frame(tables.problems, texts=["value"]),
+        phone_numbers=_masked_frame(
+            tables.phone_numbers,
+            ["phone_number", "forwarding_number"],
+            ["friendly_name", "service_value"],
+        ),
     )
 
 

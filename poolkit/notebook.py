@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import adoption_by, headline, local
+from .analysis import RATES_SOURCE, adoption_by, headline, inventory, local, monthly_cost
 from .findings import audit, findings_summary
 from .history import changes, snapshots_of, trend
 from .masking import masked, masked_changes, masked_findings
@@ -24,6 +24,7 @@ __all__ = [  # load, load_history and resolve_data: poolkit.sources, for the not
     "findings_section",
     "header",
     "history_section",
+    "inventory_section",
     "load",
     "load_history",
     "load_report",
@@ -211,6 +212,38 @@ def history_section(history: PoolTables | None, *, mask_numbers: bool = False, t
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"wspace": 0.4})
     plot_trend(over_time, ax=left)
     show(plot_adoption_trend(over_time, ax=right))
+
+
+def inventory_section(tables: PoolTables, top: int = 25):
+    """The numbers the locations hold, in pools and not, and what they cost a month with the
+    idle part; a sentence where the data has no inventory."""
+    from IPython.display import HTML, display
+
+    held = inventory(tables)
+    if held.empty:
+        return HTML(
+            "<p><i>The data has no inventory of the numbers the locations hold: "
+            "<code>poolkit fetch --numbers</code> fetches it (scope "
+            "<code>phonenumbers.read</code>).</i></p>"
+        )
+    cost = monthly_cost(tables)
+    totals = held[["numbers", "in_pools", "not_in_pool", "unreachable"]].sum()
+    sentence = (
+        f"{int(totals['numbers']):,} numbers held by {len(held):,} locations: "
+        f"{int(totals['in_pools']):,} in pools, {int(totals['not_in_pool']):,} in no pool "
+        f"({int(totals['unreachable']):,} of them answering nothing). Estimated "
+        f"${float(cost['monthly_cost'].sum()):,.2f} a month, ${float(cost['idle_cost'].sum()):,.2f}"
+        f" of it idle (numbers in inactive pools or answering nothing). Rates: {RATES_SOURCE}."
+    )
+    display(HTML(f"<p><b>{html.escape(sentence)}</b></p>"))
+    per_location = (
+        cost.groupby(["location_id", "name"], dropna=False)[["monthly_cost", "idle_cost"]]
+        .sum()
+        .reset_index()
+    )
+    shown = held.merge(per_location.drop(columns="name"), how="left", on="location_id")
+    shown = shown.sort_values(["idle_cost", "monthly_cost"], ascending=False, kind="stable")
+    display(table(shown.drop(columns="location_id"), rows=top))
 
 
 def show(ax, alt: str | None = None, dpi: int = 100) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,16 @@ MANIFEST = "manifest.json"
 LOCATIONS = "locations.json"
 #: Snapshot files that are not pool responses.
 SNAPSHOT_FILES = frozenset({MANIFEST, LOCATIONS})
+#: A page of a location's active numbers, kept as received: ``<location_id>.numbers.<page>.json``.
+INVENTORY_PAGE = re.compile(r"(?P<location_id>[^/\\]+)\.numbers\.(?P<page>[0-9]+)\.json")
+
+
+def inventory_page_name(location_id: str, page: int | str) -> str:
+    """The file name of page ``page`` (from 0; ``*`` for a glob of them all) of a location's
+    active numbers."""
+    return f"{location_id}.numbers.{page}.json"
+
+
 #: The fields of a location kept in a snapshot: no owner names, e-mails or phone numbers.
 LOCATION_FIELDS = ("id", "name", "city", "state", "country", "postalCode", "timezone")
 

@@ -10,12 +10,18 @@ import json
 import random
 import string
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from .places import CA_PROVINCES, US_STATES
-from .snapshot import snapshot_name, write_atomic, write_locations, write_manifest
+from .snapshot import (
+    inventory_page_name,
+    snapshot_name,
+    write_atomic,
+    write_locations,
+    write_manifest,
+)
 
 # (area code, city, region): US and Canadian geographic area codes.
 AREA_CODES = [
@@ -356,6 +362,68 @@ def sample_history() -> list[list[tuple[dict, dict | None]]]:
     return [first_snapshot, middle, latest]
 
 
+CANADIAN_AREAS = {area for area, _, region in AREA_CODES if region in CA_PROVINCES}
+#: Where the sample's inventory (the numbers each location holds) departs from its pools.
+INVENTORY_CASES = {
+    "missing-pool-number": 6,  # its first pool's first number is not in its inventory
+    "inactive-account": 7,  # its phone account is suspended
+    "unavailable": 8,  # its inventory was refused (403): the pools are there all the same
+    "short-shape": 40,  # a location with no pool: the short empty page {"numbers": [], ...}
+}
+
+
+def inventory(responses: list[tuple[dict, dict | None]], seed: int = 7) -> dict:
+    """The pages of active numbers of each location that answered, as
+    ``write_snapshot(inventory=...)`` takes them: every E.164 pool number, and at every
+    fourth location two numbers in no pool (one forwarding, one answering nothing); the
+    departures of ``INVENTORY_CASES``."""
+    rng = random.Random(seed)
+    added = datetime(2025, 3, 4, 10, 30, tzinfo=timezone.utc)
+    out: dict[str, list[dict] | str] = {}
+    for index, (location, body) in enumerate(responses):
+        if body is None:
+            continue
+        held = [n["phoneNumber"] for p in body["data"] for n in p["numbers"] if "phoneNumber" in n]
+        held = [n for n in dict.fromkeys(held) if n.startswith("+")]
+        if index == INVENTORY_CASES["missing-pool-number"]:
+            held.remove(body["data"][0]["numbers"][0]["phoneNumber"])
+        extra = [] if index % 4 else [_phone(rng, "512"), _phone(rng, "512")]
+        numbers = [
+            {
+                "phoneNumber": number,
+                "friendlyName": None,
+                "sid": f"PN{rng.getrandbits(128):032x}",
+                "countryCode": "CA" if number[2:5] in CANADIAN_AREAS else "US",
+                "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+                "type": "toll-free" if number[2:5] in TOLL_FREE else "local",
+                "isDefaultNumber": k == 0,
+                "linkedUser": None,
+                "linkedRingAllUsers": [],
+                "inboundCallService": None,
+                "forwardingNumber": "+15125550148" if number in extra[:1] else None,
+                "isGroupConversationEnabled": False,
+                "dateAdded": (added + timedelta(days=k)).isoformat().replace("+00:00", "Z"),
+                "dateUpdated": (added + timedelta(days=k + 30)).isoformat().replace("+00:00", "Z"),
+                "origin": "twilio",
+            }
+            for k, number in enumerate(held + extra)
+        ]
+        status = "suspended" if index == INVENTORY_CASES["inactive-account"] else "active"
+        out[location["id"]] = [
+            {
+                "numbers": numbers,
+                "isUnderGhl": True,
+                "pageSize": 1000,
+                "page": 0,
+                "accountStatus": status,
+            }
+        ]
+    ids = [location["id"] for location, _ in responses]
+    out[ids[INVENTORY_CASES["unavailable"]]] = "unavailable: ForbiddenError"
+    out[ids[INVENTORY_CASES["short-shape"]]] = [{"numbers": [], "total": 0}]
+    return out
+
+
 def write_snapshot(
     folder: str | Path,
     responses: list[tuple[dict, dict | None]],
@@ -363,9 +431,13 @@ def write_snapshot(
     taken_at: datetime | None = None,
     indent: int | None = None,
     note: str = "synthetic",
+    inventory: dict[str, list[dict] | str] | None = None,
 ) -> Path:
     """Write responses as a snapshot folder, as a fetch does: ``<location_id>.json`` files,
-    ``locations.json`` and a manifest (a ``None`` body is a location whose fetch failed)."""
+    ``locations.json`` and a manifest (a ``None`` body is a location whose fetch failed).
+    ``inventory`` gives locations' active-number pages (written as
+    ``<location_id>.numbers.<page>.json``), or the manifest's word for one not fetched."""
+    inventory = inventory or {}
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     taken_at = taken_at or datetime.now(timezone.utc)
@@ -394,6 +466,14 @@ def write_snapshot(
                 "bytes": len(data),
             }
         )
+        pages = inventory.get(location["id"])
+        if isinstance(pages, str):
+            entries[-1].update(inventory=pages, inventory_pages=None)
+        elif pages is not None:
+            for page, doc in enumerate(pages):
+                text = json.dumps(doc, indent=indent).encode() + (b"\n" if indent else b"")
+                write_atomic(folder / inventory_page_name(location["id"], page), text)
+            entries[-1].update(inventory="ok", inventory_pages=len(pages))
     write_locations(folder, {location["id"]: location for location, _ in responses})
     write_manifest(
         folder,

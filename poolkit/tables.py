@@ -86,6 +86,30 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "pools": "Int64",
         "active_pools": "Int64",
         "numbers": "Int64",
+        "inventory": "string",
+        "source": "string",
+    },
+    "phone_numbers": {
+        "location_id": "string",
+        "phone_number": "string",
+        "friendly_name": "string",
+        "sid": "string",
+        "type": "string",
+        "country_code": "string",
+        "voice": "boolean",
+        "sms": "boolean",
+        "mms": "boolean",
+        "fax": "boolean",
+        "is_default": "boolean",
+        "origin": "string",
+        "date_added": "timestamp",
+        "date_updated": "timestamp",
+        "forwarding_number": "string",
+        "service_type": "category",
+        "service_value": "string",
+        "account_status": "string",
+        "in_pool": "boolean",
+        "pool_id": "string",
         "source": "string",
     },
     "problems": {
@@ -124,6 +148,7 @@ def _pandas_dtype(kind: str):
         "int64": np.dtype("int64"),
         "category": category_dtype(),
         "status": pd.CategoricalDtype(LOCATION_STATUSES),
+        "timestamp": pd.DatetimeTZDtype("ns", "UTC"),
     }[kind]
 
 
@@ -153,8 +178,9 @@ class PoolTables:
     services: pd.DataFrame
     problems: pd.DataFrame
     locations: pd.DataFrame = field(default_factory=lambda: empty_frame("locations"))
+    phone_numbers: pd.DataFrame = field(default_factory=lambda: empty_frame("phone_numbers"))
 
-    TABLES = ("pools", "numbers", "services", "problems", "locations")
+    TABLES = ("pools", "numbers", "services", "problems", "locations", "phone_numbers")
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name}={len(getattr(self, name)):,}" for name in self.TABLES)
@@ -330,6 +356,7 @@ def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Pa
         "numbers": [snapshot_of(s) for s in tables.numbers["source"].astype(object)],
         "problems": [snapshot_of(s) for s in tables.problems["source"].astype(object)],
         "locations": [snapshot_of(s) for s in tables.locations["source"].astype(object)],
+        "phone_numbers": [snapshot_of(s) for s in tables.phone_numbers["source"].astype(object)],
         "services": service_snapshots(tables.services, tables.pools, pool_snapshots),
     }
     marker = {

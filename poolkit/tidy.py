@@ -38,7 +38,8 @@ from .errors import (
     SourceError,
     UnreadableSourceError,
 )
-from .snapshot import MANIFEST, SNAPSHOT_FILES, read_locations, read_manifest
+from .inventory import phone_numbers_table
+from .snapshot import INVENTORY_PAGE, MANIFEST, SNAPSHOT_FILES, read_locations, read_manifest
 from .tables import (
     MEMORY_SOURCE,
     SCHEMAS,
@@ -130,6 +131,7 @@ class _Missing:
 
 _MISSING = _Missing()
 _SNAPSHOT = object()  # a source that is a snapshot folder read whole, not a response
+_INVENTORY = object()  # a source that is a page of a location's active numbers
 _RECORDED = object()  # a bad value whose problem row is already written
 
 
@@ -242,48 +244,54 @@ def _expand_path(source: str | os.PathLike) -> Iterator[tuple[str, Any]]:
             ),
         )
     elif path.is_dir():
-        files, snapshots = _walk(path)
+        files, snapshots, pages = _walk(path)
         for folder in snapshots:
             yield folder, _SNAPSHOT
         for name in files:
             yield name, None
+        for name in pages:
+            yield name, _INVENTORY
     elif path.exists() or not glob.has_magic(str(source)):
         if path.name not in SNAPSHOT_FILES:  # a snapshot's own files, listed with its responses
-            yield str(path), None
+            yield str(path), _INVENTORY if INVENTORY_PAGE.fullmatch(path.name) else None
     else:  # a glob: the snapshot folders it reads from list the locations it has no file of
         names = [n for n in sorted(glob.glob(str(source), recursive=True)) if os.path.isfile(n)]
         for folder in sorted({os.path.dirname(os.path.abspath(n)) for n in names}):
             if os.path.isfile(os.path.join(folder, MANIFEST)):
                 yield folder, _SNAPSHOT
         for name in names:
-            if os.path.basename(name) not in SNAPSHOT_FILES:
-                yield name, None
+            base = os.path.basename(name)
+            if base not in SNAPSHOT_FILES:
+                yield name, _INVENTORY if INVENTORY_PAGE.fullmatch(base) else None
 
 
 def json_files(folder: str | os.PathLike) -> list[str]:
-    """Every ``*.json`` below ``folder`` but a snapshot's own files (manifest, locations) and
-    poolkit Parquet datasets, sorted by path."""
+    """Every pool response below ``folder``: the ``*.json`` files but a snapshot's own files
+    (manifest, locations), active-number pages and poolkit Parquet datasets, sorted by path."""
     return _walk(folder)[0]
 
 
 def snapshot_folders(folder: str | os.PathLike) -> list[str]:
     """The snapshot folders below ``folder`` (those with a manifest), sorted; where there
     are none, the folders that hold response files."""
-    files, snapshots = _walk(folder)
+    files, snapshots, _ = _walk(folder)
     return snapshots or sorted({os.path.dirname(os.path.abspath(f)) for f in files})
 
 
-def _walk(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
-    """The response files below ``folder``, and the snapshot folders (with a manifest) there."""
-    found, snapshots = [], []
+def _walk(folder: str | os.PathLike) -> tuple[list[str], list[str], list[str]]:
+    """The pool response files below ``folder``, the snapshot folders (with a manifest) there,
+    and the pages of active numbers."""
+    found, snapshots, pages = [], [], []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not is_dataset(os.path.join(root, d)))
-        found.extend(
-            os.path.join(root, n) for n in names if n.endswith(".json") and n not in SNAPSHOT_FILES
-        )
+        for name in names:
+            if name.endswith(".json") and name not in SNAPSHOT_FILES:
+                (pages if INVENTORY_PAGE.fullmatch(name) else found).append(
+                    os.path.join(root, name)
+                )
         if MANIFEST in names:
             snapshots.append(os.path.abspath(root))
-    return sorted(found), sorted(snapshots)
+    return sorted(found), sorted(snapshots), sorted(pages)
 
 
 def _read_file(name: str) -> bytes:
@@ -393,6 +401,7 @@ class _Reader:
     # snapshot folders read whole (their manifests list the locations not read)
     responses: list[tuple[str, str | None]] = field(default_factory=list)
     folders: list[str] = field(default_factory=list)
+    pages: list[tuple[str, Any]] = field(default_factory=list)  # active numbers: (file, doc)
     pending_json_only: bool = True  # every pending pool was parsed from JSON text (no other types)
 
     def problem(self, key: tuple, source: str, loc, pid, path: str, value: Any, text: str) -> None:
@@ -492,7 +501,7 @@ class _Reader:
     # -- the tables
     def tables(self) -> PoolTables:
         self.flush()
-        if not (self.chunks or self.problems or self.responses or self.folders):
+        if not (self.chunks or self.problems or self.responses or self.folders or self.pages):
             return empty_tables()
         pools = _to_pandas(
             {
@@ -523,20 +532,33 @@ class _Reader:
             else np.zeros(0, bool)
         )
         services = pools.loc[has_service, list(SCHEMAS["services"])].reset_index(drop=True)
+        phone_numbers, page_problems = phone_numbers_table(self.pages, numbers)
         rows = [row for _, row in sorted(self.problems, key=lambda item: item[0])]
+        rows += [[problem[c] for c in SCHEMAS["problems"]] for problem in page_problems]
         problems = (
             pd.DataFrame(rows, columns=list(SCHEMAS["problems"])).astype(pd.StringDtype())
             if rows
             else empty_frame("problems")
         )
-        locations = _locations(self.responses, self.folders, pools)
-        return PoolTables(pools, numbers, services, problems, locations)
+        inventories = {  # (location, folder) whose active numbers were read
+            (
+                INVENTORY_PAGE.fullmatch(os.path.basename(name))["location_id"],
+                os.path.dirname(os.path.abspath(name)),
+            )
+            for name, _ in self.pages
+        }
+        locations = _locations(self.responses, self.folders, pools, inventories)
+        return PoolTables(pools, numbers, services, problems, locations, phone_numbers)
 
 
-def _locations(responses: list[tuple], folders: list[str], pools: pd.DataFrame) -> pd.DataFrame:
+def _locations(
+    responses: list[tuple], folders: list[str], pools: pd.DataFrame, inventories: set[tuple]
+) -> pd.DataFrame:
     """One row per location and snapshot folder of the data: those the pools name, those of
     responses with no pool (named by the manifest, else by the file), and those a snapshot
-    folder's manifest lists without a response (failed, or no response file)."""
+    folder's manifest lists without a response (failed, or no response file). ``inventory``
+    is ``ok`` for the ``(location, folder)`` whose active-number pages were read, else what
+    the manifest says of them."""
     snapshots: dict[str, tuple[list, dict, dict]] = {}
     folder_of: dict[str, str] = {}  # a source's folder as given -> absolute ("" in memory)
 
@@ -647,6 +669,14 @@ def _locations(responses: list[tuple], folders: list[str], pools: pd.DataFrame) 
     answered = frame["status"] == "ok"
     for column in _COUNTS:
         frame[column] = frame[column].where(~answered, frame[column].fillna(0))
+    frame["inventory"] = [
+        "ok"
+        if (location_id, where) in inventories
+        else snapshot(where)[1].get(location_id, {}).get("inventory")
+        if where
+        else None
+        for location_id, where in zip(frame["location_id"], frame["folder"])
+    ]
     return frame[list(SCHEMAS["locations"])].astype(
         {c: dtype_of("locations", c) for c in SCHEMAS["locations"]}
     )
@@ -1129,6 +1159,14 @@ def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
         for name, doc in _iter_sources(source):
             if doc is _SNAPSHOT:
                 reader.folders.append(name)
+                continue
+            if doc is _INVENTORY:
+                try:
+                    reader.pages.append((name, _parse(name, _read_file(name))))
+                except SourceError as exc:
+                    if errors == "raise":
+                        raise
+                    reader.source_problem(exc)
                 continue
             reader.rank.setdefault(name, len(reader.rank))
             try:

@@ -16,6 +16,7 @@ DTYPE_OF_KIND = {
     "int64": "int64",
     "category": "category",
     "status": "category",
+    "timestamp": "datetime64[ns, UTC]",
 }
 
 POOL = {

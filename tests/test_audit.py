@@ -383,6 +383,9 @@ def test_every_rule_has_a_stable_id_severity_and_description():
         "invalid-number",
         "recording-consent",
         "contract-problem",
+        "unreachable-number",
+        "missing-pool-number",
+        "inactive-account",
     ]
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     for rule in poolkit.RULES:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 import poolkit
-from poolkit.synthetic import SAMPLE, SyntheticSpec, generate
+from poolkit.synthetic import SAMPLE, SyntheticSpec, generate, inventory
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,9 +43,17 @@ def test_data_sample_is_the_packaged_sample_and_regenerates_identically(tmp_path
     on_disk = {
         p.stem: json.loads(p.read_text())
         for p in poolkit.sample_path().glob("*.json")
-        if p.name not in ("manifest.json", "locations.json")
+        if p.name not in ("manifest.json", "locations.json") and ".numbers." not in p.name
     }
     assert {loc["id"]: body for loc, body in again if body is not None} == on_disk
+    pages = {p.name: json.loads(p.read_text()) for p in poolkit.sample_path().glob("*.numbers.*")}
+    expected = {
+        f"{location_id}.numbers.{page}.json": doc
+        for location_id, docs in inventory(again).items()
+        if isinstance(docs, list)
+        for page, doc in enumerate(docs)
+    }
+    assert len(pages) == 44 and pages == expected
     kept = json.loads((poolkit.sample_path() / "locations.json").read_text())["locations"]
     assert kept == [location for location, _ in again]
 

@@ -88,9 +88,11 @@ def test_the_reader_imports_neither_the_dataset_nor_phones_nor_dask():
     source = (PACKAGE / "tidy.py").read_text()
     assert poolkit_imports(PACKAGE / "tidy.py") <= {
         "poolkit.errors",
+        "poolkit.inventory",  # the active-number pages: the tidy stage's other reader
         "poolkit.snapshot",
         "poolkit.tables",
     }
+    assert poolkit_imports(PACKAGE / "inventory.py") <= {"poolkit.snapshot", "poolkit.tables"}
     assert "dask" not in source and "phonenumbers" not in source
 
 

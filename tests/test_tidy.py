@@ -355,7 +355,8 @@ def test_repr_and_csv(tmp_path: Path):
     tables = poolkit.load_sample()
     assert (
         repr(tables)
-        == "PoolTables(pools=163, numbers=1,611, services=105, problems=6, locations=46)"
+        == "PoolTables(pools=163, numbers=1,611, services=105, problems=6, locations=46, "
+        "phone_numbers=1,563)"
     )
     tables.to_csv(tmp_path / "csv")
     for name, frame in tables:

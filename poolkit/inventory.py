@@ -1,0 +1,136 @@
+"""The numbers a location holds: the pages of ``GET /phone-system/numbers/location/{id}``
+read into the ``phone_numbers`` table, joined to the pool numbers.
+
+A snapshot keeps each location's pages as received, ``<location_id>.numbers.<page>.json``
+(``poolkit.snapshot.inventory_page_name``). Both documented bodies are read: the full one
+(``numbers``, ``isUnderGhl``, ``pageSize``, ``page``, ``accountStatus``) and the short empty
+one (``{"numbers": [], "total": 0}``). As for pools, nothing is dropped silently: a value
+that does not fit is left empty in its row and named in a problem row with its JSON path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+import pandas as pd
+
+from .snapshot import INVENTORY_PAGE
+from .tables import SCHEMAS, category_dtype, dtype_of, empty_frame
+
+__all__ = ["phone_numbers_table"]
+
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+#: phone_numbers column -> (JSON key, kind) for the values a number object holds.
+_FIELDS = {
+    "phone_number": ("phoneNumber", "e164"),
+    "friendly_name": ("friendlyName", "string"),
+    "sid": ("sid", "string"),
+    "type": ("type", "string"),
+    "country_code": ("countryCode", "string"),
+    "voice": ("capabilities.voice", "boolean"),
+    "sms": ("capabilities.sms", "boolean"),
+    "mms": ("capabilities.mms", "boolean"),
+    "fax": ("capabilities.fax", "boolean"),
+    "is_default": ("isDefaultNumber", "boolean"),
+    "origin": ("origin", "string"),
+    "date_added": ("dateAdded", "timestamp"),
+    "date_updated": ("dateUpdated", "timestamp"),
+    "forwarding_number": ("forwardingNumber", "string"),
+    "service_type": ("inboundCallService.type", "string"),
+    "service_value": ("inboundCallService.value", "string"),
+}
+
+
+def _get(item: dict, key: str) -> Any:
+    """``item[a][b]`` for ``a.b``; None where a level is missing or null."""
+    for part in key.split("."):
+        item = item.get(part) if isinstance(item, dict) else None
+    return item
+
+
+def _check(value: Any, kind: str) -> tuple[Any, str | None]:
+    """``(value to keep, problem)``: the value when it fits its kind, else None and why."""
+    if value is None:
+        return None, None
+    if kind == "boolean":
+        return (value, None) if isinstance(value, bool) else (None, "expected true or false")
+    if not isinstance(value, str):
+        return None, f"expected a string, got {type(value).__name__}"
+    if kind == "e164" and not _E164.fullmatch(value):
+        return None, "not an E.164 phone number"
+    if kind == "timestamp":
+        try:
+            return pd.Timestamp(value).tz_convert("UTC") if value else None, None
+        except (ValueError, TypeError):
+            return None, "not an ISO 8601 date-time with a time zone"
+    return (value or None), None
+
+
+def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
+    """The rows of one page, and its problems appended to ``problems``."""
+    location_id = INVENTORY_PAGE.fullmatch(os.path.basename(source))["location_id"]
+
+    def problem(path: str, value: Any, text: str) -> None:
+        problems.append(
+            {
+                "source": source,
+                "location_id": location_id,
+                "pool_id": None,
+                "path": path,
+                "value": None if value is None else json.dumps(value, ensure_ascii=False)[:200],
+                "problem": text,
+            }
+        )
+
+    numbers = doc.get("numbers") if isinstance(doc, dict) else None
+    if not isinstance(numbers, list):
+        problem("$", None, "not an active-numbers page: no 'numbers' list; the page was skipped")
+        return []
+    status = doc.get("accountStatus")
+    if status is not None and not isinstance(status, str):
+        problem("accountStatus", status, "accountStatus is not a string")
+        status = None
+    rows = []
+    for index, item in enumerate(numbers):
+        if not isinstance(item, dict):
+            problem(f"numbers[{index}]", item, "a number that is not an object: no row")
+            continue
+        row = {"location_id": location_id, "account_status": status, "source": source}
+        for column, (key, kind) in _FIELDS.items():
+            value, why = _check(_get(item, key), kind)
+            row[column] = value
+            if why:
+                problem(f"numbers[{index}].{key}", _get(item, key), f"{key}: {why}")
+        if row["phone_number"] is None and _get(item, "phoneNumber") is None:
+            problem(f"numbers[{index}].phoneNumber", None, "number has no phoneNumber")
+        rows.append(row)
+    return rows
+
+
+def phone_numbers_table(
+    pages: list[tuple[str, Any]], numbers: pd.DataFrame
+) -> tuple[pd.DataFrame, list[dict]]:
+    """The ``phone_numbers`` table of parsed inventory ``pages`` (``(file, document)``),
+    each number marked ``in_pool`` with its ``pool_id`` where the pools' ``numbers`` table
+    holds it for the same location; and the problem rows."""
+    problems: list[dict] = []
+    rows = [row for source, doc in pages for row in _page_rows(source, doc, problems)]
+    if not rows:
+        return empty_frame("phone_numbers"), problems
+    frame = pd.DataFrame(rows)
+    held = (
+        numbers[["location_id", "phone_number", "pool_id"]]
+        .dropna(subset="phone_number")
+        .drop_duplicates(["location_id", "phone_number"])
+        .astype(object)
+    )
+    frame = frame.merge(held, how="left", on=["location_id", "phone_number"])
+    frame["in_pool"] = frame["pool_id"].notna()
+    columns = [c for c in SCHEMAS["phone_numbers"] if c != "service_type"]
+    frame = frame.astype({c: dtype_of("phone_numbers", c) for c in columns})
+    kinds = category_dtype(frame["service_type"].dropna().unique())  # an open set, as for pools
+    frame["service_type"] = frame["service_type"].astype(object).astype(kinds)
+    return frame[list(SCHEMAS["phone_numbers"])], problems
