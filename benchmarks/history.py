@@ -11,7 +11,8 @@ Times are best of R in one process:
 - changes:      read_history(dataset, snapshots=[a, b]) then changes(history, a, b), for
                 pairs of snapshots far apart and next to each other
 - floor, all:   pyarrow reads the whole dataset
-- trend:        read_history(dataset) then trend(history)
+- trend:        trend(dataset): the per-pool tables read, the numbers counted from the
+                Parquet metadata (and, for comparison, trend(read_history(dataset)))
 
 Run: python benchmarks/history.py [--locations L] [--weeks W] [--repeat R]
 """
@@ -60,7 +61,7 @@ def make_data(locations: int, weeks: int) -> tuple[Path, list[str]]:
     if not poolkit.tables.is_dataset(dataset):
         rng = random.Random(5)
         spec = SyntheticSpec(
-            locations=locations, pools_per_location=(3, 7), numbers_per_pool=(5, 15), seed=9
+            locations=locations, pools_per_location=(3, 7), numbers_per_pool=(10, 30), seed=9
         )
         state = generate(spec)
         start = datetime(2025, 12, 1, 8, tzinfo=timezone.utc)
@@ -121,10 +122,12 @@ def main() -> None:
             f"{took / base:.1f}x pyarrow reading the two, {base:.2f} s)   target <= 2 s"
         )
     base = best(lambda: floor(labels), 3)
-    took = best(lambda: trend(read_history(dataset)), 3)
+    took = best(lambda: trend(dataset), 3)
+    whole = best(lambda: trend(read_history(dataset)), 1)
     print(
         f"trend over {len(labels)} snapshots: {took:.2f} s "
-        f"({took / base:.1f}x pyarrow reading them all, {base:.2f} s)   target <= 10 s"
+        f"({took / base:.1f}x pyarrow reading them all, {base:.2f} s)   target <= 10 s; "
+        f"from the whole history read first: {whole:.2f} s"
     )
 
 

@@ -19,6 +19,7 @@ from .analysis import FEATURE_LABELS, feature_adoption_summary, headline, locati
 from .errors import ConfigurationError
 from .tables import (
     PoolTables,
+    dataset_rows,
     empty_frame,
     is_dataset,
     read_dataset,
@@ -124,13 +125,22 @@ def snapshots_of(history: PoolTables) -> list[str]:
     return [str(s) for s in history.locations["snapshot"].cat.categories]
 
 
-def at(history: PoolTables, snapshot: str) -> PoolTables:
-    """The tables of one snapshot of a history (without the ``snapshot`` column)."""
+#: The per-number tables: the big ones, which ``trend`` only counts.
+_NUMBER_TABLES = ("numbers", "phone_numbers")
+
+
+def at(history: PoolTables, snapshot: str, *, skip: Iterable[str] = ()) -> PoolTables:
+    """The tables of one snapshot of a history (without the ``snapshot`` column); the
+    tables named in ``skip`` left empty."""
     return PoolTables(
         **{
-            name: frame[(frame["snapshot"] == snapshot).to_numpy()]
-            .drop(columns="snapshot")
-            .reset_index(drop=True)
+            name: (
+                empty_frame(name)
+                if name in skip
+                else frame[(frame["snapshot"] == snapshot).to_numpy()]
+                .drop(columns="snapshot")
+                .reset_index(drop=True)
+            )
             for name, frame in history
         }
     )
@@ -338,13 +348,27 @@ def changes(
 # ------------------------------------------------------------------------------------ trend
 
 
-def trend(history: PoolTables) -> pd.DataFrame:
+def trend(history: PoolTables | str | os.PathLike) -> pd.DataFrame:
     """One row per snapshot, oldest first: locations that answered (and those not
     fetched), pools, active pools, numbers, and the share of the locations that answered
-    using each feature (``share_<feature>``, as ``feature_adoption_summary`` counts it)."""
+    using each feature (``share_<feature>``, as ``feature_adoption_summary`` counts it).
+
+    ``history`` is a history, or the path of one (``read_history``'s): from a Parquet dataset
+    the numbers are counted from the files' metadata and never read."""
+    if isinstance(history, (str, os.PathLike)):
+        path = Path(history)
+        if is_dataset(path):
+            without = [name for name in PoolTables.TABLES if name not in _NUMBER_TABLES]
+            numbers = dataset_rows(path, "numbers")
+            history = read_dataset(path, with_snapshot=True, tables=without)
+        else:
+            history = read_history(path)
+            numbers = history.numbers["snapshot"].value_counts()
+    else:
+        numbers = history.numbers["snapshot"].value_counts()
     rows = []
     for label in snapshots_of(history):
-        tables = at(history, label)
+        tables = at(history, label, skip=_NUMBER_TABLES)
         counts = headline(tables)
         adoption = feature_adoption_summary(tables).set_index("feature")["share"]
         rows.append(
@@ -354,7 +378,7 @@ def trend(history: PoolTables) -> pd.DataFrame:
                 "locations_not_fetched": counts["locations_not_fetched"],
                 "pools": counts["pools"],
                 "active_pools": int(tables.pools["is_active"].fillna(False).sum()),
-                "numbers": counts["numbers"],
+                "numbers": int(numbers.get(label, 0)),
                 **{f"share_{feature}": adoption.get(feature, np.nan) for feature in FEATURE_LABELS},
             }
         )

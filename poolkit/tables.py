@@ -37,6 +37,7 @@ __all__ = [
     "empty_tables",
     "read_dataset",
     "is_dataset",
+    "dataset_rows",
     "dataset_snapshots",
 ]
 
@@ -299,6 +300,19 @@ def _clear_dataset(out: Path) -> None:
                 folder.rmdir()
 
 
+def dataset_rows(directory: str | os.PathLike, table: str) -> pd.Series:
+    """Rows of ``table`` per snapshot of a dataset, from the Parquet files' metadata (no row
+    is read)."""
+    import pyarrow.parquet as pq
+
+    root, counts = Path(directory), {}
+    for folder in _partitions(root, table):
+        label = folder.name.removeprefix("snapshot=")
+        parts = _parts(root, table, [label])
+        counts[label] = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+    return pd.Series(counts, dtype="int64")
+
+
 def dataset_snapshots(directory: str | os.PathLike) -> list[str]:
     """The snapshots a poolkit dataset holds, sorted (oldest first for snapshot times)."""
     root = Path(directory)
@@ -431,11 +445,13 @@ def read_dataset(
     engine: str = "pandas",
     snapshots: Iterable[str] | None = None,
     with_snapshot: bool = False,
+    tables: Iterable[str] | None = None,
 ) -> PoolTables:
     """Read a dataset written by ``PoolTables.to_parquet`` back into ``PoolTables``.
 
-    ``snapshots`` reads only those snapshots' partitions; ``with_snapshot`` adds each row's
-    ``snapshot`` (an ordered categorical, oldest first) to every table. ``engine="dask"``
+    ``snapshots`` reads only those snapshots' partitions, ``tables`` only those tables (the
+    others are empty); ``with_snapshot`` adds each row's ``snapshot`` (an ordered
+    categorical, oldest first) to every table. ``engine="dask"``
     gives Dask DataFrames instead (one partition per Parquet file), with the same columns and
     dtypes, extra columns included; rows keep their order within a snapshot. The analysis
     functions accept them and compute only their own results.
@@ -456,7 +472,7 @@ def read_dataset(
     frames = {}
     for name in PoolTables.TABLES:
         spec = marker["tables"].get(name) or _describe(empty_frame(name))  # older datasets
-        parts = _parts(root, name, snapshots)
+        parts = _parts(root, name, snapshots) if tables is None or name in tables else []
         if engine == "dask":
             import dask.dataframe as dd
 

@@ -19,6 +19,17 @@ DTYPE_OF_KIND = {
     "timestamp": "datetime64[ns, UTC]",
 }
 
+TOKEN = "pit-SECRET-4c1d-9e2f-token-for-leak-test"
+
+
+@pytest.fixture
+def env(monkeypatch, httpserver):
+    """The token and base URL of a local HighLevel (pytest-httpserver) in the environment."""
+    monkeypatch.setenv("GHL_TOKEN", TOKEN)
+    monkeypatch.setenv("GHL_BASE_URL", httpserver.url_for("").rstrip("/"))
+    return httpserver
+
+
 POOL = {
     "id": "ve9EPM428h8vShlRW1KT",
     "name": "Sales Team Pool",

@@ -16,9 +16,8 @@ from werkzeug import Request, Response
 import poolkit
 from poolkit.cli import main
 
-from conftest import envelope, make_pool
+from conftest import TOKEN, envelope, make_pool
 
-TOKEN = "pit-SECRET-4c1d-9e2f-token-for-leak-test"
 POOLS = "/phone-system/number-pools"
 
 
@@ -45,8 +44,38 @@ class FakeHighLevel:
         self.detail_requests: list[str] = []
         self.expired: set[str] = set()  # location tokens that answer 401 once
         self.details_forbidden: set[str] = set()  # GET /locations/{id} answers 403
+        self.held: dict[str, list[dict]] = {}  # the numbers each location holds
+        self.numbers_forbidden: set[str] = set()  # GET /phone-system/numbers/... answers 403
+        self.short_empty: set[str] = set()  # answers {"numbers": [], "total": 0}
+        self.ignore_page: set[str] = set()  # answers page 0 whatever page is asked
+        self.number_requests: list[dict] = []
+
+    def numbers_page(self, request: Request) -> Response:
+        """``GET /phone-system/numbers/location/{id}``: pages of ``pageSize`` from ``page``."""
+        loc = request.path.rsplit("/", 1)[-1]
+        self.number_requests.append({"location": loc, **request.args.to_dict()})
+        if loc in self.numbers_forbidden:
+            body = {"statusCode": 403, "message": "The token is not authorized for this scope."}
+            return Response(json.dumps(body), status=403, content_type="application/json")
+        if loc in self.short_empty:
+            return Response(
+                json.dumps({"numbers": [], "total": 0}), content_type="application/json"
+            )
+        size, page = int(request.args["pageSize"]), int(request.args["page"])
+        page = 0 if loc in self.ignore_page else page
+        held = self.held.get(loc, [])
+        body = {
+            "numbers": held[page * size : (page + 1) * size],
+            "isUnderGhl": True,
+            "pageSize": size,
+            "page": page,
+            "accountStatus": "active",
+        }
+        return Response(json.dumps(body), content_type="application/json")
 
     def __call__(self, request: Request) -> Response:
+        if request.path.startswith("/phone-system/numbers/location/"):
+            return self.numbers_page(request)
         if request.path == "/locations/search":
             skip, limit = int(request.args["skip"]), int(request.args["limit"])
             page = [location_details(loc) for loc in self.locations[skip : skip + limit]]
@@ -96,13 +125,6 @@ class FakeHighLevel:
         )
 
 
-@pytest.fixture
-def env(monkeypatch, httpserver: HTTPServer):
-    monkeypatch.setenv("GHL_TOKEN", TOKEN)
-    monkeypatch.setenv("GHL_BASE_URL", httpserver.url_for("").rstrip("/"))
-    return httpserver
-
-
 def location_details(loc: str) -> dict:
     """A location as HighLevel describes one, owner data included (which must not be kept)."""
     return {
@@ -129,6 +151,9 @@ def serve(httpserver: HTTPServer, fake: FakeHighLevel) -> FakeHighLevel:
     httpserver.expect_request(POOLS).respond_with_handler(fake)
     httpserver.expect_request(re.compile(r"^/locations/[^/]+$")).respond_with_handler(fake)
     httpserver.expect_request("/oauth/locationToken", method="POST").respond_with_handler(fake)
+    httpserver.expect_request(
+        re.compile(r"^/phone-system/numbers/location/[^/]+$")
+    ).respond_with_handler(fake)
     return fake
 
 

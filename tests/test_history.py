@@ -226,6 +226,10 @@ def test_trend_counts_every_snapshot(tmp_path):
         [2, 2, 1, 3],
     ]
     assert frame["share_has_pool"].tolist() == [0.5, 1.0]
+    # and from a dataset, the numbers counted from its metadata:
+    out = tmp_path / "processed"
+    poolkit.read_pools(raw).to_parquet(out)
+    pd.testing.assert_frame_equal(trend(out), frame)
     assert frame["share_whisper"].tolist() == [0.5, 0.0]
     assert frame["share_active"].tolist() == [0.5, 0.5]
 
