@@ -281,3 +281,23 @@ def test_phone_numbers_round_trip_through_parquet_and_csv(held, tmp_path):
     tables.to_csv(tmp_path / "csv")
     csv = pd.read_csv(tmp_path / "csv" / "phone_numbers.csv")
     assert len(csv) == 5 and csv["in_pool"].tolist() == [True, True, True, False, False]
+
+
+def test_resume_fetches_the_numbers_that_failed_and_only_those(env, tmp_path):
+    fake = serve(env, FakeHighLevel(["L1", "L2"]))
+    fake.held = {"L1": many(3), "L2": many(2, start=3_000_000)}
+    fake.numbers_forbidden.add("L2")
+    first = poolkit.fetch_pools(["L1", "L2"], out=tmp_path, numbers=True)
+    assert list(first.failures["location_id"]) == ["L2"]
+    fake.numbers_forbidden.clear()  # the scope granted
+    fake.pool_requests.clear()
+    fake.number_requests.clear()
+    again = poolkit.fetch_pools(resume=first.snapshot, numbers=True)
+    assert again.failures.empty and again.snapshot == first.snapshot
+    assert [r["location"] for r in fake.number_requests] == ["L2"]
+    assert sorted(p.name for p in again.snapshot.glob("*.numbers.*")) == [
+        "L1.numbers.0.json",
+        "L2.numbers.0.json",
+    ]
+    assert len(again.tables.phone_numbers) == 5
+    assert set(again.tables.locations["inventory"]) == {"ok"}

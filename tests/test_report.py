@@ -84,7 +84,7 @@ def test_report_is_self_contained_with_code_hidden(reports):
     ]
     assert all(image["src"].startswith("data:image/png;base64,") for image in images)
     alts = [image["alt"] for image in images]
-    assert len(alts) == 7 and alts[0] == "Findings per rule (94)"
+    assert len(alts) == 7 and alts[0] == "Findings per rule (106)"
     assert alts[1] == "Pools and numbers by snapshot; Feature adoption by snapshot"
     assert "Numbers per pool" in alts[2] and "Inbound call services" in alts[3]
     assert "Numbers by area" in alts[4] and "Feature adoption" in alts[5]
@@ -105,7 +105,10 @@ def test_report_is_self_contained_with_code_hidden(reports):
         "Where the locations are",
         "Has a pool",
         "Ontario",
-        "Findings (16 errors)",  # the sample's planted and chance cases (tests/test_audit.py)
+        "Findings (17 errors)",  # the sample's planted and chance cases (tests/test_audit.py)
+        # its inventory (poolkit.synthetic.INVENTORY_CASES)
+        "1,563 numbers held by 44 locations: 1,543 in pools, 20 in no pool (10 of them "
+        "answering nothing)",
         "forwarding-loop",
         "Pioneer Dental - Dallas",
         "What changed since 2026-10-26T150000Z",  # the sample's history (three snapshots)
