@@ -44,7 +44,8 @@ def evolve(responses: list, rng: random.Random) -> list:
         elif kind == "settings":
             pools[0].update(callRecording=not pools[0]["callRecording"], isActive=True)
         elif kind == "add":
-            pools.append(dict(pools[0], id=f"{location['id'][:10]}{rng.getrandbits(40):010x}"))
+            new_id = f"{location['id'][:10]}{rng.getrandbits(40):010x}"
+            pools.append(dict(pools[0], id=new_id, numbers=[]))  # a new pool, empty so far
         elif kind == "remove" and len(pools) > 1:
             pools.pop()
         body["total"] = len(pools)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .phones import ENRICH_COLUMNS, enrich_numbers
 from .places import state_name
-from .tables import PoolTables, category_dtype
+from .tables import PoolTables, category_dtype, newest
 
 NO_SERVICE = "none"
 
@@ -497,10 +497,22 @@ RATES_SOURCE = "HighLevel help centre, 'LC Phone pricing' (read 2026-11), USD a 
 
 
 def inventoried(tables: PoolTables) -> pd.Index:
-    """The locations whose active numbers were read (``locations.inventory`` is ``ok``)."""
+    """The locations whose pools and every page of active numbers were read
+    (``locations.inventory`` is ``ok``): the only ones whose numbers can be set against their
+    pools."""
     locations = tables.locations
-    read = locations["inventory"].astype(object) == "ok"
-    return pd.Index(locations.loc[read, "location_id"].dropna().unique(), dtype=object)
+    read = (locations["inventory"].astype(object) == "ok") & (
+        locations["status"].astype(object) == "ok"
+    )
+    return pd.Index(locations.loc[read.to_numpy(), "location_id"].dropna().unique(), dtype=object)
+
+
+def inventory_numbers(tables: PoolTables) -> pd.DataFrame:
+    """The ``phone_numbers`` of the locations ``inventoried``, as of each location's newest
+    snapshot."""
+    tables = newest(local(tables))
+    phones = tables.phone_numbers
+    return phones[phones["location_id"].isin(inventoried(tables)).to_numpy()]
 
 
 def unreachable(phone_numbers: pd.DataFrame) -> pd.Series:
@@ -515,11 +527,12 @@ def unreachable(phone_numbers: pd.DataFrame) -> pd.Series:
 def missing_pool_numbers(tables: PoolTables) -> pd.DataFrame:
     """The pool numbers a location's inventory does not hold (of the locations whose
     inventory was read): ``location_id``, ``pool_id``, ``phone_number``."""
+    tables = newest(local(tables))
     numbers = tables.numbers[["location_id", "pool_id", "phone_number"]].dropna(
         subset="phone_number"
     )
     numbers = numbers[numbers["location_id"].isin(inventoried(tables))]
-    held = tables.phone_numbers[["location_id", "phone_number"]].drop_duplicates()
+    held = inventory_numbers(tables)[["location_id", "phone_number"]].drop_duplicates()
     joined = numbers.merge(held, how="left", on=["location_id", "phone_number"], indicator=True)
     return joined[joined["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
 
@@ -528,8 +541,8 @@ def inventory(tables: PoolTables) -> pd.DataFrame:
     """Per location whose inventory was read: the numbers it holds, in pools, in no pool, in
     no pool and unreachable (no inbound service, no forwarding), and its pool numbers that
     its inventory does not hold."""
-    tables = local(tables)
-    phones, ids = tables.phone_numbers, inventoried(tables)
+    tables = newest(local(tables))
+    phones, ids = inventory_numbers(tables), inventoried(tables)
     per = phones.assign(
         in_pool=phones["in_pool"].fillna(False).astype(bool), unreachable=unreachable(phones)
     ).groupby(phones["location_id"].astype(object))
@@ -572,12 +585,13 @@ def _rates(rates: dict | None):
 
 def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
     """Per location and number type: numbers, the estimated monthly cost, and its idle part
-    (numbers in inactive pools, and numbers in no pool that nothing answers). ``rates``
-    overrides ``DEFAULT_RATES`` by type (``{"local": 1.5}``) or by country and type
+    (numbers in inactive pools or in pools whose calls go nowhere, and numbers in no pool
+    that nothing answers), of the locations whose inventory was read. ``rates`` overrides
+    ``DEFAULT_RATES`` by type (``{"local": 1.5}``) or by country and type
     (``{("US", "toll-free"): 2.0}``); a number with no rate costs nothing here and is
     counted as ``unpriced``."""
-    tables = local(tables)
-    phones = tables.phone_numbers
+    tables = newest(local(tables))
+    phones = inventory_numbers(tables)
     rate = _rates(rates)
     price = pd.Series(
         [
@@ -587,14 +601,18 @@ def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
         index=phones.index,
         dtype="Float64",
     )
-    pools = tables.pools
-    inactive = pools.loc[
-        pools["is_active"].eq(False).fillna(False).to_numpy(), ["location_id", "pool_id"]
+    pools = tables.pools.dropna(subset=["location_id", "pool_id"])
+    routeless = pools["service_type"].isna() & pools["forwarding_number"].isna()
+    unused = pools.loc[
+        (pools["is_active"].eq(False).fillna(False) | routeless).to_numpy(),
+        ["location_id", "pool_id"],
     ]
-    in_inactive = pd.MultiIndex.from_frame(phones[["location_id", "pool_id"]].astype(object)).isin(
-        pd.MultiIndex.from_frame(inactive.astype(object))
+    keys = phones[["location_id", "pool_id"]].astype(object)
+    in_unused = (
+        pd.MultiIndex.from_frame(keys).isin(pd.MultiIndex.from_frame(unused.astype(object)))
+        & keys["pool_id"].notna().to_numpy()
     )
-    idle = in_inactive | unreachable(phones).to_numpy()
+    idle = in_unused | unreachable(phones).to_numpy()
     frame = phones.assign(
         type=phones["type"].fillna("unknown"),
         price=price.fillna(0.0),

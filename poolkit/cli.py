@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
+
 from ._version import __version__
 from .analysis import headline
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
@@ -74,18 +76,16 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     )
     failures = result.failures
     summary = read_manifest(result.snapshot)["summary"]
+    inventories = int(failures["error"].str.endswith("(active numbers)").sum())
     print(
-        f"locations: {summary['ok']:,} ok, {len(failures):,} failed; "
-        f"{len(result.tables.pools):,} pools, {len(result.tables.numbers):,} numbers, "
+        f"locations: {summary['ok']:,} ok, {summary['failed']:,} failed"
+        + (f" ({inventories:,} more whose numbers failed)" if inventories else "")
+        + f"; {len(result.tables.pools):,} pools, {len(result.tables.numbers):,} numbers, "
         f"{len(result.tables.problems):,} problems"
     )
     print(f"snapshot: {result.snapshot}")
     for row in failures.head(20).itertuples():
-        status = (
-            ""
-            if row.http_status is None or row.http_status != row.http_status
-            else f" HTTP {row.http_status}"
-        )
+        status = "" if pd.isna(row.http_status) else f" HTTP {row.http_status}"
         print(f"  failed {row.location_id}: {row.error}{status}: {row.message}", file=sys.stderr)
     if len(failures) > 20:
         print(

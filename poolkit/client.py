@@ -393,7 +393,9 @@ class Client:
                     message=f"page {len(pages)} repeats the page before it",
                 )
             pages.append(response)
-            if len(numbers) < page_size:
+            served = body.get("pageSize")  # a server may hold pages smaller than asked
+            size = served if isinstance(served, int) and 0 < served < page_size else page_size
+            if len(numbers) < size:
                 return pages
             previous = numbers
 

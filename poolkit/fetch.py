@@ -97,6 +97,7 @@ def fetch_pools(
         entries = {e["location_id"]: e for e in manifest.get("locations", [])}
         details = read_locations(folder)
         company_id = company_id or manifest.get("company_id")
+        numbers = numbers or bool(manifest.get("numbers"))  # as the snapshot was begun
     else:
         folder = _new_folder(Path(out), started)
         manifest = {"snapshot": folder.name, "taken_at": started.isoformat(timespec="seconds")}
@@ -108,6 +109,7 @@ def fetch_pools(
             "api_version": client.version,
             "base_url": client.base_url,
             "company_id": company_id,
+            "numbers": numbers,
         }
     )
 
@@ -118,14 +120,19 @@ def fetch_pools(
             details[location["id"]] = location_fields(location)
     for location_id in location_ids:
         entries.setdefault(location_id, _pending(location_id))
+    pools_done = {
+        loc
+        for loc, e in entries.items()
+        if e.get("status") == "ok" and (folder / (e.get("file") or "")).is_file()
+    }
     todo = [
         loc
         for loc, e in entries.items()
-        if not (e.get("status") == "ok" and (folder / e.get("file", "")).is_file())
-        or (numbers and e.get("inventory") != "ok")
+        if loc not in pools_done or (numbers and e.get("inventory") != "ok")
     ]
     for location_id in todo:
-        entries[location_id].update(_pending(location_id))
+        if location_id not in pools_done:
+            entries[location_id].update(_pending(location_id))
 
     def save(final: bool = False) -> None:
         """Rewrite the manifest. A location is "ok" in it only once its file is written, so an
@@ -182,7 +189,14 @@ def fetch_pools(
     try:
         pending = {
             executor.submit(
-                _fetch_location, client, tokens, folder, loc, loc in details, numbers
+                _fetch_location,
+                client,
+                tokens,
+                folder,
+                loc,
+                loc in details,
+                numbers,
+                dict(entries[loc]) if loc in pools_done else None,
             ): loc
             for loc in todo
         }
@@ -283,12 +297,14 @@ def _fetch_location(
     location_id: str,
     known: bool,
     numbers: bool = False,
+    fetched: dict | None = None,
 ) -> tuple[dict, dict | None]:
-    """Fetch one location's pools, with ``numbers`` its active numbers, and, with a location
-    token and unless ``known``, who it is (``GET /locations/{id}``): its manifest entry and
-    kept details (never raises). Details or numbers that are refused (no
-    ``locations.readonly``, no ``phonenumbers.read``) leave the pools fetched."""
-    entry = _fetch_one(client, tokens, folder, location_id)
+    """Fetch one location's pools (unless ``fetched``: their entry of a resumed snapshot),
+    with ``numbers`` its active numbers, and, with a location token and unless ``known``, who
+    it is (``GET /locations/{id}``): its manifest entry and kept details (never raises).
+    Details or numbers that are refused (no ``locations.readonly``, no
+    ``phonenumbers.read``) leave the pools fetched."""
+    entry = fetched or _fetch_one(client, tokens, folder, location_id)
     if numbers and entry["status"] == "ok":
         entry.update(_fetch_inventory(client, tokens, folder, location_id))
     if known or tokens is not None or entry["status"] != "ok":  # an agency fetch knows them
@@ -363,18 +379,26 @@ def _fetch_inventory(
 ) -> dict:
     """Fetch every page of a location's active numbers and write each as received; the
     manifest fields that say how it went (never raises)."""
+
+    def remove_pages(first: int) -> None:  # an earlier try's, from page ``first`` on
+        for stale in folder.glob(inventory_page_name(location_id, "*")):
+            match = INVENTORY_PAGE.fullmatch(stale.name)
+            if match and int(match["page"]) >= first:
+                stale.unlink(missing_ok=True)
+
     try:
         token = tokens.get(location_id) if tokens else None
         pages = client.list_active_numbers(location_id, token=token)
         for page, response in enumerate(pages):
             write_atomic(folder / inventory_page_name(location_id, page), response.content)
-        for stale in folder.glob(inventory_page_name(location_id, "*")):  # an earlier try's
-            match = INVENTORY_PAGE.fullmatch(stale.name)
-            if match and int(match["page"]) >= len(pages):
-                stale.unlink()
+        remove_pages(len(pages))
         return {"inventory": "ok", "inventory_pages": len(pages), "inventory_error": None}
     except (PoolkitError, OSError) as exc:
         log.warning("location %s: active numbers not fetched: %s", location_id, exc)
+        try:  # no page of an attempt that failed, nor of an older one, stays to be read
+            remove_pages(0)
+        except OSError:
+            pass
         api = exc if isinstance(exc, APIError) else None
         refused = api is not None and api.status in (401, 403)
         return {

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .analysis import (
+    inventory_numbers,
     is_dask,
     local,
     location_names,
@@ -32,9 +33,8 @@ from .analysis import (
     unreachable,
 )
 from .errors import ConfigurationError
-from .history import newest
 from .phones import to_e164, valid_numbers
-from .tables import PoolTables
+from .tables import PoolTables, newest
 
 __all__ = ["FINDING_DTYPES", "RULES", "SEVERITIES", "Rule", "audit", "findings_summary", "rule"]
 
@@ -496,7 +496,7 @@ def contract_problem(tables: PoolTables) -> pd.DataFrame:
     "service nor a forwarding number.",
 )
 def unreachable_number(tables: PoolTables) -> pd.DataFrame:
-    phones = tables.phone_numbers
+    phones = inventory_numbers(tables)
     hit = phones[unreachable(phones).to_numpy()]
     return pd.DataFrame(
         {
@@ -536,7 +536,7 @@ def missing_pool_number(tables: PoolTables) -> pd.DataFrame:
     "A location whose phone account (its inventory's accountStatus) is not active.",
 )
 def inactive_account(tables: PoolTables) -> pd.DataFrame:
-    phones = tables.phone_numbers
+    phones = inventory_numbers(tables)
     status = phones["account_status"].astype(object)
     off = phones[(status.notna() & (status != "active")).to_numpy()]
     per = off.groupby(["location_id", "account_status"]).size().rename("count").reset_index()

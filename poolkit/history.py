@@ -23,9 +23,7 @@ from .tables import (
     empty_frame,
     is_dataset,
     read_dataset,
-    service_snapshots,
     snapshot_label,
-    snapshot_of,
 )
 from .tidy import read_pools, snapshot_folders
 
@@ -36,7 +34,6 @@ __all__ = [
     "at",
     "changes",
     "history_of_folders",
-    "newest",
     "read_history",
     "snapshots_of",
     "trend",
@@ -95,15 +92,21 @@ def read_history(path: str | os.PathLike, *, snapshots: list[str] | None = None)
     folders = snapshot_folders(path)
     if not folders:
         raise ConfigurationError(f"{path}: neither a poolkit dataset nor a folder of snapshots")
-    labelled = {snapshot_label(folder): folder for folder in folders}
     if snapshots is not None:
-        labelled = {label: labelled[label] for label in snapshots if label in labelled}
-    return history_of_folders(labelled.values())
+        folders = [folder for folder in folders if snapshot_label(folder) in set(snapshots)]
+    return history_of_folders(folders)
 
 
 def history_of_folders(folders: Iterable[str | os.PathLike]) -> PoolTables:
     """These snapshot folders (each read once) as a history."""
-    labelled = {snapshot_label(os.path.abspath(folder)): folder for folder in folders}
+    labelled: dict[str, str | os.PathLike] = {}
+    for folder in folders:
+        label = snapshot_label(os.path.abspath(folder))
+        if label in labelled:
+            raise ConfigurationError(
+                f"{labelled[label]} and {folder} are both snapshot {label}: rename one"
+            )
+        labelled[label] = folder
     labels = pd.CategoricalDtype(sorted(labelled), ordered=True)
     read = {label: read_pools(folder, errors="record") for label, folder in labelled.items()}
     frames = {}
@@ -143,50 +146,6 @@ def at(history: PoolTables, snapshot: str, *, skip: Iterable[str] = ()) -> PoolT
             )
             for name, frame in history
         }
-    )
-
-
-def newest(tables: PoolTables) -> PoolTables:
-    """Each location as of its newest snapshot in ``tables``: the rows of older snapshots
-    dropped (tables of one snapshot come back as they are). A row's snapshot is its
-    ``snapshot`` column in a history, else its source file's (``poolkit.tables.snapshot_of``)."""
-    locations = tables.locations
-    if "snapshot" not in locations and not locations["location_id"].duplicated().any():
-        return tables
-
-    def labels(frame: pd.DataFrame) -> pd.Series:
-        if "snapshot" in frame:
-            return frame["snapshot"].astype(object)
-        sources = frame["source"].astype(object)
-        return sources.map({s: snapshot_of(s) for s in sources.dropna().unique()})
-
-    latest = labels(locations).groupby(locations["location_id"].astype(object)).max()
-    overall = latest.max()
-
-    def kept(frame: pd.DataFrame, rows: pd.Series) -> pd.Series:
-        wanted = frame["location_id"].astype(object).map(latest).fillna(overall)
-        return (rows == wanted).to_numpy()
-
-    pool_labels = labels(tables.pools)
-    services = tables.services
-    service_labels = (
-        labels(services)
-        if "snapshot" in services
-        else pd.Series(
-            service_snapshots(services, tables.pools, list(pool_labels)), index=services.index
-        )
-    )
-    return PoolTables(
-        pools=tables.pools[kept(tables.pools, pool_labels)].reset_index(drop=True),
-        numbers=tables.numbers[kept(tables.numbers, labels(tables.numbers))].reset_index(drop=True),
-        services=services[kept(services, service_labels)].reset_index(drop=True),
-        problems=tables.problems[kept(tables.problems, labels(tables.problems))].reset_index(
-            drop=True
-        ),
-        locations=locations[kept(locations, labels(locations))].reset_index(drop=True),
-        phone_numbers=tables.phone_numbers[
-            kept(tables.phone_numbers, labels(tables.phone_numbers))
-        ].reset_index(drop=True),
     )
 
 
@@ -234,8 +193,9 @@ def _location_changes(old: PoolTables, new: PoolTables) -> tuple[list[pd.DataFra
 
 def _pool_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[pd.DataFrame]:
     """Pools added and removed, and one row per setting that changed in a pool of both."""
-    old = old.drop_duplicates(_POOL)  # a repeated pool id is a problem row of its own
-    new = new.drop_duplicates(_POOL)
+    # a pool without an id, or repeated, is a problem row of its own: compared once, or not
+    old = old.dropna(subset=_POOL).drop_duplicates(_POOL)
+    new = new.dropna(subset=_POOL).drop_duplicates(_POOL)
     both = old.merge(new, on=_POOL, how="outer", suffixes=("_old", "_new"), indicator=True)
     rows = [
         _rows(both[both["_merge"] == "right_only"], "pool_added"),
@@ -258,8 +218,8 @@ def _number_changes(old: pd.DataFrame, new: pd.DataFrame, names: dict) -> list[p
     """Numbers added to and removed from pools; a number that left one pool and joined
     another of the same location is one ``number_moved`` row (old and new pool)."""
     keys = ["location_id", "phone_number", "pool_id"]
-    old = old[keys].dropna(subset="phone_number").drop_duplicates()
-    new = new[keys].dropna(subset="phone_number").drop_duplicates()
+    old = old[keys].dropna().drop_duplicates()  # a number of a pool without an id: a problem
+    new = new[keys].dropna().drop_duplicates()
     both = old.merge(new, on=keys, how="outer", indicator=True)
     left = both[both["_merge"] == "left_only"].drop(columns="_merge")
     joined = both[both["_merge"] == "right_only"].drop(columns="_merge")
@@ -306,6 +266,8 @@ def changes(
     after = labels[-1] if after is None else after
     if before is None and after in labels[1:]:
         before = labels[labels.index(after) - 1]
+    elif before is None:
+        raise ConfigurationError(f"no snapshot before {after!r} in the history to compare")
     for label in (before, after):
         if label not in labels:
             raise ConfigurationError(

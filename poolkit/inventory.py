@@ -85,6 +85,9 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
             }
         )
 
+    if isinstance(doc, Exception):  # a page that could not be read: a problem, no rows
+        problem("$", None, f"{doc}; the page was skipped")
+        return []
     numbers = doc.get("numbers") if isinstance(doc, dict) else None
     if not isinstance(numbers, list):
         problem("$", None, "not an active-numbers page: no 'numbers' list; the page was skipped")
@@ -113,22 +116,28 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
 def phone_numbers_table(
     pages: list[tuple[str, Any]], numbers: pd.DataFrame
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """The ``phone_numbers`` table of parsed inventory ``pages`` (``(file, document)``),
-    each number marked ``in_pool`` with its ``pool_id`` where the pools' ``numbers`` table
-    holds it for the same location; and the problem rows."""
+    """The ``phone_numbers`` table of parsed inventory ``pages`` (``(file, document)``, the
+    document an exception for a page that could not be read), each number marked ``in_pool``
+    with its ``pool_id`` (the first, if several pools hold it) where the pools of the same
+    location and snapshot folder hold it; and the problem rows."""
     problems: list[dict] = []
     rows = [row for source, doc in pages for row in _page_rows(source, doc, problems)]
     if not rows:
         return empty_frame("phone_numbers"), problems
     frame = pd.DataFrame(rows)
+    frame["folder"] = frame["source"].map(os.path.dirname)
+    # a page is joined to the pools of its own snapshot folder, never to another's
     held = (
-        numbers[["location_id", "phone_number", "pool_id"]]
-        .dropna(subset="phone_number")
-        .drop_duplicates(["location_id", "phone_number"])
+        numbers[["location_id", "phone_number", "pool_id", "source"]]
+        .dropna(subset=["location_id", "phone_number"])
         .astype(object)
     )
-    frame = frame.merge(held, how="left", on=["location_id", "phone_number"])
-    frame["in_pool"] = frame["pool_id"].notna()
+    held = held.assign(folder=held.pop("source").map(os.path.dirname))
+    held = held.drop_duplicates(["location_id", "phone_number", "folder"])
+    frame = frame.merge(
+        held, how="left", on=["location_id", "phone_number", "folder"], indicator="joined"
+    )
+    frame["in_pool"] = frame["joined"] == "both"  # in a pool, whether its id is known or not
     columns = [c for c in SCHEMAS["phone_numbers"] if c != "service_type"]
     frame = frame.astype({c: dtype_of("phone_numbers", c) for c in columns})
     kinds = category_dtype(frame["service_type"].dropna().unique())  # an open set, as for pools

@@ -335,8 +335,11 @@ def sample_history() -> list[list[tuple[dict, dict | None]]]:
     latest = generate(SAMPLE)
     middle = json.loads(json.dumps(latest))
     pools = {case: middle[index][1]["data"] for case, index in HISTORY_CASES.items()}
+    summer = [{"phoneNumber": f"+1602399{k:04d}", "friendlyName": f"Summer {k}"} for k in range(3)]
     pools["pool_removed"].append(
-        dict(pools["pool_removed"][0], id="sUmm3rSa1eP00l2026xx", name="Summer Sale")
+        dict(
+            pools["pool_removed"][0], id="sUmm3rSa1eP00l2026xx", name="Summer Sale", numbers=summer
+        )
     )
     pools["pool_added"].pop()
     first, second = pools["number_moved"][0], pools["number_moved"][1]

@@ -38,6 +38,7 @@ __all__ = [
     "read_dataset",
     "is_dataset",
     "dataset_rows",
+    "newest",
     "dataset_snapshots",
 ]
 
@@ -215,6 +216,50 @@ def empty_tables() -> PoolTables:
     return PoolTables(*(empty_frame(name) for name in PoolTables.TABLES))
 
 
+def newest(tables: PoolTables) -> PoolTables:
+    """Each location as of its newest snapshot in ``tables``: the rows of older snapshots
+    dropped (tables of one snapshot come back as they are). A row's snapshot is its
+    ``snapshot`` column in a history, else its source file's (``poolkit.tables.snapshot_of``)."""
+    locations = tables.locations
+    if "snapshot" not in locations and not locations["location_id"].duplicated().any():
+        return tables
+
+    def labels(frame: pd.DataFrame) -> pd.Series:
+        if "snapshot" in frame:
+            return frame["snapshot"].astype(object)
+        sources = frame["source"].astype(object)
+        return sources.map({s: snapshot_of(s) for s in sources.dropna().unique()})
+
+    latest = labels(locations).groupby(locations["location_id"].astype(object)).max()
+    overall = latest.max()
+
+    def kept(frame: pd.DataFrame, rows: pd.Series) -> pd.Series:
+        wanted = frame["location_id"].astype(object).map(latest).fillna(overall)
+        return (rows == wanted).to_numpy()
+
+    pool_labels = labels(tables.pools)
+    services = tables.services
+    service_labels = (
+        labels(services)
+        if "snapshot" in services
+        else pd.Series(
+            service_snapshots(services, tables.pools, list(pool_labels)), index=services.index
+        )
+    )
+    return PoolTables(
+        pools=tables.pools[kept(tables.pools, pool_labels)].reset_index(drop=True),
+        numbers=tables.numbers[kept(tables.numbers, labels(tables.numbers))].reset_index(drop=True),
+        services=services[kept(services, service_labels)].reset_index(drop=True),
+        problems=tables.problems[kept(tables.problems, labels(tables.problems))].reset_index(
+            drop=True
+        ),
+        locations=locations[kept(locations, labels(locations))].reset_index(drop=True),
+        phone_numbers=tables.phone_numbers[
+            kept(tables.phone_numbers, labels(tables.phone_numbers))
+        ].reset_index(drop=True),
+    )
+
+
 # --------------------------------------------------------------------------- Parquet dataset
 
 
@@ -346,7 +391,8 @@ def _merged_marker(old: dict, new: dict) -> dict:
         if have is spec:
             continue
         have["columns"] += [c for c in spec["columns"] if c not in have["columns"]]
-        have["dtypes"] = {**spec["dtypes"], **have["dtypes"]}
+        differ = {c for c, t in spec["dtypes"].items() if have["dtypes"].get(c, t) != t}
+        have["dtypes"] = {**spec["dtypes"], **have["dtypes"], **dict.fromkeys(differ, "string")}
         for column, values in spec["categories"].items():
             have["categories"][column] = sorted(
                 set(have["categories"].get(column, [])) | set(values)
@@ -485,6 +531,9 @@ def read_dataset(
             continue
         frame = _read_parts(parts, spec)
         typed = _typed(frame, spec)
+        for column in SCHEMAS[name]:  # a dataset older than a column: the column, empty
+            if column not in typed:
+                typed[column] = pd.Series(pd.NA, index=typed.index, dtype=dtype_of(name, column))
         if with_snapshot:
             typed["snapshot"] = frame["snapshot"].astype(object).astype(labels)
         frames[name] = typed
@@ -506,6 +555,24 @@ def _read_parts(parts: list[Path], spec: dict) -> pd.DataFrame:
             raise DatasetError(f"{part}: cannot read this part of the dataset: {exc}") from None
         label = part.parent.name.removeprefix("snapshot=")
         pieces.append(piece.append_column("snapshot", pa.array([label] * len(piece))))
+    kinds: dict[str, set] = {}
+    for piece in pieces:
+        for column in piece.schema:
+            if not pa.types.is_null(column.type):
+                kinds.setdefault(column.name, set()).add(column.type)
+    mixed = {name for name, types in kinds.items() if len(types) > 1}  # an unknown field
+    if mixed:  # typed otherwise in another snapshot: kept as text (the marker says string)
+        pieces = [
+            piece.cast(
+                pa.schema(
+                    [
+                        field.with_type(pa.large_string()) if field.name in mixed else field
+                        for field in piece.schema
+                    ]
+                )
+            )
+            for piece in pieces
+        ]
     table = pa.concat_tables(pieces, promote_options="permissive")
     frame = table.to_pandas()
     return frame.sort_values(_ROW, kind="stable").reset_index(drop=True)

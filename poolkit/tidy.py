@@ -540,25 +540,22 @@ class _Reader:
             if rows
             else empty_frame("problems")
         )
-        inventories = {  # (location, folder) whose active numbers were read
-            (
-                INVENTORY_PAGE.fullmatch(os.path.basename(name))["location_id"],
-                os.path.dirname(os.path.abspath(name)),
-            )
-            for name, _ in self.pages
-        }
-        locations = _locations(self.responses, self.folders, pools, inventories)
+        pages: dict[tuple, dict[int, bool]] = {}  # (location, folder) -> {page: read}
+        for name, doc in self.pages:
+            match = INVENTORY_PAGE.fullmatch(os.path.basename(name))
+            where = (match["location_id"], os.path.dirname(os.path.abspath(name)))
+            pages.setdefault(where, {})[int(match["page"])] = not isinstance(doc, Exception)
+        locations = _locations(self.responses, self.folders, pools, pages)
         return PoolTables(pools, numbers, services, problems, locations, phone_numbers)
 
 
 def _locations(
-    responses: list[tuple], folders: list[str], pools: pd.DataFrame, inventories: set[tuple]
+    responses: list[tuple], folders: list[str], pools: pd.DataFrame, pages: dict[tuple, dict]
 ) -> pd.DataFrame:
     """One row per location and snapshot folder of the data: those the pools name, those of
     responses with no pool (named by the manifest, else by the file), and those a snapshot
     folder's manifest lists without a response (failed, or no response file). ``inventory``
-    is ``ok`` for the ``(location, folder)`` whose active-number pages were read, else what
-    the manifest says of them."""
+    says whether its active numbers are all there (``_inventory``)."""
     snapshots: dict[str, tuple[list, dict, dict]] = {}
     folder_of: dict[str, str] = {}  # a source's folder as given -> absolute ("" in memory)
 
@@ -670,11 +667,10 @@ def _locations(
     for column in _COUNTS:
         frame[column] = frame[column].where(~answered, frame[column].fillna(0))
     frame["inventory"] = [
-        "ok"
-        if (location_id, where) in inventories
-        else snapshot(where)[1].get(location_id, {}).get("inventory")
-        if where
-        else None
+        _inventory(
+            pages.get((location_id, where), {}),
+            snapshot(where)[1].get(location_id, {}) if where else {},
+        )
         for location_id, where in zip(frame["location_id"], frame["folder"])
     ]
     return frame[list(SCHEMAS["locations"])].astype(
@@ -683,6 +679,23 @@ def _locations(
 
 
 _COUNTS = ("pools", "active_pools", "numbers")
+
+
+def _inventory(pages: dict[int, bool], entry: dict) -> str | None:
+    """A location's inventory: ``ok`` when every page its manifest counts (else pages 0 to
+    the last there) was read; else what the manifest says, or ``incomplete``; None when no
+    page is there and the manifest says nothing (its numbers were not asked for)."""
+    said = entry.get("inventory")
+    if said is not None and said != "ok":
+        return str(said)
+    if not pages:
+        return "incomplete" if said == "ok" else None
+    count = entry.get("inventory_pages")
+    count = count if isinstance(count, int) and said == "ok" else max(pages) + 1
+    complete = all(pages.get(page) for page in range(count))
+    return "ok" if complete else "incomplete"
+
+
 _PLACE_FIELDS = ("city", "state", "country", "postalCode", "timezone")  # columns city to timezone
 
 
@@ -1166,7 +1179,7 @@ def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
                 except SourceError as exc:
                     if errors == "raise":
                         raise
-                    reader.source_problem(exc)
+                    reader.pages.append((name, exc))  # a problem row of the page's location
                 continue
             reader.rank.setdefault(name, len(reader.rank))
             try:

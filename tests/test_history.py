@@ -314,3 +314,63 @@ def test_a_folder_of_snapshots_loads_as_its_newest_and_its_history():
         "2026-10-19T150000Z",
         "2026-10-26T150000Z",
     ]
+
+
+def test_pools_without_ids_are_not_compared_and_a_number_in_one_is_not_moved(tmp_path):
+    raw = pair(
+        tmp_path,
+        {"pools": [pool("A", AUSTIN, "+15125550101"), pool(None, AUSTIN, "+15125550102")]},
+        {"pools": [pool(None, AUSTIN, "+15125550101"), pool(None, AUSTIN, "+15125550103")]},
+    )
+    # A is gone with its number (now in a pool without an id: a problem row, not a pool)
+    assert rows(changes(read_history(raw))) == [
+        ("pool_removed", "L1", "A", None, None, None, None),
+        ("number_removed", "L1", "A", "+15125550101", None, None, None),
+    ]
+
+
+def test_an_appended_unknown_field_of_another_type_keeps_the_dataset_readable(tmp_path):
+    raw = pair(
+        tmp_path,
+        {"pools": [pool("A", AUSTIN, extra=5)]},
+        {"pools": [pool("A", AUSTIN, extra="five")]},
+    )
+    out = tmp_path / "processed"
+    poolkit.read_pools(raw / OLD).to_parquet(out)
+    poolkit.read_pools(raw / NEW).to_parquet(out, append=True)
+    history = read_history(out)
+    assert history.pools["extra"].tolist() == ["5", "five"]  # as text, both
+    assert str(history.pools["extra"].dtype) == "string"
+
+
+def test_two_folders_of_one_snapshot_name_are_an_error(tmp_path):
+    snapshot(tmp_path / "raw" / "x", pool("A", AUSTIN), taken_at=WEEK1)
+    snapshot(tmp_path / "raw" / "y", pool("A", AUSTIN), taken_at=WEEK1)
+    with pytest.raises(poolkit.ConfigurationError, match="are both snapshot"):
+        read_history(tmp_path / "raw")
+    one = read_history(tmp_path / "raw" / "x")
+    assert changes(one).empty  # one snapshot: nothing to compare
+    with pytest.raises(poolkit.ConfigurationError, match="no snapshot before"):
+        changes(one, after=OLD)
+
+
+def test_a_dataset_older_than_the_inventory_reads_with_its_columns_empty(tmp_path):
+    import json as json_module
+    import shutil
+
+    out = poolkit.load_sample().to_parquet(tmp_path / "old")
+    shutil.rmtree(out / "phone_numbers")  # as a dataset written before the inventory
+    marker = json_module.loads((out / "poolkit-dataset.json").read_text())
+    del marker["tables"]["phone_numbers"]
+    spec = marker["tables"]["locations"]
+    spec["columns"].remove("inventory")
+    del spec["dtypes"]["inventory"]
+    (out / "poolkit-dataset.json").write_text(json_module.dumps(marker))
+    for part in (out / "locations").rglob("*.parquet"):
+        import pyarrow.parquet as pq
+
+        pq.write_table(pq.read_table(part).drop_columns(["inventory"]), part)
+    tables = poolkit.read_dataset(out)
+    assert tables.locations["inventory"].isna().all() and tables.phone_numbers.empty
+    assert poolkit.analysis.inventory(tables).empty
+    assert "missing-pool-number" not in set(poolkit.audit(tables)["rule"])

@@ -292,12 +292,103 @@ def test_resume_fetches_the_numbers_that_failed_and_only_those(env, tmp_path):
     fake.numbers_forbidden.clear()  # the scope granted
     fake.pool_requests.clear()
     fake.number_requests.clear()
-    again = poolkit.fetch_pools(resume=first.snapshot, numbers=True)
+    again = poolkit.fetch_pools(resume=first.snapshot)  # the snapshot asked for numbers
     assert again.failures.empty and again.snapshot == first.snapshot
     assert [r["location"] for r in fake.number_requests] == ["L2"]
+    assert fake.pool_requests == []  # its pools were fetched: not again
     assert sorted(p.name for p in again.snapshot.glob("*.numbers.*")) == [
         "L1.numbers.0.json",
         "L2.numbers.0.json",
     ]
     assert len(again.tables.phone_numbers) == 5
     assert set(again.tables.locations["inventory"]) == {"ok"}
+
+
+def test_pages_that_fail_or_are_missing_leave_the_inventory_incomplete(held):
+    (held / "L1.numbers.1.json").write_text('{"numbers": [')  # cut short
+    tables = poolkit.read_pools(held, errors="record")  # no exception: a problem row
+    problem = tables.problems[tables.problems["source"].str.endswith("L1.numbers.1.json")]
+    assert (
+        problem["location_id"].tolist() == ["L1"] and "not valid JSON" in problem["problem"].iloc[0]
+    )
+    assert tables.locations.set_index("location_id").loc["L1", "inventory"] == "incomplete"
+    assert analysis.inventory(tables).empty  # half an inventory is not set against pools
+    assert poolkit.audit(tables, select=["missing-pool-number", "unreachable-number"]).empty
+    with pytest.raises(poolkit.InvalidJSONError):
+        poolkit.read_pools(held, errors="raise")
+
+
+def test_pages_left_by_an_earlier_fetch_do_not_count_when_the_manifest_says_refused(held):
+    manifest = json.loads((held / "manifest.json").read_text())
+    for entry in manifest["locations"]:
+        entry["inventory"] = "unavailable: ForbiddenError"
+    (held / "manifest.json").write_text(json.dumps(manifest))
+    tables = poolkit.read_pools(held)
+    assert len(tables.phone_numbers) == 5  # kept, nothing dropped, but not counted:
+    assert set(tables.locations["inventory"]) == {"unavailable: ForbiddenError"}
+    assert analysis.inventory(tables).empty and analysis.monthly_cost(tables).empty
+
+
+def test_a_page_is_joined_to_the_pools_of_its_own_snapshot(tmp_path):
+    from datetime import datetime, timezone
+
+    snapshot(
+        tmp_path / "raw" / "a",
+        pool("A", AUSTIN, "+15125550101"),
+        locations=(AUSTIN,),
+        taken_at=datetime(2026, 11, 19, tzinfo=timezone.utc),
+    )
+    newer = snapshot(
+        tmp_path / "raw" / "b",
+        pool("A", AUSTIN),  # the number left the pool this week
+        locations=(AUSTIN,),
+        taken_at=datetime(2026, 11, 26, tzinfo=timezone.utc),
+    )
+    write_inventory(newer, "L1", page(held_number("+15125550101")))
+    tables = poolkit.read_pools(tmp_path / "raw")  # both snapshots read together
+    phones = tables.phone_numbers
+    assert phones["in_pool"].tolist() == [False] and phones["pool_id"].isna().all()
+    assert analysis.inventory(tables)["unreachable"].tolist() == [1]
+
+
+def test_a_pool_without_an_id_still_holds_its_numbers(tmp_path):
+    folder = snapshot(
+        tmp_path / "snap",
+        pool("A", AUSTIN, "+15125550101", id=None, isActive=False),
+        pool("B", AUSTIN, "+15125550102"),
+        locations=(AUSTIN,),
+    )
+    write_inventory(
+        folder,
+        "L1",
+        page(
+            held_number("+15125550101"),
+            held_number("+15125550102"),
+            held_number("+15125550103", forwardingNumber="+15125550148"),
+        ),
+    )
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["locations"][0].update(inventory="ok", inventory_pages=1)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    tables = poolkit.read_pools(folder)
+    assert tables.phone_numbers["in_pool"].tolist() == [True, True, False]
+    row = analysis.inventory(tables).iloc[0]
+    assert (row["in_pools"], row["unreachable"]) == (2, 0)
+    # an inactive pool without an id is not every id-less number's pool: nothing idle here
+    assert int(analysis.monthly_cost(tables)["idle_numbers"].sum()) == 0
+
+
+def test_a_server_that_caps_the_page_size_is_paged_by_its_size(env):
+    fake = serve(env, FakeHighLevel(["CAP"]))
+    fake.held["CAP"] = many(120)
+    original = fake.numbers_page
+
+    def capped(request):  # serves 50 a page whatever is asked, and says so
+        from werkzeug import Request
+
+        environ = dict(request.environ, QUERY_STRING=f"pageSize=50&page={request.args['page']}")
+        return original(Request(environ))
+
+    fake.numbers_page = capped
+    pages = poolkit.Client().list_active_numbers("CAP")
+    assert [len(p.json()["numbers"]) for p in pages] == [50, 50, 20]
