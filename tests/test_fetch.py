@@ -409,3 +409,16 @@ def test_location_token_fetch_asks_each_location_once_and_survives_a_403(env, tm
     kept = json.loads((result.snapshot / "locations.json").read_text())["locations"]
     assert sorted(k["id"] for k in kept) == ["L1", "L3"]  # L1's, from the first run, are kept
     assert resumed.tables.locations["status"].astype(str).tolist() == ["ok", "ok", "ok"]
+
+
+def test_a_location_that_failed_without_an_http_status_is_reported(tmp_path, capsys, monkeypatch):
+    import functools
+
+    monkeypatch.setenv("GHL_TOKEN", TOKEN)
+    quick = functools.partial(poolkit.client.Client, max_retries=0)  # no backoff to wait for
+    monkeypatch.setattr(poolkit.fetch, "Client", quick)
+    closed = "http://127.0.0.1:9"  # nothing listens: a network error, no HTTP status
+    args = ["fetch", "L1", "--base-url", closed, "--out", str(tmp_path), "--workers", "1"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "failed L1: NetworkError:" in err and "HTTP" not in err.split("failed L1")[1][:30]
