@@ -22,9 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from timing import best
 
 HERE = Path(__file__).resolve().parent
 
@@ -74,15 +75,6 @@ def make_data(locations: int, weeks: int) -> tuple[Path, list[str]]:
             poolkit.read_pools(folder, errors="record").to_parquet(dataset, append=True)
             state = evolve(state, rng)
     return dataset, poolkit.tables.dataset_snapshots(dataset)
-
-
-def best(run, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -225,6 +225,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output_options(command: argparse.ArgumentParser, what: str) -> None:
+    """``--format table|csv|json`` and ``--out FILE`` (``_write_or_print`` honours them)."""
+    command.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="(default: table)"
+    )
+    command.add_argument("--out", metavar="FILE", help=f"write {what} here, not to stdout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolkit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"poolkit {__version__}")
@@ -286,10 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         "location answered).",
     )
     audit.add_argument("data", help="what to audit")
-    audit.add_argument(
-        "--format", choices=("table", "csv", "json"), default="table", help="(default: table)"
-    )
-    audit.add_argument("--out", metavar="FILE", help="write the findings here, not to stdout")
+    _output_options(audit, "the findings")
     audit.add_argument(
         "--fail-on",
         choices=(*SEVERITIES, "never"),
@@ -312,10 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument(
         "--dataset", default="data/processed", help="where snapshot names are looked up"
     )
-    diff.add_argument(
-        "--format", choices=("table", "csv", "json"), default="table", help="(default: table)"
-    )
-    diff.add_argument("--out", metavar="FILE", help="write the changes here, not to stdout")
+    _output_options(diff, "the changes")
     diff.set_defaults(run=cmd_diff)
 
     report = commands.add_parser(
