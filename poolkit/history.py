@@ -196,6 +196,8 @@ def _pool_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[pd.DataFrame]:
     # a pool without an id, or repeated, is a problem row of its own: compared once, or not
     old = old.dropna(subset=_POOL).drop_duplicates(_POOL)
     new = new.dropna(subset=_POOL).drop_duplicates(_POOL)
+    if old.empty and new.empty:  # pandas cannot merge two Arrow columns of no chunk
+        return []
     both = old.merge(new, on=_POOL, how="outer", suffixes=("_old", "_new"), indicator=True)
     rows = [
         _rows(both[both["_merge"] == "right_only"], "pool_added"),
@@ -220,6 +222,8 @@ def _number_changes(old: pd.DataFrame, new: pd.DataFrame, names: dict) -> list[p
     keys = ["location_id", "phone_number", "pool_id"]
     old = old[keys].dropna().drop_duplicates()  # a number of a pool without an id: a problem
     new = new[keys].dropna().drop_duplicates()
+    if old.empty and new.empty:
+        return []
     both = old.merge(new, on=keys, how="outer", indicator=True)
     left = both[both["_merge"] == "left_only"].drop(columns="_merge")
     joined = both[both["_merge"] == "right_only"].drop(columns="_merge")

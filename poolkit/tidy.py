@@ -658,7 +658,9 @@ def _locations(
         places.drop_duplicates(["location_id", "folder"]), how="left", on=["location_id", "folder"]
     )
     counts = (
-        per_source.assign(folder=per_source["source"].astype(object).map(folders_of))
+        per_source.assign(
+            folder=per_source["source"].astype(object).map(folders_of).astype(object)
+        )  # object even when there is no pool: the join's key must match the frame's
         .groupby(["location_id", "folder"], observed=True)[list(_COUNTS)]
         .sum()
     )

@@ -7,6 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# a failure prints the blob that replays it: @reproduce_failure(...) on the test
+settings.register_profile("poolkit", print_blob=True)
+settings.load_profile("poolkit")
 
 #: The dtype each kind of column of ``SCHEMAS`` has in the tables, written out here.
 DTYPE_OF_KIND = {

@@ -14,6 +14,7 @@ import pytest
 import poolkit
 from poolkit.cli import main
 from poolkit.history import CHANGES, changes, read_history, snapshots_of, trend
+from poolkit.synthetic import write_snapshot
 
 from conftest import AUSTIN, DALLAS, snapshot
 from conftest import clean_pool as pool
@@ -374,3 +375,17 @@ def test_a_dataset_older_than_the_inventory_reads_with_its_columns_empty(tmp_pat
     assert tables.locations["inventory"].isna().all() and tables.phone_numbers.empty
     assert poolkit.analysis.inventory(tables).empty
     assert "missing-pool-number" not in set(poolkit.audit(tables)["rule"])
+
+
+def test_found_by_fuzzing_snapshots_with_no_pool_at_all(tmp_path):
+    """make fuzz found these: a snapshot of no location, or whose only location failed, is
+    read (pandas refused to join its empty counts), and two of them compare to no change
+    (pandas cannot merge two Arrow columns with no chunk)."""
+    empty = write_snapshot(tmp_path / "raw" / OLD, [], taken_at=WEEK1)
+    assert repr(poolkit.read_pools(empty)) == (
+        "PoolTables(pools=0, numbers=0, services=0, problems=0, locations=0, phone_numbers=0)"
+    )
+    write_snapshot(tmp_path / "raw" / NEW, [(AUSTIN, None)], taken_at=WEEK2)
+    history = read_history(tmp_path / "raw")
+    assert changes(history).empty
+    assert trend(history)["locations_not_fetched"].tolist() == [0, 1]
