@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a machine with only python3:
 #   make report   creates .venv, installs poolkit, runs the main job on the sample data
 #   make test     creates .venv with the test extras, checks lint and format (ruff), runs the suite
+#   make fuzz     the generated-input tests at their large size (over 10,000 inputs)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= data/sample
 
-.PHONY: report test bench sample clean
+.PHONY: report test fuzz bench sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,10 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# the generated-input tests at their large size: over 10,000 inputs through every stage
+fuzz: $(VENV)/.installed-test
+	POOLKIT_FUZZ=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_properties.py tests/test_fuzz.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/tidy.py

@@ -161,6 +161,11 @@ def dtype_of(table: str, column: str):
 
 def empty_frame(table: str) -> pd.DataFrame:
     """An empty ``table`` with its documented columns and dtypes."""
+    return _empty(table).copy()
+
+
+@lru_cache(maxsize=None)
+def _empty(table: str) -> pd.DataFrame:
     return pd.DataFrame(
         {col: pd.Series([], dtype=_pandas_dtype(kind)) for col, kind in SCHEMAS[table].items()}
     )
@@ -218,8 +223,9 @@ def empty_tables() -> PoolTables:
 
 def newest(tables: PoolTables) -> PoolTables:
     """Each location as of its newest snapshot in ``tables``: the rows of older snapshots
-    dropped (tables of one snapshot come back as they are). A row's snapshot is its
-    ``snapshot`` column in a history, else its source file's (``poolkit.tables.snapshot_of``)."""
+    dropped, and a history's ``snapshot`` column with them (tables of one snapshot come back
+    as they are). A row's snapshot is its ``snapshot`` column in a history, else its source
+    file's (``poolkit.tables.snapshot_of``)."""
     locations = tables.locations
     if "snapshot" not in locations and not locations["location_id"].duplicated().any():
         return tables
@@ -233,9 +239,10 @@ def newest(tables: PoolTables) -> PoolTables:
     latest = labels(locations).groupby(locations["location_id"].astype(object)).max()
     overall = latest.max()
 
-    def kept(frame: pd.DataFrame, rows: pd.Series) -> pd.Series:
+    def kept(frame: pd.DataFrame, rows: pd.Series) -> pd.DataFrame:
         wanted = frame["location_id"].astype(object).map(latest).fillna(overall)
-        return (rows == wanted).to_numpy()
+        newer = frame[(rows == wanted).to_numpy()].reset_index(drop=True)
+        return newer.drop(columns="snapshot", errors="ignore")
 
     pool_labels = labels(tables.pools)
     services = tables.services
@@ -247,16 +254,12 @@ def newest(tables: PoolTables) -> PoolTables:
         )
     )
     return PoolTables(
-        pools=tables.pools[kept(tables.pools, pool_labels)].reset_index(drop=True),
-        numbers=tables.numbers[kept(tables.numbers, labels(tables.numbers))].reset_index(drop=True),
-        services=services[kept(services, service_labels)].reset_index(drop=True),
-        problems=tables.problems[kept(tables.problems, labels(tables.problems))].reset_index(
-            drop=True
-        ),
-        locations=locations[kept(locations, labels(locations))].reset_index(drop=True),
-        phone_numbers=tables.phone_numbers[
-            kept(tables.phone_numbers, labels(tables.phone_numbers))
-        ].reset_index(drop=True),
+        pools=kept(tables.pools, pool_labels),
+        numbers=kept(tables.numbers, labels(tables.numbers)),
+        services=kept(services, service_labels),
+        problems=kept(tables.problems, labels(tables.problems)),
+        locations=kept(locations, labels(locations)),
+        phone_numbers=kept(tables.phone_numbers, labels(tables.phone_numbers)),
     )
 
 

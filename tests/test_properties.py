@@ -136,7 +136,7 @@ def assert_nothing_lost(doc, tables):
 
 
 @settings(
-    max_examples=examples(400),
+    max_examples=examples(400, 800),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -152,7 +152,7 @@ def test_record_mode_never_raises_and_accounts_for_every_pool(doc):
 
 
 @settings(
-    max_examples=examples(250),
+    max_examples=examples(250, 250),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -207,7 +207,7 @@ CLEAN = json.dumps(
 ).encode()
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(300, 3000), deadline=None)
 @given(
     edits=st.lists(
         st.tuples(
@@ -245,7 +245,7 @@ def test_mutated_bytes_give_tables_or_a_typed_error(edits):
         assert tables.pools["number_count"].sum() == len(tables.numbers)
 
 
-@settings(max_examples=examples(60), deadline=None)
+@settings(max_examples=examples(60, 60), deadline=None)
 @given(st.lists(st.integers(0, 4), min_size=1, max_size=4), st.integers(1, 2000))
 def test_deep_nesting_and_huge_lists(depths, size):
     tally("generated responses (deep nesting, huge lists)")
