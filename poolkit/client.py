@@ -7,6 +7,7 @@ scrubbed from every response handed out, and never logged, printed or written.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -370,7 +371,7 @@ class Client:
         total). Both documented bodies are read: the full one and ``{"numbers": [], "total":
         0}``; any other raises ``InvalidResponseError``."""
         pages: list[requests.Response] = []
-        previous: list = []
+        previous: dict[str, int] = {}  # each full page so far, as text -> its index
         while True:
             response = self.active_numbers_page(
                 location_id, len(pages), page_size=page_size, token=token
@@ -385,19 +386,20 @@ class Client:
                     location_id=location_id,
                     message="the answer has no 'numbers' list",
                 )
-            if numbers and numbers == previous:  # a server that ignores page would loop
+            seen = json.dumps(numbers, sort_keys=True)
+            if numbers and seen in previous:  # a server that ignores page, or cycles, would loop
                 raise InvalidResponseError(
                     status=response.status_code,
                     url=where,
                     location_id=location_id,
-                    message=f"page {len(pages)} repeats the page before it",
+                    message=f"page {len(pages)} repeats page {previous[seen]}",
                 )
             pages.append(response)
             served = body.get("pageSize")  # a server may hold pages smaller than asked
             size = served if isinstance(served, int) and 0 < served < page_size else page_size
             if len(numbers) < size:
                 return pages
-            previous = numbers
+            previous[seen] = len(pages) - 1
 
     def location_token(self, company_id: str, location_id: str) -> str:
         """A sub-account access token for ``location_id`` from an agency token (kept in memory)."""

@@ -94,10 +94,12 @@ def write_manifest(folder: str | os.PathLike, manifest: dict[str, Any]) -> Path:
 
 
 def read_manifest(source: str | os.PathLike) -> dict[str, Any] | None:
-    """The manifest of a snapshot folder (or of the folder a file is in), if there is one."""
+    """The manifest of a snapshot folder (or of the folder a file is in), if there is one
+    that is a JSON object (anything else is no manifest)."""
     path = Path(source)
     folder = path if path.is_dir() else path.parent
     try:
-        return orjson.loads((folder / MANIFEST).read_bytes())
+        manifest = orjson.loads((folder / MANIFEST).read_bytes())
     except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None

@@ -79,5 +79,6 @@ def load_history(data: str | os.PathLike) -> PoolTables | None:
 def _manifest_locations(folder: str | os.PathLike) -> set[str]:
     """The location ids a snapshot's manifest lists: snapshots that share none are of
     other agencies or tests, not this one's history."""
-    entries = (read_manifest(folder) or {}).get("locations") or []
-    return {e.get("location_id") for e in entries if isinstance(e, dict)} - {None}
+    entries = (read_manifest(folder) or {}).get("locations")
+    listed = entries if isinstance(entries, list) else []
+    return {e.get("location_id") for e in listed if isinstance(e, dict)} - {None}

@@ -562,9 +562,11 @@ def _locations(
     def snapshot(folder: str) -> tuple[list, dict, dict]:
         """A folder's manifest entries, the same by location and by file, and kept details."""
         if folder not in snapshots:
-            entries = (read_manifest(folder) or {}).get("locations") or [] if folder else []
+            entries = (read_manifest(folder) or {}).get("locations") if folder else []
             entries = [
-                e for e in entries if isinstance(e, dict) and isinstance(e.get("location_id"), str)
+                e
+                for e in (entries if isinstance(entries, list) else [])
+                if isinstance(e, dict) and isinstance(e.get("location_id"), str)
             ]
             by_key = {
                 **{e["location_id"]: e for e in entries},

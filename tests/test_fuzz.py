@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
-from test_properties import assert_documented_dtypes, json_values, maybe, phone, responses
+from test_properties import (
+    assert_documented_dtypes,
+    json_values,
+    maybe,
+    phone,
+    pool_entries,
+    responses,
+)
 from werkzeug import Response
 
 import poolkit
 from poolkit import analysis
-from poolkit.findings import FINDING_DTYPES
-from poolkit.history import CHANGES, changes, history_of_folders, trend
+from poolkit.history import changes, history_of_folders, trend
+from poolkit.masking import masked
 from poolkit.snapshot import LOCATION_FIELDS, location_fields, read_locations, write_locations
 from poolkit.synthetic import write_snapshot
 from poolkit.tables import newest
@@ -57,11 +65,60 @@ details = st.dictionaries(
 def test_location_details_keep_text_only_and_no_contact_data(location):
     tally("generated location details")
     kept = location_fields(location)
-    assert set(kept) <= set(LOCATION_FIELDS) and all(isinstance(v, str) for v in kept.values())
+    allowed = {"id", "name", "city", "state", "country", "postalCode", "timezone"}  # written out
+    assert set(kept) <= allowed and all(isinstance(v, str) for v in kept.values())
+    assert not {"email", "phone", "firstName", "address", "settings"} & set(kept)
     with tempfile.TemporaryDirectory() as folder:
         write_locations(folder, {"x": dict(location, id="x")})
         back = read_locations(folder)
-    assert back == {"x": location_fields(dict(location, id="x"))}
+    assert back == {
+        "x": {
+            k: v for k, v in dict(location, id="x").items() if k in allowed and isinstance(v, str)
+        }
+    }
+
+
+@fuzz(150, 600)
+@given(
+    manifest=json_values
+    | st.binary(max_size=40)
+    | st.fixed_dictionaries(
+        {
+            "locations": json_values
+            | st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "location_id": maybe(st.sampled_from(["L1", "L2"])),
+                        "status": json_values,
+                        "file": json_values,
+                        "inventory": json_values,
+                        "inventory_pages": json_values,
+                    },
+                ),
+                max_size=3,
+            )
+        },
+        optional={"snapshot": json_values},
+    ),
+    kept=json_values | st.binary(max_size=40),
+    body=responses(),
+)
+def test_a_snapshot_whose_manifest_or_details_are_anything_reads(manifest, kept, body):
+    """Any bytes or JSON as manifest.json and locations.json: record mode reads the pools all
+    the same, raise mode raises nothing but poolkit's typed errors."""
+    tally("generated manifests and locations.json")
+    with tempfile.TemporaryDirectory() as folder:
+        write_snapshot(folder, [({"id": "L1", "name": "Loc"}, body)])
+        for name, doc in (("manifest.json", manifest), ("locations.json", kept)):
+            raw = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+            (Path(folder) / name).write_bytes(raw)
+        tables = poolkit.read_pools(folder, errors="record")
+        assert_documented_dtypes(tables)
+        try:
+            poolkit.read_pools(folder)
+        except poolkit.PoolkitError:
+            pass
 
 
 held_number = st.fixed_dictionaries(
@@ -147,31 +204,40 @@ def server():
 @given(
     sizes=st.lists(st.integers(0, 12), min_size=1, max_size=5),
     page_size=st.integers(1, 6),
-    repeat=st.booleans(),
+    advertised=st.none() | st.integers(1, 6),
+    repeat=st.sampled_from([None, "same", "cycle"]),
     broken=st.sampled_from([None, "not json", "no numbers", "html"]),
 )
 def test_pagination_of_servers_that_misbehave_ends(
-    server, monkeypatch, sizes, page_size, repeat, broken
+    server, sizes, page_size, advertised, repeat, broken
 ):
-    """A server whose pages are longer or shorter than asked, that repeats a page, or whose
-    last page is broken: the pages are returned or a typed error raised, never a loop."""
+    """A server whose pages are longer or shorter than asked, that says another page size,
+    repeats a page or cycles through them, or whose last page is broken: a well-behaved one
+    gives every number once; any other the pages so far or a typed error, never a loop."""
     tally("generated paginations of active numbers")
     served = [
         [{"phoneNumber": f"+1512555{p:02d}{i:02d}"} for i in range(size)]
         for p, size in enumerate(sizes)
     ]
+    asked = []
 
     def answer(request):
         index = int(request.args["page"])
-        index = 0 if repeat else index
-        if index >= len(served):
-            if broken == "not json":
-                return Response("oops", content_type="application/json")
-            if broken == "html":
-                return Response("<html>", status=502)
-            if broken == "no numbers":
-                return Response(json.dumps({"total": 0}), content_type="application/json")
-        body = {"numbers": served[index] if index < len(served) else [], "pageSize": page_size}
+        asked.append(index)
+        assert len(asked) < 100, "the client does not stop"
+        if repeat == "same":
+            index = 0
+        elif repeat == "cycle":
+            index %= len(served)
+        if index >= len(served) and broken == "not json":
+            return Response("oops", content_type="application/json")
+        if index >= len(served) and broken == "html":
+            return Response("<html>", status=502)
+        if index >= len(served) and broken == "no numbers":
+            return Response(json.dumps({"total": 0}), content_type="application/json")
+        body = {"numbers": served[index] if index < len(served) else []}
+        if advertised is not None:
+            body["pageSize"] = advertised
         return Response(json.dumps(body), content_type="application/json")
 
     server.clear()
@@ -181,20 +247,34 @@ def test_pagination_of_servers_that_misbehave_ends(
         pages = client.list_active_numbers("L1", page_size=page_size)
     except poolkit.PoolkitError:
         return
-    got = [n for p in pages for n in p.json()["numbers"]]
-    assert len(pages) <= len(served) + 1 and all(n in sum(served, []) for n in got)
+    finally:
+        assert len(asked) < 100
+    got = [n["phoneNumber"] for p in pages for n in p.json()["numbers"]]
+    size = advertised if advertised is not None and advertised < page_size else page_size
+    if repeat is None and all(len(p) == size for p in served[:-1]):  # pages as documented
+        expected = [n["phoneNumber"] for p in served for n in p]
+        if len(served[-1]) < size:
+            assert got == expected
+        else:  # a full last page: one more is asked for, and it is empty or broken
+            assert got == expected if broken is None else got[: len(expected)] == expected
 
 
 location_ids = st.sampled_from(["L1", "L2", "L3"])
+shared = st.sampled_from([f"+1512555{i:04d}" for i in range(12)])  # numbers pools share
 
 
 @st.composite
 def snapshots(draw):
-    """A snapshot's answers: for each of up to three locations, a response of any shape (a
-    failed fetch too), details of any shape, and maybe pages of active numbers."""
+    """A snapshot's answers: for each of up to three locations, a response (rarely a failed
+    fetch), details of any shape, and maybe pages of active numbers; pools whose numbers come
+    from a small shared set, so that numbers repeat and move."""
     answers, inventory = [], {}
     for location_id in draw(st.lists(location_ids, unique=True, max_size=3)):
-        body = draw(st.none() | responses())
+        body = draw(st.one_of(responses(), responses(), responses(), st.none()))
+        for pool in (body.get("data") if isinstance(body, dict) else None) or []:
+            if isinstance(pool, dict) and draw(st.booleans()):
+                pool["locationId"] = location_id
+                pool["numbers"] = [{"phoneNumber": n} for n in draw(st.lists(shared, max_size=4))]
         where = draw(details)
         answers.append(({**where, "id": location_id, "name": draw(texts)}, body))
         if body is not None and draw(st.booleans()):
@@ -202,45 +282,135 @@ def snapshots(draw):
     return answers, inventory
 
 
+@st.composite
+def next_week(draw, snapshot):
+    """The same snapshot a week on: pools dropped, added or renamed, numbers moved between
+    pools, settings flipped, a fetch failing."""
+    answers, inventory = json.loads(json.dumps(snapshot))
+    for index, (location, body) in enumerate(answers):
+        entries = body.get("data") if isinstance(body, dict) else body
+        entries = entries if isinstance(entries, list) else []
+        pools = [p for p in entries if isinstance(p, dict)]
+        for _ in range(draw(st.integers(0, 3))):
+            change = draw(st.sampled_from(["drop", "add", "move", "flip", "rename", "fail"]))
+            if change == "fail":
+                answers[index] = (location, None)
+                break
+            if not pools:
+                continue
+            pool = draw(st.sampled_from(pools))
+            if change == "drop":
+                entries.remove(pool)
+                pools.remove(pool)
+            elif change == "add":
+                entries.append(dict(pool, id=draw(texts), numbers=[]))
+            elif change == "move" and isinstance(pool.get("numbers"), list) and pool["numbers"]:
+                target = draw(st.sampled_from(pools))
+                if isinstance(target.get("numbers"), list):
+                    target["numbers"].append(pool["numbers"].pop())
+            elif change == "flip":
+                pool["isActive"] = not pool.get("isActive")
+            elif change == "rename":
+                pool["name"] = draw(texts)
+    return answers, inventory
+
+
+@st.composite
+def pairs(draw):
+    first = draw(snapshots())
+    return first, draw(next_week(first)) if draw(st.integers(0, 4)) else draw(snapshots())
+
+
+FINDINGS = {  # the documented columns and dtypes, written out
+    "severity": "category",
+    "rule": "string",
+    "location_id": "string",
+    "location_name": "string",
+    "pool_id": "string",
+    "pool_name": "string",
+    "phone_number": "string",
+    "detail": "string",
+    "suggestion": "string",
+}
+CHANGE_COLUMNS = {
+    "before": "string",
+    "after": "string",
+    "location_id": "string",
+    "location_name": "string",
+    "pool_id": "string",
+    "pool_name": "string",
+    "phone_number": "string",
+    "change": "category",
+    "field": "string",
+    "old": "string",
+    "new": "string",
+}
+
+
+def documented(frame: pd.DataFrame, columns: dict) -> bool:
+    return {c: str(t) for c, t in frame.dtypes.items()} == columns
+
+
 @fuzz(30, 150)
-@given(first=snapshots(), second=snapshots())
-def test_every_stage_on_two_generated_snapshots(first, second):
-    """Two snapshots of anything the API could answer: the audit and the changes keep their
-    documented columns and dtypes, a snapshot compared with itself has no changes, and the
-    two directions of a comparison mirror each other; the trend, the inventory and the
-    report's analysis run."""
+@given(pair=pairs())
+def test_every_stage_on_two_generated_snapshots(pair):
+    """Two snapshots of anything the API could answer, the second most often the first a
+    week on: every pool accounted for; the audit and the changes keep their documented
+    columns and dtypes; a snapshot compared with itself has no changes, and the two
+    directions of a comparison mirror each other; the trend, the inventory and the report's
+    analysis run, on the history and on each snapshot as the report reads it."""
     tally("generated snapshot pairs through every stage")
     with tempfile.TemporaryDirectory() as root:
         folders = []
-        for name, (answers, inventory) in zip(("2026-11-19", "2026-11-26"), (first, second)):
-            folder = Path(root) / name
+        for name, (answers, inventory) in zip(("2026-11-19", "2026-11-26"), pair):
             taken = pd.Timestamp(f"{name}T08:00:00Z").to_pydatetime()
-            folders.append(write_snapshot(folder, answers, inventory=inventory, taken_at=taken))
+            folder = write_snapshot(Path(root) / name, answers, inventory=inventory, taken_at=taken)
+            folders.append(folder)
+            one = poolkit.read_pools(folder, errors="record")
+            answered = [b for _, b in answers if b is not None]
+            assert len(one.pools) == sum(
+                sum(isinstance(p, dict) for p in entries)
+                for entries in map(pool_entries, answered)
+                if entries is not None
+            )
+            assert documented(poolkit.audit(one), FINDINGS)
+            report_analysis(one)
         history = history_of_folders(folders)
         labels = ["2026-11-19T080000Z", "2026-11-26T080000Z"]
-        found = poolkit.audit(history)
-        assert list(found.columns) == list(FINDING_DTYPES)
-        assert all(found[c].dtype == t for c, t in FINDING_DTYPES.items())
+        assert documented(poolkit.audit(history), FINDINGS)
         forward, backward = changes(history, *labels), changes(history, *labels[::-1])
-        for frame in (forward, backward, changes(history, labels[0], labels[0])):
-            assert list(frame.columns) == list(CHANGES)
-            assert all(frame[c].dtype == t for c, t in CHANGES.items())
-        assert changes(history, labels[1], labels[1]).empty
+        assert documented(forward, CHANGE_COLUMNS) and documented(backward, CHANGE_COLUMNS)
+        for label in labels:
+            assert changes(history, label, label).empty
         assert mirrored(forward) == mirrored(backward, flip=True)
+        for kind in forward["change"].astype(str):
+            event(f"change: {kind}")
         assert len(trend(history)) == 2
-        latest = newest(history)
-        for table in (
-            analysis.inventory(latest),
-            analysis.monthly_cost(latest),
-            analysis.numbers_per_pool(latest),
-            analysis.service_mix(latest),
-            analysis.feature_adoption_summary(latest),
-            analysis.location_summary(latest),
-            analysis.locations_without_pools(latest),
-            analysis.problems_summary(latest),
-        ):
-            assert isinstance(table, pd.DataFrame)
-        analysis.headline(latest)
+        report_analysis(newest(history))
+
+
+def report_analysis(tables) -> None:
+    """What the report computes of a snapshot, masked too."""
+    enriched = replace(tables, numbers=poolkit.enrich_numbers(tables.numbers))
+    for table in (
+        analysis.inventory(tables),
+        analysis.monthly_cost(tables),
+        analysis.numbers_per_pool(tables),
+        analysis.service_mix(tables),
+        analysis.feature_adoption(tables),
+        analysis.feature_adoption_summary(tables),
+        analysis.location_summary(tables),
+        analysis.locations_without_pools(tables),
+        analysis.problems_summary(tables),
+        analysis.region_summary(tables),
+        analysis.adoption_by(tables),
+        analysis.number_kinds(enriched),
+        analysis.numbers_by_area(enriched),
+    ):
+        assert isinstance(table, pd.DataFrame)
+    analysis.headline(tables)
+    analysis.location_names(tables)
+    masked(tables)
 
 
 FLIP = {

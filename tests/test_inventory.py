@@ -71,8 +71,26 @@ def test_a_full_last_page_asks_for_one_more_and_a_server_ignoring_page_is_caught
     pages = poolkit.Client().list_active_numbers("EXACT")
     assert [len(page.json()["numbers"]) for page in pages] == [1000, 1000, 0]
     fake.ignore_page.add("EXACT")
-    with pytest.raises(poolkit.InvalidResponseError, match="repeats the page before it"):
+    with pytest.raises(poolkit.InvalidResponseError, match="page 1 repeats page 0"):
         poolkit.Client().list_active_numbers("EXACT")
+
+
+def test_found_by_fuzzing_a_server_that_cycles_through_its_pages_is_caught(env):
+    """make fuzz found it: pages A, B, A, B... were fetched for ever (only a page repeating
+    the one before was caught)."""
+    fake = serve(env, FakeHighLevel(["CYCLE"]))
+    fake.held["CYCLE"] = many(2)
+    original = fake.numbers_page
+
+    def cycling(request):
+        from werkzeug import Request
+
+        page = int(request.args["page"]) % 2
+        return original(Request(dict(request.environ, QUERY_STRING=f"pageSize=1&page={page}")))
+
+    fake.numbers_page = cycling
+    with pytest.raises(poolkit.InvalidResponseError, match="page 2 repeats page 0"):
+        poolkit.Client().list_active_numbers("CYCLE", page_size=1)
 
 
 def test_fetch_with_numbers_keeps_the_pages_as_received_and_a_403_loses_no_pool(env, tmp_path):
