@@ -29,7 +29,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-# the generated-input tests at their large size: over 10,000 inputs through every stage
+# the generated-input tests at their large size: over 10,000 inputs (see the README's table)
 fuzz: $(VENV)/.installed-test
 	POOLKIT_FUZZ=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_properties.py tests/test_fuzz.py
 

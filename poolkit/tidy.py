@@ -570,7 +570,7 @@ def _locations(
             ]
             by_key = {
                 **{e["location_id"]: e for e in entries},
-                **{e["file"]: e for e in entries if e.get("file")},
+                **{e["file"]: e for e in entries if isinstance(e.get("file"), str)},
             }
             snapshots[folder] = (entries, by_key, read_locations(folder) if folder else {})
         return snapshots[folder]

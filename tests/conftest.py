@@ -118,7 +118,7 @@ def two_locations(tmp_path: Path) -> Path:
 def pytest_terminal_summary(terminalreporter):
     """Print, and save to reports/robustness.json, how many generated inputs and injected
     faults the suite tried (the README's figures table quotes a run of this)."""
-    from robustness import COUNTS
+    from robustness import COUNTS, FUZZ
 
     if not COUNTS:
         return
@@ -127,4 +127,5 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{count:6,d}  {kind}")
     out = Path(__file__).resolve().parent.parent / "reports"
     out.mkdir(exist_ok=True)
-    (out / "robustness.json").write_text(json.dumps(dict(sorted(COUNTS.items())), indent=2) + "\n")
+    name = "robustness-fuzz.json" if FUZZ else "robustness.json"  # make fuzz keeps make test's
+    (out / name).write_text(json.dumps(dict(sorted(COUNTS.items())), indent=2) + "\n")

@@ -5,6 +5,7 @@ the command line."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -377,15 +378,34 @@ def test_a_dataset_older_than_the_inventory_reads_with_its_columns_empty(tmp_pat
     assert "missing-pool-number" not in set(poolkit.audit(tables)["rule"])
 
 
-def test_found_by_fuzzing_snapshots_with_no_pool_at_all(tmp_path):
-    """make fuzz found these: a snapshot of no location, or whose only location failed, is
-    read (pandas refused to join its empty counts), and two of them compare to no change
-    (pandas cannot merge two Arrow columns with no chunk)."""
+def test_found_by_fuzzing_a_snapshot_of_no_location_is_read(tmp_path):
+    """make fuzz found it: pandas refused to join the empty counts of a snapshot whose
+    manifest lists no location."""
     empty = write_snapshot(tmp_path / "raw" / OLD, [], taken_at=WEEK1)
     assert repr(poolkit.read_pools(empty)) == (
         "PoolTables(pools=0, numbers=0, services=0, problems=0, locations=0, phone_numbers=0)"
     )
-    write_snapshot(tmp_path / "raw" / NEW, [(AUSTIN, None)], taken_at=WEEK2)
+
+
+def test_found_by_fuzzing_two_snapshots_with_no_pool_compare_to_no_change(tmp_path):
+    """make fuzz found it: pandas cannot merge two Arrow columns that hold no chunk, so two
+    snapshots without a pool (here the only location failed, then answered nothing) broke
+    changes."""
+    write_snapshot(tmp_path / "raw" / OLD, [(AUSTIN, None)], taken_at=WEEK1)
+    write_snapshot(tmp_path / "raw" / NEW, [(AUSTIN, {"data": []})], taken_at=WEEK2)
     history = read_history(tmp_path / "raw")
     assert changes(history).empty
-    assert trend(history)["locations_not_fetched"].tolist() == [0, 1]
+    assert trend(history)["locations_not_fetched"].tolist() == [1, 0]
+
+
+def test_found_by_fuzzing_a_manifest_that_is_not_an_object_is_no_manifest(tmp_path):
+    """make fuzz found it: a manifest.json holding a JSON list or string crashed the reader
+    with an AttributeError, in both error modes."""
+    folder = snapshot(tmp_path / "snap", pool("A", AUSTIN, "+15125550101"), locations=(AUSTIN,))
+    (folder / "manifest.json").write_text("[1]")
+    assert len(poolkit.read_pools(folder).pools) == 1
+    (folder / "manifest.json").write_text('{"locations": 5}')
+    assert len(poolkit.read_pools(folder, errors="record").pools) == 1
+    entry = {"location_id": "L1", "file": [None], "inventory": 7, "inventory_pages": "x"}
+    (folder / "manifest.json").write_text(json.dumps({"locations": [entry]}))  # a file not text
+    assert len(poolkit.read_pools(folder, errors="record").pools) == 1
