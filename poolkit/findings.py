@@ -480,7 +480,9 @@ def contract_problem(tables: PoolTables) -> pd.DataFrame:
     )
     return pd.DataFrame(
         {
-            "location_id": problems["location_id"].fillna(problems["source"].map(by_source)),
+            "location_id": problems["location_id"].fillna(
+                problems["source"].map(by_source).astype(problems["location_id"].dtype)
+            ),
             "pool_id": problems["pool_id"],
             "detail": detail,
             "suggestion": "Check the pool in HighLevel. poolkit kept the record (a bad field "
