@@ -52,6 +52,32 @@ POOL = {
 }
 
 
+#: The findings' and the changes' documented columns and dtypes, written out here.
+FINDING_COLUMNS = {
+    "severity": "category",
+    "rule": "string",
+    "location_id": "string",
+    "location_name": "string",
+    "pool_id": "string",
+    "pool_name": "string",
+    "phone_number": "string",
+    "detail": "string",
+    "suggestion": "string",
+}
+CHANGE_COLUMNS = {
+    "before": "string",
+    "after": "string",
+    "location_id": "string",
+    "location_name": "string",
+    "pool_id": "string",
+    "pool_name": "string",
+    "phone_number": "string",
+    "change": "category",
+    "field": "string",
+    "old": "string",
+    "new": "string",
+}
+
 AUSTIN = {"id": "L1", "name": "Acme Dental - Austin", "state": "TX", "country": "US"}
 DALLAS = {"id": "L2", "name": "Bolt HVAC - Dallas", "state": "Texas", "country": "US"}
 

@@ -36,6 +36,7 @@ from poolkit.snapshot import LOCATION_FIELDS, location_fields, read_locations, w
 from poolkit.synthetic import write_snapshot
 from poolkit.tables import newest
 
+from conftest import CHANGE_COLUMNS, FINDING_COLUMNS
 from robustness import examples, tally
 
 
@@ -321,32 +322,6 @@ def pairs(draw):
     return first, draw(next_week(first)) if draw(st.integers(0, 4)) else draw(snapshots())
 
 
-FINDINGS = {  # the documented columns and dtypes, written out
-    "severity": "category",
-    "rule": "string",
-    "location_id": "string",
-    "location_name": "string",
-    "pool_id": "string",
-    "pool_name": "string",
-    "phone_number": "string",
-    "detail": "string",
-    "suggestion": "string",
-}
-CHANGE_COLUMNS = {
-    "before": "string",
-    "after": "string",
-    "location_id": "string",
-    "location_name": "string",
-    "pool_id": "string",
-    "pool_name": "string",
-    "phone_number": "string",
-    "change": "category",
-    "field": "string",
-    "old": "string",
-    "new": "string",
-}
-
-
 def documented(frame: pd.DataFrame, columns: dict) -> bool:
     return {c: str(t) for c, t in frame.dtypes.items()} == columns
 
@@ -373,11 +348,11 @@ def test_every_stage_on_two_generated_snapshots(pair):
                 for entries in map(pool_entries, answered)
                 if entries is not None
             )
-            assert documented(poolkit.audit(one), FINDINGS)
+            assert documented(poolkit.audit(one), FINDING_COLUMNS)
             report_analysis(one)
         history = history_of_folders(folders)
         labels = ["2026-11-19T080000Z", "2026-11-26T080000Z"]
-        assert documented(poolkit.audit(history), FINDINGS)
+        assert documented(poolkit.audit(history), FINDING_COLUMNS)
         forward, backward = changes(history, *labels), changes(history, *labels[::-1])
         assert documented(forward, CHANGE_COLUMNS) and documented(backward, CHANGE_COLUMNS)
         for label in labels:

@@ -17,7 +17,7 @@ from poolkit.cli import main
 from poolkit.history import CHANGES, changes, read_history, snapshots_of, trend
 from poolkit.synthetic import write_snapshot
 
-from conftest import AUSTIN, DALLAS, snapshot
+from conftest import AUSTIN, CHANGE_COLUMNS, DALLAS, snapshot
 from conftest import clean_pool as pool
 
 WEEK1 = datetime(2026, 11, 19, 8, tzinfo=timezone.utc)
@@ -193,19 +193,7 @@ def test_columns_and_dtypes_are_fixed_and_one_snapshot_gives_no_changes(tmp_path
     snapshot(tmp_path / "raw" / OLD, pool("A", AUSTIN), taken_at=WEEK1)
     one = changes(read_history(tmp_path / "raw"))
     assert one.empty
-    assert {c: str(t) for c, t in one.dtypes.items()} == {
-        "before": "string",
-        "after": "string",
-        "location_id": "string",
-        "location_name": "string",
-        "pool_id": "string",
-        "pool_name": "string",
-        "phone_number": "string",
-        "change": "category",
-        "field": "string",
-        "old": "string",
-        "new": "string",
-    }
+    assert {c: str(t) for c, t in one.dtypes.items()} == CHANGE_COLUMNS
     with pytest.raises(poolkit.ConfigurationError, match="no snapshot 'nope'"):
         changes(read_history(tmp_path / "raw"), "nope", OLD)
 
