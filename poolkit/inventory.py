@@ -18,11 +18,11 @@ from typing import Any
 import pandas as pd
 
 from .snapshot import INVENTORY_PAGE
-from .tables import SCHEMAS, category_dtype, dtype_of, empty_frame
+from .tables import E164_PATTERN, SCHEMAS, category_dtype, dtype_of, empty_frame
 
 __all__ = ["phone_numbers_table"]
 
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_E164 = re.compile(E164_PATTERN)
 #: phone_numbers column -> (JSON key, kind) for the values a number object holds.
 _FIELDS = {
     "phone_number": ("phoneNumber", "e164"),

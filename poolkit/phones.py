@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
+from .tables import E164_PATTERN
+
 __all__ = ["ENRICH_COLUMNS", "describe", "enrich_numbers", "is_valid", "to_e164", "valid_numbers"]
 
 #: Columns added to the numbers table, in order, with their dtypes.
@@ -230,7 +232,7 @@ def to_e164(numbers: pd.Series, regions: pd.Series | None = None) -> pd.Series:
     a ``+`` country code read as of its ``regions`` value (a country code such as ``US``);
     NA where it does not parse. Numbers already in E.164 form are kept as they are."""
     values = pa.array(numbers, from_pandas=True).cast(pa.string())
-    done = pc.fill_null(pc.match_substring_regex(values, r"^\+[1-9][0-9]{1,14}$"), True)
+    done = pc.fill_null(pc.match_substring_regex(values, E164_PATTERN), True)
     out = numbers.astype(object).copy()
     for index in np.flatnonzero(~done.to_numpy(zero_copy_only=False)):
         region = None if regions is None else regions.iloc[index]

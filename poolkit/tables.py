@@ -31,6 +31,7 @@ from .errors import DatasetError
 from .snapshot import read_manifest
 
 __all__ = [
+    "E164_PATTERN",
     "PoolTables",
     "SCHEMAS",
     "KNOWN_SERVICE_TYPES",
@@ -41,6 +42,9 @@ __all__ = [
     "newest",
     "dataset_snapshots",
 ]
+
+#: A phone number as the API writes it (E.164): the one rule every stage checks numbers by.
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 
 #: Service types the API documents (on phone numbers); the set is open.
 KNOWN_SERVICE_TYPES = ("forward", "ivr", "voice_ai")

@@ -41,6 +41,7 @@ from .errors import (
 from .inventory import phone_numbers_table
 from .snapshot import INVENTORY_PAGE, MANIFEST, SNAPSHOT_FILES, read_locations, read_manifest
 from .tables import (
+    E164_PATTERN,
     MEMORY_SOURCE,
     SCHEMAS,
     PoolTables,
@@ -70,7 +71,6 @@ _POOL_FIELDS = frozenset(
 )
 _NUMBER_FIELDS = frozenset({"phoneNumber", "friendlyName"})
 #: An E.164 phone number (anchored: Arrow's regex functions search, they do not fullmatch).
-E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 _E164 = re.compile(E164_PATTERN)
 _ENVELOPE_KEYS = ("data", "pools", "numberPools")
 _MEMORY = MEMORY_SOURCE
