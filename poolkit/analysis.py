@@ -14,20 +14,50 @@ import re
 
 import pandas as pd
 
+from .model import (
+    DEFAULT_RATES,
+    RATES_SOURCE,
+    answered,
+    answers_nothing,
+    current,
+    forwarding_numbers,
+    held_numbers,
+    idle_held_numbers,
+    inventory_read,
+    missing_pool_numbers,
+    on,
+    rate_of,
+)
 from .phones import ENRICH_COLUMNS, enrich_numbers
 from .places import state_name
-from .tables import PoolTables, category_dtype, newest
+from .tables import PoolTables, category_dtype
 
-NO_SERVICE = "none"
+__all__ = [
+    "DEFAULT_RATES",
+    "RATES_SOURCE",
+    "NO_SERVICE",
+    "adoption_by",
+    "feature_adoption",
+    "feature_adoption_summary",
+    "headline",
+    "inventory",
+    "location_names",
+    "location_summary",
+    "locations_by_id",
+    "locations_without_pools",
+    "monthly_cost",
+    "number_kinds",
+    "numbers_by_area",
+    "numbers_per_pool",
+    "pandas_tables",
+    "problems_summary",
+    "region_summary",
+    "service_labels",
+    "service_mix",
+]
 
-#: feature name -> how a pool shows it (a boolean Series over ``tables.pools``)
-FEATURES = {
-    "whisper": lambda pools: pools["whisper"].fillna(False),
-    "call_recording": lambda pools: pools["call_recording"].fillna(False),
-    "active": lambda pools: pools["is_active"].fillna(False),
-    "inbound_service": lambda pools: pools["service_type"].notna(),
-    "forwarding": lambda pools: pools["forwarding_number"].notna(),
-}
+#: The label of pools with no inbound call service (in brackets: no API type is written so).
+NO_SERVICE = "(none)"
 FEATURE_LABELS = {
     "has_pool": "Has a pool",
     "whisper": "Whisper",
@@ -43,7 +73,7 @@ def is_dask(tables: PoolTables) -> bool:
     return hasattr(tables.pools, "dask")
 
 
-def local(tables: PoolTables) -> PoolTables:
+def pandas_tables(tables: PoolTables) -> PoolTables:
     """Pandas tables to analyse: Dask tables have their per-pool tables computed (one row
     per pool or problem, never per number), so every function here accepts either."""
     if not is_dask(tables):
@@ -91,13 +121,13 @@ def _count_numbers(tables: PoolTables, keys) -> pd.Series:
 def service_labels(pools: pd.DataFrame) -> pd.Series:
     """``service_type`` with pools that have no service labelled ``"none"`` (a category)."""
     types = pools["service_type"]
-    categories = [*types.cat.categories, NO_SERVICE]
+    categories = list(dict.fromkeys([*types.cat.categories, NO_SERVICE]))
     return types.cat.set_categories(categories).fillna(NO_SERVICE)
 
 
 def numbers_per_pool(tables: PoolTables) -> pd.DataFrame:
     """Per pool: location, name, active flag, service and number count, most numbers first."""
-    tables = local(tables)
+    tables = pandas_tables(tables)
     pools = tables.pools
     frame = pools[
         ["location_id", "pool_id", "name", "is_active", "service_type", "number_count"]
@@ -113,7 +143,7 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
 
     ``by`` groups further (for example ``"location_id"``); shares are within each group.
     """
-    tables = local(tables)
+    tables = pandas_tables(tables)
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     pools = tables.pools.assign(service_type=service_labels(tables.pools))
     counts = (
@@ -142,14 +172,14 @@ def locations_by_id(tables: PoolTables) -> pd.DataFrame:
             locations[column] = pd.Series(pd.NA, index=locations.index, dtype="string")
     places = list(zip(locations["state"].astype(object), locations["country"].astype(object)))
     names = {place: state_name(*place) for place in set(places)}  # a few distinct places
-    answered = locations.assign(
-        answered=locations["status"].astype(object) == "ok",
+    answered_ = locations.assign(
+        answered=answered(locations).to_numpy(),
         state=[names[place] for place in places],
     )
-    if answered["location_id"].is_unique and answered["location_id"].notna().all():
-        frame = answered.set_index("location_id")[[*LOCATION_COLUMNS, "answered", "status"]]
+    if answered_["location_id"].is_unique and answered_["location_id"].notna().all():
+        frame = answered_.set_index("location_id")[[*LOCATION_COLUMNS, "answered", "status"]]
         return frame.assign(status=frame["status"].astype(object))  # one snapshot: as it is
-    per_id = answered.groupby("location_id", sort=False, observed=True)
+    per_id = answered_.groupby("location_id", sort=False, observed=True)
     frame = per_id[list(LOCATION_COLUMNS)].last()
     frame["answered"] = per_id["answered"].any()
     frame["status"] = per_id["status"].last().astype(object).where(~frame["answered"], "ok")
@@ -160,9 +190,18 @@ def _not_a_location_column(by: str) -> None:
     raise KeyError(f"by={by!r}: not a location column ({', '.join(LOCATION_COLUMNS)})")
 
 
-def _pool_flags(pools: pd.DataFrame) -> pd.DataFrame:
+def _pool_flags(tables: PoolTables) -> pd.DataFrame:
     """Per pool: each feature, and each inbound call service type (``service_<type>``)."""
-    flags = pd.DataFrame({name: test(pools).astype(bool) for name, test in FEATURES.items()})
+    pools = tables.pools
+    flags = pd.DataFrame(
+        {
+            "whisper": on(pools["whisper"]),
+            "call_recording": on(pools["call_recording"]),
+            "active": on(pools["is_active"]),
+            "inbound_service": pools["service_type"].notna().astype(bool),
+            "forwarding": forwarding_numbers(tables).notna().astype(bool),
+        }
+    )
     for service_type in pools["service_type"].cat.categories:
         flags[f"service_{service_type}"] = (
             (pools["service_type"] == service_type).fillna(False).astype(bool)
@@ -187,8 +226,8 @@ def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFram
     plus the share with each inbound call service type (``service_<type>`` columns). Per
     location, every location that answered is a row: one without pools has 0 pools and uses
     no feature. ``by`` may be a pool column or a location column (``state``, ``country``...)."""
-    tables = local(tables)
-    flags = _pool_flags(tables.pools)
+    tables = pandas_tables(tables)
+    flags = _pool_flags(tables)
     flags[by] = _grouping(tables, by)
     grouped = flags.groupby(by, observed=True)
     shares = grouped.mean().astype("Float64")
@@ -208,9 +247,9 @@ def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.Da
     and feature, also for a group whose every location failed."""
     if by is not None and by not in LOCATION_COLUMNS:
         _not_a_location_column(by)
-    tables = local(tables)
+    tables = pandas_tables(tables)
     locations = locations_by_id(tables)
-    flags = _pool_flags(tables.pools).assign(location_id=tables.pools["location_id"])
+    flags = _pool_flags(tables).assign(location_id=tables.pools["location_id"])
     answered = locations[locations["answered"]]
     per_location = (
         flags.groupby("location_id", observed=True).any().reindex(answered.index, fill_value=False)
@@ -268,10 +307,10 @@ def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.Da
 def location_summary(tables: PoolTables) -> pd.DataFrame:
     """Per location (those without pools and those not fetched too): its name and place,
     status, pools, numbers, active pools and share, pools with a service; most numbers first."""
-    tables = local(tables)
+    tables = pandas_tables(tables)
     pools = tables.pools
     grouped = pools.assign(
-        active=pools["is_active"].fillna(False).astype(int),
+        active=on(pools["is_active"]).astype(int),
         with_service=pools["service_type"].notna().astype(int),
         numbers=pools["number_count"].fillna(0),
     ).groupby("location_id", observed=True)
@@ -302,7 +341,7 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
 
 def locations_without_pools(tables: PoolTables) -> pd.DataFrame:
     """The locations that use no pool or were not fetched: name, place, status and error."""
-    tables = local(tables)
+    tables = pandas_tables(tables)
     summary = location_summary(tables)
     errors = _locations_errors(tables)
     unused = summary[(summary["pools"] == 0) | (summary["status"] != "ok")]
@@ -325,7 +364,7 @@ def headline(tables: PoolTables) -> dict[str, int]:
     """The headline counts: locations (with pools, without, not fetched), pools, numbers,
     pools with a service, problems."""
     numbers = len(tables.numbers)  # Dask counts per partition
-    tables = local(tables)
+    tables = pandas_tables(tables)
     locations = locations_by_id(tables)
     with_pools = locations.index.isin(tables.pools["location_id"].dropna())
     return {  # the locations that answered; those not fetched are counted apart
@@ -345,7 +384,7 @@ def region_summary(tables: PoolTables, by: str = "state") -> pd.DataFrame:
     how many have pools, have none, were not fetched, and their pools and numbers."""
     if by not in LOCATION_COLUMNS:
         _not_a_location_column(by)
-    tables = local(tables)
+    tables = pandas_tables(tables)
     locations = locations_by_id(tables)
     pools = tables.pools.groupby("location_id", observed=True).agg(
         pools=("pool_id", "size"), numbers=("number_count", "sum")
@@ -386,7 +425,7 @@ def adoption_by(tables: PoolTables, by: str = "state") -> pd.DataFrame:
 def location_names(tables: PoolTables) -> dict[str, str]:
     """Location id -> the name to show: its name, with the id where two locations share it
     or none is known."""
-    names = locations_by_id(local(tables))["name"].astype(object)
+    names = locations_by_id(pandas_tables(tables))["name"].astype(object)
     shown = names.where(names.notna(), names.index.to_series())  # no name: the id
     shared = names.duplicated(keep=False) & names.notna()
     if shared.any():
@@ -396,7 +435,7 @@ def location_names(tables: PoolTables) -> dict[str, str]:
 
 def problems_summary(tables: PoolTables) -> pd.DataFrame:
     """Problems grouped by kind, with how often, in how many files, and one example."""
-    tables = local(tables)
+    tables = pandas_tables(tables)
     problems = tables.problems
     columns = ["kind", "count", "files", "example_source", "example_path", "example_value"]
     if problems.empty:
@@ -484,68 +523,16 @@ def numbers_by_area(tables: PoolTables) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------ inventory and cost
 
-#: LC Phone's published monthly prices, USD: a US or Canadian local number $1.15, a toll-free
-#: number $2.15 (HighLevel help centre, "LC Phone pricing", read 2026-11). Prices change and
-#: agencies re-bill: ``monthly_cost(rates=...)`` overrides them.
-DEFAULT_RATES = {
-    ("US", "local"): 1.15,
-    ("CA", "local"): 1.15,
-    ("US", "toll-free"): 2.15,
-    ("CA", "toll-free"): 2.15,
-}
-RATES_SOURCE = "HighLevel help centre, 'LC Phone pricing' (read 2026-11), USD a month"
-
-
-def inventoried(tables: PoolTables) -> pd.Index:
-    """The locations whose pools and every page of active numbers were read
-    (``locations.inventory`` is ``ok``): the only ones whose numbers can be set against their
-    pools."""
-    locations = tables.locations
-    read = (locations["inventory"].astype(object) == "ok") & (
-        locations["status"].astype(object) == "ok"
-    )
-    return pd.Index(locations.loc[read.to_numpy(), "location_id"].dropna().unique(), dtype=object)
-
-
-def inventory_numbers(tables: PoolTables) -> pd.DataFrame:
-    """The ``phone_numbers`` of the locations ``inventoried``, as of each location's newest
-    snapshot."""
-    tables = newest(local(tables))
-    phones = tables.phone_numbers
-    return phones[phones["location_id"].isin(inventoried(tables)).to_numpy()]
-
-
-def unreachable(phone_numbers: pd.DataFrame) -> pd.Series:
-    """Numbers in no pool with neither an inbound call service nor a forwarding number."""
-    return (
-        ~phone_numbers["in_pool"].fillna(False).astype(bool)
-        & phone_numbers["service_type"].isna()
-        & phone_numbers["forwarding_number"].isna()
-    )
-
-
-def missing_pool_numbers(tables: PoolTables) -> pd.DataFrame:
-    """The pool numbers a location's inventory does not hold (of the locations whose
-    inventory was read): ``location_id``, ``pool_id``, ``phone_number``."""
-    tables = newest(local(tables))
-    numbers = tables.numbers[["location_id", "pool_id", "phone_number"]].dropna(
-        subset="phone_number"
-    )
-    numbers = numbers[numbers["location_id"].isin(inventoried(tables))]
-    held = inventory_numbers(tables)[["location_id", "phone_number"]].drop_duplicates()
-    joined = numbers.merge(held, how="left", on=["location_id", "phone_number"], indicator=True)
-    return joined[joined["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
-
 
 def inventory(tables: PoolTables) -> pd.DataFrame:
-    """Per location whose inventory was read: the numbers it holds, in pools, in no pool, in
-    no pool and unreachable (no inbound service, no forwarding), and its pool numbers that
-    its inventory does not hold."""
-    tables = newest(local(tables))
-    phones, ids = inventory_numbers(tables), inventoried(tables)
-    per = phones.assign(
-        in_pool=phones["in_pool"].fillna(False).astype(bool), unreachable=unreachable(phones)
-    ).groupby(phones["location_id"].astype(object))
+    """Per location whose inventory was read, in the current state of the tables: the numbers
+    it holds, in pools, in no pool, answering nothing (in no pool, no inbound service, no
+    forwarding), and its pool numbers that its inventory does not hold."""
+    tables = current(pandas_tables(tables))
+    phones, ids = held_numbers(tables), inventory_read(tables)
+    per = phones.assign(in_pool=on(phones["in_pool"]), unreachable=answers_nothing(phones)).groupby(
+        phones["location_id"].astype(object)
+    )
     frame = pd.DataFrame(
         {
             "numbers": per.size(),
@@ -565,87 +552,47 @@ def inventory(tables: PoolTables) -> pd.DataFrame:
     )
 
 
-def _rates(rates: dict | None):
-    """A number's monthly rate by country and type: ``rates`` keyed by ``(country, type)``,
-    then by type alone, then ``DEFAULT_RATES``; None where none is known."""
-    rates = rates or {}
-
-    def rate(country: object, kind: object) -> float | None:
-        for table, key in (
-            (rates, (country, kind)),
-            (rates, kind),
-            (DEFAULT_RATES, (country, kind)),
-        ):
-            if key in table:
-                return table[key]
-        return None
-
-    return rate
-
-
 def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
-    """Per location and number type: numbers, the estimated monthly cost, and its idle part
-    (numbers in inactive pools or in pools whose calls go nowhere, and numbers in no pool
-    that nothing answers), of the locations whose inventory was read. ``rates`` overrides
-    ``DEFAULT_RATES`` by type (``{"local": 1.5}``) or by country and type
-    (``{("US", "toll-free"): 2.0}``); a number with no rate costs nothing here and is
-    counted as ``unpriced``."""
-    tables = newest(local(tables))
-    phones = inventory_numbers(tables)
-    rate = _rates(rates)
+    """Per location and number type, in the current state of the tables: numbers, the
+    estimated monthly cost in whole cents (``monthly_cost_cents``), and its idle part (numbers
+    that answer nothing, or whose every pool is inactive or has no route), of the locations
+    whose inventory was read. ``rates`` (dollars) overrides ``DEFAULT_RATES`` by type
+    (``{"local": 1.5}``) or by country and type (``{("US", "toll-free"): 2.0}``); a number
+    with no rate costs nothing here and is counted as ``unpriced``. ``model.dollars`` shows
+    cents as dollars."""
+    tables = current(pandas_tables(tables))
+    phones = held_numbers(tables)
+    rate = rate_of(rates)
     price = pd.Series(
         [
             rate(c, t)
             for c, t in zip(phones["country_code"].astype(object), phones["type"].astype(object))
         ],
         index=phones.index,
-        dtype="Float64",
+        dtype="Int64",
     )
-    pools = tables.pools.dropna(subset=["location_id", "pool_id"])
-    routeless = pools["service_type"].isna() & pools["forwarding_number"].isna()
-    unused = pools.loc[
-        (pools["is_active"].eq(False).fillna(False) | routeless).to_numpy(),
-        ["location_id", "pool_id"],
-    ]
-    keys = phones[["location_id", "pool_id"]].astype(object)
-    in_unused = (
-        pd.MultiIndex.from_frame(keys).isin(pd.MultiIndex.from_frame(unused.astype(object)))
-        & keys["pool_id"].notna().to_numpy()
-    )
-    idle = in_unused | unreachable(phones).to_numpy()
+    idle = idle_held_numbers(tables, phones)
     frame = phones.assign(
         type=phones["type"].fillna("unknown"),
-        price=price.fillna(0.0),
+        price=price.fillna(0).astype("int64"),
         idle=idle,
-        idle_price=price.fillna(0.0).where(idle, 0.0),
+        idle_price=price.fillna(0).astype("int64").where(idle, 0),
         unpriced=price.isna(),
     )
     out = (
         frame.groupby(["location_id", "type"], sort=True)
         .agg(
             numbers=("price", "size"),
-            monthly_cost=("price", "sum"),
+            monthly_cost_cents=("price", "sum"),
             idle_numbers=("idle", "sum"),
-            idle_cost=("idle_price", "sum"),
+            idle_cost_cents=("idle_price", "sum"),
             unpriced=("unpriced", "sum"),
         )
         .reset_index()
     )
     out.insert(1, "name", out["location_id"].map(location_names(tables)))
-    counts = ["numbers", "idle_numbers", "unpriced"]
+    counts = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents", "unpriced"]
     return out.astype(
         {"location_id": "string", "name": "string", "type": "string"}
         | dict.fromkeys(counts, "Int64")
-        | {"monthly_cost": "Float64", "idle_cost": "Float64"}
-    )[
-        [
-            "location_id",
-            "name",
-            "type",
-            "numbers",
-            "monthly_cost",
-            "idle_numbers",
-            "idle_cost",
-            "unpriced",
-        ]
-    ]
+    )[["location_id", "name", "type", *counts]]

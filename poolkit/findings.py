@@ -12,7 +12,6 @@ the other rules still run.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from dataclasses import dataclass
 from importlib.resources import files
@@ -23,26 +22,36 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .analysis import (
-    inventory_numbers,
-    is_dask,
-    local,
-    location_names,
-    locations_by_id,
-    missing_pool_numbers,
-    unreachable,
-)
+from .analysis import is_dask, location_names, locations_by_id, pandas_tables
 from .errors import ConfigurationError
-from .phones import to_e164, valid_numbers
-from .tables import PoolTables, newest
+from .model import (
+    answers_nothing,
+    blank,
+    current,
+    forward_targets,
+    has_route,
+    held_numbers,
+    missing_pool_numbers,
+    off,
+    on,
+    pool_identity,
+    pool_labels,
+    pool_rows,
+    set_aside,
+)
+from .phones import valid_numbers
+from .tables import PoolTables
 
 __all__ = ["FINDING_DTYPES", "RULES", "SEVERITIES", "Rule", "audit", "findings_summary", "rule"]
 
 #: Severities, most severe first (the order findings are sorted in).
 SEVERITIES = ("error", "warning", "info")
+#: The severity dtype: ordered from the least severe, so that ``severity >= "warning"`` means
+#: a warning or worse.
+SEVERITY_DTYPE = pd.CategoricalDtype(SEVERITIES[::-1], ordered=True)
 #: The findings table's columns, in order, and their dtypes.
 FINDING_DTYPES = {
-    "severity": pd.CategoricalDtype(SEVERITIES, ordered=True),
+    "severity": SEVERITY_DTYPE,
     "rule": pd.StringDtype(),
     "location_id": pd.StringDtype(),
     "location_name": pd.StringDtype(),
@@ -80,26 +89,16 @@ def _id_of(check: Callable) -> str:
     return getattr(check, "id", None) or getattr(check, "__name__", "rule").replace("_", "-")
 
 
-def _blank(values: pd.Series) -> pd.Series:
-    """Missing, empty or only spaces."""
-    return values.isna() | (values.str.strip() == "")
-
-
 def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
     """``values.isin(among)`` by Arrow (pandas' own takes the values one by one)."""
     found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(among.unique()))
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
-def _flag(values: pd.Series) -> pd.Series:
-    """A boolean flag that is exactly True (NA, a flag that did not parse, counts as not)."""
-    return values.fillna(False).astype(bool)
-
-
-def _pool_names(tables: PoolTables, keys: pd.DataFrame, prefix: str = "") -> pd.Series:
-    """The name of the pool of each row of ``keys`` (its ``location_id`` and ``pool_id``,
-    with ``prefix``); NA where the pool or a key is unknown."""
-    found = keys[[prefix + key for key in _POOL]].set_axis(_POOL, axis=1).astype("string")
+def _pool_names(tables: PoolTables, keys: pd.DataFrame) -> pd.Series:
+    """The name of the pool of each row of ``keys`` (its ``location_id`` and ``pool_id``);
+    NA where the pool or a key is unknown."""
+    found = keys[_POOL].astype("string")
     pools = tables.pools[[*_POOL, "name"]]
     pools = pools[_isin(pools["pool_id"], found["pool_id"].dropna())]  # only those asked of
     pools = pools.dropna(subset="pool_id").drop_duplicates(_POOL)
@@ -107,13 +106,10 @@ def _pool_names(tables: PoolTables, keys: pd.DataFrame, prefix: str = "") -> pd.
     return pd.Series(names["name"].to_numpy(), index=keys.index, dtype="string")
 
 
-def _pool_labels(tables: PoolTables, keys: pd.DataFrame, prefix: str = "") -> pd.Series:
-    """``'Pool name' (Location name)`` for each row of ``keys`` (ids where names are
-    unknown, ``?`` where ids are too)."""
-    location_ids = keys[prefix + "location_id"].astype("string")
-    places = location_ids.map(location_names(tables)).fillna(location_ids).fillna("?")
-    pools = _pool_names(tables, keys, prefix).fillna(keys[prefix + "pool_id"]).fillna("?")
-    return "'" + pools + "' (" + places.astype("string") + ")"
+def _labels(tables: PoolTables, rows) -> np.ndarray:
+    """``'Pool name' (Location name)`` of these pool rows."""
+    rows = np.asarray(rows, dtype=np.int64)
+    return pool_labels(tables, rows, location_names(tables)).to_numpy()
 
 
 def _plural(counts: pd.Series, noun: str) -> pd.Series:
@@ -122,7 +118,7 @@ def _plural(counts: pd.Series, noun: str) -> pd.Series:
     return counts.astype("string").fillna("?") + " " + noun + np.where(counts == 1, "", "s")
 
 
-def _of_pools(pools: pd.DataFrame, detail: pd.Series, suggestion: str, **extra) -> pd.DataFrame:
+def _of_pools(pools: pd.DataFrame, detail, suggestion: str, **extra) -> pd.DataFrame:
     """Findings about these pools."""
     return pd.DataFrame(
         {
@@ -136,7 +132,7 @@ def _of_pools(pools: pd.DataFrame, detail: pd.Series, suggestion: str, **extra) 
 
 
 def _name(pools: pd.DataFrame) -> pd.Series:
-    return "'" + pools["name"].fillna(pools["pool_id"]).fillna("?") + "'"
+    return ("'" + pools["name"].fillna(pools["pool_id"]) + "'").fillna("A pool without an id")
 
 
 # --------------------------------------------------------------------------------- the rules
@@ -149,23 +145,38 @@ def _name(pools: pd.DataFrame) -> pd.Series:
 )
 def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     numbers = tables.numbers
-    repeated = numbers[numbers["phone_number"].duplicated(keep=False).to_numpy()]
-    repeated = repeated.dropna(subset="phone_number")
-    if repeated.empty:
+    repeated = numbers["phone_number"].duplicated(keep=False).fillna(False).to_numpy(bool)
+    if not repeated.any():
         return pd.DataFrame()
-    # one row per pool and number; a pool repeated whole (a problem row) lists its numbers at
-    # the same positions again, which is not a number listed twice
+    rows = pool_rows(tables)[repeated]
+    identity = pool_identity(tables.pools)
+    listed = pd.DataFrame(
+        {
+            "location_id": numbers["location_id"].to_numpy()[repeated],
+            "pool_id": numbers["pool_id"].to_numpy()[repeated],
+            "phone_number": numbers["phone_number"].to_numpy()[repeated],
+            "position": numbers["position"].to_numpy()[repeated],
+            "row": rows,
+            # a pool repeated whole (same id twice, a problem row) is one pool; a pool
+            # without an id is a pool of its own
+            "pool": np.where(rows >= 0, identity[np.maximum(rows, 0)], -1 - np.arange(len(rows))),
+        }
+    )
     listed = (
-        repeated.groupby([*_POOL, "phone_number"], dropna=False)["position"]
-        .nunique()
-        .rename("times")
+        listed.groupby(["pool", "phone_number"], sort=False)
+        .agg(
+            location_id=("location_id", "first"),
+            pool_id=("pool_id", "first"),
+            row=("row", "first"),
+            times=("position", "nunique"),
+        )
         .reset_index()
     )
-    listed["pools"] = listed.groupby("phone_number")["pool_id"].transform("size")
+    listed["pools"] = listed.groupby("phone_number")["pool"].transform("size")
     hit = listed[(listed["pools"] > 1) | (listed["times"] > 1)].copy()
     if hit.empty:
         return pd.DataFrame()
-    hit["label"] = _pool_labels(tables, hit)
+    hit["label"] = _labels(tables, hit["row"])
     per_number = hit.sort_values("label").groupby("phone_number")
     about = per_number.agg(
         labels=("label", ", ".join), locations=("location_id", "nunique")
@@ -201,26 +212,25 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     "or to a number of another pool.",
 )
 def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
-    targets = _forward_targets(tables)
-    targets["number"] = _as_e164(tables, targets)
+    targets = forward_targets(tables)
     numbers = tables.numbers
-    owners = numbers.loc[
-        _isin(numbers["phone_number"], targets["number"].dropna()), [*_POOL, "phone_number"]
-    ].set_axis(["owner_location_id", "owner_pool_id", "number"], axis=1)
-    loops = targets.merge(owners, on="number").drop_duplicates(
-        [*_POOL, "field", "owner_location_id", "owner_pool_id"]
+    taken = _isin(numbers["phone_number"], targets["number"].dropna())
+    owners = pd.DataFrame(
+        {
+            "number": numbers["phone_number"].to_numpy()[taken],
+            "owner_row": pool_rows(tables)[taken],
+        }
     )
+    loops = targets.merge(owners, on="number").drop_duplicates(["pool_row", "field", "owner_row"])
     if loops.empty:
         return pd.DataFrame()
-    own = (loops["owner_location_id"] == loops["location_id"]) & (
-        loops["owner_pool_id"] == loops["pool_id"]
-    )
-    whose = _pool_labels(tables, loops, prefix="owner_").radd("a number of pool ")
+    own = loops["owner_row"] == loops["pool_row"]
+    whose = "a number of pool " + pd.Series(_labels(tables, loops["owner_row"]), index=loops.index)
     detail = (
         "The "
         + loops["field"]
         + " of "
-        + _name(loops)
+        + _name(tables.pools.iloc[loops["pool_row"].to_numpy()]).set_axis(loops.index)
         + " is "
         + loops["target"]
         + ", "
@@ -236,55 +246,6 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
     )
 
 
-def _forward_targets(tables: PoolTables) -> pd.DataFrame:
-    """Where each pool sends its calls on: its forwarding number and the number of its
-    ``forward`` service (``field`` says which), one row each that is not blank."""
-    pools = tables.pools
-    forwards = (pools["service_type"].astype(object) == "forward").to_numpy()
-    frame = pd.concat(
-        [
-            pools[[*_POOL, "name"]].assign(
-                target=pools["forwarding_number"], field="forwarding number"
-            ),
-            pools.loc[forwards, [*_POOL, "name"]].assign(
-                target=pools.loc[forwards, "service_value"], field="forward service number"
-            ),
-        ],
-        ignore_index=True,
-    )
-    return frame[~_blank(frame["target"]).to_numpy()].reset_index(drop=True)
-
-
-def _as_e164(tables: PoolTables, targets: pd.DataFrame) -> pd.Series:
-    """The E.164 form of each forwarding target, one without a country code read as a
-    number of its location's country (NA where it does not parse)."""
-    country = locations_by_id(tables)["country"]
-    return to_e164(targets["target"], targets["location_id"].map(country))
-
-
-#: The response fields that hold phone numbers, by what the findings call them.
-_NUMBER_FIELDS = {"phoneNumber": "pool number", "forwardingNumber": "forwarding number"}
-
-
-def _set_aside(tables: PoolTables) -> pd.DataFrame:
-    """The phone numbers the reader left out of the tables (not E.164: problem rows), with
-    the pool, the field and the value as the response gave it."""
-    problems = tables.problems
-    field = problems["path"].str.rsplit(".", n=1).str[-1].map(_NUMBER_FIELDS)
-    texts = problems["value"].map(_json_text, na_action="ignore")
-    kept = problems[(field.notna() & texts.notna()).to_numpy()]
-    return kept[_POOL].assign(target=texts[kept.index], field=field[kept.index])
-
-
-def _json_text(value: str) -> str | None:
-    """The string a problem row's JSON ``value`` holds; None for any other JSON."""
-    try:
-        text = json.loads(value)
-    except ValueError:
-        return None
-    return text if isinstance(text, str) and text.strip() else None
-
-
 @rule(
     "active-pool-without-route",
     "error",
@@ -292,14 +253,7 @@ def _json_text(value: str) -> str | None:
 )
 def active_pool_without_route(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
-    misformed = _set_aside(tables)  # a forwarding number not in E.164 is one, if a bad one
-    misformed = misformed[misformed["field"] == "forwarding number"]
-    hit = pools[
-        _flag(pools["is_active"])
-        & pools["service_type"].isna()
-        & _blank(pools["forwarding_number"])
-        & ~pd.MultiIndex.from_frame(pools[_POOL]).isin(pd.MultiIndex.from_frame(misformed[_POOL]))
-    ]
+    hit = pools[(on(pools["is_active"]) & ~has_route(tables)).to_numpy()]
     return _of_pools(
         hit,
         _name(hit)
@@ -314,7 +268,7 @@ def active_pool_without_route(tables: PoolTables) -> pd.DataFrame:
 @rule("empty-active-pool", "warning", "An active pool with no numbers.")
 def empty_active_pool(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
-    hit = pools[_flag(pools["is_active"]) & (pools["number_count"] == 0).fillna(False)]
+    hit = pools[on(pools["is_active"]) & (pools["number_count"] == 0).fillna(False)]
     return _of_pools(
         hit,
         _name(hit) + " is active but holds no numbers: no visitor can be given one.",
@@ -329,9 +283,7 @@ def empty_active_pool(tables: PoolTables) -> pd.DataFrame:
 )
 def inactive_pool_with_numbers(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
-    hit = pools[
-        pools["is_active"].eq(False).fillna(False) & (pools["number_count"] > 0).fillna(False)
-    ]
+    hit = pools[off(pools["is_active"]) & (pools["number_count"] > 0).fillna(False)]
     return _of_pools(
         hit,
         _name(hit)
@@ -345,7 +297,7 @@ def inactive_pool_with_numbers(tables: PoolTables) -> pd.DataFrame:
 @rule("whisper-without-message", "warning", "Whisper on with an empty or missing message.")
 def whisper_without_message(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
-    hit = pools[_flag(pools["whisper"]) & _blank(pools["whisper_message"])]
+    hit = pools[on(pools["whisper"]) & blank(pools["whisper_message"])]
     return _of_pools(
         hit,
         _name(hit) + " has whisper on but no whisper message: whoever answers hears nothing.",
@@ -356,7 +308,7 @@ def whisper_without_message(tables: PoolTables) -> pd.DataFrame:
 @rule("empty-service-value", "warning", "An inbound call service whose value is empty.")
 def empty_service_value(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
-    hit = pools[pools["service_type"].notna() & _blank(pools["service_value"])]
+    hit = pools[pools["service_type"].notna() & blank(pools["service_value"])]
     return _of_pools(
         hit,
         _name(hit)
@@ -371,44 +323,48 @@ def empty_service_value(tables: PoolTables) -> pd.DataFrame:
     "invalid-number",
     "warning",
     "A pool number, forwarding number or forward service number that is not a valid phone "
-    "number by libphonenumber.",
+    "number by libphonenumber, or a pool or forwarding number not in E.164 form.",
 )
 def invalid_number(tables: PoolTables) -> pd.DataFrame:
-    numbers, forwards = tables.numbers, _forward_targets(tables)
+    numbers, aside = tables.numbers, set_aside(tables)
     pool_numbers = numbers[valid_numbers(numbers["phone_number"]).eq(False).fillna(False)]
-    forwards["number"] = _as_e164(tables, forwards)  # free text: as dialled there
-    invalid = valid_numbers(forwards["number"]).eq(False) | forwards["number"].isna()
+    misformed_numbers = aside[aside["field"] == "pool number"]
+    targets = forward_targets(tables, aside)
+    not_e164 = targets["target"] != targets["number"]  # as given, not in E.164 form
+    invalid = (valid_numbers(targets["number"]).eq(False) | targets["number"].isna()).fillna(True)
+    misformed = not_e164.fillna(True) & targets["field"].eq("forwarding number")
+    targets = targets[invalid | misformed]
+    targets = targets.drop_duplicates(["pool_row", "target"])
+    invalid = invalid.reindex(targets.index)
+    why = np.where(
+        invalid.to_numpy(bool),
+        " is not a valid phone number (libphonenumber): calls to it cannot connect.",
+        " is not in E.164 form (such as +14155552671), as the API documents it.",
+    )
     bad = pd.concat(
         [
-            pool_numbers[_POOL].assign(target=pool_numbers["phone_number"], field="pool number"),
-            forwards.loc[invalid.to_numpy(), [*_POOL, "target", "field"]],
+            pool_numbers[_POOL].assign(
+                target=pool_numbers["phone_number"],
+                field="pool number",
+                why=" is not a valid phone number (libphonenumber): calls to it cannot connect.",
+            ),
+            misformed_numbers[[*_POOL, "field"]].assign(
+                target=misformed_numbers["text"],
+                why=" is not in E.164 form (such as +14155552671), as the API documents it: "
+                "poolkit could not check it and left it out of the tables (see "
+                "contract-problem).",
+            ),
+            targets[[*_POOL, "field", "target"]].assign(why=why),
         ],
         ignore_index=True,
     )
-    invalid = _of_pools(
+    return _of_pools(
         bad,
-        "The "
-        + bad["field"]
-        + " "
-        + bad["target"]
-        + " is not a valid phone number (libphonenumber): calls to it cannot connect.",
+        "The " + bad["field"] + " " + bad["target"].astype("string") + bad["why"],
         "Correct the number in HighLevel (E.164, such as +14155552671); if it is a new area "
         "code, update the phonenumbers package.",
         phone_number=bad["target"],
     )
-    aside = _set_aside(tables)
-    misformed = _of_pools(
-        aside,
-        "The "
-        + aside["field"]
-        + " "
-        + aside["target"]
-        + " is not in E.164 form (such as +14155552671), as the API documents it: poolkit "
-        "could not check it and left it out of the tables (see contract-problem).",
-        "Enter the number in HighLevel with its + and country code.",
-        phone_number=aside["target"],
-    )
-    return pd.concat([invalid, misformed], ignore_index=True)
 
 
 def _consent_table() -> pd.DataFrame:
@@ -426,7 +382,7 @@ def recording_consent(tables: PoolTables) -> pd.DataFrame:
     consent = _consent_table().set_index(["country", "state"])
     places = locations_by_id(tables)  # states by their full names
     places = places.assign(country=places["country"].fillna("US"))  # a state alone: the US
-    pools = tables.pools[_flag(tables.pools["call_recording"])]
+    pools = tables.pools[on(tables.pools["call_recording"])]
     where = places.reindex(pools["location_id"])
     rows = consent.reindex(pd.MultiIndex.from_arrays([where["country"], where["state"]]))
     hit = pools[rows["consent"].notna().to_numpy()]
@@ -498,8 +454,8 @@ def contract_problem(tables: PoolTables) -> pd.DataFrame:
     "service nor a forwarding number.",
 )
 def unreachable_number(tables: PoolTables) -> pd.DataFrame:
-    phones = inventory_numbers(tables)
-    hit = phones[unreachable(phones).to_numpy()]
+    phones = held_numbers(tables)
+    hit = phones[answers_nothing(phones).to_numpy()]
     return pd.DataFrame(
         {
             "location_id": hit["location_id"],
@@ -524,7 +480,7 @@ def missing_pool_number(tables: PoolTables) -> pd.DataFrame:
         missing,
         missing["phone_number"]
         + " is in "
-        + _pool_labels(tables, missing)
+        + _labels(tables, missing["pool_row"])
         + " but not among the numbers the location holds: it may have been released, and "
         "calls to it reach no one.",
         "Remove it from the pool, or look the number up in the phone system.",
@@ -538,7 +494,7 @@ def missing_pool_number(tables: PoolTables) -> pd.DataFrame:
     "A location whose phone account (its inventory's accountStatus) is not active.",
 )
 def inactive_account(tables: PoolTables) -> pd.DataFrame:
-    phones = inventory_numbers(tables)
+    phones = held_numbers(tables)
     status = phones["account_status"].astype(object)
     off = phones[(status.notna() & (status != "active")).to_numpy()]
     per = off.groupby(["location_id", "account_status"]).size().rename("count").reset_index()
@@ -633,13 +589,14 @@ def audit(
 ) -> pd.DataFrame:
     """The findings of ``rules`` (default: ``RULES``) on ``tables``: one row per finding with
     the columns of ``FINDING_DTYPES``, sorted by severity, then location, rule and pool.
-    Where the tables hold several snapshots, each location is audited as of its newest.
+    Where the tables hold several snapshots, their current state is audited: the newest
+    snapshot, and only the locations in it.
     ``select`` runs only the rules of these ids, ``ignore`` skips these."""
     if is_dask(tables):  # duplicates and loops need every number at once
-        pandas_tables = local(tables)
-        pandas_tables.numbers = tables.numbers.compute().reset_index(drop=True)
-        tables = pandas_tables
-    tables = newest(tables)  # a location audited as it is now, not as it was
+        computed = pandas_tables(tables)
+        computed.numbers = tables.numbers.compute().reset_index(drop=True)
+        tables = computed
+    tables = current(tables)  # the locations as they are now, not as they were
     chosen = _chosen(
         RULES if rules is None else list(rules),
         None if select is None else set(select),
@@ -651,12 +608,17 @@ def audit(
     frame["location_name"] = frame["location_id"].map(location_names(tables))
     frame["pool_name"] = _pool_names(tables, frame)
     frame = frame.astype(FINDING_DTYPES).drop_duplicates()  # a pool repeated whole: once
-    return frame.sort_values(
-        ["severity", "location_name", "location_id", "rule", "pool_name", "pool_id"]
-        + ["phone_number", "detail"],
-        kind="stable",
-        na_position="last",
-    ).reset_index(drop=True)
+    frame["rank"] = -frame["severity"].cat.codes  # most severe first
+    return (
+        frame.sort_values(
+            ["rank", "location_name", "location_id", "rule", "pool_name", "pool_id"]
+            + ["phone_number", "detail"],
+            kind="stable",
+            na_position="last",
+        )
+        .drop(columns="rank")
+        .reset_index(drop=True)
+    )
 
 
 def findings_summary(
@@ -673,5 +635,5 @@ def findings_summary(
     ).reset_index()
     frame["checks"] = frame["rule"].map(described).fillna("").astype("string")
     return frame.sort_values(
-        ["severity", "findings"], ascending=[True, False], kind="stable"
+        ["severity", "findings"], ascending=[False, False], kind="stable"
     ).reset_index(drop=True)

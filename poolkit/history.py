@@ -17,6 +17,7 @@ import pandas as pd
 
 from .analysis import FEATURE_LABELS, feature_adoption_summary, headline, location_names
 from .errors import ConfigurationError
+from .model import answered, forwarding_numbers, on
 from .tables import (
     PoolTables,
     dataset_rows,
@@ -31,10 +32,10 @@ __all__ = [
     "CHANGES",
     "CHANGE_KINDS",
     "SETTINGS",
-    "at",
     "changes",
     "history_of_folders",
     "read_history",
+    "snapshot_tables",
     "snapshots_of",
     "trend",
 ]
@@ -132,7 +133,7 @@ def snapshots_of(history: PoolTables) -> list[str]:
 _NUMBER_TABLES = ("numbers", "phone_numbers")
 
 
-def at(history: PoolTables, snapshot: str, *, skip: Iterable[str] = ()) -> PoolTables:
+def snapshot_tables(history: PoolTables, snapshot: str, *, skip: Iterable[str] = ()) -> PoolTables:
     """The tables of one snapshot of a history (without the ``snapshot`` column); the
     tables named in ``skip`` left empty."""
     return PoolTables(
@@ -166,7 +167,7 @@ def _present(tables: PoolTables) -> tuple[set, set]:
     locations = tables.locations
     if locations.empty:
         return set(tables.pools["location_id"].dropna()), set()
-    ok = locations["status"].astype(object) == "ok"
+    ok = answered(locations)
     return set(locations.loc[ok, "location_id"]), set(locations.loc[~ok, "location_id"])
 
 
@@ -216,7 +217,9 @@ def _pool_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[pd.DataFrame]:
     return rows
 
 
-def _number_changes(old: pd.DataFrame, new: pd.DataFrame, names: dict) -> list[pd.DataFrame]:
+def _number_changes(
+    old: pd.DataFrame, new: pd.DataFrame, old_names: dict, new_names: dict
+) -> list[pd.DataFrame]:
     """Numbers added to and removed from pools; a number that left one pool and joined
     another of the same location is one ``number_moved`` row (old and new pool)."""
     keys = ["location_id", "phone_number", "pool_id"]
@@ -235,7 +238,7 @@ def _number_changes(old: pd.DataFrame, new: pd.DataFrame, names: dict) -> list[p
     gone = paired[paired["pool_id"].isna()].assign(pool_id=lambda f: f["pool_id_old"])
     came = paired[paired["pool_id_old"].isna()]
 
-    def pool(location_ids: pd.Series, pool_ids: pd.Series) -> pd.Series:
+    def pool(location_ids: pd.Series, pool_ids: pd.Series, names: dict) -> pd.Series:
         return pd.Series(
             [names.get((loc, pid), pid) for loc, pid in zip(location_ids, pool_ids)],
             index=pool_ids.index,
@@ -250,10 +253,23 @@ def _number_changes(old: pd.DataFrame, new: pd.DataFrame, names: dict) -> list[p
             "number_moved",
             phone_number=moved["phone_number"],
             field="pool",
-            old=pool(moved["location_id"], moved["pool_id_old"]),
-            new=pool(moved["location_id"], moved["pool_id"]),
+            old=pool(moved["location_id"], moved["pool_id_old"], old_names),
+            new=pool(moved["location_id"], moved["pool_id"], new_names),
         ),
     ]
+
+
+def _pool_names(tables: PoolTables) -> dict:
+    """(location id, pool id) -> the pool's name in these tables."""
+    pools = tables.pools[["location_id", "pool_id", "name"]].dropna(subset="name")
+    return {(loc, pid): name for loc, pid, name in pools.itertuples(index=False)}
+
+
+def _with_forwarding(tables: PoolTables, kept) -> pd.DataFrame:
+    """The pools ``kept`` keeps, with each forwarding number as the pool gives it (one the
+    reader set aside as misformed included)."""
+    pools = tables.pools.assign(forwarding_number=forwarding_numbers(tables))
+    return kept(pools)
 
 
 def changes(
@@ -278,23 +294,18 @@ def changes(
                 f"no snapshot {label!r} in the history to compare "
                 f"({', '.join(labels) or 'no snapshot'})"
             )
-    old, new = at(history, before), at(history, after)
+    old, new = snapshot_tables(history, before), snapshot_tables(history, after)
     location_rows, compared = _location_changes(old, new)
 
     def kept(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["location_id"].isin(compared)]
 
-    pool_names = {
-        (loc, pid): name
-        for tables in (old, new)
-        for loc, pid, name in tables.pools[["location_id", "pool_id", "name"]]
-        .dropna(subset="name")
-        .itertuples(index=False)
-    }
+    old_names, new_names = _pool_names(old), _pool_names(new)
+    pool_names = old_names | new_names  # a pool named as it is now, or was last
     rows = [
         *location_rows,
-        *_pool_changes(kept(old.pools), kept(new.pools)),
-        *_number_changes(kept(old.numbers), kept(new.numbers), pool_names),
+        *_pool_changes(_with_forwarding(old, kept), _with_forwarding(new, kept)),
+        *_number_changes(kept(old.numbers), kept(new.numbers), old_names, new_names),
     ]
     frame = pd.concat([r for r in rows if len(r)] or [pd.DataFrame()], ignore_index=True)
     frame = frame.reindex(columns=list(CHANGES)).assign(before=before, after=after)
@@ -334,7 +345,7 @@ def trend(history: PoolTables | str | os.PathLike) -> pd.DataFrame:
         numbers = history.numbers["snapshot"].value_counts()
     rows = []
     for label in snapshots_of(history):
-        tables = at(history, label, skip=_NUMBER_TABLES)
+        tables = snapshot_tables(history, label, skip=_NUMBER_TABLES)
         counts = headline(tables)
         adoption = feature_adoption_summary(tables).set_index("feature")["share"]
         rows.append(
@@ -343,7 +354,7 @@ def trend(history: PoolTables | str | os.PathLike) -> pd.DataFrame:
                 "locations": counts["locations"],
                 "locations_not_fetched": counts["locations_not_fetched"],
                 "pools": counts["pools"],
-                "active_pools": int(tables.pools["is_active"].fillna(False).sum()),
+                "active_pools": int(on(tables.pools["is_active"]).sum()),
                 "numbers": int(numbers.get(label, 0)),
                 **{f"share_{feature}": adoption.get(feature, np.nan) for feature in FEATURE_LABELS},
             }

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from .snapshot import INVENTORY_PAGE
-from .tables import E164_PATTERN, SCHEMAS, category_dtype, dtype_of, empty_frame
+from .tables import E164_PATTERN, SCHEMAS, category_dtype, dtype_of, empty_frame, is_numbers_page
 
 __all__ = ["phone_numbers_table"]
 
@@ -88,10 +88,15 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
     if isinstance(doc, Exception):  # a page that could not be read: a problem, no rows
         problem("$", None, f"{doc}; the page was skipped")
         return []
-    numbers = doc.get("numbers") if isinstance(doc, dict) else None
-    if not isinstance(numbers, list):
-        problem("$", None, "not an active-numbers page: no 'numbers' list; the page was skipped")
+    if not is_numbers_page(doc):
+        problem(
+            "$",
+            None,
+            "not an active-numbers page: no 'numbers' list; the page was skipped and the "
+            "location's inventory is incomplete",
+        )
         return []
+    numbers = doc["numbers"]
     status = doc.get("accountStatus")
     if status is not None and not isinstance(status, str):
         problem("accountStatus", status, "accountStatus is not a string")

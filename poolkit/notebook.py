@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import html
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .analysis import RATES_SOURCE, adoption_by, headline, inventory, local, monthly_cost
+from .analysis import adoption_by, headline, inventory, monthly_cost, pandas_tables
 from .findings import audit, findings_summary
 from .history import changes, snapshots_of, trend
 from .masking import masked, masked_changes, masked_findings
+from .model import RATES_SOURCE, dollars
 from .plots import plot_adoption_trend, plot_findings, plot_locations_by_region, plot_trend
 from .snapshot import MANIFEST, read_manifest
 from .sources import load, load_history, resolve_data
 from .tables import PoolTables
 
 __all__ = [  # load, load_history and resolve_data: poolkit.sources, for the notebooks
+    "ReportData",
     "findings_section",
     "header",
     "history_section",
@@ -36,18 +39,32 @@ __all__ = [  # load, load_history and resolve_data: poolkit.sources, for the not
 ]
 
 
+@dataclass
+class ReportData:
+    """What the report shows: the tables (masked when asked), their audit findings, the
+    history, and the inventory and its monthly cost. Everything is computed on the real
+    numbers; masking comes last, so that two numbers that mask alike change no count."""
+
+    tables: PoolTables
+    findings: pd.DataFrame
+    history: PoolTables | None
+    held: pd.DataFrame
+    cost: pd.DataFrame
+
+
 def load_report(
     data: str | os.PathLike, *, enrich: bool = False, mask_numbers: bool = False
-) -> tuple[PoolTables, pd.DataFrame, PoolTables | None]:
-    """What the report shows: ``load``'s tables, their audit findings, and ``load_history``.
-    The audit sees the real numbers; masking, when asked, comes after, and masks the
-    findings too (the history is masked where the report shows it)."""
+) -> ReportData:
+    """What the report shows (``ReportData``): ``load``'s tables, their audit findings,
+    ``load_history``, ``analysis.inventory`` and ``analysis.monthly_cost``; with
+    ``mask_numbers`` the tables and findings masked after they were counted (the history is
+    masked where the report shows it)."""
     tables = load(data, enrich=enrich)
-    found = audit(tables)
+    found, held, cost = audit(tables), inventory(tables), monthly_cost(tables)
     history = load_history(data)
     if mask_numbers:
-        return masked(tables), masked_findings(found), history
-    return tables, found, history
+        tables, found = masked(tables), masked_findings(found)
+    return ReportData(tables, found, history, held, cost)
 
 
 def _manifests(data: str | os.PathLike) -> list[dict]:
@@ -214,35 +231,43 @@ def history_section(history: PoolTables | None, *, mask_numbers: bool = False, t
     show(plot_adoption_trend(over_time, ax=right))
 
 
-def inventory_section(tables: PoolTables, top: int = 25):
-    """The numbers the locations hold, in pools and not, and what they cost a month with the
-    idle part; a sentence where the data has no inventory."""
+def inventory_section(held: pd.DataFrame, cost: pd.DataFrame, top: int = 25):
+    """The numbers the locations hold (``analysis.inventory``), in pools and not, and what
+    they cost a month with the idle part (``analysis.monthly_cost``); a sentence where the
+    data has no inventory."""
     from IPython.display import HTML, display
 
-    held = inventory(tables)
     if held.empty:
         return HTML(
             "<p><i>The data has no inventory of the numbers the locations hold: "
             "<code>poolkit fetch --numbers</code> fetches it (scope "
             "<code>phonenumbers.read</code>).</i></p>"
         )
-    cost = monthly_cost(tables)
     totals = held[["numbers", "in_pools", "not_in_pool", "unreachable"]].sum()
     sentence = (
         f"{int(totals['numbers']):,} numbers held by {len(held):,} locations: "
         f"{int(totals['in_pools']):,} in pools, {int(totals['not_in_pool']):,} in no pool "
         f"({int(totals['unreachable']):,} of them answering nothing). Estimated "
-        f"${float(cost['monthly_cost'].sum()):,.2f} a month, ${float(cost['idle_cost'].sum()):,.2f}"
-        f" of it idle (numbers in inactive pools or answering nothing). Rates: {RATES_SOURCE}."
+        f"{dollars(cost['monthly_cost_cents'].sum())} a month, "
+        f"{dollars(cost['idle_cost_cents'].sum())} of it idle (numbers answering nothing, or "
+        f"in pools that are inactive or have no route). Rates: {RATES_SOURCE}."
     )
     display(HTML(f"<p><b>{html.escape(sentence)}</b></p>"))
     per_location = (
-        cost.groupby(["location_id", "name"], dropna=False)[["monthly_cost", "idle_cost"]]
+        cost.groupby(["location_id", "name"], dropna=False)[
+            ["monthly_cost_cents", "idle_cost_cents"]
+        ]
         .sum()
         .reset_index()
     )
     shown = held.merge(per_location.drop(columns="name"), how="left", on="location_id")
-    shown = shown.sort_values(["idle_cost", "monthly_cost"], ascending=False, kind="stable")
+    shown = shown.sort_values(
+        ["idle_cost_cents", "monthly_cost_cents"], ascending=False, kind="stable"
+    )
+    shown = shown.assign(
+        monthly_cost=shown.pop("monthly_cost_cents").map(dollars, na_action="ignore"),
+        idle_cost=shown.pop("idle_cost_cents").map(dollars, na_action="ignore"),
+    )
     display(table(shown.drop(columns="location_id"), rows=top))
 
 
@@ -273,7 +298,7 @@ def regions(tables: PoolTables, top: int = 25):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    locations = local(tables).locations
+    locations = pandas_tables(tables).locations
     by = next(
         (c for c in ("state", "country") if c in locations and locations[c].notna().any()), None
     )

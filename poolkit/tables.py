@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,7 @@ from .snapshot import read_manifest
 
 __all__ = [
     "E164_PATTERN",
+    "is_numbers_page",
     "PoolTables",
     "SCHEMAS",
     "KNOWN_SERVICE_TYPES",
@@ -39,12 +40,18 @@ __all__ = [
     "read_dataset",
     "is_dataset",
     "dataset_rows",
-    "newest",
     "dataset_snapshots",
 ]
 
 #: A phone number as the API writes it (E.164): the one rule every stage checks numbers by.
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+
+
+def is_numbers_page(doc: Any) -> bool:
+    """A page of active numbers that was read: an object with a ``numbers`` list (anything
+    else, such as ``{"statusCode": 200, "message": "maintenance"}``, is not one)."""
+    return isinstance(doc, dict) and isinstance(doc.get("numbers"), list)
+
 
 #: Service types the API documents (on phone numbers); the set is open.
 KNOWN_SERVICE_TYPES = ("forward", "ivr", "voice_ai")
@@ -223,48 +230,6 @@ class PoolTables:
 def empty_tables() -> PoolTables:
     """Four empty tables with the documented columns and dtypes."""
     return PoolTables(*(empty_frame(name) for name in PoolTables.TABLES))
-
-
-def newest(tables: PoolTables) -> PoolTables:
-    """Each location as of its newest snapshot in ``tables``: the rows of older snapshots
-    dropped, and a history's ``snapshot`` column with them (tables of one snapshot come back
-    as they are). A row's snapshot is its ``snapshot`` column in a history, else its source
-    file's (``poolkit.tables.snapshot_of``)."""
-    locations = tables.locations
-    if "snapshot" not in locations and not locations["location_id"].duplicated().any():
-        return tables
-
-    def labels(frame: pd.DataFrame) -> pd.Series:
-        if "snapshot" in frame:
-            return frame["snapshot"].astype(object)
-        sources = frame["source"].astype(object)
-        return sources.map({s: snapshot_of(s) for s in sources.dropna().unique()})
-
-    latest = labels(locations).groupby(locations["location_id"].astype(object)).max()
-    overall = latest.max()
-
-    def kept(frame: pd.DataFrame, rows: pd.Series) -> pd.DataFrame:
-        wanted = frame["location_id"].astype(object).map(latest).fillna(overall)
-        newer = frame[(rows == wanted).to_numpy()].reset_index(drop=True)
-        return newer.drop(columns="snapshot", errors="ignore")
-
-    pool_labels = labels(tables.pools)
-    services = tables.services
-    service_labels = (
-        labels(services)
-        if "snapshot" in services
-        else pd.Series(
-            service_snapshots(services, tables.pools, list(pool_labels)), index=services.index
-        )
-    )
-    return PoolTables(
-        pools=kept(tables.pools, pool_labels),
-        numbers=kept(tables.numbers, labels(tables.numbers)),
-        services=kept(services, service_labels),
-        problems=kept(tables.problems, labels(tables.problems)),
-        locations=kept(locations, labels(locations)),
-        phone_numbers=kept(tables.phone_numbers, labels(tables.phone_numbers)),
-    )
 
 
 # --------------------------------------------------------------------------- Parquet dataset

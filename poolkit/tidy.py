@@ -50,6 +50,7 @@ from .tables import (
     empty_frame,
     empty_tables,
     is_dataset,
+    is_numbers_page,
 )
 
 __all__ = ["read_pools", "json_files", "snapshot_folders", "E164_PATTERN"]
@@ -544,7 +545,7 @@ class _Reader:
         for name, doc in self.pages:
             match = INVENTORY_PAGE.fullmatch(os.path.basename(name))
             where = (match["location_id"], os.path.dirname(os.path.abspath(name)))
-            pages.setdefault(where, {})[int(match["page"])] = not isinstance(doc, Exception)
+            pages.setdefault(where, {})[int(match["page"])] = is_numbers_page(doc)
         locations = _locations(self.responses, self.folders, pools, pages)
         return PoolTables(pools, numbers, services, problems, locations, phone_numbers)
 

@@ -92,7 +92,7 @@ def test_service_mix_counts_none_as_its_own_category(tables):
     assert (
         mix.loc["ivr", "pools"] == 2
         and mix.loc["voice_ai", "pools"] == 1
-        and mix.loc["none", "pools"] == 1
+        and mix.loc["(none)", "pools"] == 1
     )
     assert mix["share"].sum() == pytest.approx(1.0)
     by = analysis.service_mix(tables, by="location_id")
@@ -218,7 +218,7 @@ def test_service_colours_are_the_same_in_every_chart(tables):
     }
     assert (
         bar_colours["ivr"] == plots.SERVICE_COLORS["ivr"]
-        and bar_colours["none"] == plots.SERVICE_COLORS["none"]
+        and bar_colours["(none)"] == plots.SERVICE_COLORS["(none)"]
     )
     legend = {
         t.get_text(): matplotlib.colors.to_hex(h.get_facecolor())

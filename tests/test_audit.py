@@ -322,7 +322,14 @@ def test_findings_sorted_by_severity_then_location_with_fixed_dtypes(tmp_path):
         ("warning", "Bolt HVAC - Dallas", "B"),  # whisper-without-message
         ("info", "Bolt HVAC - Dallas", "A"),
     ]
-    assert found["severity"].dtype == pd.CategoricalDtype(["error", "warning", "info"], True)
+    assert found["severity"].dtype == pd.CategoricalDtype(["info", "warning", "error"], True)
+    # ordered from the least severe: ">= warning" is a warning or worse
+    assert found[found["severity"] >= "warning"]["severity"].tolist() == [
+        "error",
+        "warning",
+        "warning",
+        "warning",
+    ]
     assert {str(t) for c, t in found.dtypes.items() if c != "severity"} == {"string"}
     empty = poolkit.audit(empty_tables())
     assert empty.empty and (empty.dtypes == found.dtypes).all()
@@ -504,7 +511,7 @@ def test_a_number_listed_twice_in_one_pool_and_a_pool_without_location():
             "pool_id": "B",
             "pool_name": "Pool B",
             "phone_number": "+15125552671",
-            "detail": "+15125552671 is in 2 pools: 'Pool B' (L1), 'Pool Z' (?)",
+            "detail": "+15125552671 is in 2 pools: 'Pool B' (L1), 'Pool Z' (an unknown location)",
         },
         {
             "severity": "error",
@@ -514,7 +521,7 @@ def test_a_number_listed_twice_in_one_pool_and_a_pool_without_location():
             "pool_id": "Z",
             "pool_name": "Pool Z",
             "phone_number": "+15125552671",
-            "detail": "+15125552671 is in 2 pools: 'Pool B' (L1), 'Pool Z' (?)",
+            "detail": "+15125552671 is in 2 pools: 'Pool B' (L1), 'Pool Z' (an unknown location)",
         },
     ]
 
@@ -542,8 +549,7 @@ def test_a_forward_written_otherwise_still_loops_and_misformed_numbers_are_warni
     ]  # B has a forwarding number, if a misformed one: not "without a route"
     assert rows(found)[2]["detail"] == (
         "The forwarding number 512-555-0148 is not in E.164 form (such as +14155552671), as "
-        "the API documents it: poolkit could not check it and left it out of the tables (see "
-        "contract-problem)."
+        "the API documents it."
     )
 
 

@@ -34,7 +34,7 @@ from poolkit.history import changes, history_of_folders, trend
 from poolkit.masking import masked
 from poolkit.snapshot import LOCATION_FIELDS, location_fields, read_locations, write_locations
 from poolkit.synthetic import write_snapshot
-from poolkit.tables import newest
+from poolkit.model import current
 
 from conftest import CHANGE_COLUMNS, FINDING_COLUMNS
 from robustness import examples, tally
@@ -361,7 +361,7 @@ def test_every_stage_on_two_generated_snapshots(pair):
         for kind in forward["change"].astype(str):
             event(f"change: {kind}")
         assert len(trend(history)) == 2
-        report_analysis(newest(history))
+        report_analysis(current(history))
 
 
 def report_analysis(tables) -> None:

@@ -235,15 +235,13 @@ def test_inventory_and_cost_agree_with_counts_made_by_hand(held):
     cost = analysis.monthly_cost(tables).set_index("type")
     # four local numbers at $1.15 and a toll-free one at $2.15; idle: the toll-free one (in
     # inactive pool B) and +15125550106 (answering nothing)
-    assert cost.loc["local", "numbers"] == 4 and cost.loc["local", "monthly_cost"] == pytest.approx(
-        4.60
-    )
-    assert cost.loc["toll-free", "monthly_cost"] == pytest.approx(2.15)
-    assert cost.loc["local", "idle_cost"] == pytest.approx(1.15)
+    assert cost.loc["local", "numbers"] == 4 and cost.loc["local", "monthly_cost_cents"] == 460
+    assert cost.loc["toll-free", "monthly_cost_cents"] == 215
+    assert cost.loc["local", "idle_cost_cents"] == 115
     assert cost.loc["toll-free", "idle_numbers"] == 1
-    dearer = analysis.monthly_cost(tables, rates={"local": 2.0, ("US", "toll-free"): 3.0})
-    dearer = dearer.set_index("type")["monthly_cost"]
-    assert dearer.to_dict() == pytest.approx({"local": 8.0, "toll-free": 3.0})
+    dearer = analysis.monthly_cost(tables, rates={"local": 2.0, ("US", "toll-free"): "3.10"})
+    dearer = dearer.set_index("type")["monthly_cost_cents"]
+    assert dearer.to_dict() == {"local": 800, "toll-free": 310}
     unknown = analysis.monthly_cost(tables, rates={("US", "local"): None})
     assert unknown.set_index("type").loc["local", "unpriced"] == 4
 
@@ -392,8 +390,10 @@ def test_a_pool_without_an_id_still_holds_its_numbers(tmp_path):
     assert tables.phone_numbers["in_pool"].tolist() == [True, True, False]
     row = analysis.inventory(tables).iloc[0]
     assert (row["in_pools"], row["unreachable"]) == (2, 0)
-    # an inactive pool without an id is not every id-less number's pool: nothing idle here
-    assert int(analysis.monthly_cost(tables)["idle_numbers"].sum()) == 0
+    # +15125550101 sits only in the inactive pool without an id: paid for and unused, idle;
+    # +15125550102 is in the active pool B, which has a route; +15125550103 forwards
+    cost = analysis.monthly_cost(tables)
+    assert int(cost["idle_numbers"].sum()) == 1 and int(cost["idle_cost_cents"].sum()) == 115
 
 
 def test_a_server_that_caps_the_page_size_is_paged_by_its_size(env):
