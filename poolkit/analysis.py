@@ -21,6 +21,7 @@ from .model import (
     answers_nothing,
     current,
     forwarding_numbers,
+    has_service,
     held_numbers,
     idle_held_numbers,
     inventory_read,
@@ -198,7 +199,7 @@ def _pool_flags(tables: PoolTables) -> pd.DataFrame:
             "whisper": on(pools["whisper"]),
             "call_recording": on(pools["call_recording"]),
             "active": on(pools["is_active"]),
-            "inbound_service": pools["service_type"].notna().astype(bool),
+            "inbound_service": has_service(pools),
             "forwarding": forwarding_numbers(tables).notna().astype(bool),
         }
     )
@@ -311,7 +312,7 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
     grouped = pools.assign(
         active=on(pools["is_active"]).astype(int),
-        with_service=pools["service_type"].notna().astype(int),
+        with_service=has_service(pools).astype(int),
         numbers=pools["number_count"].fillna(0),
     ).groupby("location_id", observed=True)
     counts = grouped.agg(

@@ -140,7 +140,7 @@ def _findings_text(findings, summary, locations: int) -> str:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from .findings import audit, findings_summary
-    from .sources import load
+    from .loaders import load
 
     try:
         tables = load(args.data)

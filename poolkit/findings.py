@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from typing import Callable, Iterable
 
@@ -30,6 +30,7 @@ from .model import (
     current,
     forward_targets,
     has_route,
+    has_service,
     held_numbers,
     missing_pool_numbers,
     off,
@@ -118,8 +119,9 @@ def _plural(counts: pd.Series, noun: str) -> pd.Series:
     return counts.astype("string").fillna("?") + " " + noun + np.where(counts == 1, "", "s")
 
 
-def _of_pools(pools: pd.DataFrame, detail, suggestion: str, **extra) -> pd.DataFrame:
-    """Findings about these pools."""
+def _of_pools(pools: pd.DataFrame, detail, suggestion: str, rows=None, **extra) -> pd.DataFrame:
+    """Findings about these pools: rows of ``tables.pools`` (their index is their row), or
+    other frames with the pools' ``location_id`` and ``pool_id`` and their ``rows``."""
     return pd.DataFrame(
         {
             "location_id": pools["location_id"],
@@ -127,6 +129,7 @@ def _of_pools(pools: pd.DataFrame, detail, suggestion: str, **extra) -> pd.DataF
             **extra,
             "detail": detail,
             "suggestion": suggestion,
+            "pool_row": pools.index if rows is None else rows,
         }
     )
 
@@ -201,6 +204,7 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
         hit,
         pd.Series(detail, index=hit.index),
         "Keep the number in one pool, once: a call to it can be attributed to one pool only.",
+        rows=hit["row"],
         phone_number=hit["phone_number"],
     )
 
@@ -242,6 +246,7 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
         detail,
         "Forward to a number outside the pools (a person's phone, a call centre) or use an "
         "inbound call service.",
+        rows=loops["pool_row"],
         phone_number=loops["number"],
     )
 
@@ -308,7 +313,7 @@ def whisper_without_message(tables: PoolTables) -> pd.DataFrame:
 @rule("empty-service-value", "warning", "An inbound call service whose value is empty.")
 def empty_service_value(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
-    hit = pools[pools["service_type"].notna() & blank(pools["service_value"])]
+    hit = pools[has_service(pools) & blank(pools["service_value"])]
     return _of_pools(
         hit,
         _name(hit)
@@ -327,7 +332,8 @@ def empty_service_value(tables: PoolTables) -> pd.DataFrame:
 )
 def invalid_number(tables: PoolTables) -> pd.DataFrame:
     numbers, aside = tables.numbers, set_aside(tables)
-    pool_numbers = numbers[valid_numbers(numbers["phone_number"]).eq(False).fillna(False)]
+    invalid_rows = valid_numbers(numbers["phone_number"]).eq(False).fillna(False).to_numpy(bool)
+    pool_numbers = numbers[invalid_rows].assign(pool_row=pool_rows(tables)[invalid_rows])
     misformed_numbers = aside[aside["field"] == "pool number"]
     targets = forward_targets(tables, aside)
     not_e164 = targets["target"] != targets["number"]  # as given, not in E.164 form
@@ -343,18 +349,18 @@ def invalid_number(tables: PoolTables) -> pd.DataFrame:
     )
     bad = pd.concat(
         [
-            pool_numbers[_POOL].assign(
+            pool_numbers[[*_POOL, "pool_row"]].assign(
                 target=pool_numbers["phone_number"],
                 field="pool number",
                 why=" is not a valid phone number (libphonenumber): calls to it cannot connect.",
             ),
-            misformed_numbers[[*_POOL, "field"]].assign(
+            misformed_numbers[[*_POOL, "pool_row", "field"]].assign(
                 target=misformed_numbers["text"],
                 why=" is not in E.164 form (such as +14155552671), as the API documents it: "
                 "poolkit could not check it and left it out of the tables (see "
                 "contract-problem).",
             ),
-            targets[[*_POOL, "field", "target"]].assign(why=why),
+            targets[[*_POOL, "pool_row", "field", "target"]].assign(why=why),
         ],
         ignore_index=True,
     )
@@ -363,6 +369,7 @@ def invalid_number(tables: PoolTables) -> pd.DataFrame:
         "The " + bad["field"] + " " + bad["target"].astype("string") + bad["why"],
         "Correct the number in HighLevel (E.164, such as +14155552671); if it is a new area "
         "code, update the phonenumbers package.",
+        rows=bad["pool_row"],
         phone_number=bad["target"],
     )
 
@@ -484,6 +491,7 @@ def missing_pool_number(tables: PoolTables) -> pd.DataFrame:
         + " but not among the numbers the location holds: it may have been released, and "
         "calls to it reach no one.",
         "Remove it from the pool, or look the number up in the phone system.",
+        rows=missing["pool_row"],
         phone_number=missing["phone_number"],
     )
 
@@ -558,7 +566,7 @@ def _run(check: Callable, tables: PoolTables) -> pd.DataFrame:
         found = check(tables)
         if not isinstance(found, pd.DataFrame):
             raise TypeError(f"returned {type(found).__name__}, not a DataFrame")
-        unknown = set(found.columns) - set(FINDING_DTYPES)
+        unknown = set(found.columns) - set(FINDING_DTYPES) - {"pool_row"}
         if unknown:
             raise KeyError(f"returned columns that are not findings columns: {sorted(unknown)}")
         severities = set(found.get("severity", pd.Series(dtype=object)).dropna()) - set(SEVERITIES)
@@ -580,6 +588,24 @@ def _run(check: Callable, tables: PoolTables) -> pd.DataFrame:
     return found.drop(columns=["location_name", "pool_name"], errors="ignore").assign(rule=rule_id)
 
 
+def _with_pool_names(tables: PoolTables, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each finding's ``pool_name`` (by its pool row where the rule gave one,
+    else by location and pool id), and without the repeats of a finding: a pool repeated
+    whole in a response is one pool, every pool without an id a pool of its own."""
+    rows = pd.to_numeric(frame["pool_row"]).fillna(-1).to_numpy(dtype=np.int64, copy=True)
+    rows[rows >= len(tables.pools)] = -1
+    known, at = rows >= 0, np.maximum(rows, 0)
+    names = tables.pools["name"].astype(object).to_numpy()
+    identity = pool_identity(tables.pools)
+    if not len(names):  # no pool: no row to name
+        names, identity = np.array([None], dtype=object), np.array([-1])
+    by_row = pd.Series(np.where(known, names[at], None), index=frame.index, dtype="string")
+    frame["pool_name"] = by_row.where(known, _pool_names(tables, frame))
+    frame["pool"] = np.where(known, identity[at], -1)
+    frame = frame.drop(columns="pool_row").astype(FINDING_DTYPES).drop_duplicates()
+    return frame.drop(columns="pool")
+
+
 def audit(
     tables: PoolTables,
     rules: Iterable[Callable] | None = None,
@@ -597,6 +623,8 @@ def audit(
         computed.numbers = tables.numbers.compute().reset_index(drop=True)
         tables = computed
     tables = current(tables)  # the locations as they are now, not as they were
+    if not tables.pools.index.equals(pd.RangeIndex(len(tables.pools))):  # rows by position
+        tables = replace(tables, pools=tables.pools.reset_index(drop=True))
     chosen = _chosen(
         RULES if rules is None else list(rules),
         None if select is None else set(select),
@@ -604,10 +632,9 @@ def audit(
     )
     found = [_run(check, tables) for check in chosen]
     frame = pd.concat([f for f in found if len(f)] or [pd.DataFrame()], ignore_index=True)
-    frame = frame.reindex(columns=list(FINDING_DTYPES))
+    frame = frame.reindex(columns=[*FINDING_DTYPES, "pool_row"]).reset_index(drop=True)
     frame["location_name"] = frame["location_id"].map(location_names(tables))
-    frame["pool_name"] = _pool_names(tables, frame)
-    frame = frame.astype(FINDING_DTYPES).drop_duplicates()  # a pool repeated whole: once
+    frame = _with_pool_names(tables, frame)
     frame["rank"] = -frame["severity"].cat.codes  # most severe first
     return (
         frame.sort_values(

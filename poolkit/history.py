@@ -17,7 +17,7 @@ import pandas as pd
 
 from .analysis import FEATURE_LABELS, feature_adoption_summary, headline, location_names
 from .errors import ConfigurationError
-from .model import answered, forwarding_numbers, on
+from .model import answered, blank, forwarding_numbers, on
 from .tables import (
     PoolTables,
     dataset_rows,
@@ -154,12 +154,17 @@ def snapshot_tables(history: PoolTables, snapshot: str, *, skip: Iterable[str] =
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Values as text for ``old`` and ``new`` (``True``/``False`` for flags)."""
+    """Values as text for ``old`` and ``new`` (``True``/``False`` for flags); blank text is
+    no value (an empty whisper message and a missing one are the same setting)."""
     return (
         values.astype(object)
-        .where(values.notna(), None)
-        .map(lambda v: None if v is None else str(v))
+        .where(~blank(values.astype(object).map(_as_text)).to_numpy(), None)
+        .map(_as_text)
     )
+
+
+def _as_text(value: object) -> str | None:
+    return None if pd.isna(value) else str(value)
 
 
 def _present(tables: PoolTables) -> tuple[set, set]:

@@ -37,6 +37,7 @@ import pandas as pd
 from .phones import to_e164
 from .snapshot import INVENTORY_PAGE
 from .tables import PoolTables, is_numbers_page, snapshot_of
+from .values import blank, off, on
 
 __all__ = [
     "DEFAULT_RATES",
@@ -50,6 +51,7 @@ __all__ = [
     "forward_targets",
     "forwarding_numbers",
     "has_route",
+    "has_service",
     "held_numbers",
     "idle_held_numbers",
     "idle_pools",
@@ -66,25 +68,6 @@ __all__ = [
 ]
 
 POOL_KEY = ["location_id", "pool_id"]
-
-# ------------------------------------------------------------------------------------ values
-
-
-def on(values: pd.Series) -> pd.Series:
-    """A flag that is exactly true (NA, a value that did not parse, counts as not)."""
-    return values.eq(True).fillna(False).astype(bool)
-
-
-def off(values: pd.Series) -> pd.Series:
-    """A flag that is exactly false (NA is not off: it is unknown)."""
-    return values.eq(False).fillna(False).astype(bool)
-
-
-def blank(values: pd.Series) -> pd.Series:
-    """Missing, empty or only white space."""
-    text = values.astype("string")
-    return (text.isna() | text.str.strip().eq("")).fillna(True).astype(bool)
-
 
 # --------------------------------------------------------------------------------- locations
 
@@ -116,7 +99,15 @@ def current(tables: PoolTables) -> PoolTables:
     history = "snapshot" in anchor
     if not history and labels.nunique(dropna=False) <= 1:
         return tables
-    newest = labels.dropna().max()
+    column = anchor["snapshot"] if history else None
+    if (
+        column is not None
+        and isinstance(column.dtype, pd.CategoricalDtype)
+        and len(column.cat.categories)
+    ):
+        newest = column.cat.categories[-1]  # the newest snapshot, even one of no location
+    else:
+        newest = labels.dropna().max()
 
     def kept(frame: pd.DataFrame, rows: pd.Series) -> pd.DataFrame:
         return frame[(rows == newest).to_numpy()].drop(columns="snapshot", errors="ignore")
@@ -287,9 +278,14 @@ def forwarding_numbers(tables: PoolTables, aside: pd.DataFrame | None = None) ->
     return pd.Series(given, index=pools.index, dtype="string")
 
 
+def has_service(pools: pd.DataFrame) -> pd.Series:
+    """Pools with an inbound call service: one whose type is given (any type, ``none`` too)."""
+    return pools["service_type"].notna().astype(bool)
+
+
 def has_route(tables: PoolTables, aside: pd.DataFrame | None = None) -> pd.Series:
     """Pools whose calls go somewhere: an inbound call service, or a forwarding number."""
-    return tables.pools["service_type"].notna() | forwarding_numbers(tables, aside).notna()
+    return has_service(tables.pools) | forwarding_numbers(tables, aside).notna()
 
 
 def idle_pools(tables: PoolTables, aside: pd.DataFrame | None = None) -> pd.Series:

@@ -1,6 +1,6 @@
 """What the notebooks call, so that they hold narrative and parameters, not logic: loading
 the data a notebook is pointed at (``resolve_data``, ``load`` and ``load_history`` come from
-``poolkit.sources``), and showing tables, charts and headline cards."""
+``poolkit.loaders``), and showing tables, charts and headline cards."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import pandas as pd
 from .analysis import adoption_by, headline, inventory, monthly_cost, pandas_tables
 from .findings import audit, findings_summary
 from .history import changes, snapshots_of, trend
+from .loaders import load, load_history, resolve_data
 from .masking import masked, masked_changes, masked_findings
 from .model import RATES_SOURCE, dollars
 from .plots import plot_adoption_trend, plot_findings, plot_locations_by_region, plot_trend
 from .snapshot import MANIFEST, read_manifest
-from .sources import load, load_history, resolve_data
 from .tables import PoolTables
 
-__all__ = [  # load, load_history and resolve_data: poolkit.sources, for the notebooks
+__all__ = [  # load, load_history and resolve_data: poolkit.loaders, for the notebooks
     "ReportData",
     "findings_section",
     "header",

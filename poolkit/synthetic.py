@@ -375,7 +375,7 @@ INVENTORY_CASES = {
 }
 
 
-def inventory(responses: list[tuple[dict, dict | None]], seed: int = 7) -> dict:
+def active_number_pages(responses: list[tuple[dict, dict | None]], seed: int = 7) -> dict:
     """The pages of active numbers of each location that answered, as
     ``write_snapshot(inventory=...)`` takes them: every E.164 pool number, and at every
     fourth location two numbers in no pool (one forwarding, one answering nothing); the

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from poolkit.snapshot import snapshot_name
-from poolkit.synthetic import HISTORY_TIMES, inventory, sample_history, write_snapshot
+from poolkit.synthetic import HISTORY_TIMES, active_number_pages, sample_history, write_snapshot
 
 TARGET = Path(__file__).resolve().parent.parent / "poolkit" / "samples"
 
@@ -24,6 +24,6 @@ if __name__ == "__main__":
             taken_at=taken_at,
             note="synthetic sample (poolkit scripts/make_sample.py, seed 7)",
             # the newest fetch also asked for the numbers each location holds
-            inventory=inventory(responses) if taken_at == HISTORY_TIMES[-1] else None,
+            inventory=active_number_pages(responses) if taken_at == HISTORY_TIMES[-1] else None,
         )
         print(f"wrote {len(responses)} locations to {folder}")

@@ -141,6 +141,21 @@ def two_locations(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def pytest_sessionfinish(session):
+    """Under pytest-xdist, a worker hands its counts to the controller, which prints them."""
+    from robustness import COUNTS
+
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["robustness"] = dict(COUNTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    from robustness import COUNTS
+
+    COUNTS.update(getattr(node, "workeroutput", {}).get("robustness", {}))
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print, and save to reports/robustness.json, how many generated inputs and injected
     faults the suite tried (the README's figures table quotes a run of this)."""

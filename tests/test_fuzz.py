@@ -32,9 +32,9 @@ import poolkit
 from poolkit import analysis
 from poolkit.history import changes, history_of_folders, trend
 from poolkit.masking import masked
+from poolkit.model import current
 from poolkit.snapshot import LOCATION_FIELDS, location_fields, read_locations, write_locations
 from poolkit.synthetic import write_snapshot
-from poolkit.model import current
 
 from conftest import CHANGE_COLUMNS, FINDING_COLUMNS
 from robustness import examples, tally
@@ -365,27 +365,52 @@ def test_every_stage_on_two_generated_snapshots(pair):
 
 
 def report_analysis(tables) -> None:
-    """What the report computes of a snapshot, masked too."""
-    enriched = replace(tables, numbers=poolkit.enrich_numbers(tables.numbers))
-    for table in (
-        analysis.inventory(tables),
-        analysis.monthly_cost(tables),
-        analysis.numbers_per_pool(tables),
-        analysis.service_mix(tables),
-        analysis.feature_adoption(tables),
-        analysis.feature_adoption_summary(tables),
-        analysis.location_summary(tables),
-        analysis.locations_without_pools(tables),
-        analysis.problems_summary(tables),
-        analysis.region_summary(tables),
-        analysis.adoption_by(tables),
-        analysis.number_kinds(enriched),
-        analysis.numbers_by_area(enriched),
-    ):
-        assert isinstance(table, pd.DataFrame)
-    analysis.headline(tables)
-    analysis.location_names(tables)
-    masked(tables)
+    """What the report computes of a snapshot, each result checked against counts taken
+    straight from the tables it was computed from, masked too."""
+    pools, numbers, locations = tables.pools, tables.numbers, tables.locations
+    answered = locations[locations["status"].astype(object) == "ok"]
+    counts = analysis.headline(tables)
+    assert (counts["pools"], counts["numbers"]) == (len(pools), len(numbers))
+    assert counts["locations"] == answered["location_id"].nunique()
+    assert counts["locations_with_pools"] + counts["locations_without_pools"] == counts["locations"]
+    per_pool = analysis.numbers_per_pool(tables)
+    assert len(per_pool) == len(pools) and per_pool["number_count"].fillna(0).sum() == sum(
+        pools["number_count"].fillna(0)
+    )
+    mix = analysis.service_mix(tables)
+    assert mix["pools"].sum() == len(pools)
+    adoption = analysis.feature_adoption(tables)
+    # every location that answered; a pool whose locationId names another location (one
+    # that failed, say) is counted under the location it names
+    named = set(pools["location_id"].dropna())
+    assert (
+        set(answered["location_id"])
+        <= set(adoption["location_id"])
+        <= set(answered["location_id"]) | named
+    )
+    summary = analysis.feature_adoption_summary(tables)
+    assert (
+        (summary["locations_using"] <= summary["locations"]) & summary["share"].between(0, 1)
+    ).all()
+    assert len(analysis.location_summary(tables)) == len(locations)
+    without = analysis.locations_without_pools(tables)
+    answered_without = without[without["status"].astype(object) == "ok"]
+    assert not set(answered_without["location_id"]) & set(pools["location_id"].dropna())
+    assert analysis.problems_summary(tables)["count"].sum() == len(tables.problems)
+    assert analysis.region_summary(tables)["locations"].sum() == len(locations)
+    assert len(analysis.adoption_by(tables)) == len(analysis.region_summary(tables))
+    held = analysis.inventory(tables)
+    assert (held["in_pools"] + held["not_in_pool"] == held["numbers"]).all()
+    assert (held["unreachable"] <= held["not_in_pool"]).all()
+    cost = analysis.monthly_cost(tables)
+    assert (cost["idle_cost_cents"] <= cost["monthly_cost_cents"]).all()
+    assert cost["numbers"].sum() == held["numbers"].sum()
+    enriched = replace(tables, numbers=poolkit.enrich_numbers(numbers))
+    assert analysis.number_kinds(enriched)["numbers"].sum() == len(numbers)
+    assert analysis.numbers_by_area(enriched)["numbers"].sum() <= len(numbers)
+    assert set(analysis.location_names(tables)) >= set(answered["location_id"].dropna())
+    hidden = masked(tables)
+    assert len(hidden.numbers) == len(numbers) and len(hidden.pools) == len(pools)
 
 
 FLIP = {

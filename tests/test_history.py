@@ -160,32 +160,27 @@ def test_changes_of_a_snapshot_with_itself_are_empty_and_the_two_directions_mirr
     same = changes(history, OLD, OLD)
     assert same.empty and list(same.columns) == list(CHANGES)
     forward, backward = changes(history, OLD, NEW), changes(history, NEW, OLD)
-    flip = {
-        "location_added": "location_removed",
-        "pool_added": "pool_removed",
-        "number_added": "number_removed",
-    }
-    flip |= {v: k for k, v in flip.items()}
-
-    def mirrored(found: pd.DataFrame) -> set[tuple]:
-        """Each row as the other direction lists it: a moved number's row is the pool it
-        moved back to (here pool "Pool X" has id X)."""
-        return {
-            (
-                flip.get(c, c),
-                loc,
-                old.removeprefix("Pool ") if c == "number_moved" else pid,
-                num,
-                field,
-                new,
-                old,
-            )
-            for c, loc, pid, num, field, old, new in rows(found)
-        }
-
-    assert len(forward) == 5 and set(rows(backward)) == mirrored(forward)
-    moved = [r for r in rows(forward) if r[0] == "number_moved"]
-    assert moved == [("number_moved", "L1", "C", "+15125550101", "pool", "Pool A", "Pool C")]
+    # worked out by hand from the two snapshots above, each direction on its own
+    assert sorted(rows(forward), key=repr) == sorted(
+        [
+            ("location_added", "L2", None, None, None, None, None),
+            ("pool_removed", "L1", "B", None, None, None, None),
+            ("pool_added", "L1", "C", None, None, None, None),
+            ("setting_changed", "L1", "A", None, "is_active", "True", "False"),
+            ("number_moved", "L1", "C", "+15125550101", "pool", "Pool A", "Pool C"),
+        ],
+        key=repr,
+    )
+    assert sorted(rows(backward), key=repr) == sorted(
+        [
+            ("location_removed", "L2", None, None, None, None, None),
+            ("pool_added", "L1", "B", None, None, None, None),
+            ("pool_removed", "L1", "C", None, None, None, None),
+            ("setting_changed", "L1", "A", None, "is_active", "False", "True"),
+            ("number_moved", "L1", "A", "+15125550101", "pool", "Pool C", "Pool A"),
+        ],
+        key=repr,
+    )
     assert (forward["before"] == OLD).all() and (backward["before"] == NEW).all()
 
 
@@ -292,8 +287,8 @@ def test_the_sample_has_three_snapshots_and_its_planted_changes():
 
 
 def test_a_folder_of_snapshots_loads_as_its_newest_and_its_history():
+    from poolkit.loaders import load, load_history
     from poolkit.sample import samples_path
-    from poolkit.sources import load, load_history
 
     newest = load(samples_path())
     assert repr(newest) == repr(poolkit.load_sample())  # not three weeks of rows

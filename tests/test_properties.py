@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import poolkit
+from poolkit.inputs import is_list_of_responses
 from poolkit.tables import SCHEMAS
-from poolkit.tidy import _is_list_of_sources
 
 from conftest import DTYPE_OF_KIND, POOL
 from robustness import examples, tally
@@ -144,7 +144,7 @@ def assert_nothing_lost(doc, tables):
 def test_record_mode_never_raises_and_accounts_for_every_pool(doc):
     # in memory a response is a dict or a list (a string would be a path), and a list whose
     # entries all look like envelopes is read as a list of responses, as documented
-    assume(isinstance(doc, dict) or (isinstance(doc, list) and not _is_list_of_sources(doc)))
+    assume(isinstance(doc, dict) or (isinstance(doc, list) and not is_list_of_responses(doc)))
     tally("generated responses (in memory, errors='record')")
     tables = poolkit.read_pools(doc, errors="record")
     assert_documented_dtypes(tables)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 import poolkit
-from poolkit.synthetic import SAMPLE, SyntheticSpec, generate, inventory
+from poolkit.synthetic import SAMPLE, SyntheticSpec, active_number_pages, generate
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def test_data_sample_is_the_packaged_sample_and_regenerates_identically(tmp_path
     pages = {p.name: json.loads(p.read_text()) for p in poolkit.sample_path().glob("*.numbers.*")}
     expected = {
         f"{location_id}.numbers.{page}.json": doc
-        for location_id, docs in inventory(again).items()
+        for location_id, docs in active_number_pages(again).items()
         if isinstance(docs, list)
         for page, doc in enumerate(docs)
     }
