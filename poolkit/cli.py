@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -14,8 +16,16 @@ from ._version import __version__
 from .analysis import headline
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
 from .findings import SEVERITIES
+from .loaders import load, require_answers, resolve_data
 from .snapshot import read_manifest, write_atomic
-from .tables import dataset_snapshots, is_dataset, snapshot_label
+from .tables import (
+    dataset_snapshots,
+    is_dataset,
+    read_dataset,
+    select_snapshots,
+    snapshot_label,
+    snapshots_in,
+)
 from .tidy import read_pools, snapshot_folders
 
 
@@ -32,27 +42,34 @@ def _summary(tables) -> str:
 
 
 def cmd_tidy(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if is_dataset(out):  # add the snapshots the dataset does not hold; parse only those
-        held = set(dataset_snapshots(out))
-        folders = [f for f in snapshot_folders(args.data) if snapshot_label(f) not in held]
-        skipped = len(snapshot_folders(args.data)) - len(folders)
-        if skipped:
-            print(f"{skipped:,} snapshot(s) already in {out}: not read again")
-        if not folders:
-            print(f"nothing new to add to {out}")
-            return 0
-        tables = read_pools(folders, errors="record")
-        tables.to_parquet(out, append=True)
-    else:
-        tables = read_pools(args.data, errors="record")
+    data, out = resolve_data(args.data), Path(args.out)
+    if not is_dataset(out):
+        tables = require_answers(read_pools(data, errors="record"), args.data)
         tables.to_parquet(out)
-    tables.to_csv(out)
-    print(_summary(tables))
-    print(
-        f"tidy tables written to {out}/ ({', '.join(tables.TABLES)}; .parquet and, of the "
-        "snapshots just read, .csv)"
-    )
+        tables.to_csv(out)
+        print(_summary(tables))
+        print(f"tidy tables written to {out}/ ({', '.join(tables.TABLES)}; .parquet and .csv)")
+        return 0
+    held = set(dataset_snapshots(out))
+    if data.is_dir():  # parse only the snapshot folders the dataset does not hold
+        folders = snapshot_folders(data)
+        there = sorted({snapshot_label(f) for f in folders} & held)
+        new = [f for f in folders if snapshot_label(f) not in held]
+        tables = read_pools(new, errors="record") if new else None
+    else:  # a file or a glob: its snapshots are its files' folders
+        tables = read_pools(data, errors="record")
+        there = sorted(snapshots_in(tables) & held)
+        tables = select_snapshots(tables, snapshots_in(tables) - held)
+    if there:
+        print(f"already in {out}, not added again: {', '.join(there)}")
+    if tables is not None and snapshots_in(tables):
+        require_answers(tables, args.data)
+        tables.to_parquet(out, append=True)
+        print(_summary(tables))
+    else:
+        print(f"nothing new to add to {out}")
+    read_dataset(out).to_csv(out)  # the CSVs hold every snapshot of the dataset
+    print(f"tidy tables of {len(dataset_snapshots(out)):,} snapshot(s) in {out}/ (.parquet, .csv)")
     return 0
 
 
@@ -140,21 +157,10 @@ def _findings_text(findings, summary, locations: int) -> str:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from .findings import audit, findings_summary
-    from .loaders import load
 
-    try:
-        tables = load(args.data)
-    except PoolkitError as exc:  # exit 1 means findings: data that cannot be read is not
-        print(f"poolkit: error: {exc}", file=sys.stderr)
-        return 2
+    tables = require_answers(load(args.data), args.data)
     findings = audit(tables, select=_ids(args.select), ignore=_ids(args.ignore))
     summary, locations = findings_summary(findings), headline(tables)["locations"]
-    if not locations:
-        print(
-            f"poolkit: error: no location of {args.data} answered: nothing to audit",
-            file=sys.stderr,
-        )
-        return 2
     _write_or_print(
         findings, args.format, args.out, lambda f: _findings_text(f, summary, locations)
     )
@@ -162,6 +168,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     failing = SEVERITIES[: SEVERITIES.index(args.fail_on) + 1]
     return 1 if findings["severity"].isin(failing).any() else 0
+
+
+def _output_file(out: str | os.PathLike) -> Path:
+    """``out`` as a file to write, its folder made where missing; an ``OSError`` naming it
+    where it is a folder or sits under a file (before any work is done)."""
+    path = Path(out)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder: give a file name", str(path))
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(parent))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _write_or_print(frame, fmt: str, out: str | None, text) -> None:
@@ -174,7 +193,7 @@ def _write_or_print(frame, fmt: str, out: str | None, text) -> None:
     else:
         body = text(frame)
     if out:
-        write_atomic(Path(out), body.encode())
+        write_atomic(_output_file(out), body.encode())
         print(f"{len(frame):,} rows written to {out}", file=sys.stderr)
     else:
         sys.stdout.write(body)
@@ -197,9 +216,11 @@ def _changes_text(changes) -> str:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .history import changes, history_of_folders, read_history
+    from .history import changes, history_of_folders, read_history, snapshot_tables
 
     old, new = Path(args.old), Path(args.new)
+    if old.is_dir() and new.is_dir() and old.resolve() == new.resolve():
+        raise ConfigurationError(f"{args.old} and {args.new} are the same folder: give two")
     if old.is_dir() and new.is_dir():
         history = history_of_folders([old, new])
         before, after = snapshot_label(str(old.resolve())), snapshot_label(str(new.resolve()))
@@ -213,6 +234,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         )
     if before == after:
         raise ConfigurationError(f"{args.old} and {args.new} are the same snapshot ({before})")
+    for label, given in ((before, args.old), (after, args.new)):
+        require_answers(snapshot_tables(history, label), given)
     _write_or_print(changes(history, before, after), args.format, args.out, _changes_text)
     return 0
 
@@ -220,7 +243,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
-    out = build_report(args.data, args.out, mask_numbers=args.mask_numbers)
+    require_answers(load(args.data), args.data)
+    out = build_report(
+        resolve_data(args.data), _output_file(args.out), mask_numbers=args.mask_numbers
+    )
     print(f"report written to {out}")
     return 0
 
@@ -343,16 +369,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: str) -> int:
+    """One line on stderr; exit 2, the command could not do its job."""
+    print(f"poolkit: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; its exit code is the README's: 0 done, 1 findings or some locations
+    failed, 2 the command could not do its job (one line on stderr says why), 130
+    interrupted. No traceback reaches the user (``POOLKIT_DEBUG=1`` shows one)."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ConfigurationError, AuthenticationError) as exc:
-        print(f"poolkit: error: {exc}", file=sys.stderr)
-        return 2
     except PoolkitError as exc:
-        print(f"poolkit: error: {exc}", file=sys.stderr)
-        return 1
+        return _error(str(exc))
+    except OSError as exc:  # a file that cannot be read or written: where, and why
+        where = exc.filename if exc.filename is not None else ""
+        return _error(f"{where}: {exc.strerror or exc}" if where else str(exc.strerror or exc))
+    except KeyboardInterrupt:
+        print("poolkit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of poolkit's: one line, and where it is to be reported
+        if os.environ.get("POOLKIT_DEBUG") == "1":
+            raise
+        return _error(
+            f"unexpected {type(exc).__name__}: {exc}. This is a bug in poolkit {__version__}: "
+            "please report it with the command you ran (POOLKIT_DEBUG=1 shows the traceback)"
+        )
 
 
 if __name__ == "__main__":

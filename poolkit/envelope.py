@@ -144,6 +144,11 @@ def parse(name: str, raw: bytes) -> Any:
 def unwrap(name: str, doc: Any) -> tuple[list, str, Any]:
     """Return ``(pool list, JSON path prefix, total)`` or raise ``NotAPoolResponseError``."""
     if isinstance(doc, list):
+        if doc and not any(isinstance(entry, dict) for entry in doc):  # such as [1, 2, 3]
+            kinds = sorted({type_name(entry) for entry in doc})
+            raise NotAPoolResponseError(
+                name, f"a list of {' and '.join(kinds)} values, not a list of pools"
+            )
         return doc, "", MISSING
     if not isinstance(doc, dict):
         raise NotAPoolResponseError(

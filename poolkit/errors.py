@@ -46,6 +46,11 @@ class ConfigurationError(PoolkitError):
     """Something poolkit needs to run is missing, such as the API token."""
 
 
+class NoDataError(ConfigurationError):
+    """Nothing to work on: no pool response found where the data was said to be, or none
+    of its locations answered. The message says where, and the first reason."""
+
+
 class NetworkError(PoolkitError):
     """No usable answer: connection refused or reset, timeouts, or a body cut short,
     after every retry. ``location_id`` and ``url`` say where."""

@@ -7,16 +7,17 @@ import glob
 import os
 from pathlib import Path
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, NoDataError
 from .history import history_of_folders, read_history
 from .masking import masked
+from .model import answered
 from .phones import enrich_numbers
 from .sample import sample_path
 from .snapshot import MANIFEST, read_manifest
 from .tables import PoolTables, dataset_snapshots, is_dataset, read_dataset, snapshot_label
 from .tidy import read_pools, snapshot_folders
 
-__all__ = ["load", "load_history", "resolve_data"]
+__all__ = ["load", "load_history", "require_answers", "resolve_data"]
 
 
 def resolve_data(path: str | os.PathLike) -> Path:
@@ -82,3 +83,22 @@ def _manifest_locations(folder: str | os.PathLike) -> set[str]:
     entries = (read_manifest(folder) or {}).get("locations")
     listed = entries if isinstance(entries, list) else []
     return {e.get("location_id") for e in listed if isinstance(e, dict)} - {None}
+
+
+def require_answers(tables: PoolTables, data: str | os.PathLike) -> PoolTables:
+    """``tables`` when at least one of their locations answered; else ``NoDataError``
+    saying what ``data`` held instead (no response at all, or the first unreadable one)."""
+    if answered(tables.locations).any():
+        return tables
+    problems = tables.problems
+    if problems.empty and tables.locations.empty:
+        raise NoDataError(f"{data}: no pool response found there: nothing to work on")
+    first = [
+        f"{p.source}: {p.problem} (at {p.path})"
+        for p in problems.astype(object).itertuples()
+        if isinstance(p.source, str)
+    ][:1]
+    raise NoDataError(
+        f"{data}: no location answered, nothing to work on"
+        + (f"; the first reason: {first[0]}" if first else "")
+    )

@@ -7,6 +7,7 @@ atomically, so an interrupted run never leaves a half-written file behind.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -46,16 +47,23 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename. The file gets the
     permissions ``open()`` gives (0666 less the umask, applied by the system)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to write", str(path))
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:  # named by the file meant, not by the temporary one
+        raise type(exc)(exc.errno, f"cannot write here: {exc.strerror}", str(path)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from None
         raise
     return path
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import DatasetError
-from .snapshot import read_manifest
+from .snapshot import read_manifest, write_atomic
 
 __all__ = [
     "E164_PATTERN",
@@ -140,7 +141,7 @@ MEMORY_SOURCE = "<memory>"
 #: The file that marks a folder as a poolkit Parquet dataset.
 DATASET_MARKER = "poolkit-dataset.json"
 _ROW = "_row"
-_PART = re.compile(r"part-\d+\.parquet")
+_PART = re.compile(r"part-(\d+|[0-9a-f]{16})\.parquet")  # poolkit 0.x numbered its parts
 
 
 def category_dtype(seen: Iterable[str] = ()) -> pd.CategoricalDtype:
@@ -219,11 +220,17 @@ class PoolTables:
         return _write_dataset(self, Path(directory), append=append)
 
     def to_csv(self, directory: str | os.PathLike) -> Path:
-        """Write ``<table>.csv`` for each table into ``directory``."""
+        """Write ``<table>.csv`` for each table into ``directory``, each through a temporary
+        file and a rename: a failed write leaves the CSV that was there."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         for name, frame in self:
-            frame.to_csv(out / f"{name}.csv", index=False)
+            tmp = out / f".{name}.csv.{secrets.token_hex(6)}.tmp"
+            try:
+                frame.to_csv(tmp, index=False)
+                os.replace(tmp, out / f"{name}.csv")
+            finally:
+                tmp.unlink(missing_ok=True)
         return out
 
 
@@ -254,6 +261,33 @@ def snapshot_of(source: object) -> str:
     if not isinstance(source, str) or source.startswith(MEMORY_SOURCE):
         return "memory"
     return snapshot_label(os.path.dirname(os.path.abspath(source)))
+
+
+def snapshots_in(tables: PoolTables) -> set[str]:
+    """The snapshots the rows of ``tables`` come from (by their source files' folders)."""
+    sources = pd.concat([tables.locations["source"], tables.pools["source"]]).astype(object)
+    return {snapshot_of(s) for s in sources.dropna().unique()}
+
+
+def select_snapshots(tables: PoolTables, snapshots: set[str]) -> PoolTables:
+    """The rows of ``tables`` that come from these snapshots (by their source files)."""
+
+    def rows(labels: list[str]) -> np.ndarray:
+        return np.array([label in snapshots for label in labels], dtype=bool)
+
+    def labels(frame: pd.DataFrame) -> list[str]:
+        return [snapshot_of(s) for s in frame["source"].astype(object)]
+
+    pool_labels = labels(tables.pools)
+    kept = {
+        name: frame[rows(labels(frame))].reset_index(drop=True)
+        for name, frame in tables
+        if name != "services"
+    }
+    services = tables.services[
+        rows(service_snapshots(tables.services, tables.pools, pool_labels))
+    ].reset_index(drop=True)
+    return PoolTables(**kept, services=services)
 
 
 def service_snapshots(
@@ -293,26 +327,61 @@ def _describe(frame: pd.DataFrame) -> dict:
     }
 
 
-def _clear_dataset(out: Path) -> None:
-    """Remove the Parquet parts an earlier ``to_parquet`` wrote into ``out``, and nothing
-    else; refuse a folder that holds anything but a poolkit dataset."""
-    if not out.exists():
-        return
-    if not out.is_dir():
+def _check_target(out: Path) -> None:
+    """Refuse to write a dataset where a file is, or into a folder that holds anything but a
+    poolkit dataset (or the parts a first write left when it was interrupted)."""
+    if out.exists() and not out.is_dir():
         raise DatasetError(f"{out}: exists and is not a folder; the tables were not written")
-    if not is_dataset(out):
-        if any(out.iterdir()):
+    if out.is_dir() and not is_dataset(out):
+        stray = [p for p in out.rglob("*") if p.is_file() and not _left_behind(out, p)]
+        if stray:
             raise DatasetError(
-                f"{out}: the folder holds files and is not a poolkit dataset; "
+                f"{out}: the folder holds files and is not a poolkit dataset ({stray[0]}); "
                 "the tables were not written (choose a new or empty folder)"
             )
-        return
-    (out / DATASET_MARKER).unlink()  # first: a half-cleared folder must not read as a dataset
+
+
+def _left_behind(root: Path, path: Path) -> bool:
+    """A file an interrupted write of poolkit's left: a part no marker lists, or a marker
+    that was never renamed into place."""
+    relative = path.relative_to(root).parts
+    if len(relative) == 1:
+        return relative[0].startswith(f".{DATASET_MARKER}.") and relative[0].endswith(".tmp")
+    return (
+        len(relative) == 3
+        and relative[0] in PoolTables.TABLES
+        and relative[1].startswith("snapshot=")
+        and _PART.fullmatch(relative[2]) is not None
+    )
+
+
+def _committed(root: Path) -> dict[str, list[str]]:
+    """The parts of each table that the dataset's marker lists (``<table>/snapshot=.../part-
+    ....parquet``, relative to ``root``): the dataset is those and nothing else. A marker of
+    poolkit 0.x lists none: its dataset is every part there."""
+    marker = json.loads((root / DATASET_MARKER).read_text())
+    if "parts" in marker:
+        return {name: list(marker["parts"].get(name, [])) for name in PoolTables.TABLES}
+    return {
+        name: sorted(
+            p.relative_to(root).as_posix()
+            for p in (root / name).glob("snapshot=*/part-*.parquet")
+            if _PART.fullmatch(p.name)
+        )
+        for name in PoolTables.TABLES
+    }
+
+
+def _sweep(root: Path, committed: dict[str, list[str]]) -> None:
+    """Remove the parts the marker does not list (replaced, or left by an interrupted write)
+    and partitions left empty; nothing else is touched."""
+    listed = {part for parts in committed.values() for part in parts}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and _left_behind(root, path):
+            if path.relative_to(root).as_posix() not in listed:
+                path.unlink(missing_ok=True)
     for table in PoolTables.TABLES:
-        for part in (out / table).glob("snapshot=*/part-*.parquet"):
-            if _PART.fullmatch(part.name):
-                part.unlink()
-        for folder in (out / table).glob("snapshot=*"):
+        for folder in (root / table).glob("snapshot=*"):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
 
@@ -322,36 +391,33 @@ def dataset_rows(directory: str | os.PathLike, table: str) -> pd.Series:
     is read)."""
     import pyarrow.parquet as pq
 
-    root, counts = Path(directory), {}
-    for folder in _partitions(root, table):
-        label = folder.name.removeprefix("snapshot=")
-        parts = _parts(root, table, [label])
-        counts[label] = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
-    return pd.Series(counts, dtype="int64")
+    counts: dict[str, int] = {}
+    for part in _parts(Path(directory), table):
+        label = part.parent.name.removeprefix("snapshot=")
+        counts[label] = counts.get(label, 0) + pq.ParquetFile(part).metadata.num_rows
+    return pd.Series(dict(sorted(counts.items())), dtype="int64")
 
 
 def dataset_snapshots(directory: str | os.PathLike) -> list[str]:
     """The snapshots a poolkit dataset holds, sorted (oldest first for snapshot times)."""
-    root = Path(directory)
     return sorted(
-        {p.name.removeprefix("snapshot=") for t in PoolTables.TABLES for p in _partitions(root, t)}
+        {
+            part.split("/")[1].removeprefix("snapshot=")
+            for parts in _committed(Path(directory)).values()
+            for part in parts
+        }
     )
-
-
-def _partitions(root: Path, table: str) -> list[Path]:
-    return sorted(p for p in (root / table).glob("snapshot=*") if p.is_dir())
 
 
 def _parts(root: Path, table: str, snapshots: Iterable[str] | None = None) -> list[Path]:
-    """The Parquet files of ``table``, of the given snapshots only when some are given."""
+    """The committed Parquet files of ``table``, of the given snapshots only when some are
+    given, in the order they were written."""
     wanted = None if snapshots is None else {f"snapshot={s}" for s in snapshots}
-    return sorted(
-        part
-        for folder in _partitions(root, table)
-        if wanted is None or folder.name in wanted
-        for part in folder.glob("part-*.parquet")
-        if _PART.fullmatch(part.name)
-    )
+    return [
+        root / part
+        for part in _committed(root)[table]
+        if wanted is None or part.split("/")[1] in wanted
+    ]
 
 
 def _merged_marker(old: dict, new: dict) -> dict:
@@ -373,8 +439,11 @@ def _merged_marker(old: dict, new: dict) -> dict:
 
 
 def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Path:
-    """Everything is converted to Arrow before the disk is touched, and the marker goes
-    first and comes back last: a write that fails leaves no folder that reads as a dataset."""
+    """A commit protocol of the kind Spark's committers use: everything is converted to
+    Arrow before the disk is touched; the new parts go under names no reader knows; the
+    marker, which lists the parts that make the dataset, is renamed into place last (the
+    commit); then the parts it no longer lists are removed. A write that fails or is killed
+    at any moment leaves the dataset as it was, and the same write run again completes."""
     import pyarrow.parquet as pq  # loaded only when writing
 
     if not all(isinstance(frame, pd.DataFrame) for _, frame in tables):
@@ -382,6 +451,7 @@ def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Pa
             "to_parquet writes pandas tables; Dask tables are read from a dataset "
             "already (compute them first to write them elsewhere)"
         )
+    _check_target(out)
     pool_snapshots = [snapshot_of(s) for s in tables.pools["source"].astype(object)]
     snapshots = {
         "pools": pool_snapshots,
@@ -423,22 +493,33 @@ def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Pa
         for name, frame in tables
         if not frame.empty
     }
-    if appending:
-        (out / DATASET_MARKER).unlink()
-    else:
-        _clear_dataset(out)
+    committed = _committed(out) if appending else dict.fromkeys(PoolTables.TABLES, [])
     out.mkdir(parents=True, exist_ok=True)
-    for name in PoolTables.TABLES:
-        (out / name).mkdir(exist_ok=True)
-        if name in arrow:
-            pq.write_to_dataset(
-                arrow[name],
-                out / name,
-                partition_cols=["snapshot"],
-                basename_template="part-{i}.parquet",
-            )
-    (out / DATASET_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    written = _write_parts(out, arrow)
+    marker["parts"] = {name: committed[name] + written.get(name, []) for name in committed}
+    write_atomic(out / DATASET_MARKER, (json.dumps(marker, indent=2) + "\n").encode())  # commit
+    _sweep(out, marker["parts"])
     return out
+
+
+def _write_parts(out: Path, arrow: dict[str, pa.Table]) -> dict[str, list[str]]:
+    """Write each table's rows as one new Parquet file per snapshot, under a name no earlier
+    write used; no reader sees them until the marker lists them."""
+    import pyarrow.parquet as pq
+
+    token, written = secrets.token_hex(8), {}
+    for name, table in arrow.items():
+        labels = table.column("snapshot").to_pylist()
+        for label in dict.fromkeys(labels):
+            rows = pa.array([value == label for value in labels])
+            part = f"{name}/snapshot={label}/part-{token}.parquet"
+            (out / part).parent.mkdir(parents=True, exist_ok=True)
+            with open(out / part, "wb") as handle:
+                pq.write_table(table.filter(rows).drop_columns("snapshot"), handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            written.setdefault(name, []).append(part)
+    return written
 
 
 def _typed(frame, spec: dict):

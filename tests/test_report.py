@@ -230,7 +230,7 @@ def test_cli_report_and_masked_numbers(tmp_path: Path, capfd):
 
 
 def test_report_on_missing_data_is_a_clear_error(tmp_path: Path, capsys):
-    assert main(["report", str(tmp_path / "nope"), "--out", str(tmp_path / "x.html")]) == 1
+    assert main(["report", str(tmp_path / "nope"), "--out", str(tmp_path / "x.html")]) == 2
     assert "nope" in capsys.readouterr().err
 
 
