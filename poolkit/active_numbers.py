@@ -10,13 +10,13 @@ that does not fit is left empty in its row and named in a problem row with its J
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any
 
 import pandas as pd
 
+from .envelope import short
 from .snapshot import INVENTORY_PAGE
 from .tables import E164_PATTERN, SCHEMAS, category_dtype, dtype_of, empty_frame, is_numbers_page
 
@@ -62,10 +62,10 @@ def _check(value: Any, kind: str) -> tuple[Any, str | None]:
     if kind == "e164" and not _E164.fullmatch(value):
         return None, "not an E.164 phone number"
     if kind == "timestamp":
-        try:
-            return pd.Timestamp(value).tz_convert("UTC") if value else None, None
-        except (ValueError, TypeError):
-            return None, "not an ISO 8601 date-time with a time zone"
+        try:  # in the table's unit (ns): year 0001 or 9999 does not fit, and is a problem
+            return pd.Timestamp(value).tz_convert("UTC").as_unit("ns") if value else None, None
+        except (ValueError, TypeError, OverflowError):
+            return None, "not an ISO 8601 date-time with a time zone, within years 1678-2261"
     return (value or None), None
 
 
@@ -80,7 +80,7 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
                 "location_id": location_id,
                 "pool_id": None,
                 "path": path,
-                "value": None if value is None else json.dumps(value, ensure_ascii=False)[:200],
+                "value": None if value is None else short(value),  # any nesting, any text
                 "problem": text,
             }
         )

@@ -183,8 +183,12 @@ def _output_file(out: str | os.PathLike) -> Path:
     return path
 
 
-def _write_or_print(frame, fmt: str, out: str | None, text) -> None:
-    """A table as CSV, JSON (records, NA as null) or ``text(frame)``, to ``out`` or stdout."""
+def _write_or_print(frame, fmt: str | None, out: str | None, text) -> None:
+    """A table as CSV, JSON (records, NA as null) or ``text(frame)``, to ``out`` or stdout;
+    without a format, the one ``out``'s ending names."""
+    if fmt is None:
+        ending = Path(out).suffix.lower() if out else ""
+        fmt = {".csv": "csv", ".json": "json"}.get(ending, "table")
     if fmt == "csv":
         body = frame.to_csv(index=False)
     elif fmt == "json":
@@ -254,7 +258,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _output_options(command: argparse.ArgumentParser, what: str) -> None:
     """``--format table|csv|json`` and ``--out FILE`` (``_write_or_print`` honours them)."""
     command.add_argument(
-        "--format", choices=("table", "csv", "json"), default="table", help="(default: table)"
+        "--format",
+        choices=("table", "csv", "json"),
+        help="(default: by the --out file's ending, .csv or .json; else table)",
     )
     command.add_argument("--out", metavar="FILE", help=f"write {what} here, not to stdout")
 

@@ -34,6 +34,7 @@ from .errors import (
     RateLimitError,
     ServerError,
 )
+from .snapshot import is_location_id
 
 log = logging.getLogger(__name__)
 
@@ -310,9 +311,12 @@ class Client:
         return _json(response, "GET /phone-system/number-pools", location_id)
 
     def search_locations(self, company_id: str) -> list[dict]:
-        """Every location of an agency (agency token), paging until a short page."""
+        """Every location of an agency (agency token), paging until a short page. A page
+        that repeats an earlier one (a server that ignores ``skip``, or cycles) raises
+        ``InvalidResponseError`` rather than paging for ever."""
         locations: list[dict] = []
         page_size = self.page_size
+        previous: dict[str, int] = {}  # each full page so far, as text -> its index
         while True:
             body = self.get_json(
                 "/locations/search",
@@ -326,12 +330,21 @@ class Client:
                     url="GET /locations/search",
                     message="the answer has no 'locations' list",
                 )
+            seen = json.dumps(page, sort_keys=True, default=str)
+            if page and seen in previous:
+                raise InvalidResponseError(
+                    status=200,
+                    url="GET /locations/search",
+                    message=f"page {len(previous)} repeats page {previous[seen]}",
+                )
             locations.extend(page)
             if len(page) < page_size:
                 return locations
+            previous[seen] = len(previous)
 
     def location_details(self, location_id: str, *, token: str | None = None) -> dict:
         """``GET /locations/{id}``: the location's details (scope ``locations.readonly``)."""
+        _check_path_id(location_id)
         where = f"GET /locations/{location_id}"
         body = self.get_json(
             f"/locations/{location_id}",
@@ -354,6 +367,7 @@ class Client:
     ) -> requests.Response:
         """The raw response of one page of ``GET /phone-system/numbers/location/{id}``, pool
         numbers included (``skipNumberPool=false``; the API leaves them out by default)."""
+        _check_path_id(location_id)
         return self.request(
             "GET",
             f"/phone-system/numbers/location/{location_id}",
@@ -420,6 +434,12 @@ class Client:
                 message="the answer has no access_token",
             )
         return token
+
+
+def _check_path_id(location_id: object) -> None:
+    """A location id goes into a URL path only when it is one (``../x`` never does)."""
+    if not is_location_id(location_id):
+        raise ConfigurationError(f"not a location id: {location_id!r}")
 
 
 def _describe(reason: Any) -> str:

@@ -26,6 +26,7 @@ from .errors import APIError, AuthenticationError, ConfigurationError, PoolkitEr
 from .snapshot import (
     INVENTORY_PAGE,
     inventory_page_name,
+    is_location_id,
     location_fields,
     read_locations,
     read_manifest,
@@ -83,6 +84,12 @@ def fetch_pools(
     the agency token refused).
     """
     location_ids = list(location_ids or [])
+    refused = [repr(i) for i in location_ids if not is_location_id(i)]
+    if refused:
+        raise ConfigurationError(
+            f"not a location id: {', '.join(refused[:5])} (HighLevel's ids are letters and "
+            "digits, such as ve9EPM428h8vShlRW1KT)"
+        )
     client = client or Client(token, base_url=base_url, pool_size=max(workers, 4))
     started = datetime.now(timezone.utc)
     entries: dict[str, dict[str, Any]] = {}
@@ -94,7 +101,15 @@ def fetch_pools(
             raise ConfigurationError(
                 f"{folder}: no manifest.json, so it is not a snapshot to resume"
             )
-        entries = {e["location_id"]: e for e in manifest.get("locations", [])}
+        entries = {
+            e["location_id"]: e
+            for e in manifest.get("locations", [])
+            if isinstance(e, dict) and isinstance(e.get("location_id"), str)
+        }
+        for location_id, entry in entries.items():
+            if not is_location_id(location_id):  # never a path or a URL: a failed location
+                entry.update(status="failed", error="InvalidLocationId", file=None)
+                entry["message"] = "not a location id: it was not fetched"
         details = read_locations(folder)
         company_id = company_id or manifest.get("company_id")
         numbers = numbers or bool(manifest.get("numbers"))  # as the snapshot was begun
@@ -114,10 +129,17 @@ def fetch_pools(
     )
 
     if company_id and not location_ids:
-        for location in client.search_locations(company_id):
-            entry = entries.setdefault(location["id"], _pending(location["id"]))
+        unusable = []
+        for index, location in enumerate(client.search_locations(company_id)):
+            location_id = location.get("id") if isinstance(location, dict) else None
+            if not is_location_id(location_id):  # recorded in the manifest, never fetched
+                unusable.append({"index": index, "id": repr(location_id)[:80]})
+                continue
+            entry = entries.setdefault(location_id, _pending(location_id))
             entry["name"] = location.get("name") or entry.get("name")
-            details[location["id"]] = location_fields(location)
+            details[location_id] = location_fields(location)
+        if unusable:
+            manifest["search_entries_without_id"] = unusable
     for location_id in location_ids:
         entries.setdefault(location_id, _pending(location_id))
     pools_done = {
@@ -128,7 +150,8 @@ def fetch_pools(
     todo = [
         loc
         for loc, e in entries.items()
-        if loc not in pools_done or (numbers and e.get("inventory") != "ok")
+        if is_location_id(loc)
+        and (loc not in pools_done or (numbers and e.get("inventory") != "ok"))
     ]
     for location_id in todo:
         if location_id not in pools_done:

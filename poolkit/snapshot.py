@@ -27,6 +27,17 @@ SNAPSHOT_FILES = frozenset({MANIFEST, LOCATIONS})
 INVENTORY_PAGE = re.compile(r"(?P<location_id>[^/\\]+)\.numbers\.(?P<page>[0-9]+)\.json")
 
 
+#: A location id as HighLevel writes them (short, letters and digits): safe as a file name
+#: and as a URL path segment. Anything else is refused before it becomes either.
+LOCATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_location_id(value: object) -> bool:
+    """``value`` can be a location id: a short run of letters, digits, ``_`` and ``-``
+    (``../../x``, ``a/b``, ``""`` and anything not text cannot)."""
+    return isinstance(value, str) and LOCATION_ID.fullmatch(value) is not None
+
+
 def inventory_page_name(location_id: str, page: int | str) -> str:
     """The file name of page ``page`` (from 0; ``*`` for a glob of them all) of a location's
     active numbers."""

@@ -96,8 +96,8 @@ def responses(draw):
 
 def pool_entries(doc):
     """The pool list of a response, or None when the envelope itself is broken."""
-    if isinstance(doc, list):
-        return doc
+    if isinstance(doc, list):  # a bare list of pools; one holding no object is no response
+        return doc if not doc or any(isinstance(entry, dict) for entry in doc) else None
     if (
         isinstance(doc, dict)
         and isinstance(doc.get("data"), list)
