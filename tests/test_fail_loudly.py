@@ -73,6 +73,10 @@ def test_a_snapshot_where_every_location_failed_makes_no_report(tmp_path, capsys
     for name in ("tidy", "audit", "report"):
         assert main(command(name, folder, tmp_path / "out")) == 2
         assert "no location answered" in capsys.readouterr().err
+    assert (
+        main(["diff", str(folder), str(poolkit.sample_path()), "--out", str(tmp_path / "out")]) == 2
+    )
+    assert "no location answered" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

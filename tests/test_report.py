@@ -63,7 +63,7 @@ def _snapshot(folder: Path, locations: int) -> Path:
     return write_snapshot(folder, responses)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per run, on the worker of the "report" group
 def reports(tmp_path_factory) -> dict[str, Path]:
     """The report for the sample, for empty data, for one location, for 5,000 locations, for
     an agency of 61 locations of which 16 have no pool, and for the folder of the sample's
