@@ -27,11 +27,11 @@ report: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # the generated-input tests at their large size: over 10,000 inputs (see the README's table)
 fuzz: $(VENV)/.installed-test
-	POOLKIT_FUZZ=1 $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider tests/test_properties.py tests/test_fuzz.py tests/test_reference.py tests/test_cli_fuzz.py
+	POOLKIT_FUZZ=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q -p no:cacheprovider tests/test_properties.py tests/test_fuzz.py tests/test_reference.py tests/test_reference_history.py tests/test_cli_fuzz.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/tidy.py

@@ -18,8 +18,6 @@ from poolkit.synthetic import SyntheticSpec, generate, write_snapshot
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = REPO / "reports"
-# under pytest-xdist, one worker builds the reports these tests share
-pytestmark = pytest.mark.xdist_group("report")
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb")))
@@ -63,7 +61,7 @@ def _snapshot(folder: Path, locations: int) -> Path:
     return write_snapshot(folder, responses)
 
 
-@pytest.fixture(scope="session")  # built once per run, on the worker of the "report" group
+@pytest.fixture(scope="module")  # make test runs a file's tests on one worker (loadfile)
 def reports(tmp_path_factory) -> dict[str, Path]:
     """The report for the sample, for empty data, for one location, for 5,000 locations, for
     an agency of 61 locations of which 16 have no pool, and for the folder of the sample's
