@@ -1,4 +1,4 @@
-"""Command line: ``poolkit tidy``, ``fetch``, ``audit``, ``diff`` and ``report``."""
+"""Command line: poolkit tidy, fetch, audit, diff and report."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .analysis import headline
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
 from .findings import SEVERITIES
 from .loaders import load, require_answers, resolve_data
+from .masking import masked_changes, masked_findings
 from .snapshot import read_manifest, write_atomic
 from .tables import (
     dataset_snapshots,
@@ -29,15 +30,23 @@ from .tables import (
 from .tidy import read_pools, snapshot_folders
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 location``, ``3 locations``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _summary(tables) -> str:
-    counts = headline(tables)
+    """The headline of tables read, saying so when they add several snapshots up."""
+    counts, snapshots = headline(tables), len(snapshots_in(tables))
     failed = counts["locations_not_fetched"]
     return (
-        f"{counts['locations']:,} locations ({counts['locations_without_pools']:,} without pools"
+        (f"{snapshots:,} snapshots, counted together: " if snapshots > 1 else "")
+        + f"{_count(counts['locations'], 'location')} "
+        f"({counts['locations_without_pools']:,} without pools"
         + (f", {failed:,} more not fetched" if failed else "")
-        + f"), {counts['pools']:,} pools, "
-        f"{counts['numbers']:,} numbers, {counts['pools_with_service']:,} pools with an inbound "
-        f"call service, {counts['problems']:,} problems"
+        + f"), {_count(counts['pools'], 'pool')}, {_count(counts['numbers'], 'number')}, "
+        f"{counts['pools_with_service']:,} with an inbound call service, "
+        f"{_count(counts['problems'], 'problem')}"
     )
 
 
@@ -161,6 +170,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     tables = require_answers(load(args.data), args.data)
     findings = audit(tables, select=_ids(args.select), ignore=_ids(args.ignore))
     summary, locations = findings_summary(findings), headline(tables)["locations"]
+    if args.mask_numbers:  # counted on the real numbers, then masked
+        findings = masked_findings(findings)
     _write_or_print(
         findings, args.format, args.out, lambda f: _findings_text(f, summary, locations)
     )
@@ -240,7 +251,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"{args.old} and {args.new} are the same snapshot ({before})")
     for label, given in ((before, args.old), (after, args.new)):
         require_answers(snapshot_tables(history, label), given)
-    _write_or_print(changes(history, before, after), args.format, args.out, _changes_text)
+    found = changes(history, before, after)
+    _write_or_print(
+        masked_changes(found) if args.mask_numbers else found, args.format, args.out, _changes_text
+    )
     return 0
 
 
@@ -263,6 +277,11 @@ def _output_options(command: argparse.ArgumentParser, what: str) -> None:
         help="(default: by the --out file's ending, .csv or .json; else table)",
     )
     command.add_argument("--out", metavar="FILE", help=f"write {what} here, not to stdout")
+    command.add_argument(
+        "--mask-numbers",
+        action="store_true",
+        help="mask phone numbers, for sharing outside the team",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -588,3 +588,23 @@ def test_bad_custom_rules_and_an_empty_selection(tmp_path):
             select=["forwarding-loop"],
             ignore=["forwarding-loop"],
         )
+
+
+def test_audit_and_diff_mask_numbers_when_asked(tmp_path, capsys):
+    sample = poolkit.sample_path()
+    older = sample.parent / "2026-10-26T150000Z"
+    plain = poolkit.audit(poolkit.read_pools(sample, errors="record"))
+    numbers = set(plain["phone_number"].dropna()) | set(
+        poolkit.read_pools(sample, errors="record").numbers["phone_number"].dropna()
+    )
+    for args in (["audit", str(sample)], ["diff", str(older), str(sample), "--format", "csv"]):
+        main(args)
+        plain_out = capsys.readouterr().out
+        assert [n for n in numbers if n in plain_out], args  # there are numbers to mask
+        main([*args, "--mask-numbers"])
+        out = capsys.readouterr().out
+        assert out and not [n for n in numbers if n in out], args
+    main(["audit", str(sample), "--format", "csv", "--mask-numbers"])
+    masked_rows = capsys.readouterr().out.count("\n")
+    main(["audit", str(sample), "--format", "csv"])
+    assert capsys.readouterr().out.count("\n") == masked_rows  # the same findings, masked

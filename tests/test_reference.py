@@ -282,7 +282,7 @@ def assert_agree(got: dict, want: dict) -> None:
 
 
 @settings(
-    max_examples=examples(300, 3000),
+    max_examples=examples(250, 3000),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

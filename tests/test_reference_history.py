@@ -31,7 +31,7 @@ from test_reference import (
 
 
 @settings(
-    max_examples=examples(200, 2000),
+    max_examples=examples(150, 2000),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
