@@ -12,13 +12,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from poolkit.cli import main
 
 from conftest import envelope, make_pool
-from robustness import examples, tally
+from robustness import fuzz, tally
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
@@ -139,21 +139,13 @@ def every_command_but_the_report(data: Path, others: list[Path], out: Path):
     yield ["diff", str(data / "sub"), str(data / "a"), "--format", "json"]
 
 
-@settings(
-    max_examples=examples(60, 1000),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz(60, 1000)
 @given(tree=trees())
 def test_tidy_audit_and_diff_on_folders_of_anything(tree):
     run_everywhere(tree, every_command_but_the_report)
 
 
-@settings(
-    max_examples=examples(8, 100),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz(8, 100)
 @given(tree=trees())
 def test_the_report_on_folders_of_anything(tree):
     def report(data: Path, others: list[Path], out: Path):

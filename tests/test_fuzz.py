@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from test_properties import (
@@ -37,21 +37,7 @@ from poolkit.snapshot import LOCATION_FIELDS, location_fields, read_locations, w
 from poolkit.synthetic import write_snapshot
 
 from conftest import CHANGE_COLUMNS, FINDING_COLUMNS
-from robustness import examples, tally
-
-
-def fuzz(usual: int, more: int) -> settings:
-    """``usual`` examples (``more`` under ``make fuzz``), no deadline."""
-    return settings(
-        max_examples=examples(usual, more),
-        deadline=None,
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.function_scoped_fixture,
-        ],
-    )
-
+from robustness import fuzz, tally
 
 texts = st.text(max_size=12)
 details = st.dictionaries(

@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import poolkit
@@ -24,7 +24,7 @@ from poolkit.notebook import load_report
 from poolkit.synthetic import write_snapshot
 
 import reference
-from robustness import examples, tally
+from robustness import fuzz, tally
 
 WEEKS = [datetime(2026, 11, d, 8, tzinfo=timezone.utc) for d in (19, 26)]
 LABELS = ["2026-11-19T080000Z", "2026-11-26T080000Z"]
@@ -281,11 +281,7 @@ def assert_agree(got: dict, want: dict) -> None:
         assert mine == theirs, (key, "poolkit only", mine - theirs, "reference only", theirs - mine)
 
 
-@settings(
-    max_examples=examples(250, 3000),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz(250, 3000)
 @given(snapshot=snapshots())
 def test_a_snapshot_agrees_with_the_reference(snapshot):
     """Describe and diagnose one generated snapshot, read as a snapshot folder."""
@@ -295,11 +291,7 @@ def test_a_snapshot_agrees_with_the_reference(snapshot):
         assert_agree(describe(poolkit.read_pools(folder, errors="record")), expected(snapshot))
 
 
-@settings(
-    max_examples=examples(25, 250),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz(25, 250)
 @given(snapshot=snapshots())
 def test_the_masked_report_counts_what_the_plain_one_does(snapshot):
     """Masking hides the numbers, not what is counted: the inventory, the cost and the

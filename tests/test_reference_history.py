@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import poolkit
@@ -15,7 +15,7 @@ from poolkit.history import changes
 from poolkit.model import current
 
 import reference
-from robustness import examples, tally
+from robustness import fuzz, tally
 from test_reference import (
     LABELS,
     WEEKS,
@@ -30,11 +30,7 @@ from test_reference import (
 )
 
 
-@settings(
-    max_examples=examples(150, 2000),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz(150, 2000)
 @given(pair=pairs(), whole=st.integers(0, 2))
 def test_a_pair_of_weeks_agrees_with_the_reference(pair, whole):
     """Two generated weeks: the folder of both read as a history is diagnosed as the newest
