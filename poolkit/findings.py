@@ -596,12 +596,13 @@ def _with_pool_names(tables: PoolTables, frame: pd.DataFrame) -> pd.DataFrame:
     rows[rows >= len(tables.pools)] = -1
     known, at = rows >= 0, np.maximum(rows, 0)
     names = tables.pools["name"].astype(object).to_numpy()
-    identity = pool_identity(tables.pools)
     if not len(names):  # no pool: no row to name
-        names, identity = np.array([None], dtype=object), np.array([-1])
+        names = np.array([None], dtype=object)
     by_row = pd.Series(np.where(known, names[at], None), index=frame.index, dtype="string")
     frame["pool_name"] = by_row.where(known, _pool_names(tables, frame))
-    frame["pool"] = np.where(known, identity[at], -1)
+    found = np.unique(rows[known])  # the pools' identities, of the pools found only
+    identity = dict(zip(found, pool_identity(tables.pools.take(found)))) if len(found) else {}
+    frame["pool"] = [identity[row] if row >= 0 else -1 for row in rows]
     frame = frame.drop(columns="pool_row").astype(FINDING_DTYPES).drop_duplicates()
     return frame.drop(columns="pool")
 

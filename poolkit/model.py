@@ -393,8 +393,14 @@ def missing_pool_numbers(tables: PoolTables) -> pd.DataFrame:
     """The pool numbers a location's inventory does not hold, of the locations whose
     inventory was read: ``location_id``, ``pool_id``, ``pool_row``, ``phone_number``, once
     per pool and number."""
-    numbers = _pool_numbers(tables)
     read = inventory_read(tables)
+    if not len(read):  # no inventory to hold the pool numbers against: nothing is missing
+        return pd.DataFrame(
+            {c: pd.Series([], dtype=object) for c in ("location_id", "pool_id", "phone_number")}
+        ).assign(pool_row=pd.Series([], dtype=np.int64))[
+            ["location_id", "pool_id", "pool_row", "phone_number"]
+        ]
+    numbers = _pool_numbers(tables)
     numbers = numbers[numbers["location_id"].isin(read).to_numpy()]
     held = held_numbers(tables)[["location_id", "phone_number"]].dropna().astype(object)
     held = pd.MultiIndex.from_frame(held.drop_duplicates())
