@@ -156,15 +156,8 @@ def snapshot_tables(history: PoolTables, snapshot: str, *, skip: Iterable[str] =
 def _text(values: pd.Series) -> pd.Series:
     """Values as text for ``old`` and ``new`` (``True``/``False`` for flags); blank text is
     no value (an empty whisper message and a missing one are the same setting)."""
-    return (
-        values.astype(object)
-        .where(~blank(values.astype(object).map(_as_text)).to_numpy(), None)
-        .map(_as_text)
-    )
-
-
-def _as_text(value: object) -> str | None:
-    return None if pd.isna(value) else str(value)
+    text = values.astype("string")
+    return text.mask(blank(text))
 
 
 def _present(tables: PoolTables) -> tuple[set, set]:
@@ -212,7 +205,7 @@ def _pool_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[pd.DataFrame]:
     kept = both[both["_merge"] == "both"]
     for setting in SETTINGS:
         before, after = _text(kept[f"{setting}_old"]), _text(kept[f"{setting}_new"])
-        differs = (before != after) & ~(before.isna() & after.isna())
+        differs = (before != after).fillna(True) & ~(before.isna() & after.isna())
         changed = kept[differs]
         rows.append(
             _rows(
