@@ -151,7 +151,7 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     repeated = numbers["phone_number"].duplicated(keep=False).fillna(False).to_numpy(bool)
     if not repeated.any():
         return pd.DataFrame()
-    rows = pool_rows(tables)[repeated]
+    rows = pool_rows(tables, repeated)
     identity = pool_identity(tables.pools)
     listed = pd.DataFrame(
         {
@@ -222,7 +222,7 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
     owners = pd.DataFrame(
         {
             "number": numbers["phone_number"].to_numpy()[taken],
-            "owner_row": pool_rows(tables)[taken],
+            "owner_row": pool_rows(tables, taken),
         }
     )
     loops = targets.merge(owners, on="number").drop_duplicates(["pool_row", "field", "owner_row"])
@@ -333,7 +333,7 @@ def empty_service_value(tables: PoolTables) -> pd.DataFrame:
 def invalid_number(tables: PoolTables) -> pd.DataFrame:
     numbers, aside = tables.numbers, set_aside(tables)
     invalid_rows = valid_numbers(numbers["phone_number"]).eq(False).fillna(False).to_numpy(bool)
-    pool_numbers = numbers[invalid_rows].assign(pool_row=pool_rows(tables)[invalid_rows])
+    pool_numbers = numbers[invalid_rows].assign(pool_row=pool_rows(tables, invalid_rows))
     misformed_numbers = aside[aside["field"] == "pool number"]
     targets = forward_targets(tables, aside)
     not_e164 = targets["target"] != targets["number"]  # as given, not in E.164 form

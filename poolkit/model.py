@@ -153,23 +153,29 @@ def pool_identity(pools: pd.DataFrame) -> np.ndarray:
     return codes
 
 
-def pool_rows(tables: PoolTables) -> np.ndarray:
-    """For each row of ``numbers``, the position of its pool's row in ``pools`` (-1 where no
-    pool row is known). The reader writes each pool's numbers right after the previous
-    pool's, ``number_count`` of them; tables put together otherwise are joined by location,
-    pool id and source file."""
+def pool_rows(tables: PoolTables, which: np.ndarray | None = None) -> np.ndarray:
+    """For each row of ``numbers`` (those ``which`` marks, when given), the position of its
+    pool's row in ``pools`` (-1 where no pool row is known). The reader writes each pool's
+    numbers right after the previous pool's, ``number_count`` of them, which is checked on
+    the rows asked for; tables put together otherwise are joined by location, pool id and
+    source file."""
     pools, numbers = tables.pools, tables.numbers
-    counts = pools["number_count"].fillna(0).to_numpy(dtype=np.int64)
-    rows = np.repeat(np.arange(len(pools)), counts)
-    if len(rows) == len(numbers) and all(
-        pools[key].take(rows).reset_index(drop=True).equals(numbers[key].reset_index(drop=True))
-        for key in (*POOL_KEY, "source")
-    ):
-        return rows
     keys = [*POOL_KEY, "source"]
+    picked = np.arange(len(numbers)) if which is None else np.flatnonzero(which)
+    counts = pools["number_count"].fillna(0).to_numpy(dtype=np.int64)
+    if counts.sum() == len(numbers):
+        rows = np.repeat(np.arange(len(pools)), counts)[picked]
+        if all(
+            pools[key]
+            .take(rows)
+            .reset_index(drop=True)
+            .equals(numbers[key].take(picked).reset_index(drop=True))
+            for key in keys
+        ):
+            return rows
     first = pools[keys].astype(object).assign(row=np.arange(len(pools)))
     first = first.dropna(subset="pool_id").drop_duplicates(keys)
-    joined = numbers[keys].astype(object).merge(first, how="left", on=keys)
+    joined = numbers[keys].take(picked).astype(object).merge(first, how="left", on=keys)
     return joined["row"].fillna(-1).to_numpy(dtype=np.int64)
 
 
