@@ -153,12 +153,13 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
         return pd.DataFrame()
     rows = pool_rows(tables, repeated)
     identity = pool_identity(tables.pools)
+    picked = numbers[repeated]  # the few repeated rows, before any column leaves Arrow
     listed = pd.DataFrame(
         {
-            "location_id": numbers["location_id"].to_numpy()[repeated],
-            "pool_id": numbers["pool_id"].to_numpy()[repeated],
-            "phone_number": numbers["phone_number"].to_numpy()[repeated],
-            "position": numbers["position"].to_numpy()[repeated],
+            "location_id": picked["location_id"].to_numpy(),
+            "pool_id": picked["pool_id"].to_numpy(),
+            "phone_number": picked["phone_number"].to_numpy(),
+            "position": picked["position"].to_numpy(),
             "row": rows,
             # a pool repeated whole (same id twice, a problem row) is one pool; a pool
             # without an id is a pool of its own
@@ -221,7 +222,7 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
     taken = _isin(numbers["phone_number"], targets["number"].dropna())
     owners = pd.DataFrame(
         {
-            "number": numbers["phone_number"].to_numpy()[taken],
+            "number": numbers["phone_number"][taken].to_numpy(),
             "owner_row": pool_rows(tables, taken),
         }
     )

@@ -36,7 +36,7 @@ import pandas as pd
 
 from .phones import to_e164
 from .snapshot import INVENTORY_PAGE
-from .tables import PoolTables, is_numbers_page, snapshot_of
+from .tables import PoolTables, is_numbers_page, snapshots_of
 from .values import blank, off, on
 
 __all__ = [
@@ -84,7 +84,7 @@ def _snapshot_labels(frame: pd.DataFrame) -> pd.Series:
     if "snapshot" in frame:
         return frame["snapshot"].astype(object)
     sources = frame["source"].astype(object)
-    return sources.map({s: snapshot_of(s) for s in sources.dropna().unique()})
+    return pd.Series(snapshots_of(sources), index=frame.index, dtype=object)
 
 
 def current(tables: PoolTables) -> PoolTables:

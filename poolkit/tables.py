@@ -263,10 +263,27 @@ def snapshot_of(source: object) -> str:
     return snapshot_label(os.path.dirname(os.path.abspath(source)))
 
 
+def snapshots_of(sources: Iterable[object]) -> list[str]:
+    """``snapshot_of`` each source, worked out once per folder (a snapshot holds a file per
+    location: 20,000 sources are one folder)."""
+
+    def folder(source: object) -> object:  # files by their folder; anything else by itself
+        if isinstance(source, str) and not source.startswith(MEMORY_SOURCE):
+            return ("folder", source.rpartition(os.sep)[0])
+        return source
+
+    sources = list(sources)
+    by_folder: dict[object, str] = {}
+    for source in dict.fromkeys(sources):
+        if folder(source) not in by_folder:
+            by_folder[folder(source)] = snapshot_of(source)
+    return [by_folder[folder(source)] for source in sources]
+
+
 def snapshots_in(tables: PoolTables) -> set[str]:
     """The snapshots the rows of ``tables`` come from (by their source files' folders)."""
     sources = pd.concat([tables.locations["source"], tables.pools["source"]]).astype(object)
-    return {snapshot_of(s) for s in sources.dropna().unique()}
+    return set(snapshots_of(sources.dropna().unique()))
 
 
 def select_snapshots(tables: PoolTables, snapshots: set[str]) -> PoolTables:
@@ -276,7 +293,7 @@ def select_snapshots(tables: PoolTables, snapshots: set[str]) -> PoolTables:
         return np.array([label in snapshots for label in labels], dtype=bool)
 
     def labels(frame: pd.DataFrame) -> list[str]:
-        return [snapshot_of(s) for s in frame["source"].astype(object)]
+        return snapshots_of(frame["source"].astype(object))
 
     pool_labels = labels(tables.pools)
     kept = {
@@ -452,13 +469,13 @@ def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Pa
             "already (compute them first to write them elsewhere)"
         )
     _check_target(out)
-    pool_snapshots = [snapshot_of(s) for s in tables.pools["source"].astype(object)]
+    pool_snapshots = snapshots_of(tables.pools["source"].astype(object))
     snapshots = {
         "pools": pool_snapshots,
-        "numbers": [snapshot_of(s) for s in tables.numbers["source"].astype(object)],
-        "problems": [snapshot_of(s) for s in tables.problems["source"].astype(object)],
-        "locations": [snapshot_of(s) for s in tables.locations["source"].astype(object)],
-        "phone_numbers": [snapshot_of(s) for s in tables.phone_numbers["source"].astype(object)],
+        "numbers": snapshots_of(tables.numbers["source"].astype(object)),
+        "problems": snapshots_of(tables.problems["source"].astype(object)),
+        "locations": snapshots_of(tables.locations["source"].astype(object)),
+        "phone_numbers": snapshots_of(tables.phone_numbers["source"].astype(object)),
         "services": service_snapshots(tables.services, tables.pools, pool_snapshots),
     }
     marker = {
