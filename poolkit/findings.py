@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib.resources import files
 from typing import Callable, Iterable
@@ -107,10 +108,15 @@ def _pool_names(tables: PoolTables, keys: pd.DataFrame) -> pd.Series:
     return pd.Series(names["name"].to_numpy(), index=keys.index, dtype="string")
 
 
+#: The location names of the audit under way, worked out once for all its rules.
+_AUDIT_NAMES: ContextVar[dict | None] = ContextVar("poolkit_audit_names", default=None)
+
+
 def _labels(tables: PoolTables, rows) -> np.ndarray:
     """``'Pool name' (Location name)`` of these pool rows."""
     rows = np.asarray(rows, dtype=np.int64)
-    return pool_labels(tables, rows, location_names(tables)).to_numpy()
+    names = _AUDIT_NAMES.get()
+    return pool_labels(tables, rows, location_names(tables) if names is None else names).to_numpy()
 
 
 def _plural(counts: pd.Series, noun: str) -> pd.Series:
@@ -152,7 +158,9 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     if not repeated.any():
         return pd.DataFrame()
     rows = pool_rows(tables, repeated)
-    identity = pool_identity(tables.pools)
+    found = np.unique(rows[rows >= 0])  # identities of the pools holding them only
+    identity = np.full(len(tables.pools), -1, dtype=np.int64)
+    identity[found] = pool_identity(tables.pools.take(found))
     picked = numbers[repeated]  # the few repeated rows, before any column leaves Arrow
     listed = pd.DataFrame(
         {
@@ -632,10 +640,15 @@ def audit(
         None if select is None else set(select),
         set(ignore or ()),
     )
-    found = [_run(check, tables) for check in chosen]
+    names = location_names(tables)
+    auditing = _AUDIT_NAMES.set(names)
+    try:
+        found = [_run(check, tables) for check in chosen]
+    finally:
+        _AUDIT_NAMES.reset(auditing)
     frame = pd.concat([f for f in found if len(f)] or [pd.DataFrame()], ignore_index=True)
     frame = frame.reindex(columns=[*FINDING_DTYPES, "pool_row"]).reset_index(drop=True)
-    frame["location_name"] = frame["location_id"].map(location_names(tables))
+    frame["location_name"] = frame["location_id"].map(names)
     frame = _with_pool_names(tables, frame)
     frame["rank"] = -frame["severity"].cat.codes  # most severe first
     return (
