@@ -16,7 +16,7 @@ import os
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib.resources import files
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -108,15 +108,25 @@ def _pool_names(tables: PoolTables, keys: pd.DataFrame) -> pd.Series:
     return pd.Series(names["name"].to_numpy(), index=keys.index, dtype="string")
 
 
-#: The location names of the audit under way, worked out once for all its rules.
-_AUDIT_NAMES: ContextVar[dict | None] = ContextVar("poolkit_audit_names", default=None)
+#: What the rules of the audit under way share, worked out once for all of them: the
+#: location names and the forward targets (a rule run on its own works them out itself).
+_AUDIT_SHARED: ContextVar[dict | None] = ContextVar("poolkit_audit_shared", default=None)
+
+
+def _shared(name: str, tables: PoolTables, work: Callable[[PoolTables], Any]) -> Any:
+    """``work(tables)``, once per audit."""
+    shared = _AUDIT_SHARED.get()
+    if shared is None:
+        return work(tables)
+    if name not in shared:
+        shared[name] = work(tables)
+    return shared[name]
 
 
 def _labels(tables: PoolTables, rows) -> np.ndarray:
     """``'Pool name' (Location name)`` of these pool rows."""
     rows = np.asarray(rows, dtype=np.int64)
-    names = _AUDIT_NAMES.get()
-    return pool_labels(tables, rows, location_names(tables) if names is None else names).to_numpy()
+    return pool_labels(tables, rows, _shared("names", tables, location_names)).to_numpy()
 
 
 def _plural(counts: pd.Series, noun: str) -> pd.Series:
@@ -225,7 +235,7 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     "or to a number of another pool.",
 )
 def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
-    targets = forward_targets(tables)
+    targets = _shared("targets", tables, forward_targets)
     numbers = tables.numbers
     taken = _isin(numbers["phone_number"], targets["number"].dropna())
     owners = pd.DataFrame(
@@ -344,7 +354,7 @@ def invalid_number(tables: PoolTables) -> pd.DataFrame:
     invalid_rows = valid_numbers(numbers["phone_number"]).eq(False).fillna(False).to_numpy(bool)
     pool_numbers = numbers[invalid_rows].assign(pool_row=pool_rows(tables, invalid_rows))
     misformed_numbers = aside[aside["field"] == "pool number"]
-    targets = forward_targets(tables, aside)
+    targets = _shared("targets", tables, forward_targets)
     not_e164 = targets["target"] != targets["number"]  # as given, not in E.164 form
     invalid = (valid_numbers(targets["number"]).eq(False) | targets["number"].isna()).fillna(True)
     misformed = not_e164.fillna(True) & targets["field"].eq("forwarding number")
@@ -641,11 +651,11 @@ def audit(
         set(ignore or ()),
     )
     names = location_names(tables)
-    auditing = _AUDIT_NAMES.set(names)
+    auditing = _AUDIT_SHARED.set({"names": names})
     try:
         found = [_run(check, tables) for check in chosen]
     finally:
-        _AUDIT_NAMES.reset(auditing)
+        _AUDIT_SHARED.reset(auditing)
     frame = pd.concat([f for f in found if len(f)] or [pd.DataFrame()], ignore_index=True)
     frame = frame.reindex(columns=[*FINDING_DTYPES, "pool_row"]).reset_index(drop=True)
     frame["location_name"] = frame["location_id"].map(names)
