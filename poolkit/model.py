@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .phones import to_e164
-from .snapshot import INVENTORY_PAGE
+from .snapshot import INVENTORY_PAGE, MANIFEST
 from .tables import PoolTables, is_numbers_page, snapshots_of
 from .values import blank, off, on
 
@@ -87,6 +87,14 @@ def _snapshot_labels(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(snapshots_of(sources), index=frame.index, dtype=object)
 
 
+def _all_snapshot_folders(frame: pd.DataFrame) -> bool:
+    """Every file the rows come from sits in a snapshot folder (one with a manifest): only
+    then are its folders snapshots of the same agency, not loose responses in subfolders."""
+    sources = frame["source"].astype(object).dropna().unique()
+    folders = {os.path.dirname(os.path.abspath(s)) for s in sources if isinstance(s, str)}
+    return bool(folders) and all(os.path.isfile(os.path.join(f, MANIFEST)) for f in folders)
+
+
 def current(tables: PoolTables) -> PoolTables:
     """The current state of ``tables``: the rows of their newest snapshot only, and so only
     the locations in it (a location gone from the newest snapshot is gone, not kept at an
@@ -98,6 +106,8 @@ def current(tables: PoolTables) -> PoolTables:
     labels = _snapshot_labels(anchor)
     history = "snapshot" in anchor
     if not history and labels.nunique(dropna=False) <= 1:
+        return tables
+    if not history and not _all_snapshot_folders(anchor):  # loose responses in folders
         return tables
     column = anchor["snapshot"] if history else None
     if (

@@ -3,6 +3,7 @@ one regression test per defect a review found when the same rule was written sev
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -218,3 +219,12 @@ def test_the_current_state_drops_locations_gone_from_the_newest_snapshot(tmp_pat
         now = model.current(tables)
         assert now.locations["location_id"].tolist() == ["L1"]
         assert "snapshot" not in now.locations
+
+
+def test_loose_responses_in_subfolders_are_one_state_not_several_snapshots(tmp_path):
+    # found by review: a.json at the top and sub/b.json below, no manifest: both locations
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.json").write_text(json.dumps(envelope(pool("A", AUSTIN, "+15125550101"))))
+    (tmp_path / "sub" / "b.json").write_text(json.dumps(envelope(pool("D", DALLAS))))
+    tables = model.current(poolkit.read_pools(tmp_path))
+    assert sorted(tables.pools["location_id"]) == ["L1", "L2"]
