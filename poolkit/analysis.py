@@ -345,7 +345,7 @@ def locations_without_pools(tables: PoolTables) -> pd.DataFrame:
     tables = pandas_tables(tables)
     summary = location_summary(tables)
     errors = _locations_errors(tables)
-    unused = summary[(summary["pools"] == 0) | (summary["status"] != "ok")]
+    unused = summary[(summary["pools"] == 0).fillna(False) | ~answered(summary)]
     frame = unused[["location_id", "name", "state", "country", "status"]].assign(
         error=unused["location_id"].map(errors).astype("string")
     )

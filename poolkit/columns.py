@@ -100,7 +100,6 @@ class Chunk:
 
     pools: dict[str, pa.Array]
     numbers: dict[str, pa.Array]
-    has_service: np.ndarray
 
 
 class ChunkBuilder:
@@ -246,8 +245,9 @@ class ChunkBuilder:
             values[row] = None
         return values
 
-    def service(self) -> tuple[list, list, list]:
-        """``inboundCallService``: an object ``{type, value}`` or null."""
+    def service(self) -> tuple[list, list]:
+        """``inboundCallService``: an object ``{type, value}`` or null; a type that is not a
+        string or is blank is a problem, and the pool has no service type."""
         services = self.column("inboundCallService")
         has = [type(s) is dict for s in services]
         self.typed(
@@ -257,11 +257,11 @@ class ChunkBuilder:
         values = [None if s is None else s.get("value") for s in services]
         if (
             (set(map(type, types)) - {_NONE}) - {str}
-            or "" in types
             or types.count(None) != has.count(False)
+            or not all(t is None or t.strip() for t in set(types))
         ):
             for row, value in enumerate(types):
-                if has[row] and (type(value) is not str or not value):
+                if has[row] and (type(value) is not str or not value.strip()):
                     self.pool_problem(
                         row,
                         "inboundCallService.type",
@@ -273,7 +273,7 @@ class ChunkBuilder:
                     )
                     types[row] = None
         self.typed(values, "inboundCallService.value", str, "a string")
-        return types, values, has
+        return types, values
 
     def number_lists(self) -> tuple[list, list]:
         """Each pool's ``numbers`` list (empty where it is not a list) and its count (NA there)."""
@@ -428,7 +428,7 @@ class ChunkBuilder:
         message = self.texts("whisperMessage")
         recording = self.flags("callRecording")
         active = self.flags("isActive")
-        stype, svalue, has_service = self.service()
+        stype, svalue = self.service()
         lists, counts = self.number_lists()
         self.extra_fields()
         sizes = np.fromiter((c or 0 for c in counts), np.int64, len(counts))
@@ -488,7 +488,6 @@ class ChunkBuilder:
             Chunk(
                 pools=pools,
                 numbers={c: numbers[c] for c in SCHEMAS["numbers"]},
-                has_service=np.array(has_service, dtype=bool),
             )
         )
         self.reader.rows_before[0] += len(self.pools)

@@ -20,8 +20,6 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from .analysis import is_dask, location_names, locations_by_id, pandas_tables
 from .errors import ConfigurationError
@@ -38,11 +36,13 @@ from .model import (
     on,
     pool_identity,
     pool_labels,
+    pool_names,
     pool_rows,
+    pool_title,
     set_aside,
 )
 from .phones import valid_numbers
-from .tables import PoolTables
+from .tables import PoolTables, isin
 
 __all__ = ["FINDING_DTYPES", "RULES", "SEVERITIES", "Rule", "audit", "findings_summary", "rule"]
 
@@ -91,23 +91,6 @@ def _id_of(check: Callable) -> str:
     return getattr(check, "id", None) or getattr(check, "__name__", "rule").replace("_", "-")
 
 
-def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
-    """``values.isin(among)`` by Arrow (pandas' own takes the values one by one)."""
-    found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(among.unique()))
-    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
-
-
-def _pool_names(tables: PoolTables, keys: pd.DataFrame) -> pd.Series:
-    """The name of the pool of each row of ``keys`` (its ``location_id`` and ``pool_id``);
-    NA where the pool or a key is unknown."""
-    found = keys[_POOL].astype("string")
-    pools = tables.pools[[*_POOL, "name"]]
-    pools = pools[_isin(pools["pool_id"], found["pool_id"].dropna())]  # only those asked of
-    pools = pools.dropna(subset="pool_id").drop_duplicates(_POOL)
-    names = found.merge(pools.astype({k: "string" for k in _POOL}), how="left", on=_POOL)
-    return pd.Series(names["name"].to_numpy(), index=keys.index, dtype="string")
-
-
 #: What the rules of the audit under way share, worked out once for all of them: the
 #: location names and the forward targets (a rule run on its own works them out itself).
 _AUDIT_SHARED: ContextVar[dict | None] = ContextVar("poolkit_audit_shared", default=None)
@@ -148,10 +131,6 @@ def _of_pools(pools: pd.DataFrame, detail, suggestion: str, rows=None, **extra) 
             "pool_row": pools.index if rows is None else rows,
         }
     )
-
-
-def _name(pools: pd.DataFrame) -> pd.Series:
-    return ("'" + pools["name"].fillna(pools["pool_id"]) + "'").fillna("A pool without an id")
 
 
 # --------------------------------------------------------------------------------- the rules
@@ -237,7 +216,7 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
 def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
     targets = _shared("targets", tables, forward_targets)
     numbers = tables.numbers
-    taken = _isin(numbers["phone_number"], targets["number"].dropna())
+    taken = isin(numbers["phone_number"], targets["number"].dropna())
     owners = pd.DataFrame(
         {
             "number": numbers["phone_number"][taken].to_numpy(),
@@ -253,7 +232,7 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
         "The "
         + loops["field"]
         + " of "
-        + _name(tables.pools.iloc[loops["pool_row"].to_numpy()]).set_axis(loops.index)
+        + pool_title(tables.pools.iloc[loops["pool_row"].to_numpy()]).set_axis(loops.index)
         + " is "
         + loops["target"]
         + ", "
@@ -280,7 +259,7 @@ def active_pool_without_route(tables: PoolTables) -> pd.DataFrame:
     hit = pools[(on(pools["is_active"]) & ~has_route(tables)).to_numpy()]
     return _of_pools(
         hit,
-        _name(hit)
+        pool_title(hit, start=True)
         + " is active with "
         + _plural(hit["number_count"], "number")
         + ", but has no inbound call service and no forwarding number: its calls go nowhere.",
@@ -295,7 +274,8 @@ def empty_active_pool(tables: PoolTables) -> pd.DataFrame:
     hit = pools[on(pools["is_active"]) & (pools["number_count"] == 0).fillna(False)]
     return _of_pools(
         hit,
-        _name(hit) + " is active but holds no numbers: no visitor can be given one.",
+        pool_title(hit, start=True)
+        + " is active but holds no numbers: no visitor can be given one.",
         "Add numbers to the pool, or switch it off if it is no longer used.",
     )
 
@@ -310,7 +290,7 @@ def inactive_pool_with_numbers(tables: PoolTables) -> pd.DataFrame:
     hit = pools[off(pools["is_active"]) & (pools["number_count"] > 0).fillna(False)]
     return _of_pools(
         hit,
-        _name(hit)
+        pool_title(hit, start=True)
         + " is inactive but holds "
         + _plural(hit["number_count"], "number")
         + ", paid for and unused.",
@@ -324,7 +304,8 @@ def whisper_without_message(tables: PoolTables) -> pd.DataFrame:
     hit = pools[on(pools["whisper"]) & blank(pools["whisper_message"])]
     return _of_pools(
         hit,
-        _name(hit) + " has whisper on but no whisper message: whoever answers hears nothing.",
+        pool_title(hit, start=True)
+        + " has whisper on but no whisper message: whoever answers hears nothing.",
         "Write a whisper message (such as the campaign's name), or switch whisper off.",
     )
 
@@ -335,7 +316,7 @@ def empty_service_value(tables: PoolTables) -> pd.DataFrame:
     hit = pools[has_service(pools) & blank(pools["service_value"])]
     return _of_pools(
         hit,
-        _name(hit)
+        pool_title(hit, start=True)
         + " has a "
         + hit["service_type"].astype("string")
         + " inbound call service with no value: nothing says where its calls go.",
@@ -420,7 +401,7 @@ def recording_consent(tables: PoolTables) -> pd.DataFrame:
         }
     )
     detail = (
-        _name(hit).to_numpy()
+        pool_title(hit, start=True).to_numpy()
         + " records calls in "
         + rows.index.get_level_values("state")
         + ", "
@@ -523,8 +504,8 @@ def missing_pool_number(tables: PoolTables) -> pd.DataFrame:
 def inactive_account(tables: PoolTables) -> pd.DataFrame:
     phones = held_numbers(tables)
     status = phones["account_status"].astype(object)
-    off = phones[(status.notna() & (status != "active")).to_numpy()]
-    per = off.groupby(["location_id", "account_status"]).size().rename("count").reset_index()
+    inactive = phones[(status.notna() & (status != "active")).to_numpy()]
+    per = inactive.groupby(["location_id", "account_status"]).size().rename("count").reset_index()
     return pd.DataFrame(
         {
             "location_id": per["location_id"],
@@ -618,7 +599,7 @@ def _with_pool_names(tables: PoolTables, frame: pd.DataFrame) -> pd.DataFrame:
     if not len(names):  # no pool: no row to name
         names = np.array([None], dtype=object)
     by_row = pd.Series(np.where(known, names[at], None), index=frame.index, dtype="string")
-    frame["pool_name"] = by_row.where(known, _pool_names(tables, frame))
+    frame["pool_name"] = by_row.where(known, pool_names(tables.pools, frame))
     found = np.unique(rows[known])  # the pools' identities, of the pools found only
     identity = dict(zip(found, pool_identity(tables.pools.take(found)))) if len(found) else {}
     frame["pool"] = [identity[row] if row >= 0 else -1 for row in rows]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .analysis import FEATURE_LABELS, feature_adoption_summary, headline, location_names
 from .errors import ConfigurationError
-from .model import answered, blank, forwarding_numbers, on
+from .model import answered, blank, forwarding_numbers, on, pool_names
 from .tables import (
     PoolTables,
     dataset_rows,
@@ -216,7 +216,7 @@ def _pool_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[pd.DataFrame]:
 
 
 def _number_changes(
-    old: pd.DataFrame, new: pd.DataFrame, old_names: dict, new_names: dict
+    old: pd.DataFrame, new: pd.DataFrame, old_pools: pd.DataFrame, new_pools: pd.DataFrame
 ) -> list[pd.DataFrame]:
     """Numbers added to and removed from pools; a number that left one pool and joined
     another of the same location is one ``number_moved`` row (old and new pool)."""
@@ -236,12 +236,9 @@ def _number_changes(
     gone = paired[paired["pool_id"].isna()].assign(pool_id=lambda f: f["pool_id_old"])
     came = paired[paired["pool_id_old"].isna()]
 
-    def pool(location_ids: pd.Series, pool_ids: pd.Series, names: dict) -> pd.Series:
-        return pd.Series(
-            [names.get((loc, pid), pid) for loc, pid in zip(location_ids, pool_ids)],
-            index=pool_ids.index,
-            dtype=object,
-        )
+    def pool(pools: pd.DataFrame, pool_id: str) -> pd.Series:  # its name then, else its id
+        keys = moved[["location_id", pool_id]].set_axis(_POOL, axis=1)
+        return pool_names(pools, keys).fillna(moved[pool_id]).astype(object)
 
     return [
         _rows(came, "number_added", phone_number=came["phone_number"]),
@@ -251,16 +248,10 @@ def _number_changes(
             "number_moved",
             phone_number=moved["phone_number"],
             field="pool",
-            old=pool(moved["location_id"], moved["pool_id_old"], old_names),
-            new=pool(moved["location_id"], moved["pool_id"], new_names),
+            old=pool(old_pools, "pool_id_old"),
+            new=pool(new_pools, "pool_id"),
         ),
     ]
-
-
-def _pool_names(tables: PoolTables) -> dict:
-    """(location id, pool id) -> the pool's name in these tables."""
-    pools = tables.pools[["location_id", "pool_id", "name"]].dropna(subset="name")
-    return {(loc, pid): name for loc, pid, name in pools.itertuples(index=False)}
 
 
 def _with_forwarding(tables: PoolTables, kept) -> pd.DataFrame:
@@ -298,20 +289,17 @@ def changes(
     def kept(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["location_id"].isin(compared)]
 
-    old_names, new_names = _pool_names(old), _pool_names(new)
-    pool_names = old_names | new_names  # a pool named as it is now, or was last
     rows = [
         *location_rows,
         *_pool_changes(_with_forwarding(old, kept), _with_forwarding(new, kept)),
-        *_number_changes(kept(old.numbers), kept(new.numbers), old_names, new_names),
+        *_number_changes(kept(old.numbers), kept(new.numbers), old.pools, new.pools),
     ]
     frame = pd.concat([r for r in rows if len(r)] or [pd.DataFrame()], ignore_index=True)
     frame = frame.reindex(columns=list(CHANGES)).assign(before=before, after=after)
     names = location_names(old) | location_names(new)
     frame["location_name"] = frame["location_id"].map(names)
-    frame["pool_name"] = [
-        pool_names.get((loc, pid)) for loc, pid in zip(frame["location_id"], frame["pool_id"])
-    ]
+    keys = frame[_POOL]  # a pool named as it is now, or was last
+    frame["pool_name"] = pool_names(new.pools, keys).fillna(pool_names(old.pools, keys))
     frame = frame.astype(CHANGES)
     return frame.sort_values(
         ["location_name", "location_id", "change", "pool_name", "pool_id", "phone_number", "field"],

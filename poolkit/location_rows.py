@@ -12,7 +12,7 @@ import pandas as pd
 
 from .snapshot import MANIFEST, read_locations, read_manifest
 from .tables import MEMORY_SOURCE, SCHEMAS, dtype_of
-from .values import on
+from .values import answered, on
 
 __all__ = ["inventory_status", "locations_table"]
 
@@ -133,9 +133,9 @@ def locations_table(
         .sum()
     )
     frame = frame.join(counts, on=["location_id", "folder"])
-    answered = frame["status"] == "ok"
+    read = answered(frame)
     for column in _COUNTS:
-        frame[column] = frame[column].where(~answered, frame[column].fillna(0))
+        frame[column] = frame[column].where(~read, frame[column].fillna(0))
     frame["inventory"] = [
         inventory_status(
             pages.get((location_id, where), {}),

@@ -36,8 +36,8 @@ import pandas as pd
 
 from .phones import to_e164
 from .snapshot import INVENTORY_PAGE, MANIFEST
-from .tables import PoolTables, is_numbers_page, snapshots_of
-from .values import blank, off, on
+from .tables import PoolTables, is_numbers_page, isin, snapshots_of
+from .values import answered, blank, has_service, off, on
 
 __all__ = [
     "DEFAULT_RATES",
@@ -62,7 +62,10 @@ __all__ = [
     "off",
     "on",
     "pool_identity",
+    "pool_labels",
+    "pool_names",
     "pool_rows",
+    "pool_title",
     "rate_of",
     "set_aside",
 ]
@@ -70,13 +73,6 @@ __all__ = [
 POOL_KEY = ["location_id", "pool_id"]
 
 # --------------------------------------------------------------------------------- locations
-
-
-def answered(locations: pd.DataFrame) -> pd.Series:
-    """The locations whose pools were read (``status`` ``ok``): the others were not fetched."""
-    return pd.Series(
-        locations["status"].astype(object).eq("ok").to_numpy(bool), index=locations.index
-    )
 
 
 def _snapshot_labels(frame: pd.DataFrame) -> pd.Series:
@@ -126,7 +122,7 @@ def current(tables: PoolTables) -> PoolTables:
     if "snapshot" in tables.services:
         services = kept(tables.services, tables.services["snapshot"])
     else:  # services are the pools with a service, in the same order
-        services = pools.loc[pools["service_type"].notna(), list(tables.services.columns)]
+        services = pools.loc[has_service(pools), list(tables.services.columns)]
     return PoolTables(
         pools=pools,
         numbers=kept(tables.numbers, _snapshot_labels(tables.numbers)).reset_index(drop=True),
@@ -189,26 +185,37 @@ def pool_rows(tables: PoolTables, which: np.ndarray | None = None) -> np.ndarray
     return joined["row"].fillna(-1).to_numpy(dtype=np.int64)
 
 
+def pool_title(pools: pd.DataFrame, *, start: bool = False) -> pd.Series:
+    """How a pool is named in a sentence: ``'Its name'``, its id in quotes where it has no
+    name, "a pool without an id" where it has neither (``A pool...`` at a sentence's
+    ``start``)."""
+    names = pools["name"].astype("string")
+    title = names.mask(blank(names)).fillna(pools["pool_id"].astype("string"))
+    return ("'" + title + "'").fillna("A pool without an id" if start else "a pool without an id")
+
+
 def pool_labels(tables: PoolTables, rows: np.ndarray, names: dict) -> pd.Series:
-    """``'Pool name' (Location)`` for pool rows ``rows`` (-1: unknown): the pool's id where
-    it has no name, "a pool without an id" where it has neither; ``names`` maps location
-    ids to the names to show."""
-    pools = tables.pools
+    """``'Pool name' (Location)`` for pool rows ``rows`` (-1: unknown), titled by
+    ``pool_title``; ``names`` maps location ids to the names to show."""
+    rows = np.asarray(rows, dtype=np.int64)
     known = rows >= 0
-    safe = np.where(known, rows, 0)
-    name = pools["name"].astype(object).to_numpy()[safe] if len(pools) else np.array([])
-    pid = pools["pool_id"].astype(object).to_numpy()[safe] if len(pools) else np.array([])
-    loc = pools["location_id"].astype(object).to_numpy()[safe] if len(pools) else np.array([])
-    out = []
-    for k in range(len(rows)):
-        if not known[k]:
-            out.append("a pool not in the data")
-            continue
-        place = names.get(loc[k], loc[k]) if isinstance(loc[k], str) else "an unknown location"
-        title = name[k] if isinstance(name[k], str) and name[k] else pid[k]
-        pool = f"'{title}'" if isinstance(title, str) else "a pool without an id"
-        out.append(f"{pool} ({place})")
+    pools = tables.pools.take(rows[known])
+    place = pools["location_id"].astype(object).map(lambda loc: names.get(loc, loc))
+    place = place.where(pools["location_id"].notna(), "an unknown location")
+    out = np.full(len(rows), "a pool not in the data", dtype=object)
+    out[known] = (pool_title(pools) + " (" + place.astype("string") + ")").to_numpy()
     return pd.Series(out, dtype="string")
+
+
+def pool_names(pools: pd.DataFrame, keys: pd.DataFrame) -> pd.Series:
+    """The name of the pool of each row of ``keys`` (its ``location_id`` and ``pool_id``):
+    the first pool of ``pools`` with those ids; NA where it is unknown or has no name."""
+    found = keys[POOL_KEY].astype("string")
+    pools = pools[[*POOL_KEY, "name"]]
+    pools = pools[isin(pools["pool_id"], found["pool_id"].dropna())]  # only those asked of
+    pools = pools.dropna(subset="pool_id").drop_duplicates(POOL_KEY)
+    names = found.merge(pools.astype({k: "string" for k in POOL_KEY}), how="left", on=POOL_KEY)
+    return pd.Series(names["name"].to_numpy(), index=keys.index, dtype="string")
 
 
 _AT = re.compile(r"^(?P<list>[^\[\]]*)\[(?P<at>\d+)\]\.(?P<field>.+)$")
@@ -294,11 +301,6 @@ def forwarding_numbers(tables: PoolTables, aside: pd.DataFrame | None = None) ->
     return pd.Series(given, index=pools.index, dtype="string")
 
 
-def has_service(pools: pd.DataFrame) -> pd.Series:
-    """Pools with an inbound call service: one whose type is given (any type, ``none`` too)."""
-    return pools["service_type"].notna().astype(bool)
-
-
 def has_route(tables: PoolTables, aside: pd.DataFrame | None = None) -> pd.Series:
     """Pools whose calls go somewhere: an inbound call service, or a forwarding number."""
     return has_service(tables.pools) | forwarding_numbers(tables, aside).notna()
@@ -368,9 +370,7 @@ def held_numbers(tables: PoolTables) -> pd.DataFrame:
 
 def answers_nothing(phones: pd.DataFrame) -> pd.Series:
     """Held numbers in no pool with neither an inbound call service nor a forwarding number."""
-    return (
-        ~on(phones["in_pool"]) & phones["service_type"].isna() & blank(phones["forwarding_number"])
-    )
+    return ~on(phones["in_pool"]) & ~has_service(phones) & blank(phones["forwarding_number"])
 
 
 def _pool_numbers(tables: PoolTables) -> pd.DataFrame:
@@ -422,10 +422,12 @@ def missing_pool_numbers(tables: PoolTables) -> pd.DataFrame:
     held = pd.MultiIndex.from_frame(held.drop_duplicates())
     keys = pd.MultiIndex.from_frame(numbers[["location_id", "phone_number"]].astype(object))
     missing = numbers[~keys.isin(held)]
-    identity = pool_identity(tables.pools)
-    pool = identity[missing["pool_row"].to_numpy(dtype=np.int64)] if len(missing) else []
-    missing = missing.assign(pool=pool).drop_duplicates(["pool", "phone_number"])
-    return missing.drop(columns="pool").reset_index(drop=True)
+    rows = missing["pool_row"].to_numpy(dtype=np.int64)
+    identity = np.append(pool_identity(tables.pools), -1)  # -1: a pool not in the data
+    missing = missing.assign(pool=identity[rows], known=rows >= 0).drop_duplicates(
+        ["known", "pool", *POOL_KEY, "phone_number"]
+    )
+    return missing.drop(columns=["pool", "known"]).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------- money

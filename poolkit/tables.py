@@ -27,6 +27,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DatasetError
 from .snapshot import read_manifest, write_atomic
@@ -245,6 +246,12 @@ def empty_tables() -> PoolTables:
 def is_dataset(path: str | os.PathLike) -> bool:
     """True when ``path`` is a folder written by ``PoolTables.to_parquet``."""
     return (Path(path) / DATASET_MARKER).is_file()
+
+
+def isin(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """``values.isin(among)`` by Arrow (pandas' own takes the values one by one)."""
+    found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(among.unique()))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 @lru_cache(maxsize=4096)

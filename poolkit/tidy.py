@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -63,6 +62,7 @@ from .tables import (
     empty_tables,
     is_numbers_page,
 )
+from .values import has_service
 
 __all__ = ["read_pools", "json_files", "snapshot_folders", "E164_PATTERN"]
 
@@ -222,12 +222,7 @@ class Reader:
             add_extra_columns(
                 frame, extra, {f: c for (p, f), c in self.extra_columns.items() if p == is_pool}
             )
-        has_service = (
-            np.concatenate([k.has_service for k in self.chunks])
-            if self.chunks
-            else np.zeros(0, bool)
-        )
-        services = pools.loc[has_service, list(SCHEMAS["services"])].reset_index(drop=True)
+        services = pools.loc[has_service(pools), list(SCHEMAS["services"])].reset_index(drop=True)
         phone_numbers, page_problems = phone_numbers_table(self.pages, numbers)
         rows = [row for _, row in sorted(self.problems, key=lambda item: item[0])]
         rows += [[problem[c] for c in SCHEMAS["problems"]] for problem in page_problems]

@@ -1,12 +1,14 @@
-"""The rules for one value of a response: when a flag is on or off, and when text is blank.
-``poolkit.model`` holds the rest of the domain's rules and re-exports these; they live apart
-so that the reader (``location_rows``) can count with them without importing the analysis."""
+"""The rules the reader needs too: when a flag is on or off, when text is blank, when a pool
+has a service and when a location answered. ``poolkit.model`` holds the rest of the domain's
+rules and re-exports these; they live apart so that the reader (``tidy``, ``location_rows``)
+can use them without importing the analysis."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["blank", "off", "on"]
+__all__ = ["answered", "blank", "has_service", "off", "on"]
 
 
 def on(values: pd.Series) -> pd.Series:
@@ -23,3 +25,20 @@ def blank(values: pd.Series) -> pd.Series:
     """Missing, empty or only white space."""
     text = values.astype("string")
     return (text.isna() | text.str.strip().eq("")).fillna(True).astype(bool)
+
+
+def has_service(frame: pd.DataFrame) -> pd.Series:
+    """Rows (pools, held numbers) with an inbound call service: one whose type is given, not
+    blank (any type, one called ``none`` too)."""
+    types = frame["service_type"]
+    if isinstance(types.dtype, pd.CategoricalDtype):  # a few categories: test those only
+        given = np.append(~blank(pd.Series(types.cat.categories, dtype=object)), False)
+        return pd.Series(given[types.cat.codes.to_numpy()], index=frame.index)  # -1: NA
+    return ~blank(types)
+
+
+def answered(locations: pd.DataFrame) -> pd.Series:
+    """The locations whose pools were read (``status`` ``ok``): the others were not fetched."""
+    return pd.Series(
+        locations["status"].astype(object).eq("ok").to_numpy(bool), index=locations.index
+    )
