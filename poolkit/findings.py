@@ -228,6 +228,12 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
         return pd.DataFrame()
     own = loops["owner_row"] == loops["pool_row"]
     whose = "a number of pool " + pd.Series(_labels(tables, loops["owner_row"]), index=loops.index)
+    loops = loops.assign(whose=whose.where(~own, "one of its own numbers"), own=own)
+    loops = (  # one finding per setting: the pools holding its target said together
+        loops.sort_values(["pool_row", "field", "own"], ascending=[True, True, False])
+        .groupby(["pool_row", "field"], sort=False, as_index=False)
+        .agg({**{c: "first" for c in loops.columns if c != "whose"}, "whose": " and ".join})
+    )
     detail = (
         "The "
         + loops["field"]
@@ -236,7 +242,7 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
         + " is "
         + loops["target"]
         + ", "
-        + whose.where(~own, "one of its own numbers")
+        + loops["whose"]
         + ": its calls come straight back in."
     )
     return _of_pools(

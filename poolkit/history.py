@@ -17,7 +17,7 @@ import pandas as pd
 
 from .analysis import FEATURE_LABELS, feature_adoption_summary, headline, location_names
 from .errors import ConfigurationError
-from .model import answered, blank, forwarding_numbers, on, pool_names
+from .model import answered, blank, forwarding_numbers, has_service, on, pool_names
 from .tables import (
     PoolTables,
     dataset_rows,
@@ -254,10 +254,14 @@ def _number_changes(
     ]
 
 
-def _with_forwarding(tables: PoolTables, kept) -> pd.DataFrame:
-    """The pools ``kept`` keeps, with each forwarding number as the pool gives it (one the
-    reader set aside as misformed included)."""
-    pools = tables.pools.assign(forwarding_number=forwarding_numbers(tables))
+def _settings(tables: PoolTables, kept) -> pd.DataFrame:
+    """The pools ``kept`` keeps, each setting as it reads: the forwarding number as the pool
+    gives it (one the reader set aside as misformed included), a service value only where
+    the pool has a service."""
+    pools = tables.pools.assign(
+        forwarding_number=forwarding_numbers(tables),
+        service_value=tables.pools["service_value"].where(has_service(tables.pools)),
+    )
     return kept(pools)
 
 
@@ -291,7 +295,7 @@ def changes(
 
     rows = [
         *location_rows,
-        *_pool_changes(_with_forwarding(old, kept), _with_forwarding(new, kept)),
+        *_pool_changes(_settings(old, kept), _settings(new, kept)),
         *_number_changes(kept(old.numbers), kept(new.numbers), old.pools, new.pools),
     ]
     frame = pd.concat([r for r in rows if len(r)] or [pd.DataFrame()], ignore_index=True)

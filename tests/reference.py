@@ -14,6 +14,7 @@ active-number pages: None when not asked for, a string when refused, else a list
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import phonenumbers
 
@@ -141,22 +142,27 @@ def targets(pool, country) -> list:
 
 
 def inventory_read(entry) -> bool:
-    """The pools and every page of active numbers were read."""
+    """The pools and every page of active numbers were read: at least one page (a location
+    of no number still gives a page with an empty list)."""
     pages = entry["pages"]
     return (
         entry["body"] is not None
         and isinstance(pages, list)
+        and len(pages) > 0
         and all(isinstance(p, dict) and isinstance(p.get("numbers"), list) for p in pages)
     )
 
 
 def held(entry) -> list:
-    """(number, its entry, the page's accountStatus) of each number a read inventory lists."""
+    """(number, its entry, the page's accountStatus) of each number object a read inventory
+    lists: the location pays for each. A number not in E.164 form is held but is no number
+    of any pool (None)."""
     out = []
     for page in entry["pages"]:
         for item in page["numbers"]:
-            if isinstance(item, dict) and is_e164(item.get("phoneNumber")):
-                out.append((item["phoneNumber"], item, page.get("accountStatus")))
+            if isinstance(item, dict):
+                number = item.get("phoneNumber")
+                out.append((number if is_e164(number) else None, item, page.get("accountStatus")))
     return out
 
 
@@ -209,9 +215,10 @@ def adoption(snapshot) -> dict:
 # ------------------------------------------------------------------------------ findings
 
 
-def findings(snapshot) -> set:
+def findings(snapshot) -> Counter:
     """Every finding of the built-in rules but ``contract-problem`` (which lists the reader's
-    problem rows) as ``(rule, location, pool, number)``."""
+    problem rows) as ``(rule, location, pool, number)``, counted once per pool: two pools
+    without ids in a location give two findings of the same key."""
     out = set()
     pools = all_pools(snapshot)
     countries = {e["location"]["id"]: e["location"].get("country") for e in snapshot}
@@ -224,32 +231,33 @@ def findings(snapshot) -> set:
         distinct = {p["identity"] for p in listing}
         for pool in listing:
             if len(distinct) > 1 or pool["numbers"].count(number) > 1:
-                out.add(("duplicate-number", pool["location"], pool["id"], number))
+                out.add(("duplicate-number", pool["location"], pool["id"], number, pool["identity"]))
 
     for pool in pools:
         where = pool["location"], pool["id"]
         for field, text, number in targets(pool, countries[pool["location"]]):
+            setting = pool["identity"], field  # each setting is one to fix
             if number in holders:
-                out.add(("forwarding-loop", *where, number))
+                out.add(("forwarding-loop", *where, number, setting))
             if number is None or not is_valid(number):
-                out.add(("invalid-number", *where, text))
+                out.add(("invalid-number", *where, text, setting))
             elif field == "forwarding number" and not is_e164(text):
-                out.add(("invalid-number", *where, text))
+                out.add(("invalid-number", *where, text, setting))
         for number in pool["numbers"]:
             if not is_valid(number):
-                out.add(("invalid-number", *where, number))
+                out.add(("invalid-number", *where, number, pool["identity"]))
         for text in pool["set_aside"]:
-            out.add(("invalid-number", *where, text))
+            out.add(("invalid-number", *where, text, pool["identity"]))
         if pool["is_active"] is True and not has_route(pool):
-            out.add(("active-pool-without-route", *where, None))
+            out.add(("active-pool-without-route", *where, None, pool["identity"]))
         if pool["is_active"] is True and not pool["listed"]:
-            out.add(("empty-active-pool", *where, None))
+            out.add(("empty-active-pool", *where, None, pool["identity"]))
         if pool["is_active"] is False and pool["listed"]:
-            out.add(("inactive-pool-with-numbers", *where, None))
+            out.add(("inactive-pool-with-numbers", *where, None, pool["identity"]))
         if pool["whisper"] is True and is_blank(pool["whisper_message"]):
-            out.add(("whisper-without-message", *where, None))
+            out.add(("whisper-without-message", *where, None, pool["identity"]))
         if pool["service_type"] is not None and is_blank(pool["service_value"]):
-            out.add(("empty-service-value", *where, None))
+            out.add(("empty-service-value", *where, None, pool["identity"]))
 
     for entry in answered(snapshot):
         location = entry["location"]
@@ -259,24 +267,24 @@ def findings(snapshot) -> set:
                 for pool in pools_of(entry):
                     if pool["call_recording"] is True:
                         where = location["id"], pool["id"]
-                        out.add(("recording-consent", *where, None))
+                        out.add(("recording-consent", *where, None, pool["identity"]))
         if not inventory_read(entry):
             continue
         mine = pools_of(entry)
         in_pools = {n for p in mine for n in p["numbers"]}
         numbers = held(entry)
-        for number, item, _ in numbers:
+        for at, (number, item, _) in enumerate(numbers):
             if answers_nothing(item, number in in_pools):
-                out.add(("unreachable-number", location["id"], None, number))
+                out.add(("unreachable-number", location["id"], None, number, at))
         have = {number for number, _, _ in numbers}
         for pool in mine:
             for number in pool["numbers"]:
                 if number not in have:
-                    out.add(("missing-pool-number", location["id"], pool["id"], number))
+                    out.add(("missing-pool-number", location["id"], pool["id"], number, pool["identity"]))
         statuses = {status for _, _, status in numbers}
         if any(isinstance(s, str) and s != "active" for s in statuses):
-            out.add(("inactive-account", location["id"], None, None))
-    return out
+            out.add(("inactive-account", location["id"], None, None, None))
+    return Counter(key[:4] for key in out)
 
 
 # ------------------------------------------------------------------------------ inventory
@@ -318,7 +326,7 @@ def cost(snapshot) -> dict:
         total = idle = 0
         for number, item, _ in held(entry):
             rate = RATES.get((item.get("countryCode"), item.get("type")), 0)
-            holding = [p for p in mine if number in p["numbers"]]
+            holding = [p for p in mine if number is not None and number in p["numbers"]]
             total += rate
             if answers_nothing(item, bool(holding)) or (
                 holding and all(is_idle_pool(p) for p in holding)

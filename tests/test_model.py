@@ -207,8 +207,9 @@ def test_the_cost_of_many_numbers_adds_up_to_the_cent(tmp_path):
         tmp_path / "s", [(AUSTIN, envelope(pool("A", AUSTIN)))], inventory={"L1": [page(*numbers)]}
     )
     cost = analysis.monthly_cost(poolkit.read_pools(folder))
-    assert int(cost["monthly_cost_cents"].sum()) == 46345  # 403 x 115, by hand
-    assert sum([1.15] * 403) != 463.45  # what floats made of it
+    assert pd.api.types.is_integer_dtype(cost["monthly_cost_cents"])  # never a float to round
+    total = int(cost["monthly_cost_cents"].sum())
+    assert (total, model.dollars(total)) == (46345, "$463.45")  # 403 x $1.15, by hand
 
 
 def test_the_current_state_drops_locations_gone_from_the_newest_snapshot(tmp_path):
@@ -228,3 +229,35 @@ def test_loose_responses_in_subfolders_are_one_state_not_several_snapshots(tmp_p
     (tmp_path / "sub" / "b.json").write_text(json.dumps(envelope(pool("D", DALLAS))))
     tables = model.current(poolkit.read_pools(tmp_path))
     assert sorted(tables.pools["location_id"]) == ["L1", "L2"]
+
+
+def test_a_blank_service_type_is_no_service(tmp_path):
+    # an active pool whose service says only "  ": no service, so no route and no service value
+    blank_type = pool("A", AUSTIN, "+15125550101", forwardingNumber="")
+    blank_type["inboundCallService"] = {"type": "  ", "value": ""}
+    tables = poolkit.read_pools(write_snapshot(tmp_path / "s", [(AUSTIN, envelope(blank_type))]))
+    assert model.has_service(tables.pools).tolist() == [False]
+    assert len(tables.services) == 0
+    assert found(tables, "active-pool-without-route") == [("L1", "A", None)]
+    assert found(tables, "empty-service-value") == []
+    assert tables.problems["path"].str.endswith("inboundCallService.type").sum() == 1
+
+
+def test_a_loop_to_a_number_two_pools_hold_is_one_finding_naming_both(tmp_path):
+    # pool A forwards to +15125550102, which pool A and pool B both list: one setting to fix
+    a = pool("A", AUSTIN, "+15125550101", "+15125550102", forwardingNumber="+15125550102")
+    b = pool("B", AUSTIN, "+15125550102", name="Second")
+    tables = poolkit.read_pools(write_snapshot(tmp_path / "s", [(AUSTIN, envelope(a, b))]))
+    loops = poolkit.audit(tables, select=["forwarding-loop"])
+    assert loops["pool_id"].tolist() == ["A"]
+    detail = loops["detail"].iloc[0]
+    assert "one of its own numbers and a number of pool 'Second'" in detail
+
+
+def test_a_location_with_no_page_of_numbers_has_no_inventory_read(tmp_path):
+    folder = write_snapshot(
+        tmp_path / "s", [(AUSTIN, envelope(pool("A", AUSTIN)))], inventory={"L1": []}
+    )
+    tables = poolkit.read_pools(folder)
+    assert list(model.inventory_read(tables)) == []
+    assert found(tables, "missing-pool-number") == []

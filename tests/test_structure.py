@@ -149,3 +149,16 @@ def test_every_error_poolkit_raises_is_exported():
     }
     assert {"SnapshotError", "ReportError", "DatasetError"} <= raised
     assert raised <= set(poolkit.__all__) and all(hasattr(poolkit, name) for name in raised)
+
+
+def test_the_reference_in_the_tests_imports_nothing_from_poolkit():
+    """``tests/reference.py`` is the independent reading of the README's rules: it must not
+    borrow poolkit's code."""
+    source = Path(__file__).with_name("reference.py").read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." if node.level else (node.module or "").split(".")[0])
+    assert imported and not imported & {"poolkit", ".", "pandas", "numpy"}, imported
