@@ -231,7 +231,9 @@ def findings(snapshot) -> Counter:
         distinct = {p["identity"] for p in listing}
         for pool in listing:
             if len(distinct) > 1 or pool["numbers"].count(number) > 1:
-                out.add(("duplicate-number", pool["location"], pool["id"], number, pool["identity"]))
+                out.add(
+                    ("duplicate-number", pool["location"], pool["id"], number, pool["identity"])
+                )
 
     for pool in pools:
         where = pool["location"], pool["id"]
@@ -280,7 +282,15 @@ def findings(snapshot) -> Counter:
         for pool in mine:
             for number in pool["numbers"]:
                 if number not in have:
-                    out.add(("missing-pool-number", location["id"], pool["id"], number, pool["identity"]))
+                    out.add(
+                        (
+                            "missing-pool-number",
+                            location["id"],
+                            pool["id"],
+                            number,
+                            pool["identity"],
+                        )
+                    )
         statuses = {status for _, _, status in numbers}
         if any(isinstance(s, str) and s != "active" for s in statuses):
             out.add(("inactive-account", location["id"], None, None, None))

@@ -96,6 +96,7 @@ def test_the_reader_imports_neither_the_dataset_nor_phones_nor_dask():
             "poolkit.location_rows",
             "poolkit.snapshot",
             "poolkit.tables",
+            "poolkit.values",  # has_service: the services table
         },
         "inputs.py": {"poolkit.envelope", "poolkit.errors", "poolkit.snapshot", "poolkit.tables"},
         "envelope.py": {"poolkit.errors"},
