@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/phones.py
 	$(BIN)/python benchmarks/fetch.py
 	$(BIN)/python benchmarks/audit.py
+	$(BIN)/python benchmarks/report.py
 
 sample: $(VENV)/.installed
 	$(BIN)/python scripts/make_sample.py
