@@ -4,7 +4,6 @@ the data a notebook is pointed at (``resolve_data``, ``load`` and ``load_history
 
 from __future__ import annotations
 
-import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,26 +11,20 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import adoption_by, headline, inventory, monthly_cost, pandas_tables
-from .findings import audit, findings_summary
-from .history import changes, snapshots_of, trend
+from .analysis import inventory, monthly_cost
+from .findings import audit
+from .history import changes, snapshots_of
 from .loaders import load, load_history, resolve_data
 from .masking import masked, masked_changes, masked_findings
-from .model import RATES_SOURCE, dollars
-from .plots import plot_adoption_trend, plot_findings, plot_locations_by_region, plot_trend
+from .present import html_table
 from .snapshot import MANIFEST, read_manifest
 from .tables import PoolTables
 
 __all__ = [  # load, load_history and resolve_data: poolkit.loaders, for the notebooks
     "ReportData",
-    "findings_section",
-    "header",
-    "history_section",
-    "inventory_section",
     "load",
     "load_history",
     "load_report",
-    "regions",
     "resolve_data",
     "show",
     "source_info",
@@ -42,7 +35,8 @@ __all__ = [  # load, load_history and resolve_data: poolkit.loaders, for the not
 @dataclass
 class ReportData:
     """What the report shows: the tables (masked when asked), their audit findings, the
-    history, and the inventory and its monthly cost. Everything is computed on the real
+    history and what changed since the previous snapshot, and the inventory and its monthly
+    cost. Everything is computed on the real
     numbers; masking comes last, so that two numbers that mask alike change no count."""
 
     tables: PoolTables
@@ -50,6 +44,8 @@ class ReportData:
     history: PoolTables | None
     held: pd.DataFrame
     cost: pd.DataFrame
+    changes: pd.DataFrame | None = None  # since the previous snapshot; None: one snapshot
+    changes_since: str | None = None  # the previous snapshot's label
 
 
 def load_report(
@@ -62,9 +58,13 @@ def load_report(
     tables = load(data, enrich=enrich)
     found, held, cost = audit(tables), inventory(tables), monthly_cost(tables)
     history = load_history(data)
+    labels = snapshots_of(history) if history is not None else []
+    since = changes(history) if len(labels) >= 2 else None
     if mask_numbers:
         tables, found = masked(tables), masked_findings(found)
-    return ReportData(tables, found, history, held, cost)
+        since = masked_changes(since) if since is not None else None
+    previous = labels[-2] if len(labels) >= 2 else None
+    return ReportData(tables, found, history, held, cost, since, previous)
 
 
 def _manifests(data: str | os.PathLike) -> list[dict]:
@@ -99,56 +99,6 @@ def source_info(data: str | os.PathLike) -> dict[str, Any]:
     return info
 
 
-def header(data: str | os.PathLike, tables: PoolTables, findings: pd.DataFrame | None = None):
-    """The report's first block: headline numbers as cards (with the findings when given),
-    and where the data came from."""
-    from IPython.display import HTML
-
-    counts = headline(tables)
-    labels = {
-        "locations": "Locations",
-        "pools": "Pools",
-        "numbers": "Numbers",
-        "pools_with_service": "Pools with a service",
-        "problems": "Problems",
-    }
-    cards = "".join(
-        f'<div class="poolkit-card"><div class="value">{counts[k]:,}</div>'
-        f'<div class="label">{html.escape(v)}</div></div>'
-        for k, v in labels.items()
-    )
-    if findings is not None:
-        errors = int((findings["severity"] == "error").sum())
-        label = f"Findings ({errors:,} error{'' if errors == 1 else 's'})"
-        cards += (
-            f'<div class="poolkit-card"><div class="value">{len(findings):,}</div>'
-            f'<div class="label">{label}</div></div>'
-        )
-    info = source_info(data)
-    sentence = (
-        f"{counts['locations']:,} locations: {counts['locations_with_pools']:,} with pools, "
-        f"{counts['locations_without_pools']:,} without"
-        + (
-            f", {counts['locations_not_fetched']:,} not fetched"
-            if counts["locations_not_fetched"]
-            else ""
-        )
-    )
-    parts = [f"Source: <code>{html.escape(Path(info['source']).name or info['source'])}</code>"]
-    if info.get("taken_at"):
-        parts.append(f"snapshot taken {html.escape(str(info['taken_at']))}")
-    if info.get("api_version"):
-        parts.append(f"API version {html.escape(str(info['api_version']))}")
-    if info.get("base_url"):
-        parts.append(f"from {html.escape(str(info['base_url']))}")
-    if info.get("snapshots", 1) > 1:
-        parts.append(f"{info['snapshots']} snapshots")
-    return HTML(
-        f'<p class="poolkit-headline"><b>{html.escape(sentence)}</b></p>'
-        f'<div class="poolkit-cards">{cards}</div><p class="poolkit-source">{" · ".join(parts)}</p>'
-    )
-
-
 def table(
     frame: pd.DataFrame,
     *,
@@ -156,119 +106,17 @@ def table(
     percent: tuple[str, ...] = (),
     rows: int = 20,
     names: dict[str, str] | None = None,
-    relative_to: str | os.PathLike | None = None,
 ):
-    """A readable table: at most ``rows`` rows, shares as percentages, location names added
-    when known, file names relative to ``relative_to``; a sentence instead of an empty table."""
+    """A readable table (``present.readable``: money in dollars, days, Yes/No, headers in
+    words): at most ``rows`` rows, shares as percentages, location names beside their ids
+    when ``names`` are given; a sentence instead of an empty table."""
     from IPython.display import HTML
 
-    if frame.empty:
-        return HTML(f"<p><i>{html.escape(empty)}</i></p>")
-    shown = frame.head(rows).copy()
-    if names and "location_id" in shown:
-        shown.insert(0, "location", shown["location_id"].map(names).fillna(""))
-    if relative_to is not None:
-        base = str(
-            Path(relative_to).resolve()
-            if Path(relative_to).is_dir()
-            else Path(relative_to).resolve().parent
-        )
-        for column in [c for c in shown if c.endswith("source")]:
-            shown[column] = shown[column].str.removeprefix(base + os.sep)
-    text = [
-        c
-        for c in shown
-        if not pd.api.types.is_numeric_dtype(shown[c]) or pd.api.types.is_bool_dtype(shown[c])
-    ]
-    styler = (
-        shown.style.hide(axis="index")
-        .format({c: "{:.0%}" for c in percent if c in shown}, na_rep="")
-        .set_properties(subset=text, **{"text-align": "left"})
-        .set_table_styles([{"selector": "th", "props": "text-align: left;"}])
-    )
-    more = f"<p><i>Showing {rows:,} of {len(frame):,} rows.</i></p>" if len(frame) > rows else ""
-    return HTML(styler.to_html() + more)
-
-
-def findings_section(findings: pd.DataFrame, top: int = 25):
-    """The audit in a report: a chart and a table of the findings per rule and severity, then
-    the first ``top`` findings (most severe first) with location and pool names and what to do."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    fig, ax = plt.subplots(figsize=(9, 0.4 * findings["rule"].nunique() + 1.5))
-    show(plot_findings(findings, ax=ax))
-    display(table(findings_summary(findings), empty="No findings: no rule found fault."))
-    if len(findings):
-        columns = ["severity", "rule", "location_name", "pool_name", "phone_number", "detail"]
-        display(table(findings[columns + ["suggestion"]], rows=top))
-
-
-def history_section(history: PoolTables | None, *, mask_numbers: bool = False, top: int = 50):
-    """What changed since the previous snapshot (counts per kind, then the changes with
-    names) and the trend over every snapshot (pools and numbers; adoption per feature); a
-    sentence where the data holds one snapshot."""
-    import matplotlib.pyplot as plt
-    from IPython.display import HTML, display
-
-    labels = snapshots_of(history) if history is not None else []
-    if len(labels) < 2:
-        return HTML(
-            "<p><i>The data holds one snapshot: the next <code>poolkit fetch</code> fills this "
-            "section with what changed and how pools, numbers and adoption move.</i></p>"
-        )
-    found = changes(history)
-    shown = masked_changes(found) if mask_numbers else found
-    display(HTML(f"<h3>What changed since {html.escape(labels[-2])}</h3>"))
-    counts = found["change"].value_counts(sort=False)
-    display(table(counts[counts > 0].rename_axis("change").reset_index(name="changes")))
-    columns = ["change", "location_name", "pool_name", "phone_number", "field", "old", "new"]
-    display(table(shown[columns], rows=top, empty="No changes between the last two snapshots."))
-    display(HTML(f"<h3>Trend over {len(labels)} snapshots</h3>"))
-    over_time = trend(history)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"wspace": 0.4})
-    plot_trend(over_time, ax=left)
-    show(plot_adoption_trend(over_time, ax=right))
-
-
-def inventory_section(held: pd.DataFrame, cost: pd.DataFrame, top: int = 25):
-    """The numbers the locations hold (``analysis.inventory``), in pools and not, and what
-    they cost a month with the idle part (``analysis.monthly_cost``); a sentence where the
-    data has no inventory."""
-    from IPython.display import HTML, display
-
-    if held.empty:
-        return HTML(
-            "<p><i>The data has no inventory of the numbers the locations hold: "
-            "<code>poolkit fetch --numbers</code> fetches it (scope "
-            "<code>phonenumbers.read</code>).</i></p>"
-        )
-    totals = held[["numbers", "in_pools", "not_in_pool", "unreachable"]].sum()
-    sentence = (
-        f"{int(totals['numbers']):,} numbers held by {len(held):,} locations: "
-        f"{int(totals['in_pools']):,} in pools, {int(totals['not_in_pool']):,} in no pool "
-        f"({int(totals['unreachable']):,} of them answering nothing). Estimated "
-        f"{dollars(cost['monthly_cost_cents'].sum())} a month, "
-        f"{dollars(cost['idle_cost_cents'].sum())} of it idle (numbers answering nothing, or "
-        f"in pools that are inactive or have no route). Rates: {RATES_SOURCE}."
-    )
-    display(HTML(f"<p><b>{html.escape(sentence)}</b></p>"))
-    per_location = (
-        cost.groupby(["location_id", "name"], dropna=False)[
-            ["monthly_cost_cents", "idle_cost_cents"]
-        ]
-        .sum()
-        .reset_index()
-    )
-    shown = held.merge(per_location.drop(columns="name"), how="left", on="location_id")
-    shown = shown.sort_values(
-        ["idle_cost_cents", "monthly_cost_cents"], ascending=False, kind="stable"
-    )
-    shown = shown.assign(
-        monthly_cost=shown.pop("monthly_cost_cents").map(dollars, na_action="ignore"),
-        idle_cost=shown.pop("idle_cost_cents").map(dollars, na_action="ignore"),
-    )
-    display(table(shown.drop(columns="location_id"), rows=top))
+    if names and "location_id" in frame and "location_name" not in frame:
+        at = list(frame.columns).index("location_id")
+        frame = frame.copy()
+        frame.insert(at + 1, "location_name", frame["location_id"].map(names))
+    return HTML(html_table(frame, rows=rows, percent=percent, empty=empty))
 
 
 def show(ax, alt: str | None = None, dpi: int = 100) -> None:
@@ -289,26 +137,3 @@ def show(ax, alt: str | None = None, dpi: int = 100) -> None:
         raw=True,
         metadata={"image/png": {"alt": alt}},
     )
-
-
-def regions(tables: PoolTables, top: int = 25):
-    """Where the locations are: a chart of locations by state (by country where no state is
-    known) with and without pools, then the share of them using each feature; a sentence
-    where the data says nothing of places."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    locations = pandas_tables(tables).locations
-    by = next(
-        (c for c in ("state", "country") if c in locations and locations[c].notna().any()), None
-    )
-    if by is None:
-        return table(
-            pd.DataFrame(),
-            empty="The data says nothing of where the locations are "
-            "(snapshots fetched with location details do).",
-        )
-    fig, ax = plt.subplots(figsize=(10, 6))
-    show(plot_locations_by_region(tables, ax=ax, by=by))
-    adoption = adoption_by(tables, by=by)
-    display(table(adoption, percent=tuple(adoption.columns[2:]), rows=top))

@@ -21,6 +21,7 @@ from .analysis import (
     FEATURE_LABELS,
     NO_SERVICE,
     feature_adoption,
+    feature_adoption_summary,
     number_kinds,
     numbers_by_area,
     numbers_per_pool,
@@ -270,7 +271,8 @@ REGION_COLORS = {"US": "#1f78b4", "CA": "#e31a1c"}
 def plot_number_areas(
     data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 15
 ) -> Axes:
-    """Numbers per geographic area (top ``top`` areas and "other"), coloured by country."""
+    """Numbers per geographic area, the top ``top`` areas, coloured by country; the title
+    says what the other areas hold."""
     ax = _axes(ax)
     frame = numbers_by_area(data) if isinstance(data, PoolTables) else data
     title = "Numbers by area"
@@ -280,10 +282,6 @@ def plot_number_areas(
     labels = [f"{a} ({r})" for a, r in zip(shown["area"], shown["region_code"])]
     counts = list(shown["numbers"].astype(float))
     colors = [_region_color(r) for r in shown["region_code"]]
-    if len(frame) > top:
-        labels.append(f"{OTHER} ({len(frame) - top:,} areas)")
-        counts.append(float(frame["numbers"].iloc[top:].sum()))
-        colors.append("#969696")
     bars = ax.barh(range(len(labels))[::-1], counts, color=colors)
     ax.set_yticks(range(len(labels))[::-1], [_short(label, 34) for label in labels], fontsize=8)
     ax.bar_label(bars, labels=[f"{int(c):,}" for c in counts], padding=2, fontsize=8)
@@ -293,9 +291,16 @@ def plot_number_areas(
         handles=[Patch(color=_region_color(r), label=r) for r in regions],
         title="Country",
         fontsize=8,
-        loc="center right",
+        loc="lower right",
     )
-    ax.set_title(f"{title} ({int(frame['numbers'].sum()):,} numbers, {len(frame):,} areas)")
+    total = int(frame["numbers"].sum())
+    title = f"{title} ({total:,} numbers, {len(frame):,} areas)"
+    if len(frame) > top:  # the long tail said, not drawn: one bar of it would dwarf the rest
+        rest = int(frame["numbers"].iloc[top:].sum())
+        title += (
+            f"\nthe top {top}; the other {len(frame) - top:,} hold {rest:,} ({rest / total:.0%})"
+        )
+    ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -406,48 +411,84 @@ def plot_findings(findings: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_trend(trend: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Pools, active pools (left axis) and numbers (right axis) by snapshot, from
-    ``poolkit.history.trend``."""
+TREND_MEASURES = {
+    "locations": "Locations that answered",
+    "pools": "Pools",
+    "active_pools": "Active pools",
+    "numbers": "Numbers",
+}
+
+
+def plot_trend(trend: pd.DataFrame, measure: str = "numbers", ax: Axes | None = None) -> Axes:
+    """One measure (``TREND_MEASURES``) by snapshot, from ``poolkit.history.trend``, on an
+    axis that fits it (not from 0, so that 1,579 -> 1,611 shows); draw several on their own
+    axes for small multiples."""
     ax = _axes(ax)
-    title = "Pools and numbers by snapshot"
+    title = TREND_MEASURES.get(measure, measure)
     if trend.empty:
         return _empty(ax, title, "No snapshots")
-    x = range(len(trend))
-    ax.plot(x, trend["pools"].astype(float), marker="o", color="#1f78b4", label="pools")
-    ax.plot(x, trend["active_pools"].astype(float), marker="o", color="#1b9e77", label="active")
-    numbers = ax.twinx()
-    numbers.plot(x, trend["numbers"].astype(float), marker="s", color="#d95f02", label="numbers")
-    numbers.set_ylabel("Numbers")
-    numbers.set_ylim(bottom=0)
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("Pools")
-    ax.set_xticks(list(x), [str(s)[:10] for s in trend["snapshot"]], rotation=45, ha="right")
-    handles = ax.get_legend_handles_labels()[0] + numbers.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=8)
-    ax.set_title(title)
+    values = trend[measure].astype(float).to_numpy()
+    x = np.arange(len(values))
+    ax.plot(x, values, marker="o", color="#1f78b4")
+    for k, value in zip(x, values):
+        ax.annotate(
+            f"{value:,.0f}",
+            (k, value),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=8,
+        )
+    low, high = np.nanmin(values), np.nanmax(values)
+    pad = max((high - low) * 0.25, 1.0)
+    ax.set_ylim(low - pad, high + pad * 1.6)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+    ax.set_xticks(x, [_day(s) for s in trend["snapshot"]], fontsize=8)
+    ax.set_xlim(-0.4, len(x) - 0.6)
+    change = values[-1] - values[0]
+    ax.set_title(f"{title}: {values[-1]:,.0f} ({change:+,.0f})", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
     return ax
 
 
-def plot_adoption_trend(trend: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """The share of locations using each feature, by snapshot (``poolkit.history.trend``)."""
+def _day(label: object) -> str:
+    """A snapshot label's day: ``2026-10-26T150000Z`` -> ``26 Oct``."""
+    text = str(label)
+    try:
+        stamp = pd.Timestamp(text[:10])
+    except ValueError:
+        return text[:10]
+    return f"{stamp.day} {stamp:%b}"
+
+
+def plot_feature_shares(
+    data: PoolTables | pd.DataFrame, ax: Axes | None = None, before: dict | None = None
+) -> Axes:
+    """The share of the locations that answered using each feature (in at least one pool),
+    sorted bars, from ``analysis.feature_adoption_summary``; with ``before`` (feature ->
+    share at the previous snapshot) a tick where each stood then and the change."""
     ax = _axes(ax)
-    title = "Feature adoption by snapshot"
-    if trend.empty:
-        return _empty(ax, title, "No snapshots")
-    x = range(len(trend))
-    for column in [c for c in trend if c.startswith("share_")]:
-        feature = column.removeprefix("share_")
-        ax.plot(
-            x,
-            trend[column].astype(float) * 100,
-            marker="o",
-            color=FEATURE_COLORS.get(feature, "#636363"),
-            label=FEATURE_LABELS.get(feature, feature),
-        )
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("% of locations")
-    ax.set_xticks(list(x), [str(s)[:10] for s in trend["snapshot"]], rotation=45, ha="right")
-    ax.legend(loc="lower left", frameon=False, fontsize=8)
-    ax.set_title(title)
+    frame = feature_adoption_summary(data) if isinstance(data, PoolTables) else data
+    title = "Locations using each feature"
+    if frame.empty or not frame["locations"].max():
+        return _empty(ax, title, "No locations to show")
+    frame = frame.sort_values("share", kind="stable")
+    y = np.arange(len(frame))
+    shares = frame["share"].astype(float).to_numpy() * 100
+    colors = [FEATURE_COLORS.get(f, "#1f78b4") for f in frame["feature"]]
+    ax.barh(y, shares, color=colors)
+    for k, (feature, share) in enumerate(zip(frame["feature"], shares)):
+        label = f" {share:.0f}%"
+        if before and before.get(feature) is not None and not pd.isna(before.get(feature)):
+            then = float(before[feature]) * 100
+            ax.plot([then, then], [k - 0.4, k + 0.4], color="#252525", linewidth=1.5)
+            label += f" ({share - then:+.0f} pts)"
+        ax.text(share, k, label, va="center", fontsize=8)
+    ax.set_yticks(y, list(frame["label"]), fontsize=9)
+    ax.set_xlim(0, 115)
+    ax.set_xlabel("% of the locations that answered")
+    count = int(frame["locations"].max())
+    also = "; the black tick: the previous snapshot" if before else ""
+    ax.set_title(f"{title} ({count:,} locations{also})", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
     return ax

@@ -270,7 +270,9 @@ def test_number_kinds_and_areas_from_enriched_numbers():
     assert ("US", "no geographic area") in set(zip(areas["region_code"], areas["area"]))
     fig, (left, right) = plt.subplots(1, 2)
     assert plots.plot_number_areas(tables, ax=left, top=2) is left
-    assert [t.get_text() for t in left.get_yticklabels()][-1].startswith("other (")
+    assert len(left.patches) == 2  # the long tail is said in the title, not drawn
+    rest = int(areas["numbers"].iloc[2:].sum())
+    assert f"the top 2; the other {len(areas) - 2} hold {rest}" in left.get_title()
     legend = {
         t.get_text(): matplotlib.colors.to_hex(h.get_facecolor())
         for t, h in zip(left.get_legend().get_texts(), left.get_legend().legend_handles)
@@ -280,3 +282,38 @@ def test_number_kinds_and_areas_from_enriched_numbers():
     plt.close(fig)
     empty = empty_tables()
     assert any("No numbers" in t.get_text() for t in plots.plot_number_areas(empty).texts)
+
+
+def test_trend_small_multiples_fit_their_data_and_feature_shares_are_sorted():
+    trend = pd.DataFrame(
+        {
+            "snapshot": ["2026-10-19T150000Z", "2026-10-26T150000Z", "2026-11-02T150000Z"],
+            "locations": [44, 43, 45],
+            "pools": [162, 160, 163],
+            "numbers": [1579, 1590, 1611],
+        }
+    )
+    fig, ax = plt.subplots()
+    assert plots.plot_trend(trend, "numbers", ax=ax) is ax
+    low, high = ax.get_ylim()
+    assert 1500 < low < 1579 and 1611 < high < 1700  # not from 0: the rise shows
+    assert ax.get_title() == "Numbers: 1,611 (+32)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["19 Oct", "26 Oct", "2 Nov"]
+    plt.close(fig)
+    summary = pd.DataFrame(
+        {
+            "feature": ["has_pool", "whisper", "forwarding"],
+            "label": ["Has a pool", "Whisper", "Forwarding number"],
+            "locations_using": [40, 32, 40],
+            "locations": [45, 45, 45],
+            "share": [40 / 45, 32 / 45, 40 / 45],
+        }
+    )
+    fig, ax = plt.subplots()
+    before = {"has_pool": 0.85, "whisper": 0.75, "forwarding": 40 / 45}
+    assert plots.plot_feature_shares(summary, ax=ax, before=before) is ax
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["Whisper", "Has a pool", "Forwarding number"]  # smallest share first
+    texts = sorted(t.get_text().strip() for t in ax.texts)
+    assert texts == ["71% (-4 pts)", "89% (+0 pts)", "89% (+4 pts)"]  # 88.9% against 85%
+    plt.close(fig)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import papermill
@@ -13,7 +15,7 @@ import poolkit
 from poolkit import masking, notebook
 from poolkit.cli import main
 from poolkit.report import build_report
-from poolkit.synthetic import SyntheticSpec, generate, write_snapshot
+from poolkit.synthetic import SyntheticSpec, active_number_pages, generate, write_snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -61,11 +63,33 @@ def _snapshot(folder: Path, locations: int) -> Path:
     return write_snapshot(folder, responses)
 
 
+def _two_weeks(root: Path, locations: int = 42) -> Path:
+    """A generated agency of a few dozen locations fetched twice, a week apart, with the
+    numbers each holds: two pools renamed and one dropped in the second week."""
+    first = generate(SyntheticSpec(locations=locations, seed=31, empty_locations=4))
+    write_snapshot(root / "week-1", first, taken_at=datetime(2026, 11, 19, 8, tzinfo=UTC))
+    second = copy.deepcopy(first)
+    pools = [pool for _, body in second if body for pool in body["data"]]
+    pools[0]["name"], pools[3]["name"] = "Renamed pool", "Spring campaign"
+    for _, body in second:
+        if body and body["data"]:
+            body["data"].pop()
+            body["total"] = len(body["data"])
+            break
+    write_snapshot(
+        root / "week-2",
+        second,
+        taken_at=datetime(2026, 11, 26, 8, tzinfo=UTC),
+        inventory=active_number_pages(second),
+    )
+    return root
+
+
 @pytest.fixture(scope="module")  # make test runs a file's tests on one worker (loadfile)
 def reports(tmp_path_factory) -> dict[str, Path]:
-    """The report for the sample, for empty data, for one location, for 5,000 locations, for
-    an agency of 61 locations of which 16 have no pool, and for the folder of the sample's
-    three snapshots."""
+    """The report for the sample (its folder of three snapshots), for empty data, for one
+    location, for 5,000 locations, for an agency of 61 locations of which 16 have no pool,
+    for a generated agency fetched twice, and the sample masked."""
     base = tmp_path_factory.mktemp("reports")
     empty = base / "empty"
     empty.mkdir()
@@ -78,8 +102,11 @@ def reports(tmp_path_factory) -> dict[str, Path]:
             base / "agency", generate(SyntheticSpec(locations=45, seed=13, empty_locations=16))
         ),
         "history": poolkit.sample.samples_path(),  # a folder of three snapshots
+        "weeks": _two_weeks(base / "weeks"),
     }
-    return {name: build_report(path, base / f"{name}.html") for name, path in data.items()}
+    built = {name: build_report(path, base / f"{name}.html") for name, path in data.items()}
+    built["masked"] = build_report(data["sample"], base / "masked.html", mask_numbers=True)
+    return built
 
 
 def test_report_is_self_contained_with_code_hidden(reports):
@@ -89,99 +116,104 @@ def test_report_is_self_contained_with_code_hidden(reports):
     ]
     assert all(image["src"].startswith("data:image/png;base64,") for image in images)
     alts = [image["alt"] for image in images]
-    assert len(alts) == 7 and alts[0] == "Findings per rule (106)"
-    assert alts[1] == "Pools and numbers by snapshot; Feature adoption by snapshot"
-    assert "Numbers per pool" in alts[2] and "Inbound call services" in alts[3]
-    assert "Numbers by area" in alts[4] and "Feature adoption" in alts[5]
-    assert alts[6] == "Locations by state (45 locations, 1 not fetched)"
+    assert alts == [
+        "Locations, pools and numbers over 3 snapshots",
+        "Locations using each feature (45 locations; the black tick: the previous snapshot)",
+        "Numbers per pool: distribution over 163 pools; Inbound call services of pools (163 pools)",
+        "Numbers by area (1,611 numbers, 118 areas)\nthe top 10; the other 108 hold 739 (46%); "
+        "Local and toll-free numbers (1,611 numbers)",
+    ]
     assert not re.search(r'(src|href)="(https?:)?//', html), "an asset would come from the network"
     assert "<script src" not in html
     assert "read_pools(" not in html and "import matplotlib" not in html  # code is hidden
     for words in (
         "HighLevel number pools",
-        "Top pools by numbers",
-        "Feature adoption",
-        "Problems",
-        "snapshot taken 2026-11-02T15:00:00+00:00",
-        "1,611",
+        "What to do",
+        ">46<",  # locations: 45 that answered and 1 not fetched
+        "40 with pools, 5 without a pool, 1 not fetched; 163 pools hold 1,611 numbers.",
+        ">$1,909.45<",  # the sample's inventory at the published rates
+        "Taken 2 Nov 2026, 15:00 UTC.",
+        "Since 26 Oct 2026: 1 location added, 1 pool added, 1 pool removed",
         "Cornerstone",
-        "Where the numbers are",
-        "45 locations: 40 with pools, 5 without, 1 not fetched",
-        "Where the locations are",
-        "Has a pool",
-        "Ontario",
-        "Findings (17 errors)",  # the sample's planted and chance cases (tests/test_audit.py)
-        # its inventory (poolkit.synthetic.INVENTORY_CASES)
-        "1,563 numbers held by 44 locations: 1,543 in pools, 20 in no pool (10 of them "
-        "answering nothing)",
         "forwarding-loop",
         "Pioneer Dental - Dallas",
-        "What changed since 2026-10-26T150000Z",  # the sample's history (three snapshots)
-        "Trend over 3 snapshots",
         "Summer Sale",  # the pool removed in the last snapshot
+        "1,563 numbers held by 44 locations whose numbers were read: 1,543 in pools, 20 in no "
+        "pool (10 answering nothing)",
     ):
-        assert words in html, words
+        assert words in html or html_text(words) in html, words
     assert "Traceback" not in html and "Warning" not in html
 
 
 def test_an_agency_report_counts_and_names_every_location(reports):
     html = reports["agency"].read_text()
-    assert "<b>61 locations: 45 with pools, 16 without</b>" in html  # none not fetched
+    assert "61 locations: 45 with pools, 16 without a pool." in html  # none not fetched
     locations = poolkit.read_pools(reports["agency"].parent / "agency").locations
     names = locations.loc[locations["pools"] == 0, "name"]
-    assert len(names) == 16 and all(html_name(name) in html for name in names)  # listed, no pool
+    assert len(names) == 16 and all(html_text(name) in html for name in names)  # listed
     assert ">61<" in html  # the locations card
     assert "Every location has a pool and was fetched." not in html
 
 
 def test_a_folder_of_snapshots_reports_the_newest_with_the_changes_and_the_trend(reports):
     html = reports["history"].read_text()
-    assert "45 locations: 40 with pools, 5 without, 1 not fetched" in html  # the newest only
-    assert ">1,611<" in html and ">163<" in html  # its numbers and pools, not three weeks'
-    assert "What changed since 2026-10-26T150000Z" in html and "Trend over 3 snapshots" in html
-    assert "number_moved" in html and "Summer Sale" in html and "location_added" in html
+    assert "40 with pools, 5 without a pool, 1 not fetched" in html  # the newest only
+    assert "163 pools hold 1,611 numbers" in html  # its numbers and pools, not three weeks'
+    assert "Since 26 Oct 2026" in html and "over 3 snapshots" in html
+    assert "number moved" in html and "Summer Sale" in html and "location added" in html
 
 
-def html_name(name: str) -> str:
+def html_text(text: str) -> str:
     import html
 
-    return html.escape(name)
+    return html.escape(text, quote=False)
 
 
 def test_reports_for_empty_one_and_many_locations(reports):
     empty = reports["empty"].read_text()
-    assert "No problems: every response fit the contract." in empty and ">0<" in empty
-    assert "No pools." in empty and "No locations." in empty
+    assert "Every response fit the API contract." in empty and ">0<" in empty
+    assert "No pools." in empty and "Nothing to do: no rule found fault." in empty
     one = reports["one"].read_text()
-    assert ">1<" in one and 'alt="Numbers per pool' in one
-    assert "The data holds one snapshot: the next" in one  # its siblings are not its history
+    assert ">1<" in one and "1 location: 1 with pools" in one
+    assert "The data holds one snapshot" in one  # its siblings are not its history
     many = reports["many"].read_text()
-    assert ">5,000<" in many and "Showing 15 of" in many
-    assert len(many) < 2_000_000  # tables are cut to the top rows: the file stays light
+    assert ">5,000<" in many and "The first 10 of" in many
+    assert len(many) < 8_000_000  # every finding is on the page, the rest cut to top rows
+
+
+ANSWERS = ["locations", "wrong", "cost", "changed", "source"]
+FOLD, SCREENS = 800, 8
+
+
+def _browser(p):
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
 
 
 @pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (CI installs it: .ci/run)"
 )
-@pytest.mark.parametrize("name", ["sample", "empty", "one", "many", "agency", "history"])
+@pytest.mark.parametrize("name", ["sample", "empty", "one", "many", "agency", "history", "weeks"])
 def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
+    """Opened at 1280x800 with the network off: every image loads, no error, nothing from
+    outside; the five answers above the fold; the page, details collapsed, at most eight
+    screens; no number with float noise anywhere in it."""
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = _browser(p)
         try:
-            context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+            context = browser.new_context(offline=True, viewport={"width": 1280, "height": FOLD})
             page = context.new_page()
             errors, outside = [], []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -199,14 +231,62 @@ def test_report_opens_in_headless_chromium_with_the_network_off(reports, name):
             images = page.evaluate(
                 "Array.from(document.images).map(i => [i.complete, i.naturalWidth])"
             )
-            # the findings chart, and for the sample the trend; no places known: no map
-            expected = {"empty": 5, "sample": 7, "history": 7}.get(name, 6)
-            assert len(images) == expected and all(done and width > 0 for done, width in images)
+            assert images and all(done and width > 0 for done, width in images)
             assert errors == [] and outside == []
-            assert page.locator(".poolkit-card").count() == 6  # five counts and the findings
-            page.screenshot(path=str(SCREENSHOTS / f"report-{name}.png"), full_page=True)
+            cards = page.evaluate(
+                "Array.from(document.querySelectorAll('[data-answer]')).map(c => "
+                "[c.dataset.answer, c.getBoundingClientRect().top, "
+                "c.getBoundingClientRect().bottom, c.innerText])"
+            )
+            assert [c[0] for c in cards] == ANSWERS
+            assert all(0 <= top and bottom <= FOLD for _, top, bottom, _ in cards), cards
+            assert all(len(text.split("\n")) >= 3 for *_, text in cards)  # value, label, sentence
+            height = page.evaluate("document.documentElement.scrollHeight")
+            assert height <= SCREENS * FOLD, height
+            text = page.evaluate("document.body.textContent")  # collapsed details too
+            text = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+Z?", "", text)  # raw timestamps quoted
+            assert not re.search(r"\d\.\d{3,}", text), re.findall(r"\S*\d\.\d{3,}\S*", text)
+            assert "nan" not in re.findall(r"\b\w+\b", text)
+            page.screenshot(path=str(SCREENSHOTS / f"report-{name}.png"))  # the first screen
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (CI installs it: .ci/run)"
+)
+@pytest.mark.parametrize("name", ["sample", "weeks", "masked"])
+def test_every_error_and_warning_finding_is_on_the_page(reports, name):
+    """Each error and warning the audit finds is somewhere on the page (under its rule's
+    line, collapsed), and the masked report shows the same counts as the plain one."""
+    from playwright.sync_api import sync_playwright
+
+    data = {"sample": REPO / "data" / "sample", "masked": REPO / "data" / "sample"}
+    data = data.get(name, reports["weeks"].parent / "weeks")
+    found = notebook.load_report(data, mask_numbers=name == "masked").findings
+    serious = found[found["severity"].astype(str).isin(["error", "warning"])]
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": FOLD}).new_page()
+            page.goto(reports[name].as_uri(), wait_until="load")
+            rows = page.evaluate(
+                "Array.from(document.querySelectorAll('.poolkit-todo td')).map(r => r.textContent)"
+            )
+            text = "\n".join(rows)
+            missing = [d for d in serious["detail"] if d not in text]
+            assert len(serious) and missing == []
+            cards = page.evaluate(
+                "Array.from(document.querySelectorAll('[data-answer] .value'))"
+                ".map(v => v.innerText)"
+            )
+        finally:
+            browser.close()
+    errors = int((serious["severity"].astype(str) == "error").sum())
+    assert cards[1] == f"{errors:,}"
+    if name == "masked":  # the same first screen as the plain report's
+        plain = reports["sample"].read_text()
+        assert all(f">{value}<" in plain for value in cards)
 
 
 def test_cli_report_and_masked_numbers(tmp_path: Path, capfd):

@@ -1,0 +1,124 @@
+"""How values read to a person: money as ``$1,909.45``, days as ``2 Nov 2026`` (UTC),
+flags as Yes/No, headers in words, an old or new value that is not there as "(none)", counts with
+thousands separators and shares as whole percentages: never float noise."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pandas as pd
+
+from .model import dollars
+
+__all__ = ["NONE", "day", "html_table", "moment", "plural", "readable", "words"]
+
+NONE = "(none)"
+_SNAPSHOT = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d)(\d\d)(\d\d)Z$")
+_HEADERS = {  # where the words are not the column's own
+    "location_name": "Location",
+    "pool_name": "Pool",
+    "phone_number": "Number",
+    "location_id": "Location id",
+    "pool_id": "Pool id",
+    "number_count": "Numbers",
+    "in_pools": "In pools",
+    "not_in_pool": "In no pool",
+    "pool_numbers_missing": "Pool numbers missing",
+    "monthly_cost_cents": "Monthly cost",
+    "idle_cost_cents": "Idle cost",
+    "active_share": "Active pools",
+    "locations_using": "Locations using it",
+}
+
+
+def words(column: str) -> str:
+    """A column's name as a header: ``idle_cost_cents`` -> ``Idle cost``."""
+    if column in _HEADERS:
+        return _HEADERS[column]
+    text = column.removesuffix("_cents").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 location``, ``3 locations``, ``1,200 numbers``."""
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def _timestamp(value: object) -> pd.Timestamp | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    found = _SNAPSHOT.match(str(value))
+    if found:
+        y, mo, d, h, mi, s = found.groups()
+        value = f"{y}-{mo}-{d}T{h}:{mi}:{s}Z"
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def day(value: object) -> str:
+    """A date or timestamp as ``2 Nov 2026`` (in UTC); a snapshot's label
+    (``2026-10-26T150000Z``) too; text that is no date as it is."""
+    stamp = _timestamp(value)
+    return f"{stamp.day} {stamp:%b %Y}" if stamp is not None else str(value)
+
+
+def moment(value: object) -> str:
+    """A timestamp as ``2 Nov 2026, 15:00 UTC``."""
+    stamp = _timestamp(value)
+    return f"{day(stamp)}, {stamp:%H:%M} UTC" if stamp is not None else str(value)
+
+
+def _cell(value: object, column: str) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return NONE if column in ("old", "new") else ""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "Yes" if value else "No"
+    if column.endswith("_cents"):
+        return dollars(value)
+    if isinstance(value, pd.Timestamp):
+        return day(value)
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    text = str(value)
+    if column in ("old", "new") and text in ("True", "False"):
+        return "Yes" if text == "True" else "No"
+    return text
+
+
+def readable(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``frame`` as text a person reads: each value formatted (see the module), the columns
+    of ``percent`` as whole percentages, and the headers in words."""
+    out = {}
+    for column in frame.columns:
+        values = frame[column].astype(object)
+        if column in percent:
+            out[words(column)] = [
+                "" if v is None or pd.isna(v) else f"{float(v):.0%}" for v in values
+            ]
+        else:
+            out[words(column)] = [_cell(v, column) for v in values]
+    return pd.DataFrame(out, index=frame.index, dtype=object)
+
+
+def html_table(
+    frame: pd.DataFrame,
+    *,
+    rows: int | None = None,
+    percent: tuple[str, ...] = (),
+    empty: str = "Nothing to show.",
+) -> str:
+    """``frame`` as a readable HTML table (``present.readable``): the first ``rows`` rows, a
+    line saying how many there are; a sentence instead of an empty table."""
+    if frame.empty:
+        return f"<p><i>{html.escape(empty)}</i></p>"
+    shown = frame if rows is None else frame.head(rows)
+    text = readable(shown, percent).to_html(index=False, classes="poolkit-table", border=0)
+    if rows is not None and len(frame) > rows:
+        text += f"<p><i>The first {rows:,} of {len(frame):,} rows.</i></p>"
+    return text
