@@ -139,7 +139,7 @@ def first_screen(report: ReportData, data: str | os.PathLike):
                 "cost",
                 "—",
                 "A month",
-                "Not known: `poolkit fetch --numbers` fetches the numbers each location pays for.",
+                "Not known: poolkit fetch --numbers fetches the numbers each location pays for.",
             )
         )
     else:
