@@ -1,5 +1,7 @@
 """poolkit: fetch, tidy, analyse and report HighLevel phone-number pools."""
 
+import logging
+
 from ._version import __version__
 from .client import Client
 from .errors import (
@@ -70,3 +72,8 @@ __all__ = [
     "ReportError",
     "DatasetError",
 ]
+
+# A library logs and lets the application decide what to show (the logging HOWTO): without
+# this, Python's last-resort handler printed each failed location a second time under the
+# command line's own summary of failures.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

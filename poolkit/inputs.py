@@ -4,8 +4,10 @@ numbers beside the pool responses."""
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -17,6 +19,7 @@ from .tables import MEMORY_SOURCE, is_dataset
 __all__ = [
     "ACTIVE_NUMBERS_PAGE",
     "SNAPSHOT_FOLDER",
+    "SnapshotGlob",
     "is_list_of_responses",
     "iter_inputs",
     "json_files",
@@ -24,6 +27,19 @@ __all__ = [
 ]
 
 SNAPSHOT_FOLDER = object()  # an input that is a snapshot folder read whole, not a response
+
+
+@dataclass(frozen=True)
+class SnapshotGlob:
+    """An input that is a snapshot folder a glob reads some files of: of the locations its
+    manifest lists without a response, only those whose file the glob would match count."""
+
+    pattern: str
+
+    def selects(self, folder: str, file: str) -> bool:
+        return fnmatch.fnmatchcase(os.path.join(folder, file), self.pattern)
+
+
 ACTIVE_NUMBERS_PAGE = object()  # an input that is a page of a location's active numbers
 
 
@@ -87,7 +103,7 @@ def _expand_path(source: str | os.PathLike) -> Iterator[tuple[str, Any]]:
         names = [n for n in sorted(glob.glob(str(source), recursive=True)) if os.path.isfile(n)]
         for folder in sorted({os.path.dirname(os.path.abspath(n)) for n in names}):
             if os.path.isfile(os.path.join(folder, MANIFEST)):
-                yield folder, SNAPSHOT_FOLDER
+                yield folder, SnapshotGlob(os.path.abspath(source))
         for name in names:
             base = os.path.basename(name)
             if base not in SNAPSHOT_FILES:

@@ -18,12 +18,18 @@ __all__ = ["inventory_status", "locations_table"]
 
 
 def locations_table(
-    responses: list[tuple], folders: list[str], pools: pd.DataFrame, pages: dict[tuple, dict]
+    responses: list[tuple],
+    folders: list[str],
+    pools: pd.DataFrame,
+    pages: dict[tuple, dict],
+    globs: dict | None = None,
 ) -> pd.DataFrame:
     """One row per location and snapshot folder of the data: those the pools name, those of
     responses with no pool (named by the manifest, else by the file), and those a snapshot
-    folder's manifest lists without a response (failed, or no response file). ``inventory``
-    says whether its active numbers are all there (``inventory_status``)."""
+    folder's manifest lists without a response (failed, or no response file), of a folder a
+    glob reads only those whose file it would match (``globs``: folder -> ``SnapshotGlob``).
+    ``inventory`` says whether its active numbers are all there (``inventory_status``)."""
+    globs = globs or {}
     snapshots: dict[str, tuple[list, dict, dict]] = {}
     folder_of: dict[str, str] = {}  # a source's folder as given -> absolute ("" in memory)
 
@@ -86,6 +92,10 @@ def locations_table(
     listed = []
     for where in folders:
         for entry in snapshot(where)[0]:
+            file = entry.get("file") if isinstance(entry.get("file"), str) else None
+            file = file or f"{entry['location_id']}.json"
+            if where in globs and not globs[where].selects(where, file):
+                continue  # a location the glob leaves out
             if (entry["location_id"], where) not in seen:
                 message = entry.get("message")
                 error = "; ".join(map(str, message)) if isinstance(message, list) else message

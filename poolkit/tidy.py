@@ -47,6 +47,7 @@ from .errors import SourceError
 from .inputs import (
     ACTIVE_NUMBERS_PAGE,
     SNAPSHOT_FOLDER,
+    SnapshotGlob,
     iter_inputs,
     json_files,
     snapshot_folders,
@@ -97,6 +98,7 @@ class Reader:
     # snapshot folders read whole (their manifests list the locations not read)
     responses: list[tuple[str, str | None]] = field(default_factory=list)
     folders: list[str] = field(default_factory=list)
+    globs: dict[str, SnapshotGlob] = field(default_factory=dict)  # folders a glob reads
     pages: list[tuple[str, Any]] = field(default_factory=list)  # active numbers: (file, doc)
     pending_json_only: bool = True  # every pending pool was parsed from JSON text (no other types)
 
@@ -236,7 +238,7 @@ class Reader:
             match = INVENTORY_PAGE.fullmatch(os.path.basename(name))
             where = (match["location_id"], os.path.dirname(os.path.abspath(name)))
             pages.setdefault(where, {})[int(match["page"])] = is_numbers_page(doc)
-        locations = locations_table(self.responses, self.folders, pools, pages)
+        locations = locations_table(self.responses, self.folders, pools, pages, self.globs)
         return PoolTables(pools, numbers, services, problems, locations, phone_numbers)
 
 
@@ -261,8 +263,10 @@ def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
     reader = Reader()
     with _no_cyclic_gc():
         for name, doc in iter_inputs(source):
-            if doc is SNAPSHOT_FOLDER:
+            if doc is SNAPSHOT_FOLDER or isinstance(doc, SnapshotGlob):
                 reader.folders.append(name)
+                if isinstance(doc, SnapshotGlob):
+                    reader.globs[name] = doc
                 continue
             if doc is ACTIVE_NUMBERS_PAGE:
                 try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -257,6 +259,20 @@ def test_cli_exit_2_when_every_location_refuses_the_token(env, tmp_path: Path, c
     serve(env, FakeHighLevel(["X1", "X2"], broken={"X1": unauthorized, "X2": unauthorized}))
     assert main(["fetch", "X1", "X2", "--out", str(tmp_path)]) == 2
     assert "sub-account" in capsys.readouterr().err
+
+
+def test_a_failed_location_is_said_once_by_the_command(env, tmp_path: Path):
+    """In a process of its own (pytest's log capture would hide it): the command's summary
+    names the failed location once; logging does not print it again."""
+    serve(env, FakeHighLevel(["G1"], broken={"B1": (403, {"message": "forbidden"})}))
+    done = subprocess.run(
+        [sys.executable, "-m", "poolkit", "fetch", "G1", "B1", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "1 ok, 1 failed" in done.stdout
+    assert done.stderr.count("B1") == 1, done.stderr
 
 
 def test_progress_bar_when_asked(env, tmp_path: Path, capsys):

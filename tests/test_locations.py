@@ -185,6 +185,18 @@ def test_a_glob_of_a_snapshot_lists_its_failed_locations_and_skips_its_own_files
     assert not listed.problems["source"].str.endswith(("locations.json", "manifest.json")).any()
 
 
+def test_a_glob_of_one_locations_files_is_that_location_only(agency: Path):
+    """A glob that picks one location's files says nothing of the 62 others: they were not
+    asked for, so none of them is "not fetched"."""
+    one = sorted(
+        p.name for p in agency.glob("*.json") if p.name not in ("manifest.json", "locations.json")
+    )[0]
+    stem = one.split(".")[0]
+    locations = poolkit.read_pools(str(agency / f"{stem}*.json")).locations
+    assert locations["location_id"].tolist() == [stem]
+    assert locations["status"].astype(str).tolist() == ["ok"]
+
+
 def test_a_stray_file_that_is_no_response_is_no_location(tmp_path: Path):
     (tmp_path / "config.json").write_text(json.dumps({"theme": "dark"}))
     (tmp_path / "a.json").write_text(json.dumps(envelope(make_pool(locationId="A"))))
