@@ -31,13 +31,14 @@ from .findings import RULES, Rule, audit
 from .history import changes, read_history, trend
 from .phones import enrich_numbers
 from .sample import load_sample, sample_path
-from .tables import PoolTables, read_dataset
+from .tables import PoolTables, read_csv, read_dataset
 from .tidy import read_pools
 
 __all__ = [
     "__version__",
     "PoolTables",
     "read_pools",
+    "read_csv",
     "read_dataset",
     "load_sample",
     "sample_path",

@@ -26,6 +26,7 @@ from .tables import (
     select_snapshots,
     snapshot_label,
     snapshots_in,
+    write_excel,
 )
 from .tidy import read_pools, snapshot_folders
 
@@ -56,8 +57,11 @@ def cmd_tidy(args: argparse.Namespace) -> int:
         tables = require_answers(read_pools(data, errors="record"), args.data)
         tables.to_parquet(out)
         tables.to_csv(out)
+        if args.xlsx:
+            tables.to_excel(out / "tables.xlsx")
         print(_summary(tables))
-        print(f"tidy tables written to {out}/ ({', '.join(tables.TABLES)}; .parquet and .csv)")
+        kinds = ".parquet, .csv" + (" and tables.xlsx" if args.xlsx else "")
+        print(f"tidy tables written to {out}/ ({', '.join(tables.TABLES)}; {kinds})")
         return 0
     held = set(dataset_snapshots(out))
     if data.is_dir():  # parse only the snapshot folders the dataset does not hold
@@ -77,8 +81,12 @@ def cmd_tidy(args: argparse.Namespace) -> int:
         print(_summary(tables))
     else:
         print(f"nothing new to add to {out}")
-    read_dataset(out).to_csv(out)  # the CSVs hold every snapshot of the dataset
-    print(f"tidy tables of {len(dataset_snapshots(out)):,} snapshot(s) in {out}/ (.parquet, .csv)")
+    whole = read_dataset(out)
+    whole.to_csv(out)  # the CSVs (and the workbook) hold every snapshot of the dataset
+    if args.xlsx:
+        whole.to_excel(out / "tables.xlsx")
+    kinds = ".parquet, .csv" + (", tables.xlsx" if args.xlsx else "")
+    print(f"tidy tables of {len(dataset_snapshots(out)):,} snapshot(s) in {out}/ ({kinds})")
     return 0
 
 
@@ -173,7 +181,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.mask_numbers:  # counted on the real numbers, then masked
         findings = masked_findings(findings)
     _write_or_print(
-        findings, args.format, args.out, lambda f: _findings_text(f, summary, locations)
+        findings,
+        args.format,
+        args.out,
+        lambda f: _findings_text(f, summary, locations),
+        sheet="findings",
     )
     if args.fail_on == "never":
         return 0
@@ -194,12 +206,19 @@ def _output_file(out: str | os.PathLike) -> Path:
     return path
 
 
-def _write_or_print(frame, fmt: str | None, out: str | None, text) -> None:
-    """A table as CSV, JSON (records, NA as null) or ``text(frame)``, to ``out`` or stdout;
-    without a format, the one ``out``'s ending names."""
+def _write_or_print(frame, fmt: str | None, out: str | None, text, sheet: str) -> None:
+    """A table as CSV, JSON (records, NA as null), an Excel workbook (one ``sheet``; to a
+    file only) or ``text(frame)``, to ``out`` or stdout; without a format, the one ``out``'s
+    ending names."""
     if fmt is None:
         ending = Path(out).suffix.lower() if out else ""
-        fmt = {".csv": "csv", ".json": "json"}.get(ending, "table")
+        fmt = {".csv": "csv", ".json": "json", ".xlsx": "xlsx"}.get(ending, "table")
+    if fmt == "xlsx":
+        if not out:
+            raise ConfigurationError("--format xlsx writes a file: give --out FILE.xlsx")
+        write_excel({sheet: frame}, _output_file(out))
+        print(f"{len(frame):,} rows written to {out}", file=sys.stderr)
+        return
     if fmt == "csv":
         body = frame.to_csv(index=False)
     elif fmt == "json":
@@ -253,7 +272,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         require_answers(snapshot_tables(history, label), given)
     found = changes(history, before, after)
     _write_or_print(
-        masked_changes(found) if args.mask_numbers else found, args.format, args.out, _changes_text
+        masked_changes(found) if args.mask_numbers else found,
+        args.format,
+        args.out,
+        _changes_text,
+        sheet="changes",
     )
     return 0
 
@@ -270,11 +293,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _output_options(command: argparse.ArgumentParser, what: str) -> None:
-    """``--format table|csv|json`` and ``--out FILE`` (``_write_or_print`` honours them)."""
+    """``--format table|csv|json|xlsx`` and ``--out FILE`` (``_write_or_print`` honours them)."""
     command.add_argument(
         "--format",
-        choices=("table", "csv", "json"),
-        help="(default: by the --out file's ending, .csv or .json; else table)",
+        choices=("table", "csv", "json", "xlsx"),
+        help="(default: by the --out file's ending, .csv, .json or .xlsx; else table)",
     )
     command.add_argument("--out", metavar="FILE", help=f"write {what} here, not to stdout")
     command.add_argument(
@@ -295,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     tidy.add_argument("data", help="a response file, a snapshot folder or a glob")
     tidy.add_argument(
         "--out", default="data/processed", help="folder for the tables (default: %(default)s)"
+    )
+    tidy.add_argument(
+        "--xlsx",
+        action="store_true",
+        help="also write OUT/tables.xlsx: a sheet per table, numbers as text",
     )
     tidy.set_defaults(run=cmd_tidy)
 
