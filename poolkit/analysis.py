@@ -30,7 +30,7 @@ from .model import (
     rate_of,
 )
 from .phones import ENRICH_COLUMNS, enrich_numbers
-from .places import state_name
+from .places import state_code, state_name
 from .tables import PoolTables, category_dtype
 
 __all__ = [
@@ -158,7 +158,7 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
     ).reset_index(drop=True)
 
 
-LOCATION_COLUMNS = ("name", "city", "state", "country", "postal_code", "timezone")
+LOCATION_COLUMNS = ("name", "city", "state", "state_code", "country", "postal_code", "timezone")
 
 
 def locations_by_id(tables: PoolTables) -> pd.DataFrame:
@@ -173,9 +173,11 @@ def locations_by_id(tables: PoolTables) -> pd.DataFrame:
             locations[column] = pd.Series(pd.NA, index=locations.index, dtype="string")
     places = list(zip(locations["state"].astype(object), locations["country"].astype(object)))
     names = {place: state_name(*place) for place in set(places)}  # a few distinct places
+    codes = {place: state_code(*place) for place in names}
     answered_ = locations.assign(
         answered=answered(locations).to_numpy(),
         state=[names[place] for place in places],
+        state_code=pd.Series([codes[place] for place in places], dtype="string").to_numpy(),
     )
     if answered_["location_id"].is_unique and answered_["location_id"].notna().all():
         frame = answered_.set_index("location_id")[[*LOCATION_COLUMNS, "answered", "status"]]

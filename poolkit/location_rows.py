@@ -10,6 +10,7 @@ from typing import Iterator
 
 import pandas as pd
 
+from .places import state_code
 from .snapshot import MANIFEST, read_locations, read_manifest
 from .tables import MEMORY_SOURCE, SCHEMAS, dtype_of
 from .values import answered, on
@@ -143,6 +144,9 @@ def locations_table(
         .sum()
     )
     frame = frame.join(counts, on=["location_id", "folder"])
+    frame["state_code"] = [
+        state_code(state, country) for state, country in zip(frame["state"], frame["country"])
+    ]
     read = answered(frame)
     for column in _COUNTS:
         frame[column] = frame[column].where(~read, frame[column].fillna(0))

@@ -73,17 +73,37 @@ CA_PROVINCES = {
     "YT": "Yukon",
 }
 _BY_COUNTRY = {"US": US_STATES, "CA": CA_PROVINCES}
-_NAMES = {name.casefold(): name for table in _BY_COUNTRY.values() for name in table.values()}
+
+
+def state_code(state: object, country: object = None) -> str | None:
+    """The ISO 3166-2 code of a US state or Canadian province given by code or name, in any
+    case (``il``, ``IL``, ``Illinois`` -> ``US-IL``; ``ON`` -> ``CA-ON``), for a location in
+    the US or Canada or of no known country (a code both could mean is the US's); None for
+    anything else (``WA`` in Australia is not Washington)."""
+    if not isinstance(state, str) or (isinstance(country, str) and country not in _BY_COUNTRY):
+        return None
+    text = state.strip()
+    countries = [country] if country in _BY_COUNTRY else list(_BY_COUNTRY)
+    for where in countries:
+        if text.upper() in _BY_COUNTRY[where]:
+            return f"{where}-{text.upper()}"
+    return next(
+        (
+            f"{where}-{code}"
+            for where in countries
+            for code, name in _BY_COUNTRY[where].items()
+            if name.casefold() == text.casefold()
+        ),
+        None,
+    )
 
 
 def state_name(state: object, country: object = None) -> object:
     """The full name of a US state or Canadian province given by code or name, in any case
-    (``il``, ``IL``, ``illinois`` -> ``Illinois``), for a location in the US or Canada or of
-    no known country; anything else as it was (``WA`` in Australia stays ``WA``)."""
-    if not isinstance(state, str) or (isinstance(country, str) and country not in _BY_COUNTRY):
+    (``il``, ``IL``, ``illinois`` -> ``Illinois``), by its ``state_code``; anything else as
+    it was (``WA`` in Australia stays ``WA``)."""
+    code = state_code(state, country)
+    if code is None:
         return state
-    text = state.strip()
-    for table in [_BY_COUNTRY[country]] if country in _BY_COUNTRY else _BY_COUNTRY.values():
-        if text.upper() in table:
-            return table[text.upper()]
-    return _NAMES.get(text.casefold(), state)
+    where, _, short = code.partition("-")
+    return _BY_COUNTRY[where][short]

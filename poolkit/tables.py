@@ -94,6 +94,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "name": "string",
         "city": "string",
         "state": "string",
+        "state_code": "string",
         "country": "string",
         "postal_code": "string",
         "timezone": "string",

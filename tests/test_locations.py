@@ -217,3 +217,26 @@ def test_kept_location_fields_are_text_only():
         }
     )
     assert kept == {"id": "A", "state": "IL"}
+
+
+def test_state_code_puts_a_state_given_by_code_and_by_name_together(tmp_path: Path):
+    """TX and Texas are one state for a plain groupby; WA in Australia is no US state."""
+    from poolkit.synthetic import write_snapshot
+
+    places = [("A1", "TX", "US"), ("A2", "Texas", "US"), ("A3", "on", None), ("A4", "WA", "AU")]
+    responses = [
+        ({"id": loc, "name": f"Clinic {loc}", "state": state, "country": country}, envelope())
+        for loc, state, country in places
+    ]
+    locations = poolkit.read_pools(write_snapshot(tmp_path / "s", responses)).locations
+    codes = locations.set_index("location_id")["state_code"]
+    assert codes[["A1", "A2", "A3"]].tolist() == ["US-TX", "US-TX", "CA-ON"]
+    assert pd.isna(codes["A4"])
+    assert locations["state"].tolist() == ["TX", "Texas", "on", "WA"]  # the raw value kept
+    assert locations.groupby("state_code").size().to_dict() == {"CA-ON": 1, "US-TX": 2}
+    by_code = analysis.region_summary(poolkit.read_pools(tmp_path / "s"), by="state_code")
+    assert by_code.set_index("state_code")["locations"].to_dict() == {
+        "CA-ON": 1,
+        "US-TX": 2,
+        "unknown": 1,
+    }

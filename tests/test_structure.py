@@ -101,7 +101,13 @@ def test_the_reader_imports_neither_the_dataset_nor_phones_nor_dask():
         "inputs.py": {"poolkit.envelope", "poolkit.errors", "poolkit.snapshot", "poolkit.tables"},
         "envelope.py": {"poolkit.errors"},
         "columns.py": {"poolkit.envelope", "poolkit.tables"},
-        "location_rows.py": {"poolkit.snapshot", "poolkit.tables", "poolkit.values"},
+        "location_rows.py": {
+            "poolkit.places",
+            "poolkit.snapshot",
+            "poolkit.tables",
+            "poolkit.values",
+        },
+        "places.py": set(),
         "values.py": set(),
         "active_numbers.py": {"poolkit.envelope", "poolkit.snapshot", "poolkit.tables"},
     }
