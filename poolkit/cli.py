@@ -1,4 +1,4 @@
-"""Command line: poolkit tidy, fetch, audit, diff and report."""
+"""Command line: poolkit tidy, fetch, audit, diff, report and run (the weekly job)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .loaders import load, require_answers, resolve_data
 from .masking import masked_changes, masked_findings
 from .snapshot import read_manifest, write_atomic
 from .tables import (
+    PoolTables,
     dataset_snapshots,
     is_dataset,
     read_dataset,
@@ -52,17 +53,24 @@ def _summary(tables) -> str:
 
 
 def cmd_tidy(args: argparse.Namespace) -> int:
-    data, out = resolve_data(args.data), Path(args.out)
+    _add_to_dataset(resolve_data(args.data), Path(args.out), args.data, xlsx=args.xlsx)
+    return 0
+
+
+def _add_to_dataset(data: Path, out: Path, given: str, *, xlsx: bool = False) -> PoolTables:
+    """Read ``data`` into the dataset ``out``: a new one, or the snapshots of ``data`` it
+    does not hold yet (parsing only those); then the CSVs (and the workbook) of the whole
+    dataset. Says what it did; the tables read (None: nothing new)."""
     if not is_dataset(out):
-        tables = require_answers(read_pools(data, errors="record"), args.data)
+        tables = require_answers(read_pools(data, errors="record"), given)
         tables.to_parquet(out)
         tables.to_csv(out)
-        if args.xlsx:
+        if xlsx:
             tables.to_excel(out / "tables.xlsx")
         print(_summary(tables))
-        kinds = ".parquet, .csv" + (" and tables.xlsx" if args.xlsx else "")
+        kinds = ".parquet, .csv" + (" and tables.xlsx" if xlsx else "")
         print(f"tidy tables written to {out}/ ({', '.join(tables.TABLES)}; {kinds})")
-        return 0
+        return tables
     held = set(dataset_snapshots(out))
     if data.is_dir():  # parse only the snapshot folders the dataset does not hold
         folders = snapshot_folders(data)
@@ -76,34 +84,40 @@ def cmd_tidy(args: argparse.Namespace) -> int:
     if there:
         print(f"already in {out}, not added again: {', '.join(there)}")
     if tables is not None and snapshots_in(tables):
-        require_answers(tables, args.data)
+        require_answers(tables, given)
         tables.to_parquet(out, append=True)
         print(_summary(tables))
     else:
         print(f"nothing new to add to {out}")
     whole = read_dataset(out)
     whole.to_csv(out)  # the CSVs (and the workbook) hold every snapshot of the dataset
-    if args.xlsx:
+    if xlsx:
         whole.to_excel(out / "tables.xlsx")
-    kinds = ".parquet, .csv" + (", tables.xlsx" if args.xlsx else "")
+    kinds = ".parquet, .csv" + (", tables.xlsx" if xlsx else "")
     print(f"tidy tables of {len(dataset_snapshots(out)):,} snapshot(s) in {out}/ ({kinds})")
-    return 0
+    return tables
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .fetch import fetch_pools
-
     if not (args.location_ids or args.company_id or args.resume):
         print(
             "poolkit fetch: give LOCATION_ID ..., --company-id ID, or --resume DIR", file=sys.stderr
         )
         return 2
+    return _fetch(args, out=args.out, resume=args.resume)[1]
+
+
+def _fetch(args: argparse.Namespace, *, out: str, resume: str | Path | None):
+    """Fetch as ``args`` say and say how it went: the result and the exit code (0 every
+    location ok, 1 some failed, 2 every location refused the token)."""
+    from .fetch import fetch_pools
+
     result = fetch_pools(
         args.location_ids,
         company_id=args.company_id,
-        out=args.out,
+        out=out,
         workers=args.workers,
-        resume=args.resume,
+        resume=resume,
         base_url=args.base_url,
         progress=True if args.progress else None,
         numbers=args.numbers,
@@ -135,10 +149,57 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             f"poolkit: error: every location refused the token. Hint: {AuthenticationError.hint}",
             file=sys.stderr,
         )
-        return 2
+        return result, 2
     if len(failures):
         print(f"resume with: poolkit fetch --resume {result.snapshot}", file=sys.stderr)
-    return 1 if len(failures) else 0
+    return result, 1 if len(failures) else 0
+
+
+def _unfinished_snapshot(raw: Path, out: Path) -> Path | None:
+    """The newest snapshot under ``raw`` when a run left it unfinished: not in the dataset
+    ``out`` yet, with locations pending (the run was stopped) or failed."""
+    folders = [Path(f) for f in snapshot_folders(raw)] if raw.is_dir() else []
+    folders = [f for f in folders if read_manifest(f) is not None]
+    if not folders:
+        return None
+    newest = max(folders, key=lambda f: snapshot_label(str(f)))
+    held = set(dataset_snapshots(out)) if is_dataset(out) else set()
+    summary = read_manifest(newest).get("summary") or {}
+    unfinished = any(summary.get(k) for k in ("pending", "failed"))
+    return newest if unfinished and snapshot_label(str(newest)) not in held else None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Fetch (resuming a snapshot a run left unfinished), add it to the dataset, write the
+    report, print the headline; exit by --fail-on like ``audit`` (1 too when a location
+    failed)."""
+    from .findings import audit
+    from .report import build_report
+
+    if not (args.location_ids or args.company_id):
+        raise ConfigurationError("poolkit run: give LOCATION_ID ... or --company-id ID")
+    raw, out = Path(args.raw), Path(args.out)
+    report = _output_file(args.report)
+    resume = _unfinished_snapshot(raw, out)
+    if resume is not None:
+        print(f"resuming {resume}: a run left it unfinished")
+    result, fetched = _fetch(args, out=str(raw), resume=resume)
+    if fetched == 2:
+        return 2
+    _add_to_dataset(Path(result.snapshot), out, str(result.snapshot))
+    build_report(result.snapshot, report, mask_numbers=args.mask_numbers)
+    findings = audit(load(result.snapshot))
+    counts = findings["severity"].astype(str).value_counts()
+    print(
+        "findings: "
+        + ", ".join(_count(int(counts.get(s, 0)), s) for s in SEVERITIES[:2])
+        + f"; report written to {report}"
+    )
+    failing = (
+        args.fail_on != "never"
+        and findings["severity"].isin(SEVERITIES[: SEVERITIES.index(args.fail_on) + 1]).any()
+    )
+    return max(fetched, int(failing))
 
 
 def _ids(text: str | None) -> list[str] | None:
@@ -307,6 +368,31 @@ def _output_options(command: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _fetch_options(command: argparse.ArgumentParser) -> None:
+    """What to fetch and how: the options ``fetch`` and ``run`` share."""
+    command.add_argument(
+        "location_ids", nargs="*", metavar="LOCATION_ID", help="locations to fetch"
+    )
+    command.add_argument("--company-id", help="fetch every location of this agency (agency token)")
+    command.add_argument(
+        "--workers", type=int, default=8, help="locations fetched at once (default: %(default)s)"
+    )
+    command.add_argument(
+        "--base-url", help="API base URL (default: GHL_BASE_URL or the HighLevel API)"
+    )
+    command.add_argument(
+        "--numbers",
+        action="store_true",
+        help="also fetch every number each location holds, pool numbers included (scope "
+        "phonenumbers.read): the inventory and cost analysis needs them",
+    )
+    command.add_argument(
+        "--progress",
+        action="store_true",
+        help="show a progress bar even when stderr is not a terminal",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolkit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"poolkit {__version__}")
@@ -334,34 +420,44 @@ def build_parser() -> argparse.ArgumentParser:
         "from GHL_TOKEN or a .env file. Exit 0: every location ok; 1: some failed (the "
         "others are saved; --resume completes); 2: usage or authentication error.",
     )
-    fetch.add_argument("location_ids", nargs="*", metavar="LOCATION_ID", help="locations to fetch")
-    fetch.add_argument("--company-id", help="fetch every location of this agency (agency token)")
     fetch.add_argument(
         "--out", default="data/raw", help="folder for snapshots (default: %(default)s)"
-    )
-    fetch.add_argument(
-        "--workers", type=int, default=8, help="locations fetched at once (default: %(default)s)"
     )
     fetch.add_argument(
         "--resume",
         metavar="DIR",
         help="complete this snapshot: fetch only missing or failed locations",
     )
-    fetch.add_argument(
-        "--base-url", help="API base URL (default: GHL_BASE_URL or the HighLevel API)"
-    )
-    fetch.add_argument(
-        "--numbers",
-        action="store_true",
-        help="also fetch every number each location holds, pool numbers included (scope "
-        "phonenumbers.read): the inventory and cost analysis needs them",
-    )
-    fetch.add_argument(
-        "--progress",
-        action="store_true",
-        help="show a progress bar even when stderr is not a terminal",
-    )
+    _fetch_options(fetch)
     fetch.set_defaults(run=cmd_fetch)
+
+    run = commands.add_parser(
+        "run",
+        help="the weekly job: fetch, add the snapshot to the dataset, write the report",
+        description="Fetch the locations (resuming the newest snapshot under --raw when a run "
+        "left it unfinished and it is not in the dataset yet), add the snapshot to the "
+        "dataset --out (Parquet and CSV), write the report of it and its history, and print "
+        "the headline. Exit 0: done, nothing at or above --fail-on; 1: a finding at or above "
+        "--fail-on, or a location failed (the others are in); 2: could not do its job.",
+    )
+    _fetch_options(run)
+    run.add_argument(
+        "--raw", default="data/raw", help="folder for snapshots (default: %(default)s)"
+    )
+    run.add_argument(
+        "--out", default="data/processed", help="the dataset to add to (default: %(default)s)"
+    )
+    run.add_argument(
+        "--report", default="reports/number-pools.html", help="the HTML file (default: %(default)s)"
+    )
+    run.add_argument(
+        "--fail-on",
+        choices=(*SEVERITIES, "never"),
+        default="error",
+        help="exit 1 when a finding is this severe or more (default: %(default)s)",
+    )
+    run.add_argument("--mask-numbers", action="store_true", help="mask phone numbers in the report")
+    run.set_defaults(run=cmd_run)
 
     audit = commands.add_parser(
         "audit",
