@@ -127,12 +127,14 @@ def service_labels(pools: pd.DataFrame) -> pd.Series:
 
 
 def numbers_per_pool(tables: PoolTables) -> pd.DataFrame:
-    """Per pool: location, name, active flag, service and number count, most numbers first."""
+    """Per pool: its location (id and name), id and name, active flag, service and number
+    count, most numbers first."""
     tables = pandas_tables(tables)
     pools = tables.pools
     frame = pools[
         ["location_id", "pool_id", "name", "is_active", "service_type", "number_count"]
-    ].copy()
+    ].rename(columns={"name": "pool_name"})
+    frame.insert(1, "location_name", _names_of(tables, frame["location_id"]))
     frame["number_count"] = frame["number_count"].fillna(0)
     return frame.sort_values(
         ["number_count", "location_id", "pool_id"], ascending=[False, True, True], kind="stable"
@@ -153,6 +155,9 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
     totals = counts.groupby(keys)["pools"].transform("sum") if keys else counts["pools"].sum()
     counts["share"] = (counts["pools"] / totals).astype("Float64")
     counts["pools"] = counts["pools"].astype("Int64")
+    if "location_id" in keys:
+        at = list(counts.columns).index("location_id") + 1
+        counts.insert(at, "location_name", _names_of(tables, counts["location_id"]))
     return counts.sort_values(
         [*keys, "pools"], ascending=[True] * len(keys) + [False], kind="stable"
     ).reset_index(drop=True)
@@ -239,7 +244,10 @@ def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFram
         answered = locations_by_id(tables).query("answered").index
         shares = shares.reindex(shares.index.union(answered, sort=False))
         shares = shares.fillna(0).astype({"pools": "Int64"})
-    return shares.rename_axis(by).reset_index()
+    frame = shares.rename_axis(by).reset_index()
+    if by == "location_id":
+        frame.insert(1, "location_name", _names_of(tables, frame["location_id"]))
+    return frame
 
 
 def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.DataFrame:
@@ -325,6 +333,7 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
     )
     locations = locations_by_id(tables)
     frame = locations[["name", "state", "country", "status"]].join(counts, how="outer")
+    frame = frame.rename(columns={"name": "location_name"})
     answered = locations["answered"].reindex(frame.index, fill_value=True)
     counts_columns = ["pools", "numbers", "active_pools", "pools_with_service"]
     frame[counts_columns] = (
@@ -348,10 +357,10 @@ def locations_without_pools(tables: PoolTables) -> pd.DataFrame:
     summary = location_summary(tables)
     errors = _locations_errors(tables)
     unused = summary[(summary["pools"] == 0).fillna(False) | ~answered(summary)]
-    frame = unused[["location_id", "name", "state", "country", "status"]].assign(
+    frame = unused[["location_id", "location_name", "state", "country", "status"]].assign(
         error=unused["location_id"].map(errors).astype("string")
     )
-    return frame.sort_values(["status", "name"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(["status", "location_name"], kind="stable").reset_index(drop=True)
 
 
 def _locations_errors(tables: PoolTables) -> pd.Series:
@@ -423,6 +432,12 @@ def adoption_by(tables: PoolTables, by: str = "state") -> pd.DataFrame:
     labels = list(dict.fromkeys(summary["label"]))
     counts = summary.drop_duplicates(by).set_index(by)["locations"]
     return shares[labels].assign(locations=counts).reset_index()[[by, "locations", *labels]]
+
+
+def _names_of(tables: PoolTables, location_ids: pd.Series) -> pd.Series:
+    """The name to show of each location id (``location_names``), as text."""
+    names = location_names(tables)
+    return location_ids.astype(object).map(names).astype("string")
 
 
 def location_names(tables: PoolTables) -> dict[str, str]:
@@ -546,12 +561,12 @@ def inventory(tables: PoolTables) -> pd.DataFrame:
     frame["not_in_pool"] = frame["numbers"] - frame["in_pools"]
     missing = missing_pool_numbers(tables)["location_id"].astype(object).value_counts()
     frame["pool_numbers_missing"] = missing.reindex(ids, fill_value=0)
-    frame["name"] = pd.Series(location_names(tables)).reindex(ids)
+    frame["location_name"] = pd.Series(location_names(tables)).reindex(ids)
     frame = frame.rename_axis("location_id").reset_index()
     counts = ["numbers", "in_pools", "not_in_pool", "unreachable", "pool_numbers_missing"]
-    frame = frame[["location_id", "name", *counts]]
+    frame = frame[["location_id", "location_name", *counts]]
     return frame.astype(
-        {"location_id": "string", "name": "string"} | dict.fromkeys(counts, "Int64")
+        {"location_id": "string", "location_name": "string"} | dict.fromkeys(counts, "Int64")
     )
 
 
@@ -593,9 +608,9 @@ def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
         )
         .reset_index()
     )
-    out.insert(1, "name", out["location_id"].map(location_names(tables)))
+    out.insert(1, "location_name", out["location_id"].map(location_names(tables)))
     counts = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents", "unpriced"]
     return out.astype(
-        {"location_id": "string", "name": "string", "type": "string"}
+        {"location_id": "string", "location_name": "string", "type": "string"}
         | dict.fromkeys(counts, "Int64")
-    )[["location_id", "name", "type", *counts]]
+    )[["location_id", "location_name", "type", *counts]]

@@ -115,7 +115,7 @@ def plot_numbers_per_pool(
         frame = frame.iloc[::-1]
         labels = [
             f"{_short(n)} · {_short(names[loc], 24) if names and loc in names else str(loc)[:6]}"
-            for n, loc in zip(frame["name"], frame["location_id"])
+            for n, loc in zip(frame["pool_name"], frame["location_id"])
         ]
         services = (
             frame["service_type"].astype(object).where(frame["service_type"].notna(), NO_SERVICE)

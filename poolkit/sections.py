@@ -13,7 +13,6 @@ import pandas as pd
 from .analysis import (
     feature_adoption_summary,
     headline,
-    location_names,
     location_summary,
     locations_without_pools,
     numbers_per_pool,
@@ -303,7 +302,7 @@ def cost_section(report: ReportData, top: int = 10) -> None:
     shown = held.join(per, on="location_id").sort_values(
         ["idle_cost_cents", "monthly_cost_cents"], ascending=False, kind="stable"
     )
-    shown = shown.rename(columns={"name": "location_name"}).drop(columns="location_id")
+    shown = shown.drop(columns="location_id")
     _show_html(html_table(shown, rows=top))
     if len(shown) > top:
         _show_html(_collapsed(f"All {plural(len(shown), 'location')}", html_table(shown)))
@@ -324,11 +323,10 @@ def locations_section(report: ReportData) -> None:
         )
         + "."
     )
-    unused = locations_without_pools(tables).rename(columns={"name": "location_name"})
-    unused = unused.drop(columns="location_id")
+    unused = locations_without_pools(tables).drop(columns="location_id")
     _show_html(html_table(unused, rows=20, empty="Every location has a pool and was fetched."))
-    summary = location_summary(tables).rename(columns={"name": "location_name"})
-    body = html_table(summary.drop(columns="location_id"), percent=("active_share",))
+    summary = location_summary(tables).drop(columns="location_id")
+    body = html_table(summary, percent=("active_share",))
     _show_html(_collapsed(f"Every location ({total:,})", body))
 
 
@@ -376,11 +374,9 @@ def pools_section(report: ReportData, top: int = 10) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.4), gridspec_kw={"wspace": 0.3})
     plot_numbers_per_pool(per_pool, ax=left, top=0)
     show(plot_service_types(tables, ax=right))
-    names = per_pool.rename(columns={"name": "pool_name"})
-    names = names.assign(location_name=names["location_id"].map(location_names(tables)))
     columns = ["pool_name", "location_name", "number_count", "is_active", "service_type"]
-    body = html_table(names[[c for c in columns if c in names]], rows=top)
-    _show_html(_collapsed(f"The {min(top, len(names))} largest pools", body))
+    body = html_table(per_pool[columns], rows=top)
+    _show_html(_collapsed(f"The {min(top, len(per_pool))} largest pools", body))
 
 
 def numbers_section(report: ReportData) -> None:

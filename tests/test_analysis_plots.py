@@ -79,8 +79,9 @@ def test_numbers_per_pool_sorted_with_context(tables):
     assert frame["number_count"].tolist() == [5, 3, 2, 1]
     assert list(frame.columns) == [
         "location_id",
+        "location_name",
         "pool_id",
-        "name",
+        "pool_name",
         "is_active",
         "service_type",
         "number_count",
@@ -317,3 +318,20 @@ def test_trend_small_multiples_fit_their_data_and_feature_shares_are_sorted():
     texts = sorted(t.get_text().strip() for t in ax.texts)
     assert texts == ["71% (-4 pts)", "89% (+0 pts)", "89% (+4 pts)"]  # 88.9% against 85%
     plt.close(fig)
+
+
+def test_analysis_outputs_name_the_locations_beside_their_ids():
+    """A notebook shows names, not ids: each per-location output carries location_name."""
+    sample = poolkit.load_sample()
+    names = sample.locations.set_index("location_id")["name"].to_dict()
+    for frame in (
+        analysis.numbers_per_pool(sample),
+        analysis.feature_adoption(sample),
+        analysis.service_mix(sample, by="location_id"),
+        analysis.location_summary(sample),
+        analysis.inventory(sample),
+        analysis.monthly_cost(sample),
+    ):
+        assert list(frame.columns[:2]) == ["location_id", "location_name"]
+        assert frame["location_name"].tolist() == frame["location_id"].map(names).tolist()
+    assert "pool_name" in analysis.numbers_per_pool(sample)
