@@ -22,6 +22,7 @@ from .analysis import (
     NO_SERVICE,
     feature_adoption,
     feature_adoption_summary,
+    monthly_cost,
     number_kinds,
     numbers_by_area,
     numbers_per_pool,
@@ -490,5 +491,46 @@ def plot_feature_shares(
     count = int(frame["locations"].max())
     also = "; the black tick: the previous snapshot" if before else ""
     ax.set_title(f"{title} ({count:,} locations{also})", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def plot_monthly_cost(
+    data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 15
+) -> Axes:
+    """What each location pays a month (``analysis.monthly_cost``), its idle part in red,
+    the ``top`` locations by idle cost then cost; the title says what the others pay."""
+    ax = _axes(ax)
+    cost = monthly_cost(data) if isinstance(data, PoolTables) else data
+    title = "Monthly cost per location"
+    if cost.empty:
+        return _empty(ax, title, "No inventory: poolkit fetch --numbers")
+    per = (
+        cost.groupby("location_name", dropna=False)[["monthly_cost_cents", "idle_cost_cents"]]
+        .sum()
+        .sort_values(["idle_cost_cents", "monthly_cost_cents"], ascending=False)
+    )
+    shown = per.head(top).iloc[::-1]
+    total, idle = shown["monthly_cost_cents"] / 100, shown["idle_cost_cents"] / 100
+    y = np.arange(len(shown))
+    ax.barh(y, total - idle, color="#1f78b4", label="in use")
+    ax.barh(y, idle, left=total - idle, color="#e31a1c", label="idle")
+    for k, (whole, part) in enumerate(zip(total, idle)):
+        ax.text(
+            whole,
+            k,
+            f" ${whole:,.2f}" + (f" (${part:,.2f} idle)" if part else ""),
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(y, [_short(name, 34) for name in shown.index.astype(str)], fontsize=8)
+    ax.set_xlim(0, float(total.max()) * 1.45 or 1)
+    ax.set_xlabel("US dollars a month")
+    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    spend = per["monthly_cost_cents"].sum() / 100
+    title = f"{title} (${spend:,.2f} a month, {len(per):,} locations holding numbers"
+    if len(per) > top:
+        title += f"; the top {top} by idle cost"
+    ax.set_title(title + ")", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return ax

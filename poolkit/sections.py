@@ -25,6 +25,7 @@ from .model import RATES_SOURCE, dollars
 from .notebook import ReportData, show, source_info
 from .plots import (
     plot_feature_shares,
+    plot_monthly_cost,
     plot_number_areas,
     plot_number_kinds,
     plot_numbers_per_pool,
@@ -298,14 +299,16 @@ def cost_section(report: ReportData, top: int = 10) -> None:
         f"nothing). {dollars(int(cost['monthly_cost_cents'].sum()))} a month, "
         f"{dollars(int(cost['idle_cost_cents'].sum()))} of it idle. Rates: {RATES_SOURCE}."
     )
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 0.28 * min(len(held), top) + 1.2))
+    show(plot_monthly_cost(cost, ax=ax, top=top))
     per = cost.groupby("location_id")[["monthly_cost_cents", "idle_cost_cents"]].sum()
     shown = held.join(per, on="location_id").sort_values(
         ["idle_cost_cents", "monthly_cost_cents"], ascending=False, kind="stable"
     )
     shown = shown.drop(columns="location_id")
-    _show_html(html_table(shown, rows=top))
-    if len(shown) > top:
-        _show_html(_collapsed(f"All {plural(len(shown), 'location')}", html_table(shown)))
+    _show_html(_collapsed(f"Every location ({len(shown):,})", html_table(shown)))
 
 
 def locations_section(report: ReportData) -> None:

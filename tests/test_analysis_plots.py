@@ -335,3 +335,25 @@ def test_analysis_outputs_name_the_locations_beside_their_ids():
         assert list(frame.columns[:2]) == ["location_id", "location_name"]
         assert frame["location_name"].tolist() == frame["location_id"].map(names).tolist()
     assert "pool_name" in analysis.numbers_per_pool(sample)
+
+
+def test_monthly_cost_bars_put_the_idle_part_first_and_say_it_in_dollars():
+    cost = pd.DataFrame(
+        {
+            "location_id": ["A", "A", "B", "C"],
+            "location_name": ["Austin", "Austin", "Boston", "Chicago"],
+            "monthly_cost_cents": [230, 215, 115, 345],
+            "idle_cost_cents": [0, 215, 0, 115],
+        }
+    )
+    fig, ax = plt.subplots()
+    assert plots.plot_monthly_cost(cost, ax=ax, top=2) is ax
+    # Austin: $4.45 with $2.15 idle; Chicago: $3.45 with $1.15 idle; Boston left out (top 2)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Chicago", "Austin"]
+    labels = [t.get_text().strip() for t in ax.texts]
+    assert labels == ["$3.45 ($1.15 idle)", "$4.45 ($2.15 idle)"]
+    assert ax.get_title() == (
+        "Monthly cost per location ($9.05 a month, 3 locations holding numbers; the top 2 by "
+        "idle cost)"
+    )
+    plt.close(fig)

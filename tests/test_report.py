@@ -49,6 +49,12 @@ def test_notebook_runs_end_to_end_on_the_sample(name, tmp_path: Path):
         "01-number-pools-overview.ipynb": ["PoolTables(pools=", "service_type", "problem"],
         "02-feature-adoption.ipynb": ["locations_using", "whisper", "call_recording"],
         "03-audit.ipynb": ["duplicate-number", "severity", "suggestion"],
+        "04-history.ipynb": ["number_added", "location_name", "Organic Search", "share_whisper"],
+        "05-inventory-and-cost.ipynb": [
+            "'$1,909.45 a month, $463.45 of it idle, for 1,563 numbers held by 44 locations'",
+            "unreachable-number",
+            "Pioneer Dental - Dallas",
+        ],
     }
     assert [s for s in shown[name] if s not in text] == []
     if name == "03-audit.ipynb":  # the findings, a custom rule's among them, as CSV
@@ -118,6 +124,8 @@ def test_report_is_self_contained_with_code_hidden(reports):
     alts = [image["alt"] for image in images]
     assert alts == [
         "Locations, pools and numbers over 3 snapshots",
+        "Monthly cost per location ($1,909.45 a month, 40 locations holding numbers; the top 10 "
+        "by idle cost)",
         "Locations using each feature (45 locations; the black tick: the previous snapshot)",
         "Numbers per pool: distribution over 163 pools; Inbound call services of pools (163 pools)",
         "Numbers by area (1,611 numbers, 118 areas)\nthe top 10; the other 108 hold 739 (46%); "
