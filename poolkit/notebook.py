@@ -13,9 +13,11 @@ import pandas as pd
 
 from .analysis import inventory, monthly_cost
 from .findings import audit
-from .history import changes, snapshots_of
+from .history import changes, snapshots_of, trend
 from .loaders import load, load_history, resolve_data
 from .masking import masked, masked_changes, masked_findings
+from .model import current
+from .phones import enrich_numbers
 from .present import html_table
 from .snapshot import MANIFEST, read_manifest
 from .tables import PoolTables
@@ -46,6 +48,7 @@ class ReportData:
     cost: pd.DataFrame
     changes: pd.DataFrame | None = None  # since the previous snapshot; None: one snapshot
     changes_since: str | None = None  # the previous snapshot's label
+    trend: pd.DataFrame | None = None  # over every snapshot; None: one snapshot
 
 
 def load_report(
@@ -54,17 +57,24 @@ def load_report(
     """What the report shows (``ReportData``): ``load``'s tables, their audit findings,
     ``load_history``, ``analysis.inventory`` and ``analysis.monthly_cost``; with
     ``mask_numbers`` the tables and findings masked after they were counted (the history is
-    masked where the report shows it)."""
-    tables = load(data, enrich=enrich)
-    found, held, cost = audit(tables), inventory(tables), monthly_cost(tables)
+    masked where the report shows it). The newest snapshot is read once: the current state
+    of the history, where there is one."""
     history = load_history(data)
     labels = snapshots_of(history) if history is not None else []
+    if labels:
+        tables = current(history)
+        if enrich:
+            tables.numbers = enrich_numbers(tables.numbers)
+    else:
+        tables = load(data, enrich=enrich)
+    found, held, cost = audit(tables), inventory(tables), monthly_cost(tables)
     since = changes(history) if len(labels) >= 2 else None
+    over_time = trend(history) if len(labels) >= 2 else None
     if mask_numbers:
         tables, found = masked(tables), masked_findings(found)
         since = masked_changes(since) if since is not None else None
     previous = labels[-2] if len(labels) >= 2 else None
-    return ReportData(tables, found, history, held, cost, since, previous)
+    return ReportData(tables, found, history, held, cost, since, previous, over_time)
 
 
 def _manifests(data: str | os.PathLike) -> list[dict]:

@@ -120,5 +120,8 @@ def html_table(
     shown = frame if rows is None else frame.head(rows)
     text = readable(shown, percent).to_html(index=False, classes="poolkit-table", border=0)
     if rows is not None and len(frame) > rows:
-        text += f"<p><i>The first {rows:,} of {len(frame):,} rows.</i></p>"
+        text += (
+            f"<p><i>The first {rows:,} of {len(frame):,} rows (poolkit tidy writes them all "
+            "to CSV).</i></p>"
+        )
     return text

@@ -20,7 +20,6 @@ from .analysis import (
     service_mix,
 )
 from .findings import RULES
-from .history import trend
 from .model import RATES_SOURCE, dollars
 from .notebook import ReportData, show, source_info
 from .plots import (
@@ -47,6 +46,9 @@ __all__ = [
 ]
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+#: Rows of a collapsed table of every location, past which the CSVs have the rest (every
+#: finding is shown whole: a finding is to be acted on, a location row only looked up).
+LONG = 250
 _DESCRIPTIONS = {r.id: r.description for r in RULES}
 _CHANGE_WORDS = {  # kind of change -> (what it is about, what happened)
     "location_added": ("location", "added"),
@@ -274,8 +276,9 @@ def changes_section(report: ReportData) -> None:
         )[["change", "location_name", "pool_name", "phone_number", "field", "old", "new"]]
         _show_html(html_table(shown, rows=10))
         if len(found) > 10:
-            _show_html(_collapsed(f"All {plural(len(found), 'change')}", html_table(shown)))
-    over_time = trend(report.history)
+            every = html_table(shown, rows=LONG)  # poolkit diff lists them all
+            _show_html(_collapsed(f"All {plural(len(found), 'change')}", every))
+    over_time = report.trend
     fig, axes = plt.subplots(1, 3, figsize=(12, 2.6), gridspec_kw={"wspace": 0.3})
     for ax, measure in zip(axes, ("locations", "pools", "numbers")):
         plot_trend(over_time, measure, ax=ax)
@@ -308,7 +311,8 @@ def cost_section(report: ReportData, top: int = 10) -> None:
         ["idle_cost_cents", "monthly_cost_cents"], ascending=False, kind="stable"
     )
     shown = shown.drop(columns="location_id")
-    _show_html(_collapsed(f"Every location ({len(shown):,})", html_table(shown)))
+    body = html_table(shown, rows=LONG, empty="")
+    _show_html(_collapsed(f"Every location ({len(shown):,})", body))
 
 
 def locations_section(report: ReportData) -> None:
@@ -329,7 +333,7 @@ def locations_section(report: ReportData) -> None:
     unused = locations_without_pools(tables).drop(columns="location_id")
     _show_html(html_table(unused, rows=20, empty="Every location has a pool and was fetched."))
     summary = location_summary(tables).drop(columns="location_id")
-    body = html_table(summary, percent=("active_share",))
+    body = html_table(summary, rows=LONG, percent=("active_share",))
     _show_html(_collapsed(f"Every location ({total:,})", body))
 
 
@@ -340,11 +344,10 @@ def adoption_section(report: ReportData) -> None:
 
     summary = feature_adoption_summary(report.tables)
     before = None
-    if report.changes is not None:
-        rows = trend(report.history)
-        if len(rows) >= 2:
-            previous = rows.iloc[-2]
-            before = {c.removeprefix("share_"): previous[c] for c in rows if c.startswith("share_")}
+    if report.trend is not None:
+        rows = report.trend
+        previous = rows.iloc[-2]
+        before = {c.removeprefix("share_"): previous[c] for c in rows if c.startswith("share_")}
     if len(summary) and summary["locations"].max():
         top = summary.sort_values("share", ascending=False).iloc[0]
         _say(
