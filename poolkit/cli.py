@@ -195,11 +195,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         + ", ".join(_count(int(counts.get(s, 0)), s) for s in SEVERITIES[:2])
         + f"; report written to {report}"
     )
-    failing = (
-        args.fail_on != "never"
-        and findings["severity"].isin(SEVERITIES[: SEVERITIES.index(args.fail_on) + 1]).any()
-    )
-    return max(fetched, int(failing))
+    return max(fetched, int(_fails(findings, args.fail_on)))
 
 
 def _ids(text: str | None) -> list[str] | None:
@@ -248,10 +244,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         lambda f: _findings_text(f, summary, locations),
         sheet="findings",
     )
-    if args.fail_on == "never":
-        return 0
-    failing = SEVERITIES[: SEVERITIES.index(args.fail_on) + 1]
-    return 1 if findings["severity"].isin(failing).any() else 0
+    return int(_fails(findings, args.fail_on))
 
 
 def _output_file(out: str | os.PathLike) -> Path:
@@ -393,6 +386,22 @@ def _fetch_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _fail_on_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--fail-on",
+        choices=(*SEVERITIES, "never"),
+        default="error",
+        help="exit 1 when a finding is this severe or more (default: %(default)s)",
+    )
+
+
+def _fails(findings: pd.DataFrame, fail_on: str) -> bool:
+    """A finding at or above ``fail_on`` (never, for ``never``)."""
+    if fail_on == "never":
+        return False
+    return bool(findings["severity"].isin(SEVERITIES[: SEVERITIES.index(fail_on) + 1]).any())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolkit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"poolkit {__version__}")
@@ -450,12 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--report", default="reports/number-pools.html", help="the HTML file (default: %(default)s)"
     )
-    run.add_argument(
-        "--fail-on",
-        choices=(*SEVERITIES, "never"),
-        default="error",
-        help="exit 1 when a finding is this severe or more (default: %(default)s)",
-    )
+    _fail_on_option(run)
     run.add_argument("--mask-numbers", action="store_true", help="mask phone numbers in the report")
     run.set_defaults(run=cmd_run)
 
@@ -470,12 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("data", help="what to audit")
     _output_options(audit, "the findings")
-    audit.add_argument(
-        "--fail-on",
-        choices=(*SEVERITIES, "never"),
-        default="error",
-        help="exit 1 when a finding is this severe or more (default: %(default)s)",
-    )
+    _fail_on_option(audit)
     audit.add_argument("--select", metavar="IDS", help="run only these rules (comma-separated)")
     audit.add_argument("--ignore", metavar="IDS", help="skip these rules (comma-separated)")
     audit.set_defaults(run=cmd_audit)
