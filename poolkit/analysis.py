@@ -614,3 +614,25 @@ def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
         {"location_id": "string", "location_name": "string", "type": "string"}
         | dict.fromkeys(counts, "Int64")
     )[["location_id", "location_name", "type", *counts]]
+
+
+def cost_summary(
+    tables: PoolTables, by: str = "location_id", rates: dict | None = None
+) -> pd.DataFrame:
+    """``monthly_cost`` added up per location (``location_id``, with its name) or per
+    location column (``state_code``, ``state``...): numbers, monthly cost and its idle part
+    in cents, the most idle cost first."""
+    cost = monthly_cost(tables, rates=rates)
+    columns = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents"]
+    if by == "location_id":
+        keys = ["location_id", "location_name"]
+    elif by in LOCATION_COLUMNS:
+        places = locations_by_id(pandas_tables(tables))[by].astype(object).fillna("unknown")
+        cost = cost.assign(**{by: cost["location_id"].astype(object).map(places)})
+        keys = [by]
+    else:
+        _not_a_location_column(by)
+    frame = cost.groupby(keys, dropna=False)[columns].sum().reset_index()
+    return frame.sort_values(
+        ["idle_cost_cents", "monthly_cost_cents"], ascending=False, kind="stable"
+    ).reset_index(drop=True)

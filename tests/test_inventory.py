@@ -413,3 +413,34 @@ def test_a_server_that_caps_the_page_size_is_paged_by_its_size(env):
     fake.numbers_page = capped
     pages = poolkit.Client().list_active_numbers("CAP")
     assert [len(p.json()["numbers"]) for p in pages] == [50, 50, 20]
+
+
+def test_cost_summary_adds_up_per_location_and_per_state_by_hand(tmp_path: Path):
+    """Austin (TX) holds its pool number and a number in no pool that answers nothing
+    ($1.15 idle); Dallas ("Texas") holds a toll-free number in no pool that forwards. By
+    hand: Austin $2.30 ($1.15 idle), Dallas $2.15 (none idle), US-TX $4.45 ($1.15 idle)."""
+    from poolkit.synthetic import write_snapshot
+
+    def page(*numbers):
+        return [{"numbers": list(numbers), "pageSize": 1000, "page": 0}]
+
+    folder = write_snapshot(
+        tmp_path / "s",
+        [
+            (AUSTIN, {"success": True, "data": [pool("A", AUSTIN, "+15125550101")], "total": 1}),
+            (DALLAS, {"success": True, "data": [], "total": 0}),
+        ],
+        inventory={
+            "L1": page(held_number("+15125550101"), held_number("+15125550102")),
+            "L2": page(
+                held_number("+18005550100", type="toll-free", forwardingNumber="+15125550148")
+            ),
+        },
+    )
+    tables = poolkit.read_pools(folder)
+    per = analysis.cost_summary(tables).set_index("location_id")
+    assert per.loc["L1", ["monthly_cost_cents", "idle_cost_cents"]].tolist() == [230, 115]
+    assert per.loc["L2", ["monthly_cost_cents", "idle_cost_cents"]].tolist() == [215, 0]
+    assert per["location_name"].tolist() == ["Acme Dental - Austin", "Bolt HVAC - Dallas"]
+    by_state = analysis.cost_summary(tables, by="state_code")
+    assert by_state.values.tolist() == [["US-TX", 3, 445, 1, 115]]
