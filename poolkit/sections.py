@@ -96,7 +96,8 @@ def _changes_sentence(report: ReportData) -> tuple[str, str]:
     since = day(report.changes_since)
     if not parts:
         return "0", f"Nothing changed since {since}."
-    return f"{len(report.changes):,}", f"Since {since}: " + ", ".join(parts[:4]) + "."
+    shown = ", ".join(parts[:4]) + (f" and {len(parts) - 4} more kinds" if len(parts) > 4 else "")
+    return f"{len(report.changes):,}", f"Since {since}: {shown}."
 
 
 def first_screen(report: ReportData, data: str | os.PathLike):

@@ -141,7 +141,8 @@ def test_report_is_self_contained_with_code_hidden(reports):
         "40 with pools, 5 without a pool, 1 not fetched; 163 pools hold 1,611 numbers.",
         ">$1,909.45<",  # the sample's inventory at the published rates
         "Taken 2 Nov 2026, 15:00 UTC.",
-        "Since 26 Oct 2026: 1 location added, 1 pool added, 1 pool removed",
+        "Since 26 Oct 2026: 1 location added, 1 pool added, 1 pool removed, 16 numbers added "
+        "and 3 more kinds.",  # numbers removed and moved, settings changed: 7 kinds
         "Cornerstone",
         "forwarding-loop",
         "Pioneer Dental - Dallas",
