@@ -517,9 +517,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Control characters as escapes: a message quoting the data (a JSON key, a server's
+#: message) stays one line.
+_ONE_LINE = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {
+    0x0A: "\\n",
+    0x0D: "\\r",
+    0x09: "\\t",
+}
+
+
 def _error(message: str) -> int:
     """One line on stderr; exit 2, the command could not do its job."""
-    print(f"poolkit: error: {message}", file=sys.stderr)
+    print(f"poolkit: error: {message.translate(_ONE_LINE)}", file=sys.stderr)
     return 2
 
 

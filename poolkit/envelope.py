@@ -170,7 +170,7 @@ def unwrap(name: str, doc: Any) -> tuple[list, str, Any]:
             data, prefix = doc[key], key
             break
     else:
-        keys = ", ".join(sorted(map(str, doc))[:8]) or "none"
+        keys = ", ".join(short(key, 40) for key in sorted(map(str, doc))[:8]) or "none"
         raise NotAPoolResponseError(name, f"no 'data' list of pools (keys: {keys})")
     if isinstance(data, dict):  # a v3-style wrapper around a pools envelope
         for key in ENVELOPE_KEYS:

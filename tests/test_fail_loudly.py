@@ -347,3 +347,16 @@ def test_the_inventory_reader_takes_any_date_and_any_nesting(tmp_path):
             "numbers[2].dateUpdated",
             "numbers[3].friendlyName",
         } <= paths
+
+
+def test_an_error_quoting_data_with_a_line_break_is_still_one_line(tmp_path, capsys):
+    """Found by the command-line fuzz: a JSON key holding a line break, or a path with one,
+    quoted in the error, made it two lines."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "L1.json").write_bytes(b'{"\\n": null}')
+    assert main(["audit", str(tmp_path / "data")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and '(keys: "\\n")' in err
+    assert main(["audit", str(tmp_path / "no\nsuch")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no\\nsuch" in err
