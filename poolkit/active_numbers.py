@@ -26,7 +26,7 @@ _E164 = re.compile(E164_PATTERN)
 #: phone_numbers column -> (JSON key, kind) for the values a number object holds.
 _FIELDS = {
     "phone_number": ("phoneNumber", "e164"),
-    "friendly_name": ("friendlyName", "string"),
+    "number_friendly_name": ("friendlyName", "string"),
     "sid": ("sid", "string"),
     "type": ("type", "string"),
     "country_code": ("countryCode", "string"),
@@ -36,11 +36,11 @@ _FIELDS = {
     "fax": ("capabilities.fax", "boolean"),
     "is_default": ("isDefaultNumber", "boolean"),
     "origin": ("origin", "string"),
-    "date_added": ("dateAdded", "timestamp"),
-    "date_updated": ("dateUpdated", "timestamp"),
-    "forwarding_number": ("forwardingNumber", "string"),
-    "service_type": ("inboundCallService.type", "string"),
-    "service_value": ("inboundCallService.value", "string"),
+    "number_date_added": ("dateAdded", "timestamp"),
+    "number_date_updated": ("dateUpdated", "timestamp"),
+    "number_forwarding_number": ("forwardingNumber", "string"),
+    "number_service_type": ("inboundCallService.type", "string"),
+    "number_service_value": ("inboundCallService.value", "string"),
 }
 
 
@@ -106,7 +106,7 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
         if not isinstance(item, dict):
             problem(f"numbers[{index}]", item, "a number that is not an object: no row")
             continue
-        row = {"location_id": location_id, "account_status": status, "source": source}
+        row = {"location_id": location_id, "account_status": status, "inventory_source": source}
         for column, (key, kind) in _FIELDS.items():
             value, why = _check(_get(item, key), kind)
             row[column] = value
@@ -130,21 +130,22 @@ def phone_numbers_table(
     if not rows:
         return empty_frame("phone_numbers"), problems
     frame = pd.DataFrame(rows)
-    frame["folder"] = frame["source"].map(os.path.dirname)
+    frame["folder"] = frame["inventory_source"].map(os.path.dirname)
     # a page is joined to the pools of its own snapshot folder, never to another's
     held = (
-        numbers[["location_id", "phone_number", "pool_id", "source"]]
+        numbers[["location_id", "phone_number", "pool_id", "number_source"]]
         .dropna(subset=["location_id", "phone_number"])
         .astype(object)
     )
-    held = held.assign(folder=held.pop("source").map(os.path.dirname))
+    held = held.assign(folder=held.pop("number_source").map(os.path.dirname))
     held = held.drop_duplicates(["location_id", "phone_number", "folder"])
     frame = frame.merge(
         held, how="left", on=["location_id", "phone_number", "folder"], indicator="joined"
     )
     frame["in_pool"] = frame["joined"] == "both"  # in a pool, whether its id is known or not
-    columns = [c for c in SCHEMAS["phone_numbers"] if c != "service_type"]
+    service_type = "number_service_type"
+    columns = [c for c in SCHEMAS["phone_numbers"] if c != service_type]
     frame = frame.astype({c: dtype_of("phone_numbers", c) for c in columns})
-    kinds = category_dtype(frame["service_type"].dropna().unique())  # an open set, as for pools
-    frame["service_type"] = frame["service_type"].astype(object).astype(kinds)
+    kinds = category_dtype(frame[service_type].dropna().unique())  # an open set, as for pools
+    frame[service_type] = frame[service_type].astype(object).astype(kinds)
     return frame[list(SCHEMAS["phone_numbers"])], problems

@@ -27,6 +27,7 @@ from .model import (
     inventory_read,
     missing_pool_numbers,
     on,
+    pool_shown,
     rate_of,
 )
 from .phones import ENRICH_COLUMNS, enrich_numbers
@@ -123,18 +124,17 @@ def service_labels(pools: pd.DataFrame) -> pd.Series:
     """``service_type`` with pools that have no service labelled ``"none"`` (a category)."""
     types = pools["service_type"]
     categories = list(dict.fromkeys([*types.cat.categories, NO_SERVICE]))
-    return types.cat.set_categories(categories).fillna(NO_SERVICE)
+    return types.cat.set_categories(categories).where(has_service(types), NO_SERVICE)
 
 
 def numbers_per_pool(tables: PoolTables) -> pd.DataFrame:
-    """Per pool: its location (id and name), id and name, active flag, service and number
-    count, most numbers first."""
+    """Per pool: its location (id and ``location``, the name to show), id and ``pool`` (the
+    name to show), active flag, service and number count, most numbers first."""
     tables = pandas_tables(tables)
     pools = tables.pools
-    frame = pools[
-        ["location_id", "pool_id", "name", "is_active", "service_type", "number_count"]
-    ].rename(columns={"name": "pool_name"})
-    frame.insert(1, "location_name", _names_of(tables, frame["location_id"]))
+    frame = pools[["location_id", "pool_id", "is_active", "service_type", "number_count"]]
+    frame.insert(1, "location", _names_of(tables, frame["location_id"]))
+    frame.insert(3, "pool", pool_shown(pools))
     frame["number_count"] = frame["number_count"].fillna(0)
     return frame.sort_values(
         ["number_count", "location_id", "pool_id"], ascending=[False, True, True], kind="stable"
@@ -157,13 +157,21 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
     counts["pools"] = counts["pools"].astype("Int64")
     if "location_id" in keys:
         at = list(counts.columns).index("location_id") + 1
-        counts.insert(at, "location_name", _names_of(tables, counts["location_id"]))
+        counts.insert(at, "location", _names_of(tables, counts["location_id"]))
     return counts.sort_values(
         [*keys, "pools"], ascending=[True] * len(keys) + [False], kind="stable"
     ).reset_index(drop=True)
 
 
-LOCATION_COLUMNS = ("name", "city", "state", "state_code", "country", "postal_code", "timezone")
+LOCATION_COLUMNS = (
+    "location_name",
+    "city",
+    "state",
+    "state_code",
+    "country",
+    "postal_code",
+    "timezone",
+)
 
 
 def locations_by_id(tables: PoolTables) -> pd.DataFrame:
@@ -206,7 +214,7 @@ def _pool_flags(tables: PoolTables) -> pd.DataFrame:
             "whisper": on(pools["whisper"]),
             "call_recording": on(pools["call_recording"]),
             "active": on(pools["is_active"]),
-            "inbound_service": has_service(pools),
+            "inbound_service": has_service(pools["service_type"]),
             "forwarding": forwarding_numbers(tables).notna().astype(bool),
         }
     )
@@ -246,7 +254,7 @@ def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFram
         shares = shares.fillna(0).astype({"pools": "Int64"})
     frame = shares.rename_axis(by).reset_index()
     if by == "location_id":
-        frame.insert(1, "location_name", _names_of(tables, frame["location_id"]))
+        frame.insert(1, "location", _names_of(tables, frame["location_id"]))
     return frame
 
 
@@ -322,7 +330,7 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
     grouped = pools.assign(
         active=on(pools["is_active"]).astype(int),
-        with_service=has_service(pools).astype(int),
+        with_service=has_service(pools["service_type"]).astype(int),
         numbers=pools["number_count"].fillna(0),
     ).groupby("location_id", observed=True)
     counts = grouped.agg(
@@ -332,8 +340,8 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
         pools_with_service=("with_service", "sum"),
     )
     locations = locations_by_id(tables)
-    frame = locations[["name", "state", "country", "status"]].join(counts, how="outer")
-    frame = frame.rename(columns={"name": "location_name"})
+    frame = locations[["state", "country", "status"]].join(counts, how="outer")
+    frame.insert(0, "location", _names_of(tables, frame.index.to_series()).to_numpy())
     answered = locations["answered"].reindex(frame.index, fill_value=True)
     counts_columns = ["pools", "numbers", "active_pools", "pools_with_service"]
     frame[counts_columns] = (
@@ -357,10 +365,10 @@ def locations_without_pools(tables: PoolTables) -> pd.DataFrame:
     summary = location_summary(tables)
     errors = _locations_errors(tables)
     unused = summary[(summary["pools"] == 0).fillna(False) | ~answered(summary)]
-    frame = unused[["location_id", "location_name", "state", "country", "status"]].assign(
+    frame = unused[["location_id", "location", "state", "country", "status"]].assign(
         error=unused["location_id"].map(errors).astype("string")
     )
-    return frame.sort_values(["status", "location_name"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(["status", "location"], kind="stable").reset_index(drop=True)
 
 
 def _locations_errors(tables: PoolTables) -> pd.Series:
@@ -443,7 +451,7 @@ def _names_of(tables: PoolTables, location_ids: pd.Series) -> pd.Series:
 def location_names(tables: PoolTables) -> dict[str, str]:
     """Location id -> the name to show: its name, with the id where two locations share it
     or none is known."""
-    names = locations_by_id(pandas_tables(tables))["name"].astype(object)
+    names = locations_by_id(pandas_tables(tables))["location_name"].astype(object)
     shown = names.where(names.notna(), names.index.to_series())  # no name: the id
     shared = names.duplicated(keep=False) & names.notna()
     if shared.any():
@@ -561,12 +569,12 @@ def inventory(tables: PoolTables) -> pd.DataFrame:
     frame["not_in_pool"] = frame["numbers"] - frame["in_pools"]
     missing = missing_pool_numbers(tables)["location_id"].astype(object).value_counts()
     frame["pool_numbers_missing"] = missing.reindex(ids, fill_value=0)
-    frame["location_name"] = pd.Series(location_names(tables)).reindex(ids)
+    frame["location"] = pd.Series(location_names(tables)).reindex(ids)
     frame = frame.rename_axis("location_id").reset_index()
     counts = ["numbers", "in_pools", "not_in_pool", "unreachable", "pool_numbers_missing"]
-    frame = frame[["location_id", "location_name", *counts]]
+    frame = frame[["location_id", "location", *counts]]
     return frame.astype(
-        {"location_id": "string", "location_name": "string"} | dict.fromkeys(counts, "Int64")
+        {"location_id": "string", "location": "string"} | dict.fromkeys(counts, "Int64")
     )
 
 
@@ -608,12 +616,12 @@ def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
         )
         .reset_index()
     )
-    out.insert(1, "location_name", out["location_id"].map(location_names(tables)))
+    out.insert(1, "location", out["location_id"].map(location_names(tables)))
     counts = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents", "unpriced"]
     return out.astype(
-        {"location_id": "string", "location_name": "string", "type": "string"}
+        {"location_id": "string", "location": "string", "type": "string"}
         | dict.fromkeys(counts, "Int64")
-    )[["location_id", "location_name", "type", *counts]]
+    )[["location_id", "location", "type", *counts]]
 
 
 def cost_summary(
@@ -625,7 +633,7 @@ def cost_summary(
     cost = monthly_cost(tables, rates=rates)
     columns = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents"]
     if by == "location_id":
-        keys = ["location_id", "location_name"]
+        keys = ["location_id", "location"]
     elif by in LOCATION_COLUMNS:
         places = locations_by_id(pandas_tables(tables))[by].astype(object).fillna("unknown")
         cost = cost.assign(**{by: cost["location_id"].astype(object).map(places)})

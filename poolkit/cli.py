@@ -15,6 +15,7 @@ import pandas as pd
 from ._version import __version__
 from .analysis import headline
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
+from .excel import write_excel
 from .findings import SEVERITIES
 from .loaders import load, require_answers, resolve_data
 from .masking import masked_changes, masked_findings
@@ -27,7 +28,6 @@ from .tables import (
     select_snapshots,
     snapshot_label,
     snapshots_in,
-    write_excel,
 )
 from .tidy import read_pools, snapshot_folders
 
@@ -218,9 +218,7 @@ def _findings_text(findings, summary, locations: int) -> str:
         for r in summary.itertuples()
     ] + [""]
     for row in findings.fillna("").itertuples():
-        where = " / ".join(
-            str(p) for p in (row.location_name, row.pool_name, row.phone_number) if p
-        )
+        where = " / ".join(str(p) for p in (row.location, row.pool, row.phone_number) if p)
         lines.append(f"{row.severity:<8} {row.rule}  {where}")
         lines += textwrap.wrap(row.detail, 96, initial_indent="    ", subsequent_indent="    ")
         lines += textwrap.wrap(
@@ -295,9 +293,7 @@ def _changes_text(changes) -> str:
     counts = changes["change"].value_counts(sort=False)
     lines = [head, ""] + [f"  {kind:<16} {n:>7,}" for kind, n in counts.items() if n] + [""]
     for row in changes.fillna("").itertuples():
-        where = " / ".join(
-            str(p) for p in (row.location_name, row.pool_name, row.phone_number) if p
-        )
+        where = " / ".join(str(p) for p in (row.location, row.pool, row.phone_number) if p)
         what = f"  {row.field}: {row.old!r} -> {row.new!r}" if row.field else ""
         lines.append(f"{row.change:<16} {where}{what}")
     return "\n".join(lines) + "\n"

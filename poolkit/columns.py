@@ -268,6 +268,8 @@ class ChunkBuilder:
                         services[row].get("type", MISSING),
                         "inbound call service has no type"
                         if value is None
+                        else "inboundCallService.type is blank: the pool has no service type"
+                        if type(value) is str
                         else f"inboundCallService.type is a {type_name(value)}, "
                         "expected a non-empty string",
                     )
@@ -459,7 +461,7 @@ class ChunkBuilder:
         pools = {
             "location_id": self.strings(self.loc, "locationId", pool_at("locationId")),
             "pool_id": self.strings(self.pid, "id", pool_at("id")),
-            "name": self.strings(name, "name", pool_at("name")),
+            "pool_name": self.strings(name, "name", pool_at("name")),
             "forwarding_number": self.strings(
                 forwarding, "forwardingNumber", pool_at("forwardingNumber")
             ),
@@ -474,13 +476,13 @@ class ChunkBuilder:
                 svalue, "inboundCallService.value", pool_at("inboundCallService.value")
             ),
             "number_count": pa.array(counts, pa.int64()),
-            "source": pa.array([self.reader.files[f][0] for f in self.file], _STR),
+            "pool_source": pa.array([self.reader.files[f][0] for f in self.file], _STR),
         }
         take = pa.array(pool_of_number)
         numbers = {
-            c: pc.take(pools[c], take, memory_pool=MEMORY_POOL)
-            for c in ("location_id", "pool_id", "source")
+            c: pc.take(pools[c], take, memory_pool=MEMORY_POOL) for c in ("location_id", "pool_id")
         }
+        numbers["number_source"] = pc.take(pools["pool_source"], take, memory_pool=MEMORY_POOL)
         numbers.update(
             position=pa.array(position), phone_number=phone, friendly_name=friendly_names
         )

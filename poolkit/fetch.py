@@ -40,7 +40,7 @@ from .tidy import read_pools
 
 log = logging.getLogger(__name__)
 
-FAILURE_COLUMNS = ["location_id", "name", "error", "http_status", "message", "trace_id"]
+FAILURE_COLUMNS = ["location_id", "location", "error", "http_status", "message", "trace_id"]
 _MANIFEST_EVERY = 1.0  # seconds between manifest rewrites during a run
 
 
@@ -252,8 +252,11 @@ def fetch_pools(
         ]
     rows = [
         {
-            c: ("; ".join(map(str, e[c])) if isinstance(e.get(c), list) else e.get(c))
-            for c in FAILURE_COLUMNS
+            **{
+                c: "; ".join(map(str, e[c])) if isinstance(e.get(c), list) else e.get(c)
+                for c in FAILURE_COLUMNS
+            },
+            "location": e.get("name") or e["location_id"],  # the name to show
         }
         for e in failed
     ]

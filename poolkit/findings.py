@@ -38,6 +38,7 @@ from .model import (
     pool_labels,
     pool_names,
     pool_rows,
+    pool_shown,
     pool_title,
     set_aside,
 )
@@ -56,9 +57,9 @@ FINDING_DTYPES = {
     "severity": SEVERITY_DTYPE,
     "rule": pd.StringDtype(),
     "location_id": pd.StringDtype(),
-    "location_name": pd.StringDtype(),
+    "location": pd.StringDtype(),
     "pool_id": pd.StringDtype(),
-    "pool_name": pd.StringDtype(),
+    "pool": pd.StringDtype(),
     "phone_number": pd.StringDtype(),
     "detail": pd.StringDtype(),
     "suggestion": pd.StringDtype(),
@@ -223,10 +224,17 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
             "owner_row": pool_rows(tables, taken),
         }
     )
-    loops = targets.merge(owners, on="number").drop_duplicates(["pool_row", "field", "owner_row"])
+    loops = targets.merge(owners, on="number")
     if loops.empty:
         return pd.DataFrame()
-    own = loops["owner_row"] == loops["pool_row"]
+    identity = pool_identity(tables.pools)  # a pool repeated whole is one pool, not two
+    owner = loops["owner_row"].to_numpy(dtype=np.int64)
+    loops["owner"] = np.where(owner >= 0, identity[np.maximum(owner, 0)], -1)
+    loops = loops.drop_duplicates(["pool_row", "field", "owner"])
+    own = pd.Series(
+        loops["owner"].to_numpy() == identity[loops["pool_row"].to_numpy(dtype=np.int64)],
+        index=loops.index,
+    )
     whose = "a number of pool " + pd.Series(_labels(tables, loops["owner_row"]), index=loops.index)
     loops = loops.assign(whose=whose.where(~own, "one of its own numbers"), own=own)
     loops = (  # one finding per setting: the pools holding its target said together
@@ -319,7 +327,7 @@ def whisper_without_message(tables: PoolTables) -> pd.DataFrame:
 @rule("empty-service-value", "warning", "An inbound call service whose value is empty.")
 def empty_service_value(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
-    hit = pools[has_service(pools) & blank(pools["service_value"])]
+    hit = pools[has_service(pools["service_type"]) & blank(pools["service_value"])]
     return _of_pools(
         hit,
         pool_title(hit, start=True)
@@ -435,8 +443,11 @@ def recording_consent(tables: PoolTables) -> pd.DataFrame:
 def contract_problem(tables: PoolTables) -> pd.DataFrame:
     problems = tables.problems
     locations = tables.locations
-    single = ~locations["source"].duplicated(keep=False)  # a file of one location names it
-    by_source = locations[single.to_numpy()].set_index("source")["location_id"]
+    files = locations["location_source"]
+    single = ~files.duplicated(keep=False)  # a file of one location names it
+    by_source = pd.Series(
+        locations["location_id"].to_numpy()[single.to_numpy()], index=files[single.to_numpy()]
+    )
     value = problems["value"].fillna("")
     detail = (
         problems["path"].fillna("")
@@ -591,26 +602,27 @@ def _run(check: Callable, tables: PoolTables) -> pd.DataFrame:
     found = found.reset_index(drop=True)
     if "severity" not in found:
         found["severity"] = getattr(check, "severity", "warning")
-    return found.drop(columns=["location_name", "pool_name"], errors="ignore").assign(rule=rule_id)
+    return found.drop(columns=["location", "pool"], errors="ignore").assign(rule=rule_id)
 
 
 def _with_pool_names(tables: PoolTables, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with each finding's ``pool_name`` (by its pool row where the rule gave one,
-    else by location and pool id), and without the repeats of a finding: a pool repeated
-    whole in a response is one pool, every pool without an id a pool of its own."""
+    """``frame`` with each finding's ``pool``, the name to show (by its pool row where the
+    rule gave one, else by location and pool id), and without the repeats of a finding: a
+    pool repeated whole in a response is one pool, every pool without an id a pool of its
+    own."""
     rows = pd.to_numeric(frame["pool_row"]).fillna(-1).to_numpy(dtype=np.int64, copy=True)
     rows[rows >= len(tables.pools)] = -1
     known, at = rows >= 0, np.maximum(rows, 0)
-    names = tables.pools["name"].astype(object).to_numpy()
+    names = pool_shown(tables.pools).astype(object).to_numpy()
     if not len(names):  # no pool: no row to name
         names = np.array([None], dtype=object)
     by_row = pd.Series(np.where(known, names[at], None), index=frame.index, dtype="string")
-    frame["pool_name"] = by_row.where(known, pool_names(tables.pools, frame))
+    frame["pool"] = by_row.where(known, pool_names(tables.pools, frame))
     found = np.unique(rows[known])  # the pools' identities, of the pools found only
     identity = dict(zip(found, pool_identity(tables.pools.take(found)))) if len(found) else {}
-    frame["pool"] = [identity[row] if row >= 0 else -1 for row in rows]
+    frame["identity"] = [identity[row] if row >= 0 else -1 for row in rows]
     frame = frame.drop(columns="pool_row").astype(FINDING_DTYPES).drop_duplicates()
-    return frame.drop(columns="pool")
+    return frame.drop(columns="identity")
 
 
 def audit(
@@ -645,12 +657,12 @@ def audit(
         _AUDIT_SHARED.reset(auditing)
     frame = pd.concat([f for f in found if len(f)] or [pd.DataFrame()], ignore_index=True)
     frame = frame.reindex(columns=[*FINDING_DTYPES, "pool_row"]).reset_index(drop=True)
-    frame["location_name"] = frame["location_id"].map(names)
+    frame["location"] = frame["location_id"].map(names)
     frame = _with_pool_names(tables, frame)
     frame["rank"] = -frame["severity"].cat.codes  # most severe first
     return (
         frame.sort_values(
-            ["rank", "location_name", "location_id", "rule", "pool_name", "pool_id"]
+            ["rank", "location", "location_id", "rule", "pool", "pool_id"]
             + ["phone_number", "detail"],
             kind="stable",
             na_position="last",

@@ -56,26 +56,26 @@ CHANGES = {
     "before": pd.StringDtype(),
     "after": pd.StringDtype(),
     "location_id": pd.StringDtype(),
-    "location_name": pd.StringDtype(),
+    "location": pd.StringDtype(),
     "pool_id": pd.StringDtype(),
-    "pool_name": pd.StringDtype(),
+    "pool": pd.StringDtype(),
     "phone_number": pd.StringDtype(),
     "change": pd.CategoricalDtype(CHANGE_KINDS, ordered=True),
     "field": pd.StringDtype(),
     "old": pd.StringDtype(),
     "new": pd.StringDtype(),
 }
-#: The pool columns whose changes are ``setting_changed`` rows.
-SETTINGS = (
-    "name",
-    "forwarding_number",
-    "whisper",
-    "whisper_message",
-    "call_recording",
-    "is_active",
-    "service_type",
-    "service_value",
-)
+#: The pool columns whose changes are ``setting_changed`` rows, and the ``field`` each is.
+SETTINGS = {
+    "pool_name": "name",
+    "forwarding_number": "forwarding_number",
+    "whisper": "whisper",
+    "whisper_message": "whisper_message",
+    "call_recording": "call_recording",
+    "is_active": "is_active",
+    "service_type": "service_type",
+    "service_value": "service_value",
+}
 _POOL = ["location_id", "pool_id"]
 
 
@@ -203,14 +203,12 @@ def _pool_changes(old: pd.DataFrame, new: pd.DataFrame) -> list[pd.DataFrame]:
         _rows(both[both["_merge"] == "left_only"], "pool_removed"),
     ]
     kept = both[both["_merge"] == "both"]
-    for setting in SETTINGS:
+    for setting, field in SETTINGS.items():
         before, after = _text(kept[f"{setting}_old"]), _text(kept[f"{setting}_new"])
         differs = (before != after).fillna(True) & ~(before.isna() & after.isna())
         changed = kept[differs]
         rows.append(
-            _rows(
-                changed, "setting_changed", field=setting, old=before[differs], new=after[differs]
-            )
+            _rows(changed, "setting_changed", field=field, old=before[differs], new=after[differs])
         )
     return rows
 
@@ -260,7 +258,9 @@ def _settings(tables: PoolTables, kept) -> pd.DataFrame:
     the pool has a service."""
     pools = tables.pools.assign(
         forwarding_number=forwarding_numbers(tables),
-        service_value=tables.pools["service_value"].where(has_service(tables.pools)),
+        service_value=tables.pools["service_value"].where(
+            has_service(tables.pools["service_type"])
+        ),
     )
     return kept(pools)
 
@@ -301,12 +301,12 @@ def changes(
     frame = pd.concat([r for r in rows if len(r)] or [pd.DataFrame()], ignore_index=True)
     frame = frame.reindex(columns=list(CHANGES)).assign(before=before, after=after)
     names = location_names(old) | location_names(new)
-    frame["location_name"] = frame["location_id"].map(names)
+    frame["location"] = frame["location_id"].map(names)
     keys = frame[_POOL]  # a pool named as it is now, or was last
-    frame["pool_name"] = pool_names(new.pools, keys).fillna(pool_names(old.pools, keys))
+    frame["pool"] = pool_names(new.pools, keys).fillna(pool_names(old.pools, keys))
     frame = frame.astype(CHANGES)
     return frame.sort_values(
-        ["location_name", "location_id", "change", "pool_name", "pool_id", "phone_number", "field"],
+        ["location", "location_id", "change", "pool", "pool_id", "phone_number", "field"],
         kind="stable",
         na_position="first",
     ).reset_index(drop=True)

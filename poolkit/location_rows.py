@@ -61,7 +61,11 @@ def locations_table(
     folders_of = {source: folder(source) for source, _ in responses}  # each response's folder
 
     per_source = (  # pools, active pools and numbers of each location in each response
-        pools.assign(active=on(pools["is_active"]).astype(int), numbers=pools["number_count"])
+        pools.assign(
+            active=on(pools["is_active"]).astype(int),
+            numbers=pools["number_count"],
+            source=pools["pool_source"],
+        )
         .groupby(["location_id", "source"], observed=True, sort=False)
         .agg(pools=("pool_id", "size"), active_pools=("active", "sum"), numbers=("numbers", "sum"))
         .reset_index()
@@ -123,7 +127,7 @@ def locations_table(
         columns=[
             "location_id",
             "folder",
-            "name",
+            "location_name",
             "city",
             "state",
             "country",
@@ -132,7 +136,8 @@ def locations_table(
         ],
         dtype=object,
     )
-    places["name"] = places["name"].where(places["name"].map(lambda v: isinstance(v, str)), None)
+    names = places["location_name"]
+    places["location_name"] = names.where(names.map(lambda v: isinstance(v, str)), None)
     frame = frame.merge(
         places.drop_duplicates(["location_id", "folder"]), how="left", on=["location_id", "folder"]
     )
@@ -157,6 +162,7 @@ def locations_table(
         )
         for location_id, where in zip(frame["location_id"], frame["folder"])
     ]
+    frame = frame.rename(columns={"source": "location_source"})
     return frame[list(SCHEMAS["locations"])].astype(
         {c: dtype_of("locations", c) for c in SCHEMAS["locations"]}
     )

@@ -48,25 +48,27 @@ def masked(tables: PoolTables) -> PoolTables:
     return replace(
         tables,
         pools=_masked_frame(
-            tables.pools, ["forwarding_number"], ["name", "service_value", "whisper_message"]
+            tables.pools, ["forwarding_number"], ["pool_name", "service_value", "whisper_message"]
         ),
-        numbers=_masked_frame(tables.numbers, ["phone_number", "e164"]),  # e164: enriched
+        numbers=_masked_frame(  # e164: enriched
+            tables.numbers, ["phone_number", "e164"], ["friendly_name"]
+        ),
         services=_masked_frame(tables.services, texts=["service_value"]),
         problems=_masked_frame(tables.problems, texts=["value"]),
         phone_numbers=_masked_frame(
             tables.phone_numbers,
-            ["phone_number", "forwarding_number"],
-            ["friendly_name", "service_value"],
+            ["phone_number", "number_forwarding_number"],
+            ["number_friendly_name", "number_service_value"],
         ),
     )
 
 
 def masked_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """The findings with their phone numbers masked, in the number column and in the text."""
-    return _masked_frame(findings, ["phone_number"], ["detail", "location_name", "pool_name"])
+    return _masked_frame(findings, ["phone_number"], ["detail", "location", "pool"])
 
 
 def masked_changes(changes: pd.DataFrame) -> pd.DataFrame:
     """History changes with their phone numbers masked (a forwarding number's old and new
     values included)."""
-    return _masked_frame(changes, ["phone_number"], ["old", "new", "location_name", "pool_name"])
+    return _masked_frame(changes, ["phone_number"], ["old", "new", "location", "pool"])

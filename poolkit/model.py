@@ -36,7 +36,7 @@ import pandas as pd
 
 from .phones import to_e164
 from .snapshot import INVENTORY_PAGE, MANIFEST
-from .tables import PoolTables, is_numbers_page, isin, snapshots_of
+from .tables import SOURCE, PoolTables, is_numbers_page, isin, snapshots_of
 from .values import answered, blank, has_service, off, on
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "pool_labels",
     "pool_names",
     "pool_rows",
+    "pool_shown",
     "pool_title",
     "rate_of",
     "set_aside",
@@ -79,14 +80,19 @@ def _snapshot_labels(frame: pd.DataFrame) -> pd.Series:
     """Each row's snapshot: a history's ``snapshot`` column, else its source file's folder."""
     if "snapshot" in frame:
         return frame["snapshot"].astype(object)
-    sources = frame["source"].astype(object)
-    return pd.Series(snapshots_of(sources), index=frame.index, dtype=object)
+    files = frame[_source_column(frame)].astype(object)
+    return pd.Series(snapshots_of(files), index=frame.index, dtype=object)
+
+
+def _source_column(frame: pd.DataFrame) -> str:
+    """The column of a table that names each row's file (``tables.SOURCE``)."""
+    return next(column for column in SOURCE.values() if column in frame)
 
 
 def _all_snapshot_folders(frame: pd.DataFrame) -> bool:
     """Every file the rows come from sits in a snapshot folder (one with a manifest): only
     then are its folders snapshots of the same agency, not loose responses in subfolders."""
-    sources = frame["source"].astype(object).dropna().unique()
+    sources = frame[_source_column(frame)].astype(object).dropna().unique()
     folders = {os.path.dirname(os.path.abspath(s)) for s in sources if isinstance(s, str)}
     return bool(folders) and all(os.path.isfile(os.path.join(f, MANIFEST)) for f in folders)
 
@@ -122,7 +128,7 @@ def current(tables: PoolTables) -> PoolTables:
     if "snapshot" in tables.services:
         services = kept(tables.services, tables.services["snapshot"])
     else:  # services are the pools with a service, in the same order
-        services = pools.loc[has_service(pools), list(tables.services.columns)]
+        services = pools.loc[has_service(pools["service_type"]), list(tables.services.columns)]
     return PoolTables(
         pools=pools,
         numbers=kept(tables.numbers, _snapshot_labels(tables.numbers)).reset_index(drop=True),
@@ -163,12 +169,14 @@ def pool_rows(tables: PoolTables, which: np.ndarray | None = None) -> np.ndarray
     """For each row of ``numbers`` (those ``which`` marks, when given), the position of its
     pool's row in ``pools`` (-1 where no pool row is known). The reader writes each pool's
     numbers right after the previous pool's, ``number_count`` of them, which is checked on
-    the rows asked for; tables put together otherwise are joined by location, pool id and
-    source file."""
-    pools, numbers = tables.pools, tables.numbers
-    keys = [*POOL_KEY, "source"]
+    the rows asked for; in tables put together otherwise the same holds file by file (so
+    that pools without an id keep their numbers), and the numbers of a file where it does
+    not are joined by location, pool id and file."""
+    keys = [*POOL_KEY, "source"]  # a number's file is its pool's
+    pools = tables.pools[[*POOL_KEY, SOURCE["pools"]]].set_axis(keys, axis=1)
+    numbers = tables.numbers[[*POOL_KEY, SOURCE["numbers"]]].set_axis(keys, axis=1)
     picked = np.arange(len(numbers)) if which is None else np.flatnonzero(which)
-    counts = pools["number_count"].fillna(0).to_numpy(dtype=np.int64)
+    counts = tables.pools["number_count"].fillna(0).to_numpy(dtype=np.int64)
     if counts.sum() == len(numbers):
         rows = np.repeat(np.arange(len(pools)), counts)[picked]
         if all(
@@ -179,19 +187,49 @@ def pool_rows(tables: PoolTables, which: np.ndarray | None = None) -> np.ndarray
             for key in keys
         ):
             return rows
-    first = pools[keys].astype(object).assign(row=np.arange(len(pools)))
+    rows = _rows_file_by_file(pools, numbers, counts)
+    unknown = np.flatnonzero(rows < 0)
+    first = pools.astype(object).assign(row=np.arange(len(pools)))
     first = first.dropna(subset="pool_id").drop_duplicates(keys)
-    joined = numbers[keys].take(picked).astype(object).merge(first, how="left", on=keys)
-    return joined["row"].fillna(-1).to_numpy(dtype=np.int64)
+    joined = numbers.take(unknown).astype(object).merge(first, how="left", on=keys)
+    rows[unknown] = joined["row"].fillna(-1).to_numpy(dtype=np.int64)
+    return rows[picked]
+
+
+def _rows_file_by_file(pools: pd.DataFrame, numbers: pd.DataFrame, counts: np.ndarray):
+    """``pool_rows`` for the numbers of each file whose pools count them (in order, with the
+    same ids); -1 for the others."""
+    rows = np.full(len(numbers), -1, dtype=np.int64)
+
+    def plain(frame: pd.DataFrame) -> np.ndarray:  # NA as None, so that keys compare equal
+        keys = frame[POOL_KEY].astype(object)
+        return keys.where(keys.notna(), None).to_numpy()
+
+    pool_keys, number_keys = plain(pools), plain(numbers)
+    by_file = pools.groupby("source", sort=False).indices
+    for file, at in numbers.groupby("source", sort=False).indices.items():
+        mine = by_file.get(file)
+        if mine is None or counts[mine].sum() != len(at):
+            continue
+        candidate = np.repeat(mine, counts[mine])
+        if (pool_keys[candidate] == number_keys[at]).all():
+            rows[at] = candidate
+    return rows
+
+
+def pool_shown(pools: pd.DataFrame) -> pd.Series:
+    """The name to show of each pool: its name, its id where the name is blank; NA where it
+    has neither."""
+    names = pools["pool_name"].astype("string")
+    return names.mask(blank(names)).fillna(pools["pool_id"].astype("string"))
 
 
 def pool_title(pools: pd.DataFrame, *, start: bool = False) -> pd.Series:
-    """How a pool is named in a sentence: ``'Its name'``, its id in quotes where it has no
-    name, "a pool without an id" where it has neither (``A pool...`` at a sentence's
+    """How a pool is named in a sentence: ``'Its name'`` (``pool_shown``, in quotes), "a
+    pool without an id" where it has neither name nor id (``A pool...`` at a sentence's
     ``start``)."""
-    names = pools["name"].astype("string")
-    title = names.mask(blank(names)).fillna(pools["pool_id"].astype("string"))
-    return ("'" + title + "'").fillna("A pool without an id" if start else "a pool without an id")
+    title = "'" + pool_shown(pools) + "'"
+    return title.fillna("A pool without an id" if start else "a pool without an id")
 
 
 def pool_labels(tables: PoolTables, rows: np.ndarray, names: dict) -> pd.Series:
@@ -208,14 +246,15 @@ def pool_labels(tables: PoolTables, rows: np.ndarray, names: dict) -> pd.Series:
 
 
 def pool_names(pools: pd.DataFrame, keys: pd.DataFrame) -> pd.Series:
-    """The name of the pool of each row of ``keys`` (its ``location_id`` and ``pool_id``):
-    the first pool of ``pools`` with those ids; NA where it is unknown or has no name."""
+    """The name to show (``pool_shown``) of the pool of each row of ``keys`` (its
+    ``location_id`` and ``pool_id``): the first pool of ``pools`` with those ids; NA where
+    no pool has them."""
     found = keys[POOL_KEY].astype("string")
-    pools = pools[[*POOL_KEY, "name"]]
     pools = pools[isin(pools["pool_id"], found["pool_id"].dropna())]  # only those asked of
     pools = pools.dropna(subset="pool_id").drop_duplicates(POOL_KEY)
-    names = found.merge(pools.astype({k: "string" for k in POOL_KEY}), how="left", on=POOL_KEY)
-    return pd.Series(names["name"].to_numpy(), index=keys.index, dtype="string")
+    shown = pools[POOL_KEY].astype("string").assign(shown=pool_shown(pools))
+    names = found.merge(shown, how="left", on=POOL_KEY)
+    return pd.Series(names["shown"].to_numpy(), index=keys.index, dtype="string")
 
 
 _AT = re.compile(r"^(?P<list>[^\[\]]*)\[(?P<at>\d+)\]\.(?P<field>.+)$")
@@ -235,7 +274,7 @@ def set_aside(tables: PoolTables) -> pd.DataFrame:
     if not maybe.any():
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     positions: dict[Any, np.ndarray] = {}
-    pool_sources = tables.pools["source"].astype(object)
+    pool_sources = tables.pools[SOURCE["pools"]].astype(object)
     skipped = _skipped_entries(problems)
     rows = []
     for problem in problems[maybe].itertuples(index=False):
@@ -303,7 +342,7 @@ def forwarding_numbers(tables: PoolTables, aside: pd.DataFrame | None = None) ->
 
 def has_route(tables: PoolTables, aside: pd.DataFrame | None = None) -> pd.Series:
     """Pools whose calls go somewhere: an inbound call service, or a forwarding number."""
-    return has_service(tables.pools) | forwarding_numbers(tables, aside).notna()
+    return has_service(tables.pools["service_type"]) | forwarding_numbers(tables, aside).notna()
 
 
 def idle_pools(tables: PoolTables, aside: pd.DataFrame | None = None) -> pd.Series:
@@ -370,7 +409,11 @@ def held_numbers(tables: PoolTables) -> pd.DataFrame:
 
 def answers_nothing(phones: pd.DataFrame) -> pd.Series:
     """Held numbers in no pool with neither an inbound call service nor a forwarding number."""
-    return ~on(phones["in_pool"]) & ~has_service(phones) & blank(phones["forwarding_number"])
+    return (
+        ~on(phones["in_pool"])
+        & ~has_service(phones["number_service_type"])
+        & blank(phones["number_forwarding_number"])
+    )
 
 
 def _pool_numbers(tables: PoolTables) -> pd.DataFrame:

@@ -122,10 +122,10 @@ def table(
     when ``names`` are given; a sentence instead of an empty table."""
     from IPython.display import HTML
 
-    if names and "location_id" in frame and "location_name" not in frame:
+    if names and "location_id" in frame and "location" not in frame:
         at = list(frame.columns).index("location_id")
         frame = frame.copy()
-        frame.insert(at + 1, "location_name", frame["location_id"].map(names))
+        frame.insert(at + 1, "location", frame["location_id"].map(names))
     return HTML(html_table(frame, rows=rows, percent=percent, empty=empty))
 
 

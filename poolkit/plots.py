@@ -27,6 +27,7 @@ from .analysis import (
     numbers_by_area,
     numbers_per_pool,
     region_summary,
+    service_labels,
     service_mix,
 )
 from .tables import PoolTables
@@ -116,11 +117,9 @@ def plot_numbers_per_pool(
         frame = frame.iloc[::-1]
         labels = [
             f"{_short(n)} · {_short(names[loc], 24) if names and loc in names else str(loc)[:6]}"
-            for n, loc in zip(frame["pool_name"], frame["location_id"])
+            for n, loc in zip(frame["pool"], frame["location_id"])
         ]
-        services = (
-            frame["service_type"].astype(object).where(frame["service_type"].notna(), NO_SERVICE)
-        )
+        services = service_labels(frame).astype(object)
         bars = ax.barh(
             range(len(frame)),
             frame["number_count"].astype(float),
@@ -506,7 +505,7 @@ def plot_monthly_cost(
     if cost.empty:
         return _empty(ax, title, "No inventory: poolkit fetch --numbers")
     per = (
-        cost.groupby("location_name", dropna=False)[["monthly_cost_cents", "idle_cost_cents"]]
+        cost.groupby("location", dropna=False)[["monthly_cost_cents", "idle_cost_cents"]]
         .sum()
         .sort_values(["idle_cost_cents", "monthly_cost_cents"], ascending=False)
     )

@@ -180,8 +180,10 @@ def first_screen(report: ReportData, data: str | os.PathLike):
 
 
 def _count_line(found: pd.DataFrame) -> str:
-    """How many pools, numbers or locations a rule's findings are about."""
-    pools = found.dropna(subset="pool_id").drop_duplicates(["location_id", "pool_id"])
+    """How many pools, numbers or locations a rule's findings are about (a pool by its ids
+    and the name it shows, so that pools without an id count too)."""
+    about_pools = found[found["pool_id"].notna().to_numpy() | found["pool"].notna().to_numpy()]
+    pools = about_pools.drop_duplicates(["location_id", "pool_id", "pool"])
     numbers = found["phone_number"].dropna().nunique()
     parts = []
     if numbers:
@@ -195,7 +197,7 @@ def _count_line(found: pd.DataFrame) -> str:
 def _where(found: pd.DataFrame, first: int = 3) -> str:
     """The first few findings by location and pool name."""
     names = []
-    for location, pool in zip(found["location_name"], found["pool_name"]):
+    for location, pool in zip(found["location"], found["pool"]):
         location = location if isinstance(location, str) else "a location"
         names.append(f"'{pool}' ({location})" if isinstance(pool, str) else location)
     names = list(dict.fromkeys(names))
@@ -222,7 +224,7 @@ def what_to_do(findings: pd.DataFrame):
     for severity, rule, n in order[["severity", "rule", "n"]].itertuples(index=False):
         found = rules[(rules["rule"] == rule).to_numpy()]
         if rule == "duplicate-number":
-            found = found.sort_values(["phone_number", "location_name"], kind="stable")
+            found = found.sort_values(["phone_number", "location"], kind="stable")
         action = found["suggestion"].mode().iloc[0] if found["suggestion"].notna().any() else ""
         head = (
             f'<span class="poolkit-severity {severity}">{plural(int(n), severity)}</span> '
@@ -231,7 +233,7 @@ def what_to_do(findings: pd.DataFrame):
             f"<span class='poolkit-count'>({html.escape(_count_line(found))})</span><br>"
             f"<i>{html.escape(str(action))}</i> First: {html.escape(_where(found))}."
         )
-        shown = found[["location_name", "pool_name", "phone_number", "detail"]]
+        shown = found[["location", "pool", "phone_number", "detail"]]
         body = html_table(shown.rename(columns={"detail": "what"}))
         every = _collapsed("All " + plural(int(n), "finding"), body)
         lines.append(
@@ -274,7 +276,7 @@ def changes_section(report: ReportData) -> None:
             field=found["field"].map(words, na_action="ignore"),
             old=found["old"].where(about, ""),
             new=found["new"].where(about, ""),
-        )[["change", "location_name", "pool_name", "phone_number", "field", "old", "new"]]
+        )[["change", "location", "pool", "phone_number", "field", "old", "new"]]
         _show_html(html_table(shown, rows=10))
         if len(found) > 10:
             every = html_table(shown, rows=LONG)  # poolkit diff lists them all
@@ -381,7 +383,7 @@ def pools_section(report: ReportData, top: int = 10) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.4), gridspec_kw={"wspace": 0.3})
     plot_numbers_per_pool(per_pool, ax=left, top=0)
     show(plot_service_types(tables, ax=right))
-    columns = ["pool_name", "location_name", "number_count", "is_active", "service_type"]
+    columns = ["pool", "location", "number_count", "is_active", "service_type"]
     body = html_table(per_pool[columns], rows=top)
     _show_html(_collapsed(f"The {min(top, len(per_pool))} largest pools", body))
 

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import DatasetError
+from .excel import write_excel
 from .snapshot import read_manifest, write_atomic
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "is_numbers_page",
     "PoolTables",
     "SCHEMAS",
+    "SCHEMA_1_NAMES",
+    "SOURCE",
     "KNOWN_SERVICE_TYPES",
     "empty_tables",
     "read_dataset",
@@ -64,7 +67,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "pools": {
         "location_id": "string",
         "pool_id": "string",
-        "name": "string",
+        "pool_name": "string",
         "forwarding_number": "string",
         "whisper": "boolean",
         "whisper_message": "string",
@@ -73,7 +76,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "service_type": "category",
         "service_value": "string",
         "number_count": "Int64",
-        "source": "string",
+        "pool_source": "string",
     },
     "numbers": {
         "location_id": "string",
@@ -81,7 +84,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "position": "int64",
         "phone_number": "string",
         "friendly_name": "string",
-        "source": "string",
+        "number_source": "string",
     },
     "services": {
         "location_id": "string",
@@ -91,7 +94,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     },
     "locations": {
         "location_id": "string",
-        "name": "string",
+        "location_name": "string",
         "city": "string",
         "state": "string",
         "state_code": "string",
@@ -104,12 +107,12 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "active_pools": "Int64",
         "numbers": "Int64",
         "inventory": "string",
-        "source": "string",
+        "location_source": "string",
     },
     "phone_numbers": {
         "location_id": "string",
         "phone_number": "string",
-        "friendly_name": "string",
+        "number_friendly_name": "string",
         "sid": "string",
         "type": "string",
         "country_code": "string",
@@ -119,15 +122,15 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "fax": "boolean",
         "is_default": "boolean",
         "origin": "string",
-        "date_added": "timestamp",
-        "date_updated": "timestamp",
-        "forwarding_number": "string",
-        "service_type": "category",
-        "service_value": "string",
+        "number_date_added": "timestamp",
+        "number_date_updated": "timestamp",
+        "number_forwarding_number": "string",
+        "number_service_type": "category",
+        "number_service_value": "string",
         "account_status": "string",
         "in_pool": "boolean",
         "pool_id": "string",
-        "source": "string",
+        "inventory_source": "string",
     },
     "problems": {
         "source": "string",
@@ -138,6 +141,39 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "problem": "string",
     },
 }
+
+#: The column that traces each table's rows to their file: named after the table, so that
+#: only keys are shared and the natural joins give no ``_x``/``_y`` suffixes.
+SOURCE = {
+    "pools": "pool_source",
+    "numbers": "number_source",
+    "locations": "location_source",
+    "phone_numbers": "inventory_source",
+    "problems": "source",
+}
+#: The columns that datasets and CSVs of schema 1 (poolkit 0.1) named otherwise:
+#: ``read_dataset`` and ``read_csv`` give them their names of today.
+SCHEMA_1_NAMES = {
+    "pools": {"name": "pool_name", "source": "pool_source"},
+    "numbers": {"source": "number_source"},
+    "locations": {"name": "location_name", "source": "location_source"},
+    "phone_numbers": {
+        "friendly_name": "number_friendly_name",
+        "date_added": "number_date_added",
+        "date_updated": "number_date_updated",
+        "forwarding_number": "number_forwarding_number",
+        "service_type": "number_service_type",
+        "service_value": "number_service_value",
+        "source": "inventory_source",
+    },
+}
+SCHEMA_VERSION = 2
+
+
+def sources(tables: "PoolTables", table: str) -> list:
+    """Each row's file of one of ``tables`` (by its ``SOURCE`` column), as Python objects."""
+    return getattr(tables, table)[SOURCE[table]].astype(object).tolist()
+
 
 #: The source name of responses given as Python objects (``<memory>[i]`` in a list).
 MEMORY_SOURCE = "<memory>"
@@ -241,70 +277,6 @@ class PoolTables:
         return write_excel(dict(self), path)
 
 
-def _excel_value(value: object) -> object:
-    """A cell's value for Excel: NA empty, a timestamp without its zone (Excel has none; the
-    header says UTC), anything else as it is."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.tz_convert("UTC").tz_localize(None).to_pydatetime()
-    return value.item() if isinstance(value, np.generic) else value
-
-
-EXCEL_ROWS = 1_048_576  # rows in a sheet, the header's included
-
-
-def write_excel(sheets: dict[str, pd.DataFrame], path: str | os.PathLike) -> Path:
-    """Write each frame of ``sheets`` (name -> frame) to a sheet of one workbook (XlsxWriter),
-    through a temporary file and a rename: a header row frozen and filtered, widths that fit
-    the text (up to 60 characters), every text cell (phone numbers, ids) written as text so a
-    spreadsheet never reads ``+15125550101`` as a number, timestamps as dates (UTC)."""
-    import xlsxwriter
-
-    for name, frame in sheets.items():
-        if len(frame) >= EXCEL_ROWS:
-            raise DatasetError(
-                f"{path}: {name} has {len(frame):,} rows, more than a sheet holds "
-                f"({EXCEL_ROWS - 1:,}): use the CSV or Parquet files"
-            )
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        book = xlsxwriter.Workbook(
-            str(tmp), {"strings_to_numbers": False, "nan_inf_to_errors": True}
-        )
-        header = book.add_format({"bold": True, "bottom": 1})
-        when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        for name, frame in sheets.items():
-            sheet = book.add_worksheet(name[:31])
-            columns = list(frame.columns)
-            for col, column in enumerate(columns):
-                is_time = isinstance(frame[column].dtype, pd.DatetimeTZDtype)
-                title = f"{column} (UTC)" if is_time else column
-                sheet.write_string(0, col, title, header)
-                values = [_excel_value(v) for v in frame[column].astype(object)]
-                for row, value in enumerate(values, start=1):
-                    if value is None:
-                        continue
-                    if is_time:
-                        sheet.write_datetime(row, col, value, when)
-                    elif isinstance(value, str):
-                        sheet.write_string(row, col, value)
-                    else:
-                        sheet.write(row, col, value)
-                longest = max([len(title), *(len(str(v)) for v in values[:1000] if v is not None)])
-                sheet.set_column(col, col, min(max(longest, 6), 60) + 2)
-            sheet.freeze_panes(1, 0)
-            if columns:
-                sheet.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
-        book.close()
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
-
-
 def csv_dtypes(table: str) -> dict:
     """The dtype map ``pandas.read_csv(dtype=...)`` needs to read a table's CSV back as
     written: ids and phone numbers as text (never ``18136285980.0``), flags as nullable
@@ -326,6 +298,8 @@ def read_csv(path: str | os.PathLike, table: str | None = None) -> pd.DataFrame:
         raise ValueError(f"{path}: which table? give table= one of {', '.join(SCHEMAS)}")
     dtypes = defaultdict(pd.StringDtype, csv_dtypes(table))
     frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    if table in SCHEMA_1_NAMES and SOURCE[table] not in frame:  # a CSV of schema 1
+        frame = frame.rename(columns=SCHEMA_1_NAMES[table])
     types = {}
     for column, kind in SCHEMAS[table].items():
         if column not in frame:
@@ -357,8 +331,16 @@ def is_dataset(path: str | os.PathLike) -> bool:
 
 
 def isin(values: pd.Series, among: pd.Series) -> np.ndarray:
-    """``values.isin(among)`` by Arrow (pandas' own takes the values one by one)."""
-    found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(among.unique()))
+    """``values.isin(among)`` by Arrow (pandas' own takes the values one by one); by pandas
+    where Arrow cannot compare them (values of mixed types)."""
+    if not len(among):
+        return np.zeros(len(values), dtype=bool)
+    try:
+        found = pc.is_in(
+            pa.array(values, from_pandas=True), value_set=pa.array(among.unique(), from_pandas=True)
+        )
+    except (pa.ArrowException, TypeError):
+        return values.isin(among).to_numpy(dtype=bool)
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
@@ -397,8 +379,8 @@ def snapshots_of(sources: Iterable[object]) -> list[str]:
 
 def snapshots_in(tables: PoolTables) -> set[str]:
     """The snapshots the rows of ``tables`` come from (by their source files' folders)."""
-    sources = pd.concat([tables.locations["source"], tables.pools["source"]]).astype(object)
-    return set(snapshots_of(sources.dropna().unique()))
+    files = pd.Series(sources(tables, "locations") + sources(tables, "pools"), dtype=object)
+    return set(snapshots_of(files.dropna().unique()))
 
 
 def select_snapshots(tables: PoolTables, snapshots: set[str]) -> PoolTables:
@@ -407,12 +389,9 @@ def select_snapshots(tables: PoolTables, snapshots: set[str]) -> PoolTables:
     def rows(labels: list[str]) -> np.ndarray:
         return np.array([label in snapshots for label in labels], dtype=bool)
 
-    def labels(frame: pd.DataFrame) -> list[str]:
-        return snapshots_of(frame["source"].astype(object))
-
-    pool_labels = labels(tables.pools)
+    pool_labels = snapshots_of(sources(tables, "pools"))
     kept = {
-        name: frame[rows(labels(frame))].reset_index(drop=True)
+        name: frame[rows(snapshots_of(sources(tables, name)))].reset_index(drop=True)
         for name, frame in tables
         if name != "services"
     }
@@ -552,6 +531,23 @@ def _parts(root: Path, table: str, snapshots: Iterable[str] | None = None) -> li
     ]
 
 
+def _current_marker(marker: dict, committed: dict[str, list[str]]) -> dict:
+    """A dataset's marker in today's schema: a marker of schema 1 gets today's column names,
+    and lists its parts under ``schema_1_parts`` (their files keep the old names, which
+    ``read_dataset`` renames as it reads them; the files are not rewritten)."""
+    if marker.get("version", 1) >= SCHEMA_VERSION:
+        return marker
+    marker = json.loads(json.dumps(marker))
+    for name, spec in marker["tables"].items():
+        renames = SCHEMA_1_NAMES.get(name, {})
+        spec["columns"] = [renames.get(c, c) for c in spec["columns"]]
+        for key in ("dtypes", "categories"):
+            spec[key] = {renames.get(c, c): v for c, v in spec[key].items()}
+    marker["version"] = SCHEMA_VERSION
+    marker["schema_1_parts"] = sorted(part for parts in committed.values() for part in parts)
+    return marker
+
+
 def _merged_marker(old: dict, new: dict) -> dict:
     """The marker of a dataset that gains tables: columns and dtypes of both (the old ones
     first), categories of both."""
@@ -584,18 +580,11 @@ def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Pa
             "already (compute them first to write them elsewhere)"
         )
     _check_target(out)
-    pool_snapshots = snapshots_of(tables.pools["source"].astype(object))
-    snapshots = {
-        "pools": pool_snapshots,
-        "numbers": snapshots_of(tables.numbers["source"].astype(object)),
-        "problems": snapshots_of(tables.problems["source"].astype(object)),
-        "locations": snapshots_of(tables.locations["source"].astype(object)),
-        "phone_numbers": snapshots_of(tables.phone_numbers["source"].astype(object)),
-        "services": service_snapshots(tables.services, tables.pools, pool_snapshots),
-    }
+    snapshots = {name: snapshots_of(sources(tables, name)) for name in SOURCE}
+    snapshots["services"] = service_snapshots(tables.services, tables.pools, snapshots["pools"])
     marker = {
         "format": "poolkit dataset",
-        "version": 1,
+        "version": SCHEMA_VERSION,
         "partitioning": "hive: snapshot",
         "tables": {name: _describe(frame) for name, frame in tables},
     }
@@ -607,7 +596,8 @@ def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Pa
             raise DatasetError(
                 f"{out}: already holds snapshot(s) {', '.join(sorted(there))}; nothing was written"
             )
-        marker = _merged_marker(json.loads((out / DATASET_MARKER).read_text()), marker)
+        old = _current_marker(json.loads((out / DATASET_MARKER).read_text()), _committed(out))
+        marker = _merged_marker(old, marker)
         first_row = {  # row numbers go on from the dataset's, so that order is kept
             name: sum(pq.ParquetFile(p).metadata.num_rows for p in _parts(out, name))
             for name in PoolTables.TABLES
@@ -629,6 +619,8 @@ def _write_dataset(tables: PoolTables, out: Path, *, append: bool = False) -> Pa
     out.mkdir(parents=True, exist_ok=True)
     written = _write_parts(out, arrow)
     marker["parts"] = {name: committed[name] + written.get(name, []) for name in committed}
+    if not marker.get("schema_1_parts"):
+        marker.pop("schema_1_parts", None)
     write_atomic(out / DATASET_MARKER, (json.dumps(marker, indent=2) + "\n").encode())  # commit
     _sweep(out, marker["parts"])
     return out
@@ -695,7 +687,8 @@ def read_dataset(
             f"{root}: not a poolkit dataset (no {DATASET_MARKER}); "
             "read response files with poolkit.read_pools"
         )
-    marker = json.loads((root / DATASET_MARKER).read_text())
+    marker = _current_marker(json.loads((root / DATASET_MARKER).read_text()), _committed(root))
+    old_parts = {root / part for part in marker.get("schema_1_parts", [])}
     held = dataset_snapshots(root)
     labels = pd.CategoricalDtype(
         held if snapshots is None else sorted(set(snapshots) & set(held)), ordered=True
@@ -707,14 +700,23 @@ def read_dataset(
         if engine == "dask":
             import dask.dataframe as dd
 
+            renames = SCHEMA_1_NAMES.get(name, {})
+            groups = [[p for p in parts if (p in old_parts) is old] for old in (True, False)]
+            pieces = [
+                dd.read_parquet([str(p) for p in group]).rename(
+                    columns=renames if group[0] in old_parts else {}
+                )
+                for group in groups
+                if group
+            ]
             frame = (
-                dd.read_parquet([str(p) for p in parts])
-                if parts
+                dd.concat(pieces)
+                if pieces
                 else dd.from_pandas(pd.DataFrame(columns=spec["columns"]), 1)
             )
             frames[name] = _typed(frame, spec)
             continue
-        frame = _read_parts(parts, spec)
+        frame = _read_parts(parts, spec, {p: SCHEMA_1_NAMES.get(name, {}) for p in old_parts})
         typed = _typed(frame, spec)
         for column in SCHEMAS[name]:  # a dataset older than a column: the column, empty
             if column not in typed:
@@ -725,9 +727,10 @@ def read_dataset(
     return PoolTables(**frames)
 
 
-def _read_parts(parts: list[Path], spec: dict) -> pd.DataFrame:
+def _read_parts(parts: list[Path], spec: dict, renames: dict[Path, dict]) -> pd.DataFrame:
     """The rows of these Parquet files in the order they were written, each with its
-    ``snapshot``; files of an appended dataset may lack columns that others have."""
+    ``snapshot`` and the columns of files of schema 1 given today's names (``renames``);
+    files of an appended dataset may lack columns that others have."""
     import pyarrow.parquet as pq
 
     if not parts:
@@ -738,6 +741,8 @@ def _read_parts(parts: list[Path], spec: dict) -> pd.DataFrame:
             piece = pq.read_table(part)
         except (OSError, pa.ArrowException) as exc:
             raise DatasetError(f"{part}: cannot read this part of the dataset: {exc}") from None
+        names = renames.get(part, {})
+        piece = piece.rename_columns([names.get(c, c) for c in piece.column_names])
         label = part.parent.name.removeprefix("snapshot=")
         pieces.append(piece.append_column("snapshot", pa.array([label] * len(piece))))
     kinds: dict[str, set] = {}

@@ -224,7 +224,9 @@ class Reader:
             add_extra_columns(
                 frame, extra, {f: c for (p, f), c in self.extra_columns.items() if p == is_pool}
             )
-        services = pools.loc[has_service(pools), list(SCHEMAS["services"])].reset_index(drop=True)
+        services = pools.loc[
+            has_service(pools["service_type"]), list(SCHEMAS["services"])
+        ].reset_index(drop=True)
         phone_numbers, page_problems = phone_numbers_table(self.pages, numbers)
         rows = [row for _, row in sorted(self.problems, key=lambda item: item[0])]
         rows += [[problem[c] for c in SCHEMAS["problems"]] for problem in page_problems]

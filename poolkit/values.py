@@ -27,13 +27,12 @@ def blank(values: pd.Series) -> pd.Series:
     return (text.isna() | text.str.strip().eq("")).fillna(True).astype(bool)
 
 
-def has_service(frame: pd.DataFrame) -> pd.Series:
-    """Rows (pools, held numbers) with an inbound call service: one whose type is given, not
-    blank (any type, one called ``none`` too)."""
-    types = frame["service_type"]
+def has_service(types: pd.Series) -> pd.Series:
+    """Which rows (pools, held numbers) have an inbound call service, by their service
+    ``types``: one whose type is given, not blank (any type, one called ``none`` too)."""
     if isinstance(types.dtype, pd.CategoricalDtype):  # a few categories: test those only
         given = np.append(~blank(pd.Series(types.cat.categories, dtype=object)), False)
-        return pd.Series(given[types.cat.codes.to_numpy()], index=frame.index)  # -1: NA
+        return pd.Series(given[types.cat.codes.to_numpy()], index=types.index)  # -1: NA
     return ~blank(types)
 
 

@@ -389,7 +389,9 @@ def changes(before, after) -> set:
             left = sorted(pid for n, pid in old_in - new_in if n == number)
             joined = sorted(pid for n, pid in new_in - old_in if n == number)
             for gone, came in zip(left, joined):  # a move: left one pool, joined another
-                was, now = old[gone]["name"] or gone, new[came]["name"] or came
+                # a pool is shown by its name, by its id where the name is blank (README)
+                was = gone if is_blank(old[gone]["name"]) else old[gone]["name"]
+                now = came if is_blank(new[came]["name"]) else new[came]["name"]
                 out.add(("number_moved", location, came, number, "pool", was, now))
             for gone in left[len(joined) :]:
                 out.add(("number_removed", location, gone, number, None, None, None))

@@ -79,9 +79,9 @@ def test_numbers_per_pool_sorted_with_context(tables):
     assert frame["number_count"].tolist() == [5, 3, 2, 1]
     assert list(frame.columns) == [
         "location_id",
-        "location_name",
+        "location",
         "pool_id",
-        "pool_name",
+        "pool",
         "is_active",
         "service_type",
         "number_count",
@@ -321,9 +321,10 @@ def test_trend_small_multiples_fit_their_data_and_feature_shares_are_sorted():
 
 
 def test_analysis_outputs_name_the_locations_beside_their_ids():
-    """A notebook shows names, not ids: each per-location output carries location_name."""
+    """A notebook shows names, not ids: each per-location output carries its location's
+    name to show (``location``), and joins a table on the ids with no suffix."""
     sample = poolkit.load_sample()
-    names = sample.locations.set_index("location_id")["name"].to_dict()
+    names = sample.locations.set_index("location_id")["location_name"].to_dict()
     for frame in (
         analysis.numbers_per_pool(sample),
         analysis.feature_adoption(sample),
@@ -332,16 +333,18 @@ def test_analysis_outputs_name_the_locations_beside_their_ids():
         analysis.inventory(sample),
         analysis.monthly_cost(sample),
     ):
-        assert list(frame.columns[:2]) == ["location_id", "location_name"]
-        assert frame["location_name"].tolist() == frame["location_id"].map(names).tolist()
-    assert "pool_name" in analysis.numbers_per_pool(sample)
+        assert list(frame.columns[:2]) == ["location_id", "location"]
+        assert frame["location"].tolist() == frame["location_id"].map(names).tolist()
+        joined = frame.merge(sample.locations[["location_id", "location_name"]], on="location_id")
+        assert not [c for c in joined if c.endswith(("_x", "_y"))]
+    assert "pool" in analysis.numbers_per_pool(sample)
 
 
 def test_monthly_cost_bars_put_the_idle_part_first_and_say_it_in_dollars():
     cost = pd.DataFrame(
         {
             "location_id": ["A", "A", "B", "C"],
-            "location_name": ["Austin", "Austin", "Boston", "Chicago"],
+            "location": ["Austin", "Austin", "Boston", "Chicago"],
             "monthly_cost_cents": [230, 215, 115, 345],
             "idle_cost_cents": [0, 215, 0, 115],
         }

@@ -44,9 +44,9 @@ def finding(severity, rule, location, pool_id, detail, phone=None) -> dict:
         "severity": severity,
         "rule": rule,
         "location_id": location["id"],
-        "location_name": location["name"],
+        "location": location["name"],
         "pool_id": pool_id,
-        "pool_name": None if pool_id is None else f"Pool {pool_id}",
+        "pool": None if pool_id is None else f"Pool {pool_id}",
         "phone_number": phone,
         "detail": detail,
     }
@@ -315,7 +315,7 @@ def test_findings_sorted_by_severity_then_location_with_fixed_dtypes(tmp_path):
         pool("C", AUSTIN, "+15125552672", isActive=False),  # warning, Acme
         pool("D", DALLAS, "+15125552673", forwardingNumber="", inboundCallService=None),
     )
-    assert [(r["severity"], r["location_name"], r["pool_id"]) for r in rows(found)] == [
+    assert [(r["severity"], r["location"], r["pool_id"]) for r in rows(found)] == [
         ("error", "Bolt HVAC - Dallas", "D"),
         ("warning", "Acme Dental - Austin", "C"),
         ("warning", "Bolt HVAC - Dallas", "B"),  # empty-active-pool
@@ -497,9 +497,9 @@ def test_a_number_listed_twice_in_one_pool_and_a_pool_without_location():
             "severity": "error",
             "rule": "duplicate-number",
             "location_id": "L1",
-            "location_name": "L1",  # no location details in a bare response: the id
+            "location": "L1",  # no location details in a bare response: the id
             "pool_id": "A",
-            "pool_name": "Pool A",
+            "pool": "Pool A",
             "phone_number": "+15125552672",
             "detail": "+15125552672 is listed 2 times in 'Pool A' (L1)",
         },
@@ -507,9 +507,9 @@ def test_a_number_listed_twice_in_one_pool_and_a_pool_without_location():
             "severity": "error",
             "rule": "duplicate-number",
             "location_id": "L1",
-            "location_name": "L1",
+            "location": "L1",
             "pool_id": "B",
-            "pool_name": "Pool B",
+            "pool": "Pool B",
             "phone_number": "+15125552671",
             "detail": "+15125552671 is in 2 pools: 'Pool B' (L1), 'Pool Z' (an unknown location)",
         },
@@ -517,9 +517,9 @@ def test_a_number_listed_twice_in_one_pool_and_a_pool_without_location():
             "severity": "error",
             "rule": "duplicate-number",
             "location_id": None,
-            "location_name": None,
+            "location": None,
             "pool_id": "Z",
-            "pool_name": "Pool Z",
+            "pool": "Pool Z",
             "phone_number": "+15125552671",
             "detail": "+15125552671 is in 2 pools: 'Pool B' (L1), 'Pool Z' (an unknown location)",
         },
@@ -573,10 +573,10 @@ def test_bad_custom_rules_and_an_empty_selection(tmp_path):
         return pd.DataFrame({"severity": ["critical"], "detail": ["!"]})
 
     def named(tables):  # names are audit's to fill in: given ones are replaced
-        return pd.DataFrame({"location_id": ["L1"], "location_name": ["x"], "detail": ["ok"]})
+        return pd.DataFrame({"location_id": ["L1"], "location": ["x"], "detail": ["ok"]})
 
     found = audited(tmp_path, pool("A", AUSTIN, "+15125552671"), rules=[shouting, named])
-    assert [(r["severity"], r["rule"], r["location_name"]) for r in rows(found)] == [
+    assert [(r["severity"], r["rule"], r["location"]) for r in rows(found)] == [
         ("error", "shouting", None),
         ("warning", "named", "Acme Dental - Austin"),
     ]

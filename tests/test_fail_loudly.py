@@ -338,8 +338,8 @@ def test_the_inventory_reader_takes_any_date_and_any_nesting(tmp_path):
     for errors in ("record", "raise"):  # problems inside a page never raise
         tables = poolkit.read_pools(folder, errors=errors)
         phones = tables.phone_numbers.set_index("phone_number")
-        assert len(phones) == 5 and phones["date_added"].isna().sum() == 4
-        assert str(phones.loc["+15125550105", "date_added"]) == "2025-03-04 10:30:00+00:00"
+        assert len(phones) == 5 and phones["number_date_added"].isna().sum() == 4
+        assert str(phones.loc["+15125550105", "number_date_added"]) == "2025-03-04 10:30:00+00:00"
         paths = set(tables.problems["path"])
         assert {
             "numbers[0].dateAdded",

@@ -396,7 +396,7 @@ def test_agency_fetch_keeps_who_each_location_is_and_no_owner_data(env, tmp_path
     manifest = json.loads((result.snapshot / "manifest.json").read_text())
     assert manifest["location_details"] == "ok"
     table = result.tables.locations
-    assert table["name"].tolist() == [f"Name of {loc}" for loc in locations]
+    assert table["location_name"].tolist() == [f"Name of {loc}" for loc in locations]
     assert set(table["state"]) == {"IL"} and set(table["status"]) == {"ok"}
 
 
@@ -411,8 +411,9 @@ def test_location_token_fetch_asks_each_location_once_and_survives_a_403(env, tm
     assert details == {"L1": "ok", "L2": "unavailable: ForbiddenError", "L3": None}
     assert manifest["location_details"] == "partial"
     table = result.tables.locations.set_index("location_id")
-    assert table.loc["L1", "name"] == "Name of L1" and pd.isna(table.loc["L2", "name"])
-    assert pd.isna(table.loc["L3", "name"])
+    assert table.loc["L1", "location_name"] == "Name of L1"
+    assert pd.isna(table.loc["L2", "location_name"])
+    assert pd.isna(table.loc["L3", "location_name"])
     assert table["status"].astype(str).to_dict() == {"L1": "ok", "L2": "ok", "L3": "failed"}
     assert table.loc["L3", "error"].startswith("ForbiddenError") and pd.isna(
         table.loc["L3", "pools"]

@@ -54,8 +54,8 @@ def test_locations_and_pools_added_and_removed(tmp_path):
         ("location_added", "L2", None, None, None, None, None),  # its pools are not listed
     ]
     assert set(found["before"]) == {OLD} and set(found["after"]) == {NEW}
-    assert list(found["location_name"]) == ["Acme Dental - Austin"] * 2 + ["Bolt HVAC - Dallas"]
-    assert list(found["pool_name"].fillna("")) == ["Pool C", "Pool B", ""]
+    assert list(found["location"]) == ["Acme Dental - Austin"] * 2 + ["Bolt HVAC - Dallas"]
+    assert list(found["pool"].fillna("")) == ["Pool C", "Pool B", ""]
 
 
 def test_numbers_added_removed_and_moved_once(tmp_path):
@@ -237,7 +237,7 @@ def test_a_dataset_grows_by_appending_and_reads_back_as_the_folders_do(tmp_path,
     from_dataset, from_folders = read_history(out), read_history(raw)
     for name, frame in from_folders:
         got = getattr(from_dataset, name)
-        columns = [c for c in frame.columns if c != "source"]
+        columns = [c for c in frame.columns if c not in poolkit.tables.SOURCE.values()]
         assert list(got["snapshot"].astype(str)) == list(frame["snapshot"].astype(str)), name
         pd.testing.assert_frame_equal(
             got[columns].astype(object), frame[columns].astype(object), check_dtype=False

@@ -185,15 +185,15 @@ def test_phone_numbers_table_is_joined_to_the_pools(held):
         ["+15125550106", False, None],
     ]
     first = phones.iloc[0]
-    assert (first.friendly_name, first.sid, first.type, first.voice, first.mms) == (
+    assert (first.number_friendly_name, first.sid, first.type, first.voice, first.mms) == (
         "Main",
         "PN15125550101",
         "local",
         True,
         False,
     )
-    assert first.date_added == pd.Timestamp("2023-01-15T10:30:00Z")
-    assert str(phones["date_updated"].dtype) == "datetime64[ns, UTC]"
+    assert first.number_date_added == pd.Timestamp("2023-01-15T10:30:00Z")
+    assert str(phones["number_date_updated"].dtype) == "datetime64[ns, UTC]"
     assert set(phones["account_status"]) == {"active"} and set(phones["location_id"]) == {"L1"}
     assert tables.problems.empty
 
@@ -441,6 +441,6 @@ def test_cost_summary_adds_up_per_location_and_per_state_by_hand(tmp_path: Path)
     per = analysis.cost_summary(tables).set_index("location_id")
     assert per.loc["L1", ["monthly_cost_cents", "idle_cost_cents"]].tolist() == [230, 115]
     assert per.loc["L2", ["monthly_cost_cents", "idle_cost_cents"]].tolist() == [215, 0]
-    assert per["location_name"].tolist() == ["Acme Dental - Austin", "Bolt HVAC - Dallas"]
+    assert per["location"].tolist() == ["Acme Dental - Austin", "Bolt HVAC - Dallas"]
     by_state = analysis.cost_summary(tables, by="state_code")
     assert by_state.values.tolist() == [["US-TX", 3, 445, 1, 115]]

@@ -34,8 +34,8 @@ def test_every_location_is_a_row(agency: Path):
     assert ok["active_pools"].sum() == tables.pools["is_active"].sum()
     failed = locations[locations["status"] == "failed"]
     assert failed["pools"].isna().all() and failed["error"].str.startswith("ForbiddenError").all()
-    assert failed["source"].str.endswith("manifest.json").all()
-    assert locations["name"].notna().all() and locations["timezone"].notna().all()
+    assert failed["location_source"].str.endswith("manifest.json").all()
+    assert locations["location_name"].notna().all() and locations["timezone"].notna().all()
 
 
 def test_adoption_and_headline_count_every_location_that_answered(agency: Path):
@@ -113,9 +113,10 @@ def test_without_a_manifest_a_response_file_is_its_location(tmp_path: Path):
     (tmp_path / "x.json").write_text(json.dumps(envelope(make_pool(locationId="L9"))))
     locations = poolkit.read_pools(tmp_path).locations
     assert locations["location_id"].tolist() == ["Lempty", "L9"]
-    assert locations["pools"].tolist() == [0, 1] and locations["name"].isna().all()
+    assert locations["pools"].tolist() == [0, 1] and locations["location_name"].isna().all()
     memory = poolkit.read_pools(envelope(make_pool(locationId="M1"))).locations
-    assert memory["location_id"].tolist() == ["M1"] and memory["source"].tolist() == ["<memory>"]
+    assert memory["location_id"].tolist() == ["M1"]
+    assert memory["location_source"].tolist() == ["<memory>"]
 
 
 def test_locations_round_trip_through_parquet_and_csv(agency: Path, tmp_path: Path):
@@ -130,9 +131,9 @@ def test_names_show_with_the_id_where_two_locations_share_one():
     tables = poolkit.read_pools(
         [envelope(make_pool(locationId="A")), envelope(make_pool(locationId="B"))]
     )
-    tables.locations["name"] = pd.array(["Same", "Same"], dtype="string")
+    tables.locations["location_name"] = pd.array(["Same", "Same"], dtype="string")
     assert analysis.location_names(tables) == {"A": "Same (A)", "B": "Same (B)"}
-    tables.locations["name"] = pd.array(["One", None], dtype="string")
+    tables.locations["location_name"] = pd.array(["One", None], dtype="string")
     assert analysis.location_names(tables) == {"A": "One", "B": "B"}
 
 

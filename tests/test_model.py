@@ -236,7 +236,14 @@ def test_a_blank_service_type_is_no_service(tmp_path):
     blank_type = pool("A", AUSTIN, "+15125550101", forwardingNumber="")
     blank_type["inboundCallService"] = {"type": "  ", "value": ""}
     tables = poolkit.read_pools(write_snapshot(tmp_path / "s", [(AUSTIN, envelope(blank_type))]))
-    assert model.has_service(tables.pools).tolist() == [False]
+    assert model.has_service(tables.pools["service_type"]).tolist() == [False]
+    assert "is blank" in tables.problems["problem"].iloc[0]
+    # the rule itself, on types the reader did not clean (a table put together by hand)
+    for types in (
+        pd.Series(["  ", "ivr", None, "", "none"], dtype="category"),
+        pd.Series(["  ", "ivr", None, "", "none"], dtype="string"),
+    ):
+        assert model.has_service(types).tolist() == [False, True, False, False, True]
     assert len(tables.services) == 0
     assert found(tables, "active-pool-without-route") == [("L1", "A", None)]
     assert found(tables, "empty-service-value") == []
@@ -255,9 +262,73 @@ def test_a_loop_to_a_number_two_pools_hold_is_one_finding_naming_both(tmp_path):
 
 
 def test_a_location_with_no_page_of_numbers_has_no_inventory_read(tmp_path):
+    # its pool holds a number: read as an empty inventory, the number would be "missing"
     folder = write_snapshot(
-        tmp_path / "s", [(AUSTIN, envelope(pool("A", AUSTIN)))], inventory={"L1": []}
+        tmp_path / "s",
+        [(AUSTIN, envelope(pool("A", AUSTIN, "+15125550101")))],
+        inventory={"L1": []},
     )
     tables = poolkit.read_pools(folder)
     assert list(model.inventory_read(tables)) == []
     assert found(tables, "missing-pool-number") == []
+    assert model.missing_pool_numbers(tables).empty
+
+
+def test_a_pool_is_shown_by_its_name_else_its_id():
+    pools = pd.DataFrame(
+        {
+            "location_id": ["L1", "L1", "L1", "L1"],
+            "pool_id": ["A", "B", "C", None],
+            "pool_name": ["Sales", "  ", None, None],
+        },
+        dtype="string",
+    )
+    assert model.pool_shown(pools).tolist() == ["Sales", "B", "C", pd.NA]
+    assert model.pool_title(pools).tolist() == ["'Sales'", "'B'", "'C'", "a pool without an id"]
+    assert model.pool_title(pools, start=True).iloc[3] == "A pool without an id"
+    keys = pd.DataFrame({"location_id": ["L1", "L1", "L2"], "pool_id": ["B", "Z", "A"]})
+    assert model.pool_names(pools, keys).tolist() == ["B", pd.NA, pd.NA]
+    tables = poolkit.PoolTables(
+        pools=pools, numbers=pd.DataFrame(), services=pd.DataFrame(), problems=pd.DataFrame()
+    )
+    assert model.pool_labels(tables, [0, -1, 3], {"L1": "Austin"}).tolist() == [
+        "'Sales' (Austin)",
+        "a pool not in the data",
+        "a pool without an id (Austin)",
+    ]
+
+
+def test_two_pools_without_an_id_missing_a_number_stay_two_when_rows_are_joined(tmp_path):
+    # L1: two id-less pools both list +15125550101, which its inventory does not hold. L2's
+    # numbers were filtered by hand, so the tables no longer line up as the reader wrote them
+    first = pool("A", AUSTIN, "+15125550101", "+15125550102")
+    second = pool("B", AUSTIN, "+15125550101")
+    for anonymous in (first, second):
+        del anonymous["id"]
+    folder = write_snapshot(
+        tmp_path / "s",
+        [
+            (AUSTIN, envelope(first, second)),
+            (DALLAS, envelope(pool("D", DALLAS, "+12145550101", "+12145550102"))),
+        ],
+        inventory={"L1": [page(held("+15125550102"))], "L2": [page(held("+12145550101"))]},
+    )
+    tables = poolkit.read_pools(folder)
+    tables.numbers = tables.numbers[tables.numbers["phone_number"] != "+12145550102"]
+    tables.numbers = tables.numbers.reset_index(drop=True)
+    assert model.pool_rows(tables).tolist() == [0, 0, 1, 2]  # L1's by their file, L2's joined
+    missing = model.missing_pool_numbers(tables)
+    assert sorted(missing["pool_row"].tolist()) == [0, 1]
+    assert set(missing["phone_number"]) == {"+15125550101"}
+
+
+def test_a_loop_in_a_pool_repeated_whole_names_no_other_pool(tmp_path):
+    # the response lists pool A twice; A forwards to one of its own numbers: one pool, one
+    # finding, and no "number of pool 'Pool A'" as if the repeat were another pool
+    looping = pool("A", AUSTIN, "+15125550101", forwardingNumber="+15125550101")
+    folder = write_snapshot(tmp_path / "s", [(AUSTIN, envelope(looping, dict(looping)))])
+    loops = poolkit.audit(poolkit.read_pools(folder), select=["forwarding-loop"])
+    assert loops["detail"].tolist() == [
+        "The forwarding number of 'Pool A' is +15125550101, one of its own numbers: its calls "
+        "come straight back in."
+    ]

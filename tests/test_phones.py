@@ -137,7 +137,7 @@ def test_numbers_table_keeps_its_columns_and_gains_the_enriched_ones():
         "position",
         "phone_number",
         "friendly_name",
-        "source",
+        "number_source",
     ]
     assert list(numbers.columns[6:12]) == list(ENRICH_COLUMNS)
     assert as_tuples(numbers) == [

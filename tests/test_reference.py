@@ -61,14 +61,14 @@ places = st.sampled_from(
 
 @st.composite
 def pools(draw, location_id: str) -> list[dict]:
-    ids = draw(st.lists(st.sampled_from(["A", "B", "C", None]), max_size=3))
+    ids = draw(st.lists(st.sampled_from(["A", "B", "C", None, ""]), max_size=3))
     named = [i for i in ids if i]
     if len(named) != len(set(named)):  # a pool id is unique within a location
-        ids = list(dict.fromkeys(named)) + [i for i in ids if i is None]
+        ids = list(dict.fromkeys(named)) + [i for i in ids if not i]
     return [
         {
             "id": pool_id,
-            "name": draw(st.sampled_from([f"Pool {pool_id}", "Sales", None])),
+            "name": draw(st.sampled_from([f"Pool {pool_id}", "Sales", None, "", "  "])),
             "locationId": location_id,
             "numbers": [
                 {"phoneNumber": n, "friendlyName": "line"}

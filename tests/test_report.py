@@ -49,7 +49,7 @@ def test_notebook_runs_end_to_end_on_the_sample(name, tmp_path: Path):
         "01-number-pools-overview.ipynb": ["PoolTables(pools=", "service_type", "problem"],
         "02-feature-adoption.ipynb": ["locations_using", "whisper", "call_recording"],
         "03-audit.ipynb": ["duplicate-number", "severity", "suggestion"],
-        "04-history.ipynb": ["number_added", "location_name", "Organic Search", "share_whisper"],
+        "04-history.ipynb": ["number_added", "location", "Organic Search", "share_whisper"],
         "05-inventory-and-cost.ipynb": [
             "'$1,909.45 a month, $463.45 of it idle, for 1,563 numbers held by 44 locations'",
             "unreachable-number",
@@ -158,7 +158,7 @@ def test_an_agency_report_counts_and_names_every_location(reports):
     html = reports["agency"].read_text()
     assert "61 locations: 45 with pools, 16 without a pool." in html  # none not fetched
     locations = poolkit.read_pools(reports["agency"].parent / "agency").locations
-    names = locations.loc[locations["pools"] == 0, "name"]
+    names = locations.loc[locations["pools"] == 0, "location_name"]
     assert len(names) == 16 and all(html_text(name) in html for name in names)  # listed
     assert ">61<" in html  # the locations card
     assert "Every location has a pool and was fetched." not in html

@@ -12,6 +12,7 @@ import pandas as pd
 
 import poolkit
 from poolkit.synthetic import SAMPLE, SyntheticSpec, active_number_pages, generate
+from poolkit.tables import SOURCE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,7 +67,7 @@ def test_sample_has_locations_without_pools_and_one_not_fetched():
         "failed": 1,
         "no_response_file": 0,
     }
-    assert (locations["pools"] == 0).sum() == 5 and locations["name"].notna().all()
+    assert (locations["pools"] == 0).sum() == 5 and locations["location_name"].notna().all()
     assert set(locations["country"]) == {"US", "CA"}
     states = set(locations["state"])
     assert any(len(s) == 2 for s in states) and any(len(s) > 2 for s in states)  # codes and names
@@ -184,8 +185,9 @@ def _without_source_folder(tables: poolkit.PoolTables) -> dict[str, pd.DataFrame
     out = {}
     for name, frame in tables:
         frame = frame.copy()
-        if "source" in frame:
-            frame["source"] = frame["source"].str.rsplit("/", n=1).str[-1].astype("string")
+        column = SOURCE[name] if name in SOURCE else None
+        if column in frame:
+            frame[column] = frame[column].str.rsplit("/", n=1).str[-1].astype("string")
         out[name] = frame
     return out
 
@@ -213,6 +215,6 @@ def test_one_line_and_pretty_printed_files_give_the_same_tables(tmp_path: Path, 
         pd.testing.assert_frame_equal(compact[name], pretty[name], check_categorical=True)
         if name != "problems":  # in memory the sources are named <memory>[k]
             pd.testing.assert_frame_equal(
-                compact[name].drop(columns="source", errors="ignore"),
-                whole[name].drop(columns="source", errors="ignore"),
+                compact[name].drop(columns=SOURCE.get(name, []), errors="ignore"),
+                whole[name].drop(columns=SOURCE.get(name, []), errors="ignore"),
             )

@@ -40,8 +40,8 @@ def test_the_workbook_has_a_sheet_per_table_with_numbers_as_text(tidied: Path):
     assert 14 <= width <= 62  # fits "+15125550101", not Excel's default 8.43
     phones = book["phone_numbers"]
     titles = [c.value for c in phones[1]]
-    assert "date_added (UTC)" in titles
-    added = phones.cell(row=2, column=titles.index("date_added (UTC)") + 1)
+    assert "number_date_added (UTC)" in titles
+    added = phones.cell(row=2, column=titles.index("number_date_added (UTC)") + 1)
     assert added.is_date  # a date a spreadsheet sorts, not text
 
 
@@ -80,7 +80,7 @@ def test_audit_and_diff_write_a_workbook_and_refuse_one_to_the_terminal(tmp_path
 
 def test_a_table_too_long_for_a_sheet_is_a_clear_error(tmp_path):
     from poolkit.errors import DatasetError
-    from poolkit.tables import EXCEL_ROWS, write_excel
+    from poolkit.excel import EXCEL_ROWS, write_excel
 
     frame = pd.DataFrame({"x": range(EXCEL_ROWS)})
     with pytest.raises(DatasetError, match="more than a sheet holds"):

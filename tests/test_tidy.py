@@ -39,14 +39,14 @@ def test_documented_example_flattens_to_one_row_per_pool_and_number():
     tables = poolkit.read_pools(envelope(make_pool()))
     assert_schema(tables)
     pool = tables.pools.iloc[0]
-    assert (pool.location_id, pool.pool_id, pool["name"]) == (
+    assert (pool.location_id, pool.pool_id, pool["pool_name"]) == (
         "loc123",
         "ve9EPM428h8vShlRW1KT",
         "Sales Team Pool",
     )
     assert pool.whisper and pool.call_recording and pool.is_active
     assert (pool.service_type, pool.service_value) == ("voice_ai", "68e381b296a83800a27cd1")
-    assert pool.number_count == 2 and pool.source == "<memory>"
+    assert pool.number_count == 2 and pool.pool_source == "<memory>"
     assert tables.numbers["phone_number"].tolist() == ["+14155552671", "+18005550100"]
     assert tables.numbers["position"].tolist() == [0, 1]
     assert tables.numbers["pool_id"].unique().tolist() == ["ve9EPM428h8vShlRW1KT"]
@@ -77,10 +77,10 @@ def test_every_envelope_gives_the_same_tables(doc):
 def test_folder_is_read_recursively_in_sorted_order_and_rows_name_their_file(two_locations: Path):
     tables = poolkit.read_pools(two_locations)
     assert tables.pools["pool_id"].tolist() == ["ve9EPM428h8vShlRW1KT", "p2", "p3"]
-    assert tables.pools["source"].tolist() == [str(two_locations / "a.json")] * 2 + [
+    assert tables.pools["pool_source"].tolist() == [str(two_locations / "a.json")] * 2 + [
         str(two_locations / "sub" / "b.json")
     ]
-    assert tables.numbers["source"].nunique() == 2
+    assert tables.numbers["number_source"].nunique() == 2
     # a pool with no service has no services row; number_count 0 for an empty list
     assert tables.services["pool_id"].tolist() == ["ve9EPM428h8vShlRW1KT", "p3"]
     assert tables.pools.set_index("pool_id").loc["p2", "number_count"] == 0
@@ -98,7 +98,7 @@ def test_glob_list_of_paths_and_manifest_skipped(two_locations: Path):
 
 def test_list_of_parsed_responses_keeps_each_source():
     tables = poolkit.read_pools([envelope(make_pool()), envelope(make_pool(locationId="other"))])
-    assert tables.pools["source"].tolist() == ["<memory>[0]", "<memory>[1]"]
+    assert tables.pools["pool_source"].tolist() == ["<memory>[0]", "<memory>[1]"]
 
 
 def test_empty_input_gives_empty_frames_with_the_documented_schema(tmp_path: Path):
@@ -151,7 +151,7 @@ def test_unknown_fields_are_kept_as_columns_and_reported_once_per_field():
         ({"whisper": "yes"}, "data[0].whisper", "whisper", "expected true or false"),
         ({"callRecording": 1}, "data[0].callRecording", "call_recording", "expected true or false"),
         ({"isActive": "false"}, "data[0].isActive", "is_active", "expected true or false"),
-        ({"name": ["x"]}, "data[0].name", "name", "is a list"),
+        ({"name": ["x"]}, "data[0].name", "pool_name", "is a list"),
         (
             {"forwardingNumber": "415-555-2671"},
             "data[0].forwardingNumber",
@@ -334,7 +334,7 @@ def test_record_mode_keeps_every_good_file_and_records_each_bad_one(tmp_path: Pa
         (tmp_path / name).write_bytes(raw)
     write_json(tmp_path / "good.json", envelope(make_pool()))
     tables = poolkit.read_pools(tmp_path, errors="record")
-    assert len(tables.pools) == 1 and tables.pools["source"].iloc[0].endswith("good.json")
+    assert len(tables.pools) == 1 and tables.pools["pool_source"].iloc[0].endswith("good.json")
     recorded = set(Path(s).name for s in tables.problems["source"])
     assert recorded == set(BAD_FILES)
     with pytest.raises(poolkit.PoolkitError):
