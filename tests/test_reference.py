@@ -134,6 +134,8 @@ def locations(draw, location_id: str) -> dict:
     body = None
     if draw(st.integers(0, 5)):  # one in six fails
         data = draw(pools(location_id))
+        if data and not draw(st.integers(0, 7)):  # one in eight lists a pool twice, whole
+            data.append(copy.deepcopy(draw(st.sampled_from(data))))
         body = {"success": True, "data": data, "total": len(data)}
     return {
         "location": {"id": location_id, "name": f"Clinic {location_id}", "state": state}
