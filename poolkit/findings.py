@@ -227,12 +227,15 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
     loops = targets.merge(owners, on="number")
     if loops.empty:
         return pd.DataFrame()
-    identity = pool_identity(tables.pools)  # a pool repeated whole is one pool, not two
-    owner = loops["owner_row"].to_numpy(dtype=np.int64)
-    loops["owner"] = np.where(owner >= 0, identity[np.maximum(owner, 0)], -1)
+    # a pool repeated whole is one pool, not two: pools told apart by identity, not by row
+    owner, mine = (loops[c].to_numpy(dtype=np.int64) for c in ("owner_row", "pool_row"))
+    rows = np.unique(np.concatenate([mine, owner[owner >= 0]]))  # the pools involved only
+    identity = pool_identity(tables.pools.take(rows))
+    loops["owner"] = np.where(owner >= 0, identity[np.searchsorted(rows, owner)], -1)
     loops = loops.drop_duplicates(["pool_row", "field", "owner"])
     own = pd.Series(
-        loops["owner"].to_numpy() == identity[loops["pool_row"].to_numpy(dtype=np.int64)],
+        loops["owner"].to_numpy()
+        == identity[np.searchsorted(rows, loops["pool_row"].to_numpy(dtype=np.int64))],
         index=loops.index,
     )
     whose = "a number of pool " + pd.Series(_labels(tables, loops["owner_row"]), index=loops.index)
