@@ -18,7 +18,15 @@ import pandas as pd
 
 from .envelope import short
 from .snapshot import INVENTORY_PAGE
-from .tables import E164_PATTERN, SCHEMAS, category_dtype, dtype_of, empty_frame, is_numbers_page
+from .tables import (
+    E164_PATTERN,
+    SCHEMAS,
+    SOURCE,
+    category_dtype,
+    dtype_of,
+    empty_frame,
+    is_numbers_page,
+)
 
 __all__ = ["phone_numbers_table"]
 
@@ -106,7 +114,11 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
         if not isinstance(item, dict):
             problem(f"numbers[{index}]", item, "a number that is not an object: no row")
             continue
-        row = {"location_id": location_id, "account_status": status, "inventory_source": source}
+        row = {
+            "location_id": location_id,
+            "account_status": status,
+            SOURCE["phone_numbers"]: source,
+        }
         for column, (key, kind) in _FIELDS.items():
             value, why = _check(_get(item, key), kind)
             row[column] = value
@@ -130,14 +142,14 @@ def phone_numbers_table(
     if not rows:
         return empty_frame("phone_numbers"), problems
     frame = pd.DataFrame(rows)
-    frame["folder"] = frame["inventory_source"].map(os.path.dirname)
+    frame["folder"] = frame[SOURCE["phone_numbers"]].map(os.path.dirname)
     # a page is joined to the pools of its own snapshot folder, never to another's
     held = (
-        numbers[["location_id", "phone_number", "pool_id", "number_source"]]
+        numbers[["location_id", "phone_number", "pool_id", SOURCE["numbers"]]]
         .dropna(subset=["location_id", "phone_number"])
         .astype(object)
     )
-    held = held.assign(folder=held.pop("number_source").map(os.path.dirname))
+    held = held.assign(folder=held.pop(SOURCE["numbers"]).map(os.path.dirname))
     held = held.drop_duplicates(["location_id", "phone_number", "folder"])
     frame = frame.merge(
         held, how="left", on=["location_id", "phone_number", "folder"], indicator="joined"

@@ -19,6 +19,7 @@ from .model import (
     RATES_SOURCE,
     answered,
     answers_nothing,
+    blank,
     current,
     forwarding_numbers,
     has_service,
@@ -29,6 +30,7 @@ from .model import (
     on,
     pool_shown,
     rate_of,
+    shown,
 )
 from .phones import ENRICH_COLUMNS, enrich_numbers
 from .places import state_code, state_name
@@ -451,12 +453,14 @@ def _names_of(tables: PoolTables, location_ids: pd.Series) -> pd.Series:
 def location_names(tables: PoolTables) -> dict[str, str]:
     """Location id -> the name to show: its name, with the id where two locations share it
     or none is known."""
-    names = locations_by_id(pandas_tables(tables))["location_name"].astype(object)
-    shown = names.where(names.notna(), names.index.to_series())  # no name: the id
-    shared = names.duplicated(keep=False) & names.notna()
+    names = locations_by_id(pandas_tables(tables))["location_name"]
+    names = names.astype("string").mask(blank(names))
+    ids = names.index.to_series()
+    label = shown(names, ids).astype(object)  # no name: the id
+    shared = (names.duplicated(keep=False) & names.notna()).to_numpy()
     if shared.any():
-        shown[shared] = names[shared] + " (" + names.index[shared.to_numpy()] + ")"
-    return dict(zip(names.index, shown))
+        label[shared] = names[shared] + " (" + ids[shared] + ")"
+    return dict(zip(ids, label))
 
 
 def problems_summary(tables: PoolTables) -> pd.DataFrame:

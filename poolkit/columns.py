@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .envelope import MISSING, encodable, short, text_or_none, type_name
-from .tables import E164_PATTERN, SCHEMAS
+from .tables import E164_PATTERN, SCHEMAS, SOURCE
 
 __all__ = [
     "MEMORY_POOL",
@@ -476,13 +476,13 @@ class ChunkBuilder:
                 svalue, "inboundCallService.value", pool_at("inboundCallService.value")
             ),
             "number_count": pa.array(counts, pa.int64()),
-            "pool_source": pa.array([self.reader.files[f][0] for f in self.file], _STR),
+            SOURCE["pools"]: pa.array([self.reader.files[f][0] for f in self.file], _STR),
         }
         take = pa.array(pool_of_number)
         numbers = {
             c: pc.take(pools[c], take, memory_pool=MEMORY_POOL) for c in ("location_id", "pool_id")
         }
-        numbers["number_source"] = pc.take(pools["pool_source"], take, memory_pool=MEMORY_POOL)
+        numbers[SOURCE["numbers"]] = pc.take(pools[SOURCE["pools"]], take, memory_pool=MEMORY_POOL)
         numbers.update(
             position=pa.array(position), phone_number=phone, friendly_name=friendly_names
         )

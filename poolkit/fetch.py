@@ -37,6 +37,7 @@ from .snapshot import (
 )
 from .tables import PoolTables
 from .tidy import read_pools
+from .values import shown
 
 log = logging.getLogger(__name__)
 
@@ -256,11 +257,12 @@ def fetch_pools(
                 c: "; ".join(map(str, e[c])) if isinstance(e.get(c), list) else e.get(c)
                 for c in FAILURE_COLUMNS
             },
-            "location": e.get("name") or e["location_id"],  # the name to show
+            "location": e.get("name"),  # the manifest's; shown as poolkit shows names, below
         }
         for e in failed
     ]
     failures = pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+    failures["location"] = shown(failures["location"], failures["location_id"])
     failures = failures.astype({c: "string" for c in FAILURE_COLUMNS if c != "http_status"}).astype(
         {"http_status": "Int64"}
     )

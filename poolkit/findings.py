@@ -43,7 +43,7 @@ from .model import (
     set_aside,
 )
 from .phones import valid_numbers
-from .tables import PoolTables, isin
+from .tables import SOURCE, PoolTables, isin
 
 __all__ = ["FINDING_DTYPES", "RULES", "SEVERITIES", "Rule", "audit", "findings_summary", "rule"]
 
@@ -446,7 +446,7 @@ def recording_consent(tables: PoolTables) -> pd.DataFrame:
 def contract_problem(tables: PoolTables) -> pd.DataFrame:
     problems = tables.problems
     locations = tables.locations
-    files = locations["location_source"]
+    files = locations[SOURCE["locations"]]
     single = ~files.duplicated(keep=False)  # a file of one location names it
     by_source = pd.Series(
         locations["location_id"].to_numpy()[single.to_numpy()], index=files[single.to_numpy()]

@@ -19,6 +19,7 @@ from .analysis import FEATURE_LABELS, feature_adoption_summary, headline, locati
 from .errors import ConfigurationError
 from .model import answered, blank, forwarding_numbers, has_service, on, pool_names
 from .tables import (
+    SCHEMAS,
     PoolTables,
     dataset_rows,
     empty_frame,
@@ -116,9 +117,10 @@ def history_of_folders(folders: Iterable[str | os.PathLike]) -> PoolTables:
             getattr(tables, name).assign(snapshot=label) for label, tables in read.items()
         ] or [empty_frame(name).assign(snapshot=pd.Series([], dtype=object))]
         frame = pd.concat(parts, ignore_index=True)
-        if "service_type" in frame:  # categories differ between snapshots: the union
-            kinds = sorted({str(v) for p in parts for v in p["service_type"].cat.categories})
-            frame["service_type"] = frame["service_type"].astype(pd.CategoricalDtype(kinds))
+        for column, kind in SCHEMAS[name].items():  # categories differ between snapshots
+            if kind == "category":  # a service type: the union of the snapshots' types
+                kinds = sorted({str(v) for p in parts for v in p[column].cat.categories})
+                frame[column] = frame[column].astype(pd.CategoricalDtype(kinds))
         frame["snapshot"] = frame["snapshot"].astype(object).astype(labels)
         frames[name] = frame
     return PoolTables(**frames)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .places import state_code
 from .snapshot import MANIFEST, read_locations, read_manifest
-from .tables import MEMORY_SOURCE, SCHEMAS, dtype_of
+from .tables import MEMORY_SOURCE, SCHEMAS, SOURCE, dtype_of
 from .values import answered, on
 
 __all__ = ["inventory_status", "locations_table"]
@@ -64,7 +64,7 @@ def locations_table(
         pools.assign(
             active=on(pools["is_active"]).astype(int),
             numbers=pools["number_count"],
-            source=pools["pool_source"],
+            source=pools[SOURCE["pools"]],
         )
         .groupby(["location_id", "source"], observed=True, sort=False)
         .agg(pools=("pool_id", "size"), active_pools=("active", "sum"), numbers=("numbers", "sum"))
@@ -162,7 +162,7 @@ def locations_table(
         )
         for location_id, where in zip(frame["location_id"], frame["folder"])
     ]
-    frame = frame.rename(columns={"source": "location_source"})
+    frame = frame.rename(columns={"source": SOURCE["locations"]})
     return frame[list(SCHEMAS["locations"])].astype(
         {c: dtype_of("locations", c) for c in SCHEMAS["locations"]}
     )

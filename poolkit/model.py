@@ -37,7 +37,7 @@ import pandas as pd
 from .phones import to_e164
 from .snapshot import INVENTORY_PAGE, MANIFEST
 from .tables import SOURCE, PoolTables, is_numbers_page, isin, snapshots_of
-from .values import answered, blank, has_service, off, on
+from .values import answered, blank, has_service, off, on, shown
 
 __all__ = [
     "DEFAULT_RATES",
@@ -69,6 +69,7 @@ __all__ = [
     "pool_title",
     "rate_of",
     "set_aside",
+    "shown",
 ]
 
 POOL_KEY = ["location_id", "pool_id"]
@@ -187,8 +188,9 @@ def pool_rows(tables: PoolTables, which: np.ndarray | None = None) -> np.ndarray
             for key in keys
         ):
             return rows
-    rows = _rows_file_by_file(pools, numbers, counts)
-    unknown = np.flatnonzero(rows < 0)
+    wanted = set(numbers["source"].take(picked).dropna())  # the files of the rows asked for
+    rows = _rows_file_by_file(pools, numbers, counts, wanted)
+    unknown = picked[rows[picked] < 0]  # only the rows asked for are joined
     first = pools.astype(object).assign(row=np.arange(len(pools)))
     first = first.dropna(subset="pool_id").drop_duplicates(keys)
     joined = numbers.take(unknown).astype(object).merge(first, how="left", on=keys)
@@ -196,9 +198,11 @@ def pool_rows(tables: PoolTables, which: np.ndarray | None = None) -> np.ndarray
     return rows[picked]
 
 
-def _rows_file_by_file(pools: pd.DataFrame, numbers: pd.DataFrame, counts: np.ndarray):
-    """``pool_rows`` for the numbers of each file whose pools count them (in order, with the
-    same ids); -1 for the others."""
+def _rows_file_by_file(
+    pools: pd.DataFrame, numbers: pd.DataFrame, counts: np.ndarray, wanted: set
+) -> np.ndarray:
+    """``pool_rows`` for the numbers of each ``wanted`` file whose pools count them (in
+    order, with the same ids); -1 for the others."""
     rows = np.full(len(numbers), -1, dtype=np.int64)
 
     def plain(frame: pd.DataFrame) -> np.ndarray:  # NA as None, so that keys compare equal
@@ -209,7 +213,7 @@ def _rows_file_by_file(pools: pd.DataFrame, numbers: pd.DataFrame, counts: np.nd
     by_file = pools.groupby("source", sort=False).indices
     for file, at in numbers.groupby("source", sort=False).indices.items():
         mine = by_file.get(file)
-        if mine is None or counts[mine].sum() != len(at):
+        if file not in wanted or mine is None or counts[mine].sum() != len(at):
             continue
         candidate = np.repeat(mine, counts[mine])
         if (pool_keys[candidate] == number_keys[at]).all():
@@ -220,8 +224,7 @@ def _rows_file_by_file(pools: pd.DataFrame, numbers: pd.DataFrame, counts: np.nd
 def pool_shown(pools: pd.DataFrame) -> pd.Series:
     """The name to show of each pool: its name, its id where the name is blank; NA where it
     has neither."""
-    names = pools["pool_name"].astype("string")
-    return names.mask(blank(names)).fillna(pools["pool_id"].astype("string"))
+    return shown(pools["pool_name"], pools["pool_id"])
 
 
 def pool_title(pools: pd.DataFrame, *, start: bool = False) -> pd.Series:

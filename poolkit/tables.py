@@ -154,9 +154,9 @@ SOURCE = {
 #: The columns that datasets and CSVs of schema 1 (poolkit 0.1) named otherwise:
 #: ``read_dataset`` and ``read_csv`` give them their names of today.
 SCHEMA_1_NAMES = {
-    "pools": {"name": "pool_name", "source": "pool_source"},
-    "numbers": {"source": "number_source"},
-    "locations": {"name": "location_name", "source": "location_source"},
+    "pools": {"name": "pool_name", "source": SOURCE["pools"]},
+    "numbers": {"source": SOURCE["numbers"]},
+    "locations": {"name": "location_name", "source": SOURCE["locations"]},
     "phone_numbers": {
         "friendly_name": "number_friendly_name",
         "date_added": "number_date_added",
@@ -164,10 +164,19 @@ SCHEMA_1_NAMES = {
         "forwarding_number": "number_forwarding_number",
         "service_type": "number_service_type",
         "service_value": "number_service_value",
-        "source": "inventory_source",
+        "source": SOURCE["phone_numbers"],
     },
 }
 SCHEMA_VERSION = 2
+
+
+def schema_1_renames(table: str, columns: Iterable[str]) -> dict[str, str]:
+    """Old name -> today's, for ``columns`` of a ``table`` of schema 1; an unknown field
+    that took one of today's names then becomes ``extra_<name>``, as it would now."""
+    columns = set(columns)
+    out = {old: new for old, new in SCHEMA_1_NAMES.get(table, {}).items() if old in columns}
+    out.update({new: f"extra_{new}" for new in list(out.values()) if new in columns})
+    return out
 
 
 def sources(tables: "PoolTables", table: str) -> list:
@@ -298,8 +307,8 @@ def read_csv(path: str | os.PathLike, table: str | None = None) -> pd.DataFrame:
         raise ValueError(f"{path}: which table? give table= one of {', '.join(SCHEMAS)}")
     dtypes = defaultdict(pd.StringDtype, csv_dtypes(table))
     frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
-    if table in SCHEMA_1_NAMES and SOURCE[table] not in frame:  # a CSV of schema 1
-        frame = frame.rename(columns=SCHEMA_1_NAMES[table])
+    if table in SCHEMA_1_NAMES and "source" in frame:  # a CSV of schema 1 (no field takes it now)
+        frame = frame.rename(columns=schema_1_renames(table, frame.columns))
     types = {}
     for column, kind in SCHEMAS[table].items():
         if column not in frame:
@@ -539,7 +548,7 @@ def _current_marker(marker: dict, committed: dict[str, list[str]]) -> dict:
         return marker
     marker = json.loads(json.dumps(marker))
     for name, spec in marker["tables"].items():
-        renames = SCHEMA_1_NAMES.get(name, {})
+        renames = schema_1_renames(name, spec["columns"])
         spec["columns"] = [renames.get(c, c) for c in spec["columns"]]
         for key in ("dtypes", "categories"):
             spec[key] = {renames.get(c, c): v for c, v in spec[key].items()}
@@ -700,15 +709,10 @@ def read_dataset(
         if engine == "dask":
             import dask.dataframe as dd
 
-            renames = SCHEMA_1_NAMES.get(name, {})
             groups = [[p for p in parts if (p in old_parts) is old] for old in (True, False)]
-            pieces = [
-                dd.read_parquet([str(p) for p in group]).rename(
-                    columns=renames if group[0] in old_parts else {}
-                )
-                for group in groups
-                if group
-            ]
+            pieces = [dd.read_parquet([str(p) for p in group]) for group in groups if group]
+            if groups[0]:  # the parts of schema 1, read first: today's names
+                pieces[0] = pieces[0].rename(columns=schema_1_renames(name, pieces[0].columns))
             frame = (
                 dd.concat(pieces)
                 if pieces
@@ -716,7 +720,7 @@ def read_dataset(
             )
             frames[name] = _typed(frame, spec)
             continue
-        frame = _read_parts(parts, spec, {p: SCHEMA_1_NAMES.get(name, {}) for p in old_parts})
+        frame = _read_parts(parts, spec, name, old_parts)
         typed = _typed(frame, spec)
         for column in SCHEMAS[name]:  # a dataset older than a column: the column, empty
             if column not in typed:
@@ -727,9 +731,9 @@ def read_dataset(
     return PoolTables(**frames)
 
 
-def _read_parts(parts: list[Path], spec: dict, renames: dict[Path, dict]) -> pd.DataFrame:
-    """The rows of these Parquet files in the order they were written, each with its
-    ``snapshot`` and the columns of files of schema 1 given today's names (``renames``);
+def _read_parts(parts: list[Path], spec: dict, table: str, old_parts: set) -> pd.DataFrame:
+    """The rows of these Parquet files of ``table`` in the order they were written, each with
+    its ``snapshot`` and the columns of the ``old_parts`` (schema 1) given today's names;
     files of an appended dataset may lack columns that others have."""
     import pyarrow.parquet as pq
 
@@ -741,8 +745,9 @@ def _read_parts(parts: list[Path], spec: dict, renames: dict[Path, dict]) -> pd.
             piece = pq.read_table(part)
         except (OSError, pa.ArrowException) as exc:
             raise DatasetError(f"{part}: cannot read this part of the dataset: {exc}") from None
-        names = renames.get(part, {})
-        piece = piece.rename_columns([names.get(c, c) for c in piece.column_names])
+        if part in old_parts:
+            names = schema_1_renames(table, piece.column_names)
+            piece = piece.rename_columns([names.get(c, c) for c in piece.column_names])
         label = part.parent.name.removeprefix("snapshot=")
         pieces.append(piece.append_column("snapshot", pa.array([label] * len(piece))))
     kinds: dict[str, set] = {}

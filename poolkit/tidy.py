@@ -56,7 +56,9 @@ from .location_rows import locations_table
 from .snapshot import INVENTORY_PAGE
 from .tables import (
     E164_PATTERN,
+    SCHEMA_1_NAMES,
     SCHEMAS,
+    SOURCE,
     PoolTables,
     category_dtype,
     empty_frame,
@@ -71,6 +73,15 @@ _CHUNK_BYTES = (
     512 << 10
 )  # JSON bytes gathered before the pools are turned into columns (measured best)
 _CHUNK_POOLS = 20_000  # the same for parsed dicts, whose size is not known
+
+
+#: Names an unknown field does not take as its column (it becomes ``extra_...``): the names
+#: and file columns of every table, so that joins stay free of suffixes, and the table's
+#: columns of schema 1, so that a field is named as it was then.
+_NOT_EXTRA = {
+    table: {"location_name", "pool_name", *SOURCE.values(), *SCHEMA_1_NAMES[table]}
+    for table in ("pools", "numbers")
+}
 
 
 @dataclass
@@ -178,10 +189,14 @@ class Reader:
         choose its column and write its problem row, with its first value, at ``where()``:
         ``(sort key, source, loc, pid, path)``."""
         if (is_pool, name) not in self.extra_columns:
-            taken = set(SCHEMAS["pools" if is_pool else "numbers"]).union(
-                column
-                for (pool_table, _), column in self.extra_columns.items()
-                if pool_table == is_pool
+            table = "pools" if is_pool else "numbers"
+            taken = set(SCHEMAS[table]).union(
+                _NOT_EXTRA[table],
+                (
+                    column
+                    for (pool_table, _), column in self.extra_columns.items()
+                    if pool_table == is_pool
+                ),
             )
             base = printable(snake(name)) or "unnamed"  # snake takes str() of any key
             column = f"extra_{base}" if base in taken else base

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["answered", "blank", "has_service", "off", "on"]
+__all__ = ["answered", "blank", "has_service", "off", "on", "shown"]
 
 
 def on(values: pd.Series) -> pd.Series:
@@ -25,6 +25,13 @@ def blank(values: pd.Series) -> pd.Series:
     """Missing, empty or only white space."""
     text = values.astype("string")
     return (text.isna() | text.str.strip().eq("")).fillna(True).astype(bool)
+
+
+def shown(names: pd.Series, ids: pd.Series) -> pd.Series:
+    """The name to show of each pool or location: its name, its id where the name is blank
+    (NA where it has neither)."""
+    names = names.astype("string")
+    return names.mask(blank(names)).fillna(ids.astype("string"))
 
 
 def has_service(types: pd.Series) -> pd.Series:

@@ -17,7 +17,7 @@ from poolkit.cli import main
 from poolkit.history import CHANGES, changes, read_history, snapshots_of, trend
 from poolkit.synthetic import write_snapshot
 
-from conftest import AUSTIN, CHANGE_COLUMNS, DALLAS, snapshot
+from conftest import AUSTIN, CHANGE_COLUMNS, DALLAS, envelope, snapshot
 from conftest import clean_pool as pool
 
 WEEK1 = datetime(2026, 11, 19, 8, tzinfo=timezone.utc)
@@ -394,3 +394,35 @@ def test_found_by_fuzzing_a_manifest_that_is_not_an_object_is_no_manifest(tmp_pa
     entry = {"location_id": "L1", "file": [None], "inventory": 7, "inventory_pages": "x"}
     (folder / "manifest.json").write_text(json.dumps({"locations": [entry]}))  # a file not text
     assert len(poolkit.read_pools(folder, errors="record").pools) == 1
+
+
+def test_a_history_keeps_every_service_type_of_each_snapshot_as_a_category(tmp_path):
+    # the pools' and the held numbers' service types differ from week to week
+    raw = tmp_path / "raw"
+    for day, kind in ((19, "ivr"), (26, "webhook")):
+        page = {
+            "numbers": [
+                {"phoneNumber": "+15125550199", "inboundCallService": {"type": kind, "value": "x"}}
+            ],
+            "page": 0,
+        }
+        folder = raw / f"2026-11-{day}T080000Z"
+        write_snapshot(
+            folder,
+            [
+                (
+                    AUSTIN,
+                    envelope(pool("A", AUSTIN, inboundCallService={"type": kind, "value": "x"})),
+                )
+            ],
+            taken_at=datetime(2026, 11, day, 8, tzinfo=timezone.utc),
+            inventory={"L1": [page]},
+        )
+    history = read_history(raw)
+    for frame, column in (
+        (history.pools, "service_type"),
+        (history.phone_numbers, "number_service_type"),
+    ):
+        assert isinstance(frame[column].dtype, pd.CategoricalDtype), column
+        assert frame[column].astype(str).tolist() == ["ivr", "webhook"], column
+        assert {"ivr", "webhook"} <= set(frame[column].cat.categories), column

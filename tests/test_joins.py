@@ -70,7 +70,8 @@ def test_findings_changes_and_held_numbers_join_the_tables_on_their_ids():
         assert not suffixed(joined) and len(joined) == len(findings)
     named = findings.dropna(subset="pool_id").merge(pools, on=POOL, validate="many_to_one")
     # the name a finding shows is the pool's own, or its id where it has none
-    assert (named["pool"] == named["pool_name"].fillna(named["pool_id"])).all()
+    assert named["pool"].notna().all() and named["pool_name"].notna().all()
+    assert (named["pool"] == named["pool_name"]).fillna(False).all()  # the sample names them
     held = sample.phone_numbers.merge(pools, on=POOL, how="left", validate="many_to_one")
     assert not suffixed(held) and len(held) == len(sample.phone_numbers)
     assert {"number_forwarding_number", "forwarding_number"} <= set(held.columns)
@@ -93,6 +94,10 @@ def test_a_dataset_of_schema_1_reads_with_todays_names():
             frame.drop(columns=FILES, errors="ignore"),
             obj=name,
         )
+        for column in set(FILES) & set(frame.columns):  # the file columns, renamed too
+            assert len(read) and read[column].notna().all(), (name, column)
+            files = read[column].map(lambda f: Path(f).name)
+            assert files.tolist() == frame[column].map(lambda f: Path(f).name).tolist()
     spare = got.phone_numbers[got.phone_numbers["phone_number"] == "+15125550199"]
     assert spare["number_forwarding_number"].tolist() == ["+15125550100"] * 2
     assert spare["number_service_type"].astype(str).tolist() == ["ivr"] * 2
@@ -137,3 +142,22 @@ def test_a_csv_of_schema_1_reads_with_todays_names():
     assert held["phone_number"].str.startswith("+").all()
     assert str(held["number_date_added"].dtype) == "datetime64[ns, UTC]"
     assert held["number_service_type"].dropna().tolist() == ["ivr", "ivr"]
+
+
+def test_an_unknown_field_does_not_take_a_name_of_the_tables(tmp_path: Path):
+    # fields the API might add: a join must stay free of suffixes, and a dataset of schema 1
+    # named such a field as it is named now
+    pool = {
+        "id": "A",
+        "name": "Sales",
+        "locationId": "L1",
+        "numbers": [{"phoneNumber": "+15125550101", "source": "web"}],
+        "source": "import",
+        "locationName": "Austin",
+    }
+    tables = poolkit.read_pools({"success": True, "data": [pool], "total": 1})
+    extra = [c for c in tables.pools.columns if c not in poolkit.tables.SCHEMAS["pools"]]
+    assert sorted(extra) == ["extra_location_name", "extra_source"]
+    assert list(tables.numbers.columns)[-1] == "extra_source"
+    joined = tables.pools.merge(tables.locations, on="location_id")
+    assert not suffixed(joined)
