@@ -204,6 +204,14 @@ def next_week(draw, snapshot: list[dict]) -> list[dict]:
                 {"forwardingNumber": forwarding, "inboundCallService": services}.get(field, flags)
             )
         entry["body"]["total"] = len(data)
+    for entry in week:  # a pool listed twice stays listed twice whole (README: one pool)
+        data = entry["body"]["data"] if entry["body"] else []
+        first: dict = {}
+        for at, pool in enumerate(data):
+            if pool["id"] in first:
+                data[at] = copy.deepcopy(first[pool["id"]])
+            elif pool["id"]:
+                first[pool["id"]] = pool
     return sorted(week, key=lambda e: e["location"]["id"])
 
 
