@@ -77,23 +77,20 @@ POOL_KEY = ["location_id", "pool_id"]
 # --------------------------------------------------------------------------------- locations
 
 
-def _snapshot_labels(frame: pd.DataFrame) -> pd.Series:
-    """Each row's snapshot: a history's ``snapshot`` column, else its source file's folder."""
+def _snapshot_labels(tables: PoolTables, table: str) -> pd.Series:
+    """Each row's snapshot of one of ``tables``: a history's ``snapshot`` column, else its
+    file's folder."""
+    frame = getattr(tables, table)
     if "snapshot" in frame:
         return frame["snapshot"].astype(object)
-    files = frame[_source_column(frame)].astype(object)
+    files = frame[SOURCE[table]].astype(object)
     return pd.Series(snapshots_of(files), index=frame.index, dtype=object)
 
 
-def _source_column(frame: pd.DataFrame) -> str:
-    """The column of a table that names each row's file (``tables.SOURCE``)."""
-    return next(column for column in SOURCE.values() if column in frame)
-
-
-def _all_snapshot_folders(frame: pd.DataFrame) -> bool:
+def _all_snapshot_folders(tables: PoolTables, table: str) -> bool:
     """Every file the rows come from sits in a snapshot folder (one with a manifest): only
     then are its folders snapshots of the same agency, not loose responses in subfolders."""
-    sources = frame[_source_column(frame)].astype(object).dropna().unique()
+    sources = getattr(tables, table)[SOURCE[table]].astype(object).dropna().unique()
     folders = {os.path.dirname(os.path.abspath(s)) for s in sources if isinstance(s, str)}
     return bool(folders) and all(os.path.isfile(os.path.join(f, MANIFEST)) for f in folders)
 
@@ -103,14 +100,15 @@ def current(tables: PoolTables) -> PoolTables:
     the locations in it (a location gone from the newest snapshot is gone, not kept at an
     older one). A history's ``snapshot`` column is dropped; tables of one snapshot come back
     as they are."""
-    anchor = tables.locations if len(tables.locations) else tables.pools
+    anchored = "locations" if len(tables.locations) else "pools"
+    anchor = getattr(tables, anchored)
     if not len(anchor):
         return tables
-    labels = _snapshot_labels(anchor)
+    labels = _snapshot_labels(tables, anchored)
     history = "snapshot" in anchor
     if not history and labels.nunique(dropna=False) <= 1:
         return tables
-    if not history and not _all_snapshot_folders(anchor):  # loose responses in folders
+    if not history and not _all_snapshot_folders(tables, anchored):  # loose responses in folders
         return tables
     column = anchor["snapshot"] if history else None
     if (
@@ -125,19 +123,21 @@ def current(tables: PoolTables) -> PoolTables:
     def kept(frame: pd.DataFrame, rows: pd.Series) -> pd.DataFrame:
         return frame[(rows == newest).to_numpy()].drop(columns="snapshot", errors="ignore")
 
-    pools = kept(tables.pools, _snapshot_labels(tables.pools)).reset_index(drop=True)
+    pools = kept(tables.pools, _snapshot_labels(tables, "pools")).reset_index(drop=True)
     if "snapshot" in tables.services:
         services = kept(tables.services, tables.services["snapshot"])
     else:  # services are the pools with a service, in the same order
         services = pools.loc[has_service(pools["service_type"]), list(tables.services.columns)]
     return PoolTables(
         pools=pools,
-        numbers=kept(tables.numbers, _snapshot_labels(tables.numbers)).reset_index(drop=True),
+        numbers=kept(tables.numbers, _snapshot_labels(tables, "numbers")).reset_index(drop=True),
         services=services.reset_index(drop=True),
-        problems=kept(tables.problems, _snapshot_labels(tables.problems)).reset_index(drop=True),
-        locations=kept(tables.locations, _snapshot_labels(tables.locations)).reset_index(drop=True),
+        problems=kept(tables.problems, _snapshot_labels(tables, "problems")).reset_index(drop=True),
+        locations=kept(tables.locations, _snapshot_labels(tables, "locations")).reset_index(
+            drop=True
+        ),
         phone_numbers=kept(
-            tables.phone_numbers, _snapshot_labels(tables.phone_numbers)
+            tables.phone_numbers, _snapshot_labels(tables, "phone_numbers")
         ).reset_index(drop=True),
     )
 
