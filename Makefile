@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 report: $(VENV)/.installed
-	$(BIN)/poolkit tidy $(DATA) --out data/processed
+	$(BIN)/poolkit tidy $(DATA) --out data/processed/sample
 	$(BIN)/poolkit report $(DATA) --out reports/number-pools.html
 
 test: $(VENV)/.installed-test

@@ -60,7 +60,7 @@ def make_data(locations: int, weeks: int) -> tuple[Path, list[str]]:
 
     root = HERE / "out" / f"history-{locations}-{weeks}"
     dataset = root / "dataset"
-    if not poolkit.tables.is_dataset(dataset):
+    if not poolkit.schemas.is_dataset(dataset):
         rng = random.Random(5)
         spec = SyntheticSpec(
             locations=locations, pools_per_location=(3, 7), numbers_per_pool=(10, 30), seed=9
@@ -74,7 +74,7 @@ def make_data(locations: int, weeks: int) -> tuple[Path, list[str]]:
             folder = write_snapshot(root / "raw" / snapshot_name(taken), answers, taken_at=taken)
             poolkit.read_pools(folder, errors="record").to_parquet(dataset, append=True)
             state = evolve(state, rng)
-    return dataset, poolkit.tables.dataset_snapshots(dataset)
+    return dataset, poolkit.dataset.dataset_snapshots(dataset)
 
 
 def main() -> None:

@@ -21,9 +21,11 @@ from .errors import (
     PoolkitError,
     RateLimitError,
     ReportError,
+    RunLockedError,
     ServerError,
     SnapshotError,
     SourceError,
+    TokenRefusedError,
     UnreadableSourceError,
 )
 from .fetch import FetchResult, fetch_pools
@@ -31,12 +33,17 @@ from .findings import RULES, Rule, audit
 from .history import changes, read_history, trend
 from .phones import enrich_numbers
 from .sample import load_sample, sample_path
+from .snapshot import Snapshot
 from .tables import PoolTables, read_csv, read_dataset
 from .tidy import read_pools
+from .weekly import RunResult, run
 
 __all__ = [
     "__version__",
     "PoolTables",
+    "Snapshot",
+    "run",
+    "RunResult",
     "read_pools",
     "read_csv",
     "read_dataset",
@@ -72,6 +79,8 @@ __all__ = [
     "SnapshotError",
     "ReportError",
     "DatasetError",
+    "RunLockedError",
+    "TokenRefusedError",
 ]
 
 # A library logs and lets the application decide what to show (the logging HOWTO): without

@@ -17,8 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .envelope import short
-from .snapshot import INVENTORY_PAGE
-from .tables import (
+from .schemas import (
     E164_PATTERN,
     SCHEMAS,
     SOURCE,
@@ -27,6 +26,7 @@ from .tables import (
     empty_frame,
     is_numbers_page,
 )
+from .snapshot import INVENTORY_PAGE
 
 __all__ = ["phone_numbers_table"]
 

@@ -34,7 +34,8 @@ from .model import (
 )
 from .phones import ENRICH_COLUMNS, enrich_numbers
 from .places import state_code, state_name
-from .tables import PoolTables, category_dtype
+from .schemas import category_dtype
+from .tables import PoolTables
 
 __all__ = [
     "DEFAULT_RATES",

@@ -14,22 +14,17 @@ import pandas as pd
 
 from ._version import __version__
 from .analysis import headline
+from .dataset import dataset_snapshots
 from .errors import AuthenticationError, ConfigurationError, PoolkitError
 from .excel import write_excel
 from .findings import SEVERITIES
 from .loaders import load, require_answers, resolve_data
 from .masking import masked_changes, masked_findings
-from .snapshot import read_manifest, write_atomic
-from .tables import (
-    PoolTables,
-    dataset_snapshots,
-    is_dataset,
-    read_dataset,
-    select_snapshots,
-    snapshot_label,
-    snapshots_in,
-)
-from .tidy import read_pools, snapshot_folders
+from .schemas import is_dataset
+from .snapshot import read_manifest, snapshot_at, write_atomic
+from .tables import empty_tables, select_snapshots, snapshots_in
+from .tidy import snapshot_folders
+from .weekly import add_to_dataset, run
 
 
 def _count(n: int, noun: str) -> str:
@@ -53,49 +48,21 @@ def _summary(tables) -> str:
 
 
 def cmd_tidy(args: argparse.Namespace) -> int:
-    _add_to_dataset(resolve_data(args.data), Path(args.out), args.data, xlsx=args.xlsx)
-    return 0
-
-
-def _add_to_dataset(data: Path, out: Path, given: str, *, xlsx: bool = False) -> PoolTables:
-    """Read ``data`` into the dataset ``out``: a new one, or the snapshots of ``data`` it
-    does not hold yet (parsing only those); then the CSVs (and the workbook) of the whole
-    dataset. Says what it did; the tables read (None: nothing new)."""
-    if not is_dataset(out):
-        tables = require_answers(read_pools(data, errors="record"), given)
-        tables.to_parquet(out)
-        tables.to_csv(out)
-        if xlsx:
-            tables.to_excel(out / "tables.xlsx")
-        print(_summary(tables))
-        kinds = ".parquet, .csv" + (" and tables.xlsx" if xlsx else "")
-        print(f"tidy tables written to {out}/ ({', '.join(tables.TABLES)}; {kinds})")
-        return tables
-    held = set(dataset_snapshots(out))
-    if data.is_dir():  # parse only the snapshot folders the dataset does not hold
-        folders = snapshot_folders(data)
-        there = sorted({snapshot_label(f) for f in folders} & held)
-        new = [f for f in folders if snapshot_label(f) not in held]
-        tables = read_pools(new, errors="record") if new else None
-    else:  # a file or a glob: its snapshots are its files' folders
-        tables = read_pools(data, errors="record")
-        there = sorted(snapshots_in(tables) & held)
-        tables = select_snapshots(tables, snapshots_in(tables) - held)
-    if there:
-        print(f"already in {out}, not added again: {', '.join(there)}")
-    if tables is not None and snapshots_in(tables):
-        require_answers(tables, given)
-        tables.to_parquet(out, append=True)
-        print(_summary(tables))
+    data, out = resolve_data(args.data), Path(args.out)
+    if not is_dataset(out) and data.is_dir() and not snapshot_folders(data):
+        require_answers(empty_tables(), args.data)  # nothing there at all: say so
+    added = add_to_dataset(
+        data, out, xlsx=args.xlsx, check=lambda tables: require_answers(tables, args.data)
+    )
+    if added.already:
+        print(f"already in {out}, not added again: {', '.join(added.already)}")
+    if added.tables is not None:
+        print(_summary(added.tables))
     else:
         print(f"nothing new to add to {out}")
-    whole = read_dataset(out)
-    whole.to_csv(out)  # the CSVs (and the workbook) hold every snapshot of the dataset
-    if xlsx:
-        whole.to_excel(out / "tables.xlsx")
-    kinds = ".parquet, .csv" + (", tables.xlsx" if xlsx else "")
-    print(f"tidy tables of {len(dataset_snapshots(out)):,} snapshot(s) in {out}/ ({kinds})")
-    return tables
+    kinds = ".parquet, .csv" + (", tables.xlsx" if args.xlsx else "")
+    print(f"tidy tables of {_count(len(dataset_snapshots(out)), 'snapshot')} in {out}/ ({kinds})")
+    return 0
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -104,24 +71,24 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             "poolkit fetch: give LOCATION_ID ..., --company-id ID, or --resume DIR", file=sys.stderr
         )
         return 2
-    return _fetch(args, out=args.out, resume=args.resume)[1]
-
-
-def _fetch(args: argparse.Namespace, *, out: str, resume: str | Path | None):
-    """Fetch as ``args`` say and say how it went: the result and the exit code (0 every
-    location ok, 1 some failed, 2 every location refused the token)."""
     from .fetch import fetch_pools
 
     result = fetch_pools(
         args.location_ids,
         company_id=args.company_id,
-        out=out,
+        out=args.out,
         workers=args.workers,
-        resume=resume,
+        resume=args.resume,
         base_url=args.base_url,
         progress=True if args.progress else None,
         numbers=args.numbers,
     )
+    return _say_fetched(result, then=f"resume with: poolkit fetch --resume {result.snapshot}")
+
+
+def _say_fetched(result, *, then: str) -> int:
+    """Say how a fetch went, and ``then`` what completes it when a location failed; the exit
+    code (0 every location ok, 1 some failed, 2 every location refused the token)."""
     failures = result.failures
     summary = read_manifest(result.snapshot)["summary"]
     inventories = int(failures["error"].str.endswith("(active numbers)").sum())
@@ -149,53 +116,45 @@ def _fetch(args: argparse.Namespace, *, out: str, resume: str | Path | None):
             f"poolkit: error: every location refused the token. Hint: {AuthenticationError.hint}",
             file=sys.stderr,
         )
-        return result, 2
+        return 2
     if len(failures):
-        print(f"resume with: poolkit fetch --resume {result.snapshot}", file=sys.stderr)
-    return result, 1 if len(failures) else 0
-
-
-def _unfinished_snapshot(raw: Path, out: Path) -> Path | None:
-    """The newest snapshot under ``raw`` when a run left it unfinished: not in the dataset
-    ``out`` yet, with locations pending (the run was stopped) or failed."""
-    folders = [Path(f) for f in snapshot_folders(raw)] if raw.is_dir() else []
-    folders = [f for f in folders if read_manifest(f) is not None]
-    if not folders:
-        return None
-    newest = max(folders, key=lambda f: snapshot_label(str(f)))
-    held = set(dataset_snapshots(out)) if is_dataset(out) else set()
-    summary = read_manifest(newest).get("summary") or {}
-    unfinished = any(summary.get(k) for k in ("pending", "failed"))
-    return newest if unfinished and snapshot_label(str(newest)) not in held else None
+        print(then, file=sys.stderr)
+    return 1 if len(failures) else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Fetch (resuming a snapshot a run left unfinished), add it to the dataset, write the
-    report, print the headline; exit by --fail-on like ``audit`` (1 too when a location
-    failed)."""
-    from .findings import audit
-    from .report import build_report
-
+    """The weekly job (``poolkit.run``): say how it went; exit by --fail-on like ``audit``
+    (1 too when a location failed)."""
     if not (args.location_ids or args.company_id):
         raise ConfigurationError("poolkit run: give LOCATION_ID ... or --company-id ID")
-    raw, out = Path(args.raw), Path(args.out)
-    report = _output_file(args.report)
-    resume = _unfinished_snapshot(raw, out)
-    if resume is not None:
-        print(f"resuming {resume}: a run left it unfinished")
-    result, fetched = _fetch(args, out=str(raw), resume=resume)
-    if fetched == 2:
-        return 2
-    _add_to_dataset(Path(result.snapshot), out, str(result.snapshot))
-    build_report(result.snapshot, report, mask_numbers=args.mask_numbers)
-    findings = audit(load(result.snapshot))
-    counts = findings["severity"].astype(str).value_counts()
+    report = None if args.no_report else _output_file(args.report)
+    result = run(
+        args.location_ids,
+        company_id=args.company_id,
+        raw=args.raw,
+        out=args.out,
+        report=report,
+        mask_numbers=args.mask_numbers,
+        workers=args.workers,
+        base_url=args.base_url,
+        progress=True if args.progress else None,
+        numbers=args.numbers,
+    )
+    failed = 0
+    if result.fetch is not None:
+        failed = _say_fetched(result.fetch, then="the next poolkit run finishes it")
+    for label, ids in (("added to", result.added.added), ("replaced in", result.added.replaced)):
+        if ids:
+            print(f"{_count(len(ids), 'snapshot')} {label} {args.out}: {', '.join(ids)}")
+    if result.added.tables is not None:
+        print(_summary(select_snapshots(result.added.tables, {result.snapshot.id})))
+    counts = result.findings["severity"].astype(str).value_counts()
     print(
         "findings: "
         + ", ".join(_count(int(counts.get(s, 0)), s) for s in SEVERITIES[:2])
-        + f"; report written to {report}"
+        + (f"; report written to {report}" if report else "")
     )
-    return max(fetched, int(_fails(findings, args.fail_on)))
+    return max(failed, int(_fails(result.findings, args.fail_on)))
 
 
 def _ids(text: str | None) -> list[str] | None:
@@ -307,7 +266,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"{args.old} and {args.new} are the same folder: give two")
     if old.is_dir() and new.is_dir():
         history = history_of_folders([old, new])
-        before, after = snapshot_label(str(old.resolve())), snapshot_label(str(new.resolve()))
+        before, after = snapshot_at(old.resolve()).id, snapshot_at(new.resolve()).id
     elif is_dataset(args.dataset):
         history = read_history(args.dataset, snapshots=[args.old, args.new])
         before, after = args.old, args.new
@@ -408,7 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tidy.add_argument("data", help="a response file, a snapshot folder or a glob")
     tidy.add_argument(
-        "--out", default="data/processed", help="folder for the tables (default: %(default)s)"
+        "--out",
+        default="data/processed/weekly",
+        help="folder for the tables (default: %(default)s)",
     )
     tidy.add_argument(
         "--xlsx",
@@ -450,10 +411,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--raw", default="data/raw", help="folder for snapshots (default: %(default)s)"
     )
     run.add_argument(
-        "--out", default="data/processed", help="the dataset to add to (default: %(default)s)"
+        "--out",
+        default="data/processed/weekly",
+        help="the dataset to add to (default: %(default)s)",
     )
     run.add_argument(
         "--report", default="reports/number-pools.html", help="the HTML file (default: %(default)s)"
+    )
+    run.add_argument(
+        "--no-report", action="store_true", help="add the week to the dataset, write no report"
     )
     _fail_on_option(run)
     run.add_argument("--mask-numbers", action="store_true", help="mask phone numbers in the report")
@@ -485,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("old", help="the earlier snapshot")
     diff.add_argument("new", help="the later snapshot")
     diff.add_argument(
-        "--dataset", default="data/processed", help="where snapshot names are looked up"
+        "--dataset", default="data/processed/weekly", help="where snapshot names are looked up"
     )
     _output_options(diff, "the changes")
     diff.set_defaults(run=cmd_diff)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .envelope import MISSING, encodable, short, text_or_none, type_name
-from .tables import E164_PATTERN, SCHEMAS, SOURCE
+from .schemas import E164_PATTERN, SCHEMAS, SOURCE
 
 __all__ = [
     "MEMORY_POOL",

@@ -173,3 +173,11 @@ class ReportError(PoolkitError):
 
 class DatasetError(PoolkitError):
     """A folder cannot be read or written as a poolkit Parquet dataset."""
+
+
+class RunLockedError(PoolkitError):
+    """Another ``poolkit run`` is adding to the same dataset; the message names it."""
+
+
+class TokenRefusedError(PoolkitError):
+    """Every location refused the token: nothing was fetched, and nothing was kept."""

@@ -114,9 +114,8 @@ def fetch_pools(
         details = read_locations(folder)
         company_id = company_id or manifest.get("company_id")
         numbers = numbers or bool(manifest.get("numbers"))  # as the snapshot was begun
-    else:
-        folder = _new_folder(Path(out), started)
-        manifest = {"snapshot": folder.name, "taken_at": started.isoformat(timespec="seconds")}
+    else:  # the folder is made once the locations are known: a search refused leaves none
+        folder, manifest = None, {"taken_at": started.isoformat(timespec="seconds")}
     if not (location_ids or company_id or entries):
         raise ConfigurationError("give location ids, a company id, or a snapshot to resume")
     manifest.update(
@@ -143,6 +142,15 @@ def fetch_pools(
             manifest["search_entries_without_id"] = unusable
     for location_id in location_ids:
         entries.setdefault(location_id, _pending(location_id))
+    if folder is None:
+        folder = _new_folder(Path(out), started)
+        manifest = {"snapshot": folder.name, **manifest}
+    for loc, entry in entries.items():  # a file fully written is fetched, whatever the
+        if entry.get("status") != "ok" and is_location_id(loc):  # manifest had time to say
+            name = f"{loc}.json"
+            if (folder / name).is_file():  # written atomically: whole, or not there at all
+                size = (folder / name).stat().st_size
+                entry.update(status="ok", file=name, bytes=size, error=None, message=None)
     pools_done = {
         loc
         for loc, e in entries.items()

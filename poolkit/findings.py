@@ -43,7 +43,8 @@ from .model import (
     set_aside,
 )
 from .phones import valid_numbers
-from .tables import SOURCE, PoolTables, isin
+from .schemas import SOURCE
+from .tables import PoolTables, isin
 
 __all__ = ["FINDING_DTYPES", "RULES", "SEVERITIES", "Rule", "audit", "findings_summary", "rule"]
 

@@ -16,17 +16,12 @@ import numpy as np
 import pandas as pd
 
 from .analysis import FEATURE_LABELS, feature_adoption_summary, headline, location_names
+from .dataset import dataset_rows
 from .errors import ConfigurationError
 from .model import answered, blank, forwarding_numbers, has_service, on, pool_names
-from .tables import (
-    SCHEMAS,
-    PoolTables,
-    dataset_rows,
-    empty_frame,
-    is_dataset,
-    read_dataset,
-    snapshot_label,
-)
+from .schemas import SCHEMAS, empty_frame, is_dataset
+from .snapshot import snapshot_at
+from .tables import PoolTables, read_dataset
 from .tidy import read_pools, snapshot_folders
 
 __all__ = [
@@ -95,21 +90,22 @@ def read_history(path: str | os.PathLike, *, snapshots: list[str] | None = None)
     if not folders:
         raise ConfigurationError(f"{path}: neither a poolkit dataset nor a folder of snapshots")
     if snapshots is not None:
-        folders = [folder for folder in folders if snapshot_label(folder) in set(snapshots)]
+        folders = [folder for folder in folders if snapshot_at(folder).id in set(snapshots)]
     return history_of_folders(folders)
 
 
 def history_of_folders(folders: Iterable[str | os.PathLike]) -> PoolTables:
     """These snapshot folders (each read once) as a history."""
     labelled: dict[str, str | os.PathLike] = {}
+    keys = {}
     for folder in folders:
-        label = snapshot_label(os.path.abspath(folder))
-        if label in labelled:
+        snap = snapshot_at(os.path.abspath(folder))
+        if snap.id in labelled:
             raise ConfigurationError(
-                f"{labelled[label]} and {folder} are both snapshot {label}: rename one"
+                f"{labelled[snap.id]} and {folder} are both snapshot {snap.id}: rename one"
             )
-        labelled[label] = folder
-    labels = pd.CategoricalDtype(sorted(labelled), ordered=True)
+        labelled[snap.id], keys[snap.id] = folder, snap.sort_key
+    labels = pd.CategoricalDtype(sorted(labelled, key=keys.__getitem__), ordered=True)
     read = {label: read_pools(folder, errors="record") for label, folder in labelled.items()}
     frames = {}
     for name in PoolTables.TABLES:

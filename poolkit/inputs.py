@@ -13,8 +13,8 @@ from typing import Any, Iterator
 
 from .envelope import ENVELOPE_KEYS
 from .errors import NotAPoolResponseError
-from .snapshot import INVENTORY_PAGE, MANIFEST, SNAPSHOT_FILES
-from .tables import MEMORY_SOURCE, is_dataset
+from .schemas import MEMORY_SOURCE, is_dataset
+from .snapshot import INVENTORY_PAGE, MANIFEST, SNAPSHOT_FILES, snapshot_at
 
 __all__ = [
     "ACTIVE_NUMBERS_PAGE",
@@ -117,10 +117,11 @@ def json_files(folder: str | os.PathLike) -> list[str]:
 
 
 def snapshot_folders(folder: str | os.PathLike) -> list[str]:
-    """The snapshot folders below ``folder`` (those with a manifest), sorted; where there
-    are none, the folders that hold response files."""
+    """The snapshot folders below ``folder`` (those with a manifest); where there are none,
+    the folders that hold response files; oldest first (``poolkit.snapshot.sort_key``)."""
     files, snapshots, _ = _walk(folder)
-    return snapshots or sorted({os.path.dirname(os.path.abspath(f)) for f in files})
+    found = snapshots or {os.path.dirname(os.path.abspath(f)) for f in files}
+    return sorted(found, key=lambda f: snapshot_at(f).sort_key)
 
 
 def _walk(folder: str | os.PathLike) -> tuple[list[str], list[str], list[str]]:

@@ -7,14 +7,16 @@ import glob
 import os
 from pathlib import Path
 
+from .dataset import dataset_snapshots
 from .errors import ConfigurationError, NoDataError
 from .history import history_of_folders, read_history
 from .masking import masked
 from .model import answered
 from .phones import enrich_numbers
 from .sample import sample_path
-from .snapshot import MANIFEST, read_manifest
-from .tables import PoolTables, dataset_snapshots, is_dataset, read_dataset, snapshot_label
+from .schemas import is_dataset
+from .snapshot import MANIFEST, read_manifest, snapshot_at
+from .tables import PoolTables, read_dataset
 from .tidy import read_pools, snapshot_folders
 
 __all__ = ["load", "load_history", "require_answers", "resolve_data"]
@@ -35,12 +37,13 @@ def resolve_data(path: str | os.PathLike) -> Path:
 
 
 def _latest_snapshot(path: Path) -> list[str] | None:
-    """The newest snapshot's folder when ``path`` holds several snapshot folders (with
-    manifests); None when it is one snapshot, a file, a glob or loose responses."""
+    """The newest snapshot's folder when ``path`` holds several snapshots (folders with
+    manifests, else folders of responses, as ``read_history`` reads them); None when it is
+    one snapshot, a file or a glob."""
     if not path.is_dir() or is_dataset(path):
         return None
-    folders = [f for f in snapshot_folders(path) if (Path(f) / MANIFEST).is_file()]
-    return [max(folders, key=snapshot_label)] if len(folders) > 1 else None
+    folders = snapshot_folders(path)  # oldest first
+    return folders[-1:] if len(folders) > 1 else None
 
 
 def load(
@@ -52,7 +55,9 @@ def load(
     masked numbers when asked."""
     path = resolve_data(data)
     if is_dataset(path):
-        tables = read_dataset(path, snapshots=dataset_snapshots(path)[-1:] or None)
+        tables = read_dataset(
+            path, snapshots=dataset_snapshots(path)[-1:] or None, with_snapshot=False
+        )
     else:
         tables = read_pools(_latest_snapshot(path) or path, errors="record")
     if enrich:
@@ -70,10 +75,10 @@ def load_history(data: str | os.PathLike) -> PoolTables | None:
         return read_history(path)
     if not (path.is_dir() and (path / MANIFEST).is_file()):
         return None
-    label, ours = snapshot_label(str(path)), _manifest_locations(path)
+    key, ours = snapshot_at(path).sort_key, _manifest_locations(path)
     siblings = [f for f in snapshot_folders(path.parent) if (Path(f) / MANIFEST).is_file()]
     return history_of_folders(
-        f for f in siblings if snapshot_label(f) <= label and ours & _manifest_locations(f)
+        f for f in siblings if snapshot_at(f).sort_key <= key and ours & _manifest_locations(f)
     )
 
 

@@ -11,8 +11,8 @@ from typing import Iterator
 import pandas as pd
 
 from .places import state_code
+from .schemas import MEMORY_SOURCE, SCHEMAS, SOURCE, dtype_of
 from .snapshot import MANIFEST, read_locations, read_manifest
-from .tables import MEMORY_SOURCE, SCHEMAS, SOURCE, dtype_of
 from .values import answered, on
 
 __all__ = ["inventory_status", "locations_table"]

@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 
 from .phones import to_e164
-from .snapshot import INVENTORY_PAGE, MANIFEST
-from .tables import SOURCE, PoolTables, is_numbers_page, isin, snapshots_of
+from .schemas import SOURCE, is_numbers_page
+from .snapshot import INVENTORY_PAGE, MANIFEST, ordered
+from .tables import PoolTables, isin, row_snapshots
 from .values import answered, blank, has_service, off, on, shown
 
 __all__ = [
@@ -78,13 +79,9 @@ POOL_KEY = ["location_id", "pool_id"]
 
 
 def _snapshot_labels(tables: PoolTables, table: str) -> pd.Series:
-    """Each row's snapshot of one of ``tables``: a history's ``snapshot`` column, else its
-    file's folder."""
+    """Each row's snapshot of one of ``tables`` (``tables.row_snapshots``)."""
     frame = getattr(tables, table)
-    if "snapshot" in frame:
-        return frame["snapshot"].astype(object)
-    files = frame[SOURCE[table]].astype(object)
-    return pd.Series(snapshots_of(files), index=frame.index, dtype=object)
+    return pd.Series(row_snapshots(tables, table), index=frame.index, dtype=object)
 
 
 def _all_snapshot_folders(tables: PoolTables, table: str) -> bool:
@@ -118,7 +115,7 @@ def current(tables: PoolTables) -> PoolTables:
     ):
         newest = column.cat.categories[-1]  # the newest snapshot, even one of no location
     else:
-        newest = labels.dropna().max()
+        newest = ordered(labels.dropna())[-1]
 
     def kept(frame: pd.DataFrame, rows: pd.Series) -> pd.DataFrame:
         return frame[(rows == newest).to_numpy()].drop(columns="snapshot", errors="ignore")

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
-from .tables import E164_PATTERN
+from .schemas import E164_PATTERN
 
 __all__ = ["ENRICH_COLUMNS", "describe", "enrich_numbers", "is_valid", "to_e164", "valid_numbers"]
 

@@ -12,11 +12,15 @@ import json
 import os
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import orjson
+
+from .errors import SnapshotError
 
 MANIFEST = "manifest.json"
 #: Who each location is: its details as the API gave them, only the fields below.
@@ -107,18 +111,163 @@ def read_locations(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
 
 
 def write_manifest(folder: str | os.PathLike, manifest: dict[str, Any]) -> Path:
-    """Write ``manifest.json`` into ``folder`` atomically."""
+    """Write ``manifest.json`` into ``folder`` atomically, stamped with ``MANIFEST_VERSION``."""
+    manifest = {"manifest_version": MANIFEST_VERSION, **manifest}
+    manifest["manifest_version"] = MANIFEST_VERSION
     text = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
     return write_atomic(Path(folder) / MANIFEST, text.encode())
 
 
 def read_manifest(source: str | os.PathLike) -> dict[str, Any] | None:
     """The manifest of a snapshot folder (or of the folder a file is in), if there is one
-    that is a JSON object (anything else is no manifest)."""
+    that is a JSON object (anything else is no manifest). One written by a newer poolkit
+    (``manifest_version`` above ours) raises ``SnapshotError``: it is not guessed at."""
     path = Path(source)
     folder = path if path.is_dir() else path.parent
     try:
         manifest = orjson.loads((folder / MANIFEST).read_bytes())
     except (OSError, ValueError):
         return None
-    return manifest if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict):
+        return None
+    version = manifest.get("manifest_version", 1)
+    if not isinstance(version, int) or version > MANIFEST_VERSION:
+        raise SnapshotError(
+            f"{folder / MANIFEST}: written by a newer poolkit (manifest version {version!r}, "
+            f"this poolkit reads up to {MANIFEST_VERSION}): upgrade poolkit to read it"
+        )
+    return manifest
+
+
+# --------------------------------------------------------------------------- snapshots
+
+#: The manifest format this poolkit writes and reads; a newer one is refused, not guessed.
+MANIFEST_VERSION = 1
+#: A time in a snapshot's name: ``2026-11-26T213000Z``, ``2026-11-26``, ``20261126``.
+_NAMED_TIME = re.compile(
+    r"(?P<y>20\d\d)-?(?P<m>[01]\d)-?(?P<d>[0-3]\d)(?:T(?P<H>\d\d)(?P<M>\d\d)(?P<S>\d\d)Z)?"
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One fetch: its ``id`` (the dataset's partition name), when it was taken (UTC, None
+    when nothing says), its ``folder``, where it came from, and how its locations went.
+
+    Snapshots order by ``sort_key``: the manifest's time; else a time in the name; else
+    the order a person reads names in (``week-9`` before ``week-10``)."""
+
+    id: str
+    taken_at: datetime | None = None
+    folder: Path | None = None
+    base_url: str | None = None
+    company_id: str | None = None
+    ok: int = 0
+    failed: int = 0
+    pending: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Every location it lists was fetched: none failed, none left pending."""
+        return self.failed == 0 and self.pending == 0
+
+    @property
+    def sort_key(self) -> tuple:
+        return sort_key(self.id, self.taken_at)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+def snapshot_id(name: object) -> str:
+    """A snapshot's id as the dataset names its partitions: the name, with anything but
+    letters, digits, ``.``, ``_`` and ``-`` made ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", str(name)) or "unknown"
+
+
+def _natural(name: str) -> tuple:
+    """``week-9`` before ``week-10``: runs of digits compare as numbers."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name))
+
+
+def time_in_name(name: str) -> datetime | None:
+    """The UTC time a snapshot's name gives (``2026-11-26T213000Z``, ``2026-11-26``), if any."""
+    match = _NAMED_TIME.search(name)
+    if match is None:
+        return None
+    parts = {k: int(v) for k, v in match.groupdict(default="0").items()}
+    try:
+        return datetime(
+            parts["y"], parts["m"], parts["d"], parts["H"], parts["M"], parts["S"],
+            tzinfo=timezone.utc,
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
+def sort_key(snapshot_id_: str, taken_at: datetime | None = None) -> tuple:
+    """The order of snapshots: by the manifest's time, else by a time in the name, else by
+    the name as a person reads it; snapshots with no time come first."""
+    when = taken_at or time_in_name(snapshot_id_)
+    return (
+        (0, 0.0, _natural(snapshot_id_))
+        if when is None
+        else (1, when.timestamp(), _natural(snapshot_id_))
+    )
+
+
+def ordered(ids: Iterable[str], times: dict[str, datetime | None] | None = None) -> list[str]:
+    """Snapshot ids, oldest first (``sort_key``; ``times`` gives the manifests' times)."""
+    times = times or {}
+    return sorted(set(ids), key=lambda i: sort_key(i, times.get(i)))
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO time of a manifest as UTC (None when it is not one)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def snapshot_at(folder: str | os.PathLike) -> Snapshot:
+    """The snapshot a folder holds, from its manifest (its name alone without one).
+    A manifest of a newer poolkit raises ``SnapshotError``."""
+    path = Path(folder)
+    try:  # read again only when the manifest changed (a run rewrites it as it goes)
+        stat = (path / MANIFEST).stat()
+        stamp: tuple | None = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    except OSError:
+        stamp = None
+    return _snapshot_of_manifest(path, stamp)
+
+
+@lru_cache(maxsize=4096)
+def _snapshot_of_manifest(path: Path, stamp: tuple | None) -> Snapshot:
+    manifest = read_manifest(path) or {}
+    summary = manifest.get("summary") if isinstance(manifest.get("summary"), dict) else {}
+
+    def count(key: str) -> int:
+        value = summary.get(key)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    return Snapshot(
+        id=snapshot_id(manifest.get("snapshot") or path.name),
+        taken_at=parse_time(manifest.get("taken_at")),
+        folder=path,
+        base_url=manifest.get("base_url") if isinstance(manifest.get("base_url"), str) else None,
+        company_id=manifest.get("company_id")
+        if isinstance(manifest.get("company_id"), str)
+        else None,
+        ok=count("ok"),
+        failed=count("failed"),
+        pending=count("pending"),
+    )
+
+
+def newest(snapshots: Iterable[Snapshot]) -> Snapshot | None:
+    """The newest of ``snapshots`` (by ``sort_key``), None of none."""
+    return max(snapshots, key=lambda s: s.sort_key, default=None)

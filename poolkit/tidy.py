@@ -53,18 +53,17 @@ from .inputs import (
     snapshot_folders,
 )
 from .location_rows import locations_table
-from .snapshot import INVENTORY_PAGE
-from .tables import (
+from .schemas import (
     E164_PATTERN,
     SCHEMA_1_NAMES,
     SCHEMAS,
     SOURCE,
-    PoolTables,
     category_dtype,
     empty_frame,
-    empty_tables,
     is_numbers_page,
 )
+from .snapshot import INVENTORY_PAGE
+from .tables import PoolTables, empty_tables
 from .values import has_service
 
 __all__ = ["read_pools", "json_files", "snapshot_folders", "E164_PATTERN"]

@@ -48,7 +48,7 @@ def dataset(tmp_path_factory) -> tuple[Path, poolkit.PoolTables]:
 
 
 def same_order(frame: pd.DataFrame) -> pd.DataFrame:
-    files = list(poolkit.tables.SOURCE.values())
+    files = list(poolkit.schemas.SOURCE.values())
     keys = [c for c in (*files, "location_id", "pool_id", "position", "path") if c in frame]
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 

@@ -18,8 +18,11 @@ from conftest import envelope, make_pool
 
 
 def assert_same(left: poolkit.PoolTables, right: poolkit.PoolTables) -> None:
+    """``right`` (a dataset read) holds ``left``'s rows, each with its snapshot."""
     for name, frame in left:
-        pd.testing.assert_frame_equal(getattr(right, name), frame)
+        read = getattr(right, name)
+        assert list(read.columns)[-1] == "snapshot", name
+        pd.testing.assert_frame_equal(read.drop(columns="snapshot"), frame)
 
 
 @pytest.fixture
@@ -64,6 +67,8 @@ def test_round_trip_is_identical_with_snapshot_partitions(two_snapshots: Path, t
         assert partitions == ["snapshot=2026-11-01T080000Z", "snapshot=2026-11-08T080000Z"], name
     back = poolkit.read_dataset(out)
     assert_same(tables, back)
+    weeks = back.pools.groupby("snapshot", observed=True)["location_id"].nunique()
+    assert weeks.to_dict() == {"2026-11-01T080000Z": 12, "2026-11-08T080000Z": 11}  # LX too
     assert (
         str(back.numbers["number_type"].dtype) == "category"
         and str(back.pools["number_count"].dtype) == "Int64"

@@ -19,7 +19,7 @@ import pytest
 from werkzeug import Request, Response
 
 import poolkit
-from poolkit import tables as tables_module
+from poolkit import dataset as dataset_module
 from poolkit.cli import main
 from poolkit.synthetic import SyntheticSpec, generate, write_snapshot
 
@@ -133,7 +133,7 @@ def test_tidy_of_a_file_or_a_glob_adds_its_snapshot_to_a_dataset(tmp_path, capsy
     one_file = sorted(second.glob("*.json"))[0]
     assert one_file.name not in ("manifest.json", "locations.json")
     assert main(["tidy", str(second / "*.json"), "--out", str(out)]) == 0
-    assert poolkit.tables.dataset_snapshots(out) == ["2026-11-19T080000Z", "2026-11-26T080000Z"]
+    assert poolkit.dataset.dataset_snapshots(out) == ["2026-11-19T080000Z", "2026-11-26T080000Z"]
     assert main(["tidy", str(one_file), "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "not added again: 2026-11-26T080000Z" in said and "nothing new to add" in said
@@ -167,7 +167,7 @@ def week_two(tmp_path) -> tuple[Path, poolkit.PoolTables]:
 def test_an_append_that_fails_at_any_write_leaves_the_dataset_as_it_was(week_two, monkeypatch):
     out, new = week_two
     before = dataset_of(out)
-    real_write, real_atomic = pq.write_table, tables_module.write_atomic
+    real_write, real_atomic = pq.write_table, dataset_module.write_atomic
     writes = {"parquet": 0, "marker": 0}
 
     def counting(*args, **kwargs):
@@ -193,15 +193,15 @@ def test_an_append_that_fails_at_any_write_leaves_the_dataset_as_it_was(week_two
             return real_atomic(path, data)
 
         monkeypatch.setattr(pq, "write_table", full_disk)
-        monkeypatch.setattr(tables_module, "write_atomic", full_disk_marker)
+        monkeypatch.setattr(dataset_module, "write_atomic", full_disk_marker)
         with pytest.raises(OSError, match="No space"):
             new.to_parquet(out, append=True)
         assert_reads_as(out, before)  # exactly as before the failed write
-        assert poolkit.tables.dataset_snapshots(out) == ["2026-11-19T080000Z"]
+        assert poolkit.dataset.dataset_snapshots(out) == ["2026-11-19T080000Z"]
     monkeypatch.setattr(pq, "write_table", real_write)
-    monkeypatch.setattr(tables_module, "write_atomic", real_atomic)
+    monkeypatch.setattr(dataset_module, "write_atomic", real_atomic)
     new.to_parquet(out, append=True)  # the same command again completes it
-    assert poolkit.tables.dataset_snapshots(out) == ["2026-11-19T080000Z", "2026-11-26T080000Z"]
+    assert poolkit.dataset.dataset_snapshots(out) == ["2026-11-19T080000Z", "2026-11-26T080000Z"]
     after = dataset_of(out)
     assert len(after["pools"]) == len(before["pools"]) + len(new.pools)
     leftovers = [p for p in out.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
@@ -215,7 +215,7 @@ def test_a_replace_that_fails_keeps_the_old_dataset(week_two, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(tables_module, "write_atomic", full_disk)  # the commit fails
+    monkeypatch.setattr(dataset_module, "write_atomic", full_disk)  # the commit fails
     with pytest.raises(OSError):
         new.to_parquet(out)
     assert_reads_as(out, before)
@@ -250,7 +250,7 @@ def test_an_append_killed_at_random_moments_reads_as_before_or_after(tmp_path):
         time.sleep(delay)
         child.send_signal(signal.SIGKILL)
         child.wait()
-        held = poolkit.tables.dataset_snapshots(out)
+        held = poolkit.dataset.dataset_snapshots(out)
         if held == ["2026-11-19T080000Z"]:
             assert_reads_as(out, before)
             states.append("before")

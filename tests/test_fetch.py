@@ -51,6 +51,7 @@ class FakeHighLevel:
         self.short_empty: set[str] = set()  # answers {"numbers": [], "total": 0}
         self.ignore_page: set[str] = set()  # answers page 0 whatever page is asked
         self.number_requests: list[dict] = []
+        self.bodies: dict[str, dict] = {}  # a location's pool response, when not pools_for's
 
     def numbers_page(self, request: Request) -> Response:
         """``GET /phone-system/numbers/location/{id}``: pages of ``pageSize`` from ``page``."""
@@ -117,7 +118,7 @@ class FakeHighLevel:
             status, body = self.broken[loc]
             return Response(json.dumps(body), status=status, content_type="application/json")
         return Response(
-            json.dumps(pools_for(loc)),
+            json.dumps(self.bodies.get(loc) or pools_for(loc)),
             content_type="application/json",
             headers={
                 "X-RateLimit-Max": "100",

@@ -233,11 +233,11 @@ def test_a_dataset_grows_by_appending_and_reads_back_as_the_folders_do(tmp_path,
     assert len(pd.read_csv(out / "pools.csv")) == 2  # the CSVs hold both snapshots
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*.parquet")}
     assert {p: after[p] for p in first} == first and len(after) > len(first)  # not rewritten
-    assert poolkit.tables.dataset_snapshots(out) == [OLD, NEW]
+    assert poolkit.dataset.dataset_snapshots(out) == [OLD, NEW]
     from_dataset, from_folders = read_history(out), read_history(raw)
     for name, frame in from_folders:
         got = getattr(from_dataset, name)
-        columns = [c for c in frame.columns if c not in poolkit.tables.SOURCE.values()]
+        columns = [c for c in frame.columns if c not in poolkit.schemas.SOURCE.values()]
         assert list(got["snapshot"].astype(str)) == list(frame["snapshot"].astype(str)), name
         pd.testing.assert_frame_equal(
             got[columns].astype(object), frame[columns].astype(object), check_dtype=False

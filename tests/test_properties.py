@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import poolkit
 from poolkit.inputs import is_list_of_responses
-from poolkit.tables import SCHEMAS, SOURCE
+from poolkit.schemas import SCHEMAS, SOURCE
 
 from conftest import DTYPE_OF_KIND, POOL
 from robustness import examples, tally

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import poolkit
 from poolkit.cli import main
-from poolkit.tables import dataset_snapshots
+from poolkit.dataset import dataset_snapshots
 
 from test_fetch import FakeHighLevel, serve
 
@@ -38,22 +37,6 @@ def test_two_weekly_runs_make_a_dataset_of_two_snapshots_and_a_report_of_the_cha
     found = poolkit.audit(poolkit.read_pools(sorted(raw.iterdir())[-1]))
     assert len(found)  # the fake's pools give findings: --fail-on decides the exit code
     assert main([*args, "--fail-on", "info"]) == 1
-
-
-def test_run_resumes_a_snapshot_a_run_left_unfinished(env, tmp_path: Path, capsys):
-    fake = serve(env, FakeHighLevel(["G1", "B1"], broken={"B1": (500, {"message": "down"})}))
-    raw, out = tmp_path / "raw", tmp_path / "processed"
-    assert main(["fetch", "--company-id", "C1", "--out", str(raw)]) == 1  # B1 failed
-    (unfinished,) = raw.iterdir()
-    fake.broken.clear()
-    fake.pool_requests.clear()
-    args = ["run", "--company-id", "C1", "--raw", str(raw), "--out", str(out)]
-    assert main([*args, "--report", str(tmp_path / "r.html"), "--fail-on", "never"]) == 0
-    assert f"resuming {unfinished}" in capsys.readouterr().out
-    assert list(raw.iterdir()) == [unfinished]  # no snapshot more
-    assert fake.pool_requests == ["B1"]  # only what was missing
-    summary = json.loads((unfinished / "manifest.json").read_text())["summary"]
-    assert summary["failed"] == 0 and dataset_snapshots(out) == [unfinished.name]
 
 
 def test_run_without_locations_or_when_every_location_refuses_is_exit_2(env, tmp_path, capsys):

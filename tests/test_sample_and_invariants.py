@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 import poolkit
+from poolkit.schemas import SOURCE
 from poolkit.synthetic import SAMPLE, SyntheticSpec, active_number_pages, generate
-from poolkit.tables import SOURCE
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import openpyxl
@@ -10,10 +11,11 @@ import pytest
 
 import poolkit
 from poolkit.cli import main
-from poolkit.tables import SCHEMAS, dtype_of
+from poolkit.schemas import SCHEMAS, dtype_of
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"
+SNAPSHOT = json.loads((SAMPLE / "manifest.json").read_text())["snapshot"]  # read as a user would
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,8 @@ def test_the_workbook_has_a_sheet_per_table_with_numbers_as_text(tidied: Path):
     assert book.sheetnames == list(poolkit.PoolTables.TABLES)
     numbers = book["numbers"]
     header = [c.value for c in numbers[1]]
-    assert header == list(SCHEMAS["numbers"])
+    assert header == ["snapshot", *SCHEMAS["numbers"]]  # each row's week, first
+    assert {row[0].value for row in numbers.iter_rows(min_row=2)} == {SNAPSHOT}
     assert numbers.max_row == len(tables.numbers) + 1
     at = header.index("phone_number")
     cells = [row[at] for row in numbers.iter_rows(min_row=2, max_row=6)]
@@ -49,7 +52,8 @@ def test_csvs_read_back_with_their_types(tidied: Path):
     tables = poolkit.read_pools(SAMPLE)
     for name, frame in tables:
         back = poolkit.read_csv(tidied / f"{name}.csv")
-        assert list(back.columns) == list(frame.columns), name
+        assert list(back.columns) == ["snapshot", *frame.columns], name
+        assert back["snapshot"].dtype == pd.StringDtype() and set(back["snapshot"]) <= {SNAPSHOT}
         for column in frame.columns:
             kind = SCHEMAS[name].get(column, "string")  # a field the API added: text
             if kind in ("category", "status"):

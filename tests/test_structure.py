@@ -94,22 +94,23 @@ def test_the_reader_imports_neither_the_dataset_nor_phones_nor_dask():
             "poolkit.errors",
             "poolkit.inputs",
             "poolkit.location_rows",
+            "poolkit.schemas",
             "poolkit.snapshot",
             "poolkit.tables",
             "poolkit.values",  # has_service: the services table
         },
-        "inputs.py": {"poolkit.envelope", "poolkit.errors", "poolkit.snapshot", "poolkit.tables"},
+        "inputs.py": {"poolkit.envelope", "poolkit.errors", "poolkit.schemas", "poolkit.snapshot"},
         "envelope.py": {"poolkit.errors"},
-        "columns.py": {"poolkit.envelope", "poolkit.tables"},
+        "columns.py": {"poolkit.envelope", "poolkit.schemas"},
         "location_rows.py": {
             "poolkit.places",
+            "poolkit.schemas",
             "poolkit.snapshot",
-            "poolkit.tables",
             "poolkit.values",
         },
         "places.py": set(),
         "values.py": set(),
-        "active_numbers.py": {"poolkit.envelope", "poolkit.snapshot", "poolkit.tables"},
+        "active_numbers.py": {"poolkit.envelope", "poolkit.schemas", "poolkit.snapshot"},
     }
     for name, allowed in reader.items():
         assert poolkit_imports(PACKAGE / name) <= allowed, name

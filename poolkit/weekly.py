@@ -1,0 +1,307 @@
+"""The weekly job as a function: ``run`` fetches a snapshot, adds it to the dataset and
+writes the report, one run at a time per dataset, finishing what an earlier run left.
+
+A year of Mondays ends in a dataset that holds every week once, whole:
+
+- a lock beside the dataset (``.<name>.lock``: pid, host, start) lets one run in; a second
+  run raises ``RunLockedError``; a lock whose process is gone is taken over;
+- the newest snapshot under ``raw``, when a run left it unfinished (pending or failed
+  locations) less than ``resume_within`` ago, is completed rather than a new one begun, and
+  its complete version replaces the partial one in the dataset in one commit;
+- every snapshot under ``raw`` that the dataset lacks (a run killed between the fetch and
+  the add) is added, not fetched again;
+- a run that cannot start (the token refused, no network) leaves no snapshot behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from .dataset import dataset_snapshots
+from .errors import AuthenticationError, PoolkitError, RunLockedError, TokenRefusedError
+from .fetch import FetchResult, fetch_pools
+from .schemas import is_dataset
+from .snapshot import SNAPSHOT_FILES, Snapshot, snapshot_at
+from .tables import PoolTables, read_dataset, select_snapshots, snapshots_in
+from .tidy import read_pools, snapshot_folders
+
+__all__ = ["RunResult", "add_to_dataset", "dataset_lock", "run", "unfinished_snapshot"]
+
+#: How long after it was taken an unfinished snapshot is still completed by the next run;
+#: an older one stays as it is (partial) and the run takes a new snapshot.
+RESUME_WITHIN = timedelta(days=6)
+
+
+@dataclass
+class Added:
+    """What ``add_to_dataset`` did: the snapshots added, replaced and already there."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    tables: PoolTables | None = None
+
+
+def add_to_dataset(
+    data: str | os.PathLike | Iterable[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    replace: Iterable[str] = (),
+    xlsx: bool = False,
+    check: Callable[[PoolTables], object] | None = None,
+) -> Added:
+    """Read the snapshots of ``data`` (a folder, a file, a glob, or snapshot folders) that
+    the dataset ``out`` does not hold yet, and those named in ``replace`` (their new
+    version takes the old one's place, in the same commit), into ``out``; then rewrite its
+    CSVs (and workbook) from the whole dataset. Parses only what it adds; ``check`` sees
+    the tables before anything is written (it raises to stop the add)."""
+    out = Path(out)
+    held = set(dataset_snapshots(out)) if is_dataset(out) else set()
+    wanted = held - set(replace)  # held and not to be replaced: skipped
+    folders = _snapshot_folders(data)
+    if folders is not None:
+        ids = {f: snapshot_at(f).id for f in folders}
+        already = [ids[f] for f in folders if ids[f] in wanted]
+        new = [f for f in folders if ids[f] not in wanted]
+        tables = read_pools(new, errors="record") if new else None
+    else:  # a file or a glob: its snapshots are its files' folders
+        tables = read_pools(data, errors="record")
+        found = snapshots_in(tables)
+        already = sorted(found & wanted)
+        tables = select_snapshots(tables, found - wanted)
+    result = Added(already=already)
+    if tables is not None and snapshots_in(tables):
+        ids = snapshots_in(tables)
+        result.replaced = sorted(ids & held)
+        result.added = sorted(ids - held)
+        result.tables = tables
+        if check is not None:
+            check(tables)
+        tables.to_parquet(out, append=True, replace=bool(result.replaced))
+    if is_dataset(out):
+        whole = read_dataset(out)
+        whole.to_csv(out)  # the CSVs (and the workbook) hold every snapshot, each row's named
+        if xlsx:
+            whole.to_excel(out / "tables.xlsx")
+    return result
+
+
+def _snapshot_folders(data) -> list[str] | None:
+    """``data`` as snapshot folders (oldest first), or None for a file or a glob."""
+    if isinstance(data, (list, tuple)):
+        return [str(f) for f in data]
+    path = Path(data)
+    return snapshot_folders(path) if path.is_dir() else None
+
+
+# ------------------------------------------------------------------------------- the lock
+
+
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
+def _alive(holder: dict) -> bool:
+    """The process that wrote a lock is still running (on another host: assumed so)."""
+    if holder.get("host") != socket.gethostname():
+        return True
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class dataset_lock:
+    """One run at a time per dataset: a lock file beside it names the holder (pid, host,
+    start). A second run raises ``RunLockedError`` naming the first; a lock left by a run
+    that was killed (its process is gone) is taken over."""
+
+    def __init__(self, out: str | os.PathLike) -> None:
+        self.path = _lock_path(Path(out))
+        self.took_over: dict | None = None
+
+    def __enter__(self) -> "dataset_lock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                other = self._holder()
+                if other is not None and _alive(other):
+                    raise RunLockedError(
+                        f"{self.path.parent / self.path.name[1:-5]}: another poolkit run holds "
+                        f"it (pid {other.get('pid')} on {other.get('host')}, started "
+                        f"{other.get('started_at')}); wait for it to end"
+                    ) from None
+                self.took_over = other or {}
+                self.path.unlink(missing_ok=True)  # the holder is gone: its lock goes too
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump(holder, handle)
+            return self
+        raise RunLockedError(f"{self.path}: could not take the lock (another run keeps taking it)")
+
+    def _holder(self) -> dict | None:
+        try:
+            holder = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None  # half-written by a run killed as it took the lock
+        return holder if isinstance(holder, dict) else None
+
+    def __exit__(self, *exc) -> None:
+        holder = self._holder()
+        if holder and holder.get("pid") == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+
+# -------------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunResult:
+    """What a weekly run did: the ``snapshot`` it made or finished (``fetch`` None when it
+    only added a snapshot a killed run had fetched), what it added to the dataset, the
+    ``findings`` of the snapshot and the ``report`` file."""
+
+    snapshot: Snapshot
+    fetch: FetchResult | None
+    added: Added
+    resumed: bool
+    findings: pd.DataFrame
+    report: Path | None
+
+
+def unfinished_snapshot(
+    raw: str | os.PathLike, *, now: datetime | None = None, within: timedelta = RESUME_WITHIN
+) -> Snapshot | None:
+    """The newest snapshot under ``raw`` when a run left it unfinished (locations pending or
+    failed) and it was taken less than ``within`` ago: the next run completes it."""
+    raw = Path(raw)
+    snaps = [snapshot_at(f) for f in snapshot_folders(raw)] if raw.is_dir() else []
+    snaps = [s for s in snaps if s.folder is not None and (s.folder / "manifest.json").is_file()]
+    if not snaps or snaps[-1].complete:
+        return None
+    latest, now = snaps[-1], now or datetime.now(timezone.utc)
+    return latest if latest.taken_at is None or now - latest.taken_at < within else None
+
+
+def run(
+    location_ids: Iterable[str] | None = None,
+    *,
+    company_id: str | None = None,
+    raw: str | os.PathLike = "data/raw",
+    out: str | os.PathLike = "data/processed/weekly",
+    report: str | os.PathLike | None = "reports/number-pools.html",
+    mask_numbers: bool = False,
+    say: Callable[[str], None] = print,
+    **fetch_options,
+) -> RunResult:
+    """The weekly job: fetch (or finish the week a run left unfinished), add every snapshot
+    the dataset lacks, write the report of the snapshot and its history.
+
+    ``fetch_options`` go to ``fetch_pools`` (``workers``, ``base_url``, ``numbers``,
+    ``token``, ``progress``...). Raises ``RunLockedError`` when another run holds the
+    dataset, and ``PoolkitError`` when nothing could be fetched (nothing is left behind)."""
+    raw, out = Path(raw), Path(out)
+    with dataset_lock(out) as lock:
+        if lock.took_over is not None:
+            say(f"took over the lock of a run that ended without releasing it ({lock.path})")
+        resume = unfinished_snapshot(raw)
+        if resume is not None:
+            say(f"finishing {resume.folder}: a run left it unfinished")
+        fetched = _fetched_not_added(raw, out)
+        if resume is None and fetched is not None:  # a run was killed before adding it
+            say(f"adding {fetched.folder}: a run fetched it and stopped before adding it")
+            return _finish(fetched, None, raw, out, report, mask_numbers, resumed=False)
+        before = {p.name for p in raw.iterdir()} if raw.is_dir() else set()
+        try:
+            result = fetch_pools(
+                location_ids,
+                company_id=company_id,
+                out=raw,
+                resume=resume.folder if resume else None,
+                **fetch_options,
+            )
+        except PoolkitError:
+            _remove_new_empty(raw, before)
+            raise
+        failures = result.failures
+        if (
+            resume is None
+            and len(failures)
+            and (failures["error"] == "AuthenticationError").all()
+            and not len(result.tables.pools)
+        ):
+            shutil.rmtree(result.snapshot, ignore_errors=True)  # a run that could not start
+            raise TokenRefusedError(
+                f"every location refused the token; nothing was kept. Hint: "
+                f"{AuthenticationError.hint}"
+            )
+        snap = snapshot_at(result.snapshot)
+        return _finish(snap, result, raw, out, report, mask_numbers, resumed=resume is not None)
+
+
+def _fetched_not_added(raw: Path, out: Path) -> Snapshot | None:
+    """The newest snapshot under ``raw`` when it is complete, recent and not in the dataset
+    ``out``: a run fetched it and was stopped before adding it."""
+    snaps = [snapshot_at(f) for f in snapshot_folders(raw)] if raw.is_dir() else []
+    if not snaps or not snaps[-1].complete or snaps[-1].taken_at is None:
+        return None
+    held = set(dataset_snapshots(out)) if is_dataset(out) else set()
+    latest = snaps[-1]
+    recent = datetime.now(timezone.utc) - latest.taken_at < RESUME_WITHIN
+    return latest if recent and latest.id not in held else None
+
+
+def _finish(
+    snap: Snapshot,
+    fetched: FetchResult | None,
+    raw: Path,
+    out: Path,
+    report,
+    mask_numbers: bool,
+    *,
+    resumed: bool,
+) -> RunResult:
+    """Add the snapshot (replacing a partial version of it) and every other one under
+    ``raw`` the dataset lacks; write the report; audit the snapshot."""
+    from .findings import audit
+    from .loaders import load
+    from .report import build_report
+
+    added = add_to_dataset(snapshot_folders(raw), out, replace=[snap.id])
+    if report is not None:
+        build_report(snap.folder, report, mask_numbers=mask_numbers)
+    findings = audit(load(snap.folder))
+    return RunResult(snap, fetched, added, resumed, findings, Path(report) if report else None)
+
+
+def _remove_new_empty(raw: Path, before: set[str]) -> None:
+    """Remove the snapshot folders this run made that hold no response (a run that could
+    not start leaves nothing behind)."""
+    if not raw.is_dir():
+        return
+    for folder in raw.iterdir():
+        if folder.is_dir() and folder.name not in before:
+            if not any(p.name not in SNAPSHOT_FILES for p in folder.iterdir()):
+                shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,388 @@
+"""Week after week: each case of issue 27's "Why", written from the case, against a local
+HighLevel (pytest-httpserver). The weeks are read back without poolkit where it counts
+(the raw files with ``json``), so that a week missing, doubled or half-added shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import poolkit
+from poolkit.cli import build_parser, main
+from poolkit.dataset import dataset_snapshots
+
+from conftest import envelope, make_pool
+from test_fetch import FakeHighLevel, serve
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def weekly_args(tmp_path: Path, *more: str) -> list[str]:
+    raw, out = tmp_path / "raw", tmp_path / "processed" / "weekly"
+    return ["run", "--company-id", "C1", "--raw", str(raw), "--out", str(out), *more]
+
+
+def run_args(tmp_path: Path, *, report: bool = False) -> list[str]:
+    """``poolkit run`` into tmp_path; without the report unless asked (it takes seconds)."""
+    writes = ["--report", str(tmp_path / "r.html")] if report else ["--no-report"]
+    return weekly_args(tmp_path, *writes, "--fail-on", "never")
+
+
+def raw_pool_ids(folder: Path) -> set[tuple[str, str]]:
+    """(location, pool) of every pool response in a snapshot folder, read with json only."""
+    found = set()
+    for path in folder.glob("*.json"):
+        if path.name in ("manifest.json", "locations.json") or ".numbers." in path.name:
+            continue
+        for pool in json.loads(path.read_text()).get("data", []):
+            found.add((pool["locationId"], pool["id"]))
+    return found
+
+
+def age(folder: Path, days: int) -> None:
+    """Make a snapshot ``days`` older, as if it had been taken that long ago."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    taken = datetime.fromisoformat(manifest["taken_at"]) - timedelta(days=days)
+    manifest["taken_at"] = taken.isoformat(timespec="seconds")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+# ---------------------------------------------------------------- the README's path, week two
+
+
+def test_a_field_sent_one_week_and_not_the_next_keeps_the_dataset_readable(env, tmp_path, capsys):
+    """make report's sample (a pool with an undocumented dateAdded) and an agency's week
+    without it, in one dataset: audit, report's loader and the newest week read; the field's
+    values are kept for the week that had it and empty for the other."""
+    fake = serve(env, FakeHighLevel(["G1", "G2"]))
+    out = tmp_path / "processed" / "weekly"
+    assert main(["tidy", str(REPO / "data" / "sample"), "--out", str(out)]) == 0
+    assert main(run_args(tmp_path)) == 0
+    assert main(["audit", str(out), "--fail-on", "never"]) == 0
+    assert "unexpected" not in capsys.readouterr().err
+    sample_week, agency_week = dataset_snapshots(out)
+    newest = poolkit.read_dataset(out, snapshots=[agency_week])
+    assert "date_added" in newest.pools and newest.pools["date_added"].isna().all()
+    both = poolkit.read_dataset(out)
+    by_week = both.pools.groupby("snapshot", observed=True)["date_added"].count()
+    assert by_week[sample_week] == 1 and by_week[agency_week] == 0
+    assert both.pools["whisper"].dtype == "boolean"  # documented dtypes kept
+    # a field whose type changes between weeks is kept, as text
+    fake.bodies["G1"] = envelope(make_pool(id="G1-p0", locationId="G1", priority=3))
+    assert main(run_args(tmp_path)) == 0
+    fake.bodies["G1"] = envelope(make_pool(id="G1-p0", locationId="G1", priority="high"))
+    assert main(run_args(tmp_path)) == 0
+    pools = poolkit.read_dataset(out).pools
+    assert pools["priority"].dropna().tolist() == ["3", "high"]
+    assert main(["audit", str(out), "--fail-on", "never"]) == 0
+    assert len(poolkit.read_history(out).locations["snapshot"].cat.categories) == 4
+
+
+def test_the_quick_start_never_writes_where_the_weekly_job_appends():
+    makefile = (REPO / "Makefile").read_text()
+    tidied = re.search(r"poolkit tidy \$\(DATA\) --out (\S+)", makefile).group(1)
+    parser = build_parser()
+    run = parser.parse_args(["run", "--company-id", "C1"])
+    tidy = parser.parse_args(["tidy", "x"])
+    assert Path(tidied) != Path(run.out) and Path(run.out) not in Path(tidied).parents
+    assert Path(tidied) not in Path(run.out).parents
+    assert tidy.out == run.out  # poolkit tidy data/raw adds to the weekly dataset
+
+
+# ---------------------------------------------------------------- exports tell weeks apart
+
+
+def test_every_export_names_each_rows_week(env, tmp_path):
+    fake = serve(env, FakeHighLevel(["G1", "G2"]))
+    out = tmp_path / "processed" / "weekly"
+    assert main(run_args(tmp_path)) == 0
+    fake.locations.append("G3")
+    assert main(run_args(tmp_path)) == 0
+    weeks = sorted(p.name for p in (tmp_path / "raw").iterdir())
+    pools = pd.read_csv(out / "pools.csv")  # as a spreadsheet user reads it, not poolkit
+    assert list(pools.columns)[0] == "snapshot"
+    assert pools.groupby("snapshot").size().to_dict() == {weeks[0]: 4, weeks[1]: 6}
+    locations = pd.read_csv(out / "locations.csv")
+    assert sorted(locations.loc[locations["snapshot"] == weeks[1], "location_id"]) == [
+        "G1",
+        "G2",
+        "G3",
+    ]
+    for table in poolkit.PoolTables.TABLES:
+        assert "snapshot" in poolkit.read_dataset(out).__getattribute__(table), table
+
+
+# ---------------------------------------------------------------- order of weekly folders
+
+
+def write_week(folder: Path, pool_name: str) -> None:
+    folder.mkdir(parents=True)
+    body = envelope(make_pool(id="P1", name=pool_name, locationId="L1"))
+    (folder / "L1.json").write_text(json.dumps(body))
+
+
+def test_weekly_folders_without_a_manifest_come_in_the_order_a_person_reads(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    for week in range(1, 11):  # week-1 ... week-10; week-10 is the newest
+        write_week(raw / f"week-{week}", "Old name" if week < 10 else "New name")
+    history = poolkit.read_history(raw)
+    labels = list(history.locations["snapshot"].cat.categories)
+    assert labels == [f"week-{w}" for w in range(1, 11)]
+    found = poolkit.changes(history, "week-9", "week-10")
+    assert found[["old", "new"]].values.tolist() == [["Old name", "New name"]]
+    assert main(["audit", str(raw), "--format", "csv", "--fail-on", "never"]) == 0
+    audited = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert audited["pool"].dropna().unique().tolist() in ([], ["New name"])  # the newest only
+    assert len(poolkit.audit(poolkit.loaders.load(raw))) == len(
+        poolkit.audit(poolkit.read_pools(raw / "week-10"))
+    )
+
+
+def test_snapshots_order_by_their_time_then_by_the_name_as_read():
+    from poolkit.snapshot import ordered
+
+    assert ordered(["week-10", "week-9", "week-1"]) == ["week-1", "week-9", "week-10"]
+    assert ordered(["2026-11-10T080000Z", "2026-11-09T080000Z"]) == [
+        "2026-11-09T080000Z",
+        "2026-11-10T080000Z",
+    ]
+    when = {"b": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+    when["a"] = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    assert ordered(["a", "b"], when) == ["b", "a"]  # the manifests' times, not the names
+
+
+# ---------------------------------------------------------------- one run at a time
+
+
+def test_a_second_run_while_one_holds_the_dataset_exits_2_naming_it(env, tmp_path, capsys):
+    serve(env, FakeHighLevel(["G1"]))
+    out = tmp_path / "processed" / "weekly"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        lock = out.parent / ".weekly.lock"
+        lock.parent.mkdir(parents=True)
+        lock.write_text(
+            json.dumps(
+                {"pid": holder.pid, "host": socket.gethostname(), "started_at": "2026-12-07T08:00"}
+            )
+        )
+        assert main(run_args(tmp_path)) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"pid {holder.pid}" in err[0] and "2026-12-07T08:00" in err[0]
+        assert not (tmp_path / "raw").exists() and not out.exists()  # nothing was done
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(run_args(tmp_path)) == 0  # its holder is gone: the lock is taken over
+    assert "took over the lock" in capsys.readouterr().out
+    assert not lock.exists() and len(dataset_snapshots(out)) == 1
+
+
+def test_two_runs_started_at_once_make_one_week(env, tmp_path):
+    """Two real processes, each slowed by the server: one does the week, the other is told
+    the dataset is held, or (started after the first ended) adds nothing twice."""
+    fake = FakeHighLevel(["G1", "G2"])
+
+    def slow(request):
+        if "number-pools" in request.path:
+            import time
+
+            time.sleep(0.4)
+        return fake(request)
+
+    serve(env, slow)
+    code = "import sys; from poolkit.cli import main; sys.exit(main(sys.argv[1:]))"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, *run_args(tmp_path)],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "POOLKIT_DEBUG": ""},
+        )
+        for _ in range(2)
+    ]
+    results = [(r.wait(timeout=120), r.stderr.read()) for r in runs]
+    codes = sorted(code for code, _ in results)
+    out = tmp_path / "processed" / "weekly"
+    if codes == [0, 2]:
+        refused = next(err for code, err in results if code == 2)
+        assert "another poolkit run holds it" in refused and "pid" in refused
+        assert len(list((tmp_path / "raw").iterdir())) == 1
+    else:  # the second started after the first ended: a second week, each held once
+        assert codes == [0, 0]
+    held = dataset_snapshots(out)
+    assert len(held) == len(set(held)) == len(list((tmp_path / "raw").iterdir()))
+
+
+# ---------------------------------------------------------------- an unfinished week
+
+
+def test_an_unfinished_week_is_finished_by_the_next_run_and_held_once(env, tmp_path, capsys):
+    fake = serve(env, FakeHighLevel(["G1", "B1"], broken={"B1": (403, {"message": "no"})}))
+    out = tmp_path / "processed" / "weekly"
+    assert main(run_args(tmp_path)) == 1  # B1 refused: the week is partial
+    printed = capsys.readouterr()
+    assert "the next poolkit run finishes it" in printed.err and "fetch --resume" not in printed.err
+    (week,) = (tmp_path / "raw").iterdir()
+    assert dataset_snapshots(out) == [week.name]
+    fake.broken.clear()
+    fake.pool_requests.clear()
+    assert main(run_args(tmp_path)) == 0
+    assert f"finishing {week}" in capsys.readouterr().out
+    assert list((tmp_path / "raw").iterdir()) == [week] and fake.pool_requests == ["B1"]
+    assert dataset_snapshots(out) == [week.name]  # once, whole
+    assert json.loads((week / "manifest.json").read_text())["summary"]["failed"] == 0
+    pools = poolkit.read_dataset(out).pools
+    held = set(zip(pools["location_id"], pools["pool_id"]))
+    assert held == raw_pool_ids(week) and len(pools) == len(raw_pool_ids(week)) == 4
+    csv = pd.read_csv(out / "pools.csv")
+    assert len(csv) == 4 and set(csv["snapshot"]) == {week.name}
+
+
+def test_an_unfinished_week_older_than_a_week_stays_and_a_new_one_is_taken(env, tmp_path):
+    fake = serve(env, FakeHighLevel(["G1", "B1"], broken={"B1": (403, {"message": "no"})}))
+    assert main(run_args(tmp_path)) == 1
+    (old,) = (tmp_path / "raw").iterdir()
+    age(old, 7)
+    fake.broken.clear()
+    assert main(run_args(tmp_path)) == 0
+    assert len(list((tmp_path / "raw").iterdir())) == 2
+    assert len(dataset_snapshots(tmp_path / "processed" / "weekly")) == 2
+
+
+# ---------------------------------------------------------------- a killed run
+
+
+def test_a_run_killed_before_its_manifest_caught_up_fetches_only_what_is_missing(env, tmp_path):
+    fake = serve(env, FakeHighLevel([f"G{i}" for i in range(6)]))
+    assert main(["fetch", "--company-id", "C1", "--out", str(tmp_path / "raw")]) == 0
+    (week,) = (tmp_path / "raw").iterdir()
+    manifest = json.loads((week / "manifest.json").read_text())
+    for entry in manifest["locations"]:  # as the manifest stood at the start of the fetch
+        entry.update(status="pending", file=None)
+    manifest["summary"] = {"ok": 0, "failed": 0, "pending": 6}
+    (week / "manifest.json").write_text(json.dumps(manifest))
+    (week / "G4.json").unlink()  # killed before these were written
+    (week / "G5.json").unlink()
+    fake.pool_requests.clear()
+    assert main(run_args(tmp_path)) == 0
+    assert sorted(fake.pool_requests) == ["G4", "G5"]
+    assert dataset_snapshots(tmp_path / "processed" / "weekly") == [week.name]
+    assert len(raw_pool_ids(week)) == 12
+
+
+def test_a_week_fetched_by_a_run_killed_before_the_add_is_added_not_fetched(env, tmp_path, capsys):
+    fake = serve(env, FakeHighLevel(["G1", "G2"]))
+    assert main(["fetch", "--company-id", "C1", "--out", str(tmp_path / "raw")]) == 0
+    (week,) = (tmp_path / "raw").iterdir()
+    fake.pool_requests.clear()
+    assert main(run_args(tmp_path, report=True)) == 0
+    assert f"adding {week}" in capsys.readouterr().out
+    assert fake.pool_requests == [] and list((tmp_path / "raw").iterdir()) == [week]
+    assert dataset_snapshots(tmp_path / "processed" / "weekly") == [week.name]
+    assert (tmp_path / "r.html").is_file()
+
+
+# ---------------------------------------------------------------- a run that cannot start
+
+
+def test_a_run_whose_agency_token_is_refused_leaves_nothing(env, tmp_path, capsys):
+    env.expect_request("/locations/search").respond_with_json(
+        {"statusCode": 401, "message": "Invalid JWT"}, status=401
+    )
+    assert main(run_args(tmp_path)) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    raw = tmp_path / "raw"
+    assert not raw.exists() or not any(raw.iterdir())
+    assert not (tmp_path / "processed" / "weekly").exists()
+
+
+def test_a_run_every_location_refuses_leaves_nothing(env, tmp_path, capsys):
+    serve(env, FakeHighLevel(["G1"], broken={"G1": (401, {"message": "Invalid JWT"})}))
+    args = ["run", "G1", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "p")]
+    assert main([*args, "--report", str(tmp_path / "r.html")]) == 2
+    assert "refused the token" in capsys.readouterr().err
+    assert not any((tmp_path / "raw").iterdir()) and not (tmp_path / "p").exists()
+
+
+def test_a_run_with_no_server_leaves_nothing(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = poolkit.Client("pit-test", base_url=f"http://127.0.0.1:{port}", max_retries=0)
+    raw, out = tmp_path / "raw", tmp_path / "processed" / "weekly"
+    with pytest.raises(poolkit.NetworkError):
+        poolkit.run(company_id="C1", raw=raw, out=out, report=None, client=client)
+    assert not raw.exists() or not any(raw.iterdir())
+    assert not out.exists() and not (out.parent / ".weekly.lock").exists()
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def tidied(tmp_path: Path) -> Path:
+    out = tmp_path / "processed" / "weekly"
+    assert main(["tidy", str(REPO / "data" / "sample"), "--out", str(out)]) == 0
+    return out
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_dataset_marker_of_a_newer_poolkit_is_refused_and_left_as_it_is(tmp_path, capsys):
+    out = tidied(tmp_path)
+    marker = json.loads((out / "poolkit-dataset.json").read_text())
+    (out / "poolkit-dataset.json").write_text(json.dumps({**marker, "version": 99}))
+    before = files_of(out)
+    capsys.readouterr()
+    for args in (["audit", str(out)], ["tidy", str(REPO / "data" / "sample"), "--out", str(out)]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "newer poolkit" in err[0] and "poolkit-dataset.json" in err[0]
+    assert files_of(out) == before
+
+
+def test_a_manifest_of_a_newer_poolkit_is_refused(tmp_path, capsys):
+    week = tmp_path / "raw" / "2026-12-07T080000Z"
+    write_week(week, "Sales")
+    (week / "manifest.json").write_text(
+        json.dumps({"manifest_version": 7, "snapshot": week.name, "locations": []})
+    )
+    out = tmp_path / "processed"
+    assert main(["tidy", str(tmp_path / "raw"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "newer poolkit" in err[0] and "manifest.json" in err[0]
+    assert not out.exists()
+
+
+def test_a_corrupt_part_is_named_and_nothing_changes(tmp_path, capsys):
+    out = tidied(tmp_path)
+    (part,) = (out / "pools").rglob("*.parquet")
+    part.write_bytes(b"PAR1 not really")
+    before = files_of(out)
+    capsys.readouterr()
+    assert main(["audit", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(part) in err[0]
+    assert files_of(out) == before
+
+
+def test_a_dataset_folder_holding_foreign_files_is_refused(tmp_path, capsys):
+    out = tmp_path / "processed" / "weekly"
+    out.mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    assert main(["tidy", str(REPO / "data" / "sample"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "notes.txt" in err[0]
+    assert files_of(out) == {str(out / "notes.txt"): b"mine"}
