@@ -135,6 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         out=args.out,
         report=report,
         mask_numbers=args.mask_numbers,
+        new=args.new,
         workers=args.workers,
         base_url=args.base_url,
         progress=True if args.progress else None,
@@ -420,6 +421,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--no-report", action="store_true", help="add the week to the dataset, write no report"
+    )
+    run.add_argument(
+        "--new",
+        action="store_true",
+        help="fetch a new snapshot even when this week's is complete and in the dataset",
     )
     _fail_on_option(run)
     run.add_argument("--mask-numbers", action="store_true", help="mask phone numbers in the report")

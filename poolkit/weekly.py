@@ -1,15 +1,16 @@
-"""The weekly job as a function: ``run`` fetches a snapshot, adds it to the dataset and
-writes the report, one run at a time per dataset, finishing what an earlier run left.
+"""The weekly job as a function: ``run`` fetches this week's snapshot, adds it to the
+dataset and writes the report; run again, it finishes what a run left and does nothing twice.
 
 A year of Mondays ends in a dataset that holds every week once, whole:
 
 - a lock beside the dataset (``.<name>.lock``: pid, host, start) lets one run in; a second
   run raises ``RunLockedError``; a lock whose process is gone is taken over;
-- the newest snapshot under ``raw``, when a run left it unfinished (pending or failed
-  locations) less than ``resume_within`` ago, is completed rather than a new one begun, and
-  its complete version replaces the partial one in the dataset in one commit;
-- every snapshot under ``raw`` that the dataset lacks (a run killed between the fetch and
-  the add) is added, not fetched again;
+- a snapshot taken less than ``RESUME_WITHIN`` ago is this week's: a run completes it
+  when a run left it unfinished (its complete version replaces the partial one in the
+  dataset, in one commit), adds it when a run was stopped before adding it, and otherwise
+  fetches nothing (``new=True`` fetches all the same);
+- every snapshot under ``raw`` the dataset lacks is added, never fetched again;
+- a pool file fully written counts as fetched, whatever the manifest had time to say;
 - a run that cannot start (the token refused, no network) leaves no snapshot behind.
 """
 
@@ -29,12 +30,15 @@ import pandas as pd
 from .dataset import dataset_snapshots
 from .errors import AuthenticationError, PoolkitError, RunLockedError, TokenRefusedError
 from .fetch import FetchResult, fetch_pools
+from .findings import audit
+from .loaders import load
+from .report import build_report
 from .schemas import is_dataset
-from .snapshot import SNAPSHOT_FILES, Snapshot, snapshot_at
+from .snapshot import MANIFEST, SNAPSHOT_FILES, Snapshot, snapshot_at
 from .tables import PoolTables, read_dataset, select_snapshots, snapshots_in
 from .tidy import read_pools, snapshot_folders
 
-__all__ = ["RunResult", "add_to_dataset", "dataset_lock", "run", "unfinished_snapshot"]
+__all__ = ["RESUME_WITHIN", "RunResult", "add_to_dataset", "dataset_lock", "run", "this_week"]
 
 #: How long after it was taken an unfinished snapshot is still completed by the next run;
 #: an older one stays as it is (partial) and the run takes a new snapshot.
@@ -179,30 +183,32 @@ class dataset_lock:
 
 @dataclass
 class RunResult:
-    """What a weekly run did: the ``snapshot`` it made or finished (``fetch`` None when it
-    only added a snapshot a killed run had fetched), what it added to the dataset, the
-    ``findings`` of the snapshot and the ``report`` file."""
+    """What a weekly run did: ``state``, how it found this week's snapshot (``new``: it
+    fetched one; ``finished``: it completed one a run left unfinished; ``added``: it added
+    one a run fetched and was stopped before adding; ``done``: the week was done already,
+    only the report was written again), the ``snapshot``, the ``fetch`` (None when nothing
+    was fetched), what it added to the dataset, the ``findings`` and the ``report`` file."""
 
+    state: str
     snapshot: Snapshot
     fetch: FetchResult | None
     added: Added
-    resumed: bool
     findings: pd.DataFrame
     report: Path | None
 
 
-def unfinished_snapshot(
+def this_week(
     raw: str | os.PathLike, *, now: datetime | None = None, within: timedelta = RESUME_WITHIN
 ) -> Snapshot | None:
-    """The newest snapshot under ``raw`` when a run left it unfinished (locations pending or
-    failed) and it was taken less than ``within`` ago: the next run completes it."""
+    """The newest snapshot under ``raw`` when it was taken less than ``within`` ago (the
+    week's, which a run completes, adds or leaves as it is rather than fetch again)."""
     raw = Path(raw)
     snaps = [snapshot_at(f) for f in snapshot_folders(raw)] if raw.is_dir() else []
-    snaps = [s for s in snaps if s.folder is not None and (s.folder / "manifest.json").is_file()]
-    if not snaps or snaps[-1].complete:
+    snaps = [s for s in snaps if s.folder is not None and (s.folder / MANIFEST).is_file()]
+    if not snaps or snaps[-1].taken_at is None:
         return None
-    latest, now = snaps[-1], now or datetime.now(timezone.utc)
-    return latest if latest.taken_at is None or now - latest.taken_at < within else None
+    now = now or datetime.now(timezone.utc)
+    return snaps[-1] if now - snaps[-1].taken_at < within else None
 
 
 def run(
@@ -213,33 +219,46 @@ def run(
     out: str | os.PathLike = "data/processed/weekly",
     report: str | os.PathLike | None = "reports/number-pools.html",
     mask_numbers: bool = False,
+    new: bool = False,
     say: Callable[[str], None] = print,
     **fetch_options,
 ) -> RunResult:
-    """The weekly job: fetch (or finish the week a run left unfinished), add every snapshot
-    the dataset lacks, write the report of the snapshot and its history.
+    """The weekly job, safe to run again: this week's snapshot fetched (or finished where a
+    run left it unfinished), every snapshot the dataset lacks added, the report of the
+    snapshot and its history written.
 
-    ``fetch_options`` go to ``fetch_pools`` (``workers``, ``base_url``, ``numbers``,
-    ``token``, ``progress``...). Raises ``RunLockedError`` when another run holds the
-    dataset, and ``PoolkitError`` when nothing could be fetched (nothing is left behind)."""
+    A snapshot taken less than ``RESUME_WITHIN`` (6 days) ago is this week's: a run
+    completes it when locations are pending or failed, adds it when a run was stopped
+    before adding it, and otherwise fetches nothing (``new=True`` fetches a new snapshot
+    all the same). ``fetch_options`` go to ``fetch_pools`` (``workers``, ``base_url``,
+    ``numbers``, ``token``, ``client``, ``progress``...). Raises ``RunLockedError`` when
+    another run holds the dataset, and ``PoolkitError`` when nothing could be fetched
+    (nothing is left behind)."""
     raw, out = Path(raw), Path(out)
     with dataset_lock(out) as lock:
         if lock.took_over is not None:
             say(f"took over the lock of a run that ended without releasing it ({lock.path})")
-        resume = unfinished_snapshot(raw)
-        if resume is not None:
-            say(f"finishing {resume.folder}: a run left it unfinished")
-        fetched = _fetched_not_added(raw, out)
-        if resume is None and fetched is not None:  # a run was killed before adding it
-            say(f"adding {fetched.folder}: a run fetched it and stopped before adding it")
-            return _finish(fetched, None, raw, out, report, mask_numbers, resumed=False)
+        _remove_empty_folders(raw)  # a run killed as it made its folder
+        week = None if new else this_week(raw)
+        held = set(dataset_snapshots(out)) if is_dataset(out) else set()
+        if week is not None and week.complete:
+            if week.id in held:
+                say(
+                    f"this week's snapshot {week.folder} is complete and in {out}: nothing to "
+                    "fetch (poolkit run --new fetches a new one)"
+                )
+                return _finish("done", week, None, raw, out, report, mask_numbers)
+            say(f"adding {week.folder}: a run fetched it and stopped before adding it")
+            return _finish("added", week, None, raw, out, report, mask_numbers)
+        if week is not None:
+            say(f"finishing {week.folder}: a run left it unfinished")
         before = {p.name for p in raw.iterdir()} if raw.is_dir() else set()
         try:
             result = fetch_pools(
                 location_ids,
                 company_id=company_id,
                 out=raw,
-                resume=resume.folder if resume else None,
+                resume=week.folder if week else None,
                 **fetch_options,
             )
         except PoolkitError:
@@ -247,7 +266,7 @@ def run(
             raise
         failures = result.failures
         if (
-            resume is None
+            week is None
             and len(failures)
             and (failures["error"] == "AuthenticationError").all()
             and not len(result.tables.pools)
@@ -257,43 +276,36 @@ def run(
                 f"every location refused the token; nothing was kept. Hint: "
                 f"{AuthenticationError.hint}"
             )
+        state = "new" if week is None else "finished"
         snap = snapshot_at(result.snapshot)
-        return _finish(snap, result, raw, out, report, mask_numbers, resumed=resume is not None)
-
-
-def _fetched_not_added(raw: Path, out: Path) -> Snapshot | None:
-    """The newest snapshot under ``raw`` when it is complete, recent and not in the dataset
-    ``out``: a run fetched it and was stopped before adding it."""
-    snaps = [snapshot_at(f) for f in snapshot_folders(raw)] if raw.is_dir() else []
-    if not snaps or not snaps[-1].complete or snaps[-1].taken_at is None:
-        return None
-    held = set(dataset_snapshots(out)) if is_dataset(out) else set()
-    latest = snaps[-1]
-    recent = datetime.now(timezone.utc) - latest.taken_at < RESUME_WITHIN
-    return latest if recent and latest.id not in held else None
+        return _finish(state, snap, result, raw, out, report, mask_numbers)
 
 
 def _finish(
+    state: str,
     snap: Snapshot,
     fetched: FetchResult | None,
     raw: Path,
     out: Path,
     report,
     mask_numbers: bool,
-    *,
-    resumed: bool,
 ) -> RunResult:
     """Add the snapshot (replacing a partial version of it) and every other one under
     ``raw`` the dataset lacks; write the report; audit the snapshot."""
-    from .findings import audit
-    from .loaders import load
-    from .report import build_report
-
     added = add_to_dataset(snapshot_folders(raw), out, replace=[snap.id])
     if report is not None:
         build_report(snap.folder, report, mask_numbers=mask_numbers)
     findings = audit(load(snap.folder))
-    return RunResult(snap, fetched, added, resumed, findings, Path(report) if report else None)
+    return RunResult(state, snap, fetched, added, findings, Path(report) if report else None)
+
+
+def _remove_empty_folders(raw: Path) -> None:
+    """Remove the empty folders under ``raw`` (a run killed between making its snapshot
+    folder and writing its manifest leaves one); nothing else is touched."""
+    if raw.is_dir():
+        for folder in raw.iterdir():
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 def _remove_new_empty(raw: Path, before: set[str]) -> None:

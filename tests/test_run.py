@@ -25,7 +25,7 @@ def test_two_weekly_runs_make_a_dataset_of_two_snapshots_and_a_report_of_the_cha
     assert "One snapshot so far" in report.read_text()
 
     fake.locations.append("G3")  # a week on, the agency has a location more
-    assert main([*args, "--fail-on", "never"]) == 0
+    assert main([*args, "--fail-on", "never", "--new"]) == 0
     assert len(dataset_snapshots(out)) == 2
     html = report.read_text()
     assert "1 location added" in html and "Name of G3" in html

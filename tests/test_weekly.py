@@ -78,9 +78,9 @@ def test_a_field_sent_one_week_and_not_the_next_keeps_the_dataset_readable(env, 
     assert both.pools["whisper"].dtype == "boolean"  # documented dtypes kept
     # a field whose type changes between weeks is kept, as text
     fake.bodies["G1"] = envelope(make_pool(id="G1-p0", locationId="G1", priority=3))
-    assert main(run_args(tmp_path)) == 0
+    assert main([*run_args(tmp_path), "--new"]) == 0
     fake.bodies["G1"] = envelope(make_pool(id="G1-p0", locationId="G1", priority="high"))
-    assert main(run_args(tmp_path)) == 0
+    assert main([*run_args(tmp_path), "--new"]) == 0
     pools = poolkit.read_dataset(out).pools
     assert pools["priority"].dropna().tolist() == ["3", "high"]
     assert main(["audit", str(out), "--fail-on", "never"]) == 0
@@ -106,7 +106,7 @@ def test_every_export_names_each_rows_week(env, tmp_path):
     out = tmp_path / "processed" / "weekly"
     assert main(run_args(tmp_path)) == 0
     fake.locations.append("G3")
-    assert main(run_args(tmp_path)) == 0
+    assert main([*run_args(tmp_path), "--new"]) == 0
     weeks = sorted(p.name for p in (tmp_path / "raw").iterdir())
     pools = pd.read_csv(out / "pools.csv")  # as a spreadsheet user reads it, not poolkit
     assert list(pools.columns)[0] == "snapshot"
