@@ -43,8 +43,7 @@ from .model import (
     set_aside,
 )
 from .phones import valid_numbers
-from .schemas import SOURCE
-from .tables import PoolTables, isin
+from .tables import PoolTables, file_keys, isin
 
 __all__ = ["FINDING_DTYPES", "RULES", "SEVERITIES", "Rule", "audit", "findings_summary", "rule"]
 
@@ -447,7 +446,7 @@ def recording_consent(tables: PoolTables) -> pd.DataFrame:
 def contract_problem(tables: PoolTables) -> pd.DataFrame:
     problems = tables.problems
     locations = tables.locations
-    files = locations[SOURCE["locations"]]
+    files = file_keys(tables, "locations")
     single = ~files.duplicated(keep=False)  # a file of one location names it
     by_source = pd.Series(
         locations["location_id"].to_numpy()[single.to_numpy()], index=files[single.to_numpy()]
@@ -465,7 +464,7 @@ def contract_problem(tables: PoolTables) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "location_id": problems["location_id"].fillna(
-                problems["source"].map(by_source).astype(problems["location_id"].dtype)
+                file_keys(tables, "problems").map(by_source).astype(problems["location_id"].dtype)
             ),
             "pool_id": problems["pool_id"],
             "detail": detail,

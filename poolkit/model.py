@@ -37,7 +37,7 @@ import pandas as pd
 from .phones import to_e164
 from .schemas import SOURCE, is_numbers_page
 from .snapshot import INVENTORY_PAGE, MANIFEST, ordered
-from .tables import PoolTables, isin, row_snapshots
+from .tables import PoolTables, file_keys, isin, row_snapshots
 from .values import answered, blank, has_service, off, on, shown
 
 __all__ = [
@@ -171,8 +171,8 @@ def pool_rows(tables: PoolTables, which: np.ndarray | None = None) -> np.ndarray
     that pools without an id keep their numbers), and the numbers of a file where it does
     not are joined by location, pool id and file."""
     keys = [*POOL_KEY, "source"]  # a number's file is its pool's
-    pools = tables.pools[[*POOL_KEY, SOURCE["pools"]]].set_axis(keys, axis=1)
-    numbers = tables.numbers[[*POOL_KEY, SOURCE["numbers"]]].set_axis(keys, axis=1)
+    pools = tables.pools[POOL_KEY].assign(source=file_keys(tables, "pools").to_numpy())
+    numbers = tables.numbers[POOL_KEY].assign(source=file_keys(tables, "numbers").to_numpy())
     picked = np.arange(len(numbers)) if which is None else np.flatnonzero(which)
     counts = tables.pools["number_count"].fillna(0).to_numpy(dtype=np.int64)
     if counts.sum() == len(numbers):
@@ -274,11 +274,13 @@ def set_aside(tables: PoolTables) -> pd.DataFrame:
     if not maybe.any():
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     positions: dict[Any, np.ndarray] = {}
-    pool_sources = tables.pools[SOURCE["pools"]].astype(object)
-    skipped = _skipped_entries(problems)
+    pool_sources = file_keys(tables, "pools")
+    problem_files = file_keys(tables, "problems")
+    skipped = _skipped_entries(problems, problem_files)
     rows = []
-    for problem in problems[maybe].itertuples(index=False):
-        source = problem.source
+    for problem, source in zip(
+        problems[maybe].itertuples(index=False), problem_files[maybe].tolist()
+    ):
         if not isinstance(source, str) or INVENTORY_PAGE.fullmatch(os.path.basename(source)):
             continue
         found = _AT.match(problem.path)
@@ -304,13 +306,14 @@ def set_aside(tables: PoolTables) -> pd.DataFrame:
     return frame
 
 
-def _skipped_entries(problems: pd.DataFrame) -> dict[str, list[int]]:
-    """Per source, the indices of pool entries that were not objects (no pool row)."""
-    gone = problems[
+def _skipped_entries(problems: pd.DataFrame, files: pd.Series) -> dict[str, list[int]]:
+    """Per file (``files``: each problem's), the indices of pool entries that were not
+    objects (no pool row)."""
+    gone = (
         problems["problem"].astype(object).fillna("").str.startswith("pool entry is a").to_numpy()
-    ]
+    )
     out: dict[str, list[int]] = {}
-    for source, path in zip(gone["source"], gone["path"]):
+    for source, path in zip(files[gone], problems["path"][gone]):
         found = _ENTRY.match(path) if isinstance(path, str) else None
         if found:
             out.setdefault(source, []).append(int(found["at"]))

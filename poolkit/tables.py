@@ -9,22 +9,21 @@ dtypes are ``poolkit.schemas``'; the Parquet dataset is ``poolkit.dataset``'s.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .dataset import (
-    read_frames,
-    write_dataset,
-)
+from .dataset import dataset_snapshots, read_frames, read_marker, write_dataset
 from .errors import DatasetError
 from .excel import write_excel
 from .schemas import (
@@ -39,7 +38,7 @@ from .schemas import (
     pandas_dtype,
     schema_1_renames,
 )
-from .snapshot import snapshot_at
+from .snapshot import snapshot_at, write_atomic
 
 __all__ = [
     "PoolTables",
@@ -56,6 +55,33 @@ __all__ = [
 def sources(tables: "PoolTables", table: str) -> list:
     """Each row's file of one of ``tables`` (by its ``SOURCE`` column), as Python objects."""
     return getattr(tables, table)[SOURCE[table]].astype(object).tolist()
+
+
+def file_keys(tables: "PoolTables", table: str) -> pd.Series:
+    """Each row's file, told apart across snapshots: its ``SOURCE`` alone, or, where the
+    rows carry their ``snapshot`` (a dataset stores files by their name in the snapshot),
+    the snapshot and the file together."""
+    frame = getattr(tables, table)
+    files = frame[SOURCE[table]].astype(object)
+    if "snapshot" not in frame:
+        return files
+    return (frame["snapshot"].astype(str) + "/" + files).where(files.notna(), None)
+
+
+def relative_sources(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """``frame`` with its file column relative to each row's snapshot (``L1.json``): the
+    same form for every week, wherever the snapshot folders were, and nothing of the
+    machine's paths (responses given as Python objects keep ``<memory>[i]``)."""
+    column = SOURCE.get(table)
+    if column is None or column not in frame:
+        return frame
+    files = frame[column].astype(object)
+    named = files.map(
+        lambda f: (
+            os.path.basename(f) if isinstance(f, str) and not f.startswith(MEMORY_SOURCE) else f
+        )
+    )
+    return frame.assign(**{column: named.astype(frame[column].dtype)})
 
 
 @dataclass(repr=False)
@@ -101,7 +127,7 @@ class PoolTables:
                 "already (compute them first to write them elsewhere)"
             )
         return write_dataset(
-            dict(self),
+            {name: relative_sources(frame, name) for name, frame in self},
             {name: row_snapshots(self, name) for name in self.TABLES},
             snapshot_times(self),
             Path(directory),
@@ -115,12 +141,9 @@ class PoolTables:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         for name, frame in self.exported().items():
-            tmp = out / f".{name}.csv.{secrets.token_hex(6)}.tmp"
-            try:
-                frame.to_csv(tmp, index=False)
-                os.replace(tmp, out / f"{name}.csv")
-            finally:
-                tmp.unlink(missing_ok=True)
+            _replace_file(
+                out / f"{name}.csv", lambda tmp, frame=frame: frame.to_csv(tmp, index=False)
+            )
         return out
 
     def to_excel(self, path: str | os.PathLike) -> Path:
@@ -131,11 +154,90 @@ class PoolTables:
         """The tables as files hold them: each row's ``snapshot`` first, so that a CSV or a
         sheet of many weeks tells them apart."""
         return {
-            name: frame.drop(columns="snapshot", errors="ignore").assign(
+            name: relative_sources(frame, name)
+            .drop(columns="snapshot", errors="ignore")
+            .assign(
                 snapshot=pd.Series(row_snapshots(self, name), index=frame.index, dtype="string")
             )[["snapshot", *(c for c in frame.columns if c != "snapshot")]]
             for name, frame in self
         }
+
+
+def _replace_file(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` then rename ``tmp`` to ``path``: a failed write leaves what was there."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+#: Which snapshots a dataset's CSVs hold, written once they all do: a dataset whose CSVs
+#: were left half-written (a run killed as it wrote them) has none, and gets them whole.
+CSV_STATE = ".poolkit-csv.json"
+
+
+def update_dataset_csv(
+    directory: str | os.PathLike,
+    added: PoolTables | None = None,
+    *,
+    held_before: Iterable[str] = (),
+    replaced: bool = False,
+) -> str:
+    """Bring a dataset's CSVs (``<table>.csv``, every snapshot, each row's named) up to
+    date: append the rows of the snapshots just ``added`` when the CSVs hold exactly
+    ``held_before`` in the dataset's columns (a week costs its own rows, not the year's);
+    else write them whole from the dataset. Says which it did (``current``, ``appended``,
+    ``rewritten``)."""
+    out = Path(directory)
+    held, marker = dataset_snapshots(out), read_marker(out)
+    state_file = out / CSV_STATE
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        state = None
+    files = {name: out / f"{name}.csv" for name in TABLES}
+    present = all(path.is_file() for path in files.values())
+    if present and state == held and added is None:
+        return "current"
+    columns = {
+        name: ["snapshot", *(marker["tables"].get(name) or {}).get("columns", SCHEMAS[name])]
+        for name in TABLES
+    }
+    can_append = (
+        added is not None
+        and not replaced
+        and present
+        and state == list(held_before)
+        and all(
+            pd.read_csv(files[name], nrows=0).columns.tolist() == columns[name] for name in TABLES
+        )
+        and all(
+            set(frame.columns) <= set(columns[name]) for name, frame in added.exported().items()
+        )
+    )
+    state_file.unlink(missing_ok=True)  # from here until it is written again, CSVs are stale
+    if can_append:
+        for name, frame in added.exported().items():
+            if len(frame):
+                rows = frame.reindex(columns=columns[name])
+                _replace_file(files[name], lambda tmp, f=files[name], r=rows: _appended(f, tmp, r))
+        how = "appended"
+    else:
+        read_dataset(out).to_csv(out)
+        how = "rewritten"
+    write_atomic(state_file, json.dumps(held).encode())
+    return how
+
+
+def _appended(source: Path, tmp: Path, rows: pd.DataFrame) -> None:
+    """``tmp``: a copy of the CSV ``source`` with ``rows`` after its own."""
+    shutil.copyfile(source, tmp)
+    with open(tmp, "a", newline="") as handle:
+        rows.to_csv(handle, index=False, header=False)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def read_csv(path: str | os.PathLike, table: str | None = None) -> pd.DataFrame:

@@ -35,7 +35,13 @@ from .loaders import load
 from .report import build_report
 from .schemas import is_dataset
 from .snapshot import MANIFEST, SNAPSHOT_FILES, Snapshot, snapshot_at
-from .tables import PoolTables, read_dataset, select_snapshots, snapshots_in
+from .tables import (
+    PoolTables,
+    read_dataset,
+    select_snapshots,
+    snapshots_in,
+    update_dataset_csv,
+)
 from .tidy import read_pools, snapshot_folders
 
 __all__ = ["RESUME_WITHIN", "RunResult", "add_to_dataset", "dataset_lock", "run", "this_week"]
@@ -47,12 +53,14 @@ RESUME_WITHIN = timedelta(days=6)
 
 @dataclass
 class Added:
-    """What ``add_to_dataset`` did: the snapshots added, replaced and already there."""
+    """What ``add_to_dataset`` did: the snapshots added, replaced and already there, the
+    tables it read, and how the CSVs were brought up to date (``update_dataset_csv``)."""
 
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     tables: PoolTables | None = None
+    csv: str | None = None
 
 
 def add_to_dataset(
@@ -83,6 +91,7 @@ def add_to_dataset(
         already = sorted(found & wanted)
         tables = select_snapshots(tables, found - wanted)
     result = Added(already=already)
+    held_before = dataset_snapshots(out) if is_dataset(out) else []
     if tables is not None and snapshots_in(tables):
         ids = snapshots_in(tables)
         result.replaced = sorted(ids & held)
@@ -91,11 +100,12 @@ def add_to_dataset(
         if check is not None:
             check(tables)
         tables.to_parquet(out, append=True, replace=bool(result.replaced))
-    if is_dataset(out):
-        whole = read_dataset(out)
-        whole.to_csv(out)  # the CSVs (and the workbook) hold every snapshot, each row's named
+    if is_dataset(out):  # the CSVs (and the workbook) hold every snapshot, each row's named
+        result.csv = update_dataset_csv(
+            out, result.tables, held_before=held_before, replaced=bool(result.replaced)
+        )
         if xlsx:
-            whole.to_excel(out / "tables.xlsx")
+            read_dataset(out).to_excel(out / "tables.xlsx")
     return result
 
 

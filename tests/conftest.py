@@ -6,6 +6,7 @@ import copy
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import settings
 
@@ -170,3 +171,20 @@ def pytest_terminal_summary(terminalreporter):
     out.mkdir(exist_ok=True)
     name = "robustness-fuzz.json" if FUZZ else "robustness.json"  # make fuzz keeps make test's
     (out / name).write_text(json.dumps(dict(sorted(COUNTS.items())), indent=2) + "\n")
+
+
+#: The columns that name each row's file (README, "Tables"): a dataset keeps the file's name
+#: in its snapshot, wherever the snapshot folder was.
+FILE_COLUMNS = ("pool_source", "number_source", "location_source", "inventory_source", "source")
+
+
+def by_file_name(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its file columns as the files' names (``/raw/week/L1.json`` ->
+    ``L1.json``), as a dataset stores them; ``<memory>[i]`` stays."""
+    out = frame.copy()
+    for column in set(FILE_COLUMNS) & set(frame.columns):
+        out[column] = frame[column].map(
+            lambda f: f if not isinstance(f, str) or f.startswith("<memory>") else Path(f).name,
+            na_action="ignore",
+        )
+    return out

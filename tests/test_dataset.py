@@ -14,7 +14,7 @@ import poolkit
 from poolkit.synthetic import SyntheticSpec, generate, write_snapshot
 from poolkit.tables import empty_tables
 
-from conftest import envelope, make_pool
+from conftest import by_file_name, envelope, make_pool
 
 
 def assert_same(left: poolkit.PoolTables, right: poolkit.PoolTables) -> None:
@@ -22,7 +22,7 @@ def assert_same(left: poolkit.PoolTables, right: poolkit.PoolTables) -> None:
     for name, frame in left:
         read = getattr(right, name)
         assert list(read.columns)[-1] == "snapshot", name
-        pd.testing.assert_frame_equal(read.drop(columns="snapshot"), frame)
+        pd.testing.assert_frame_equal(read.drop(columns="snapshot"), by_file_name(frame))
 
 
 @pytest.fixture

@@ -386,3 +386,51 @@ def test_a_dataset_folder_holding_foreign_files_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "notes.txt" in err[0]
     assert files_of(out) == {str(out / "notes.txt"): b"mine"}
+
+
+# ---------------------------------------------------------------- the CSVs, week by week
+
+
+def csv_bytes(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / f"{name}.csv").read_bytes() for name in poolkit.PoolTables.TABLES}
+
+
+def test_a_week_is_appended_to_the_csvs_and_they_read_as_if_written_whole(
+    env, tmp_path, monkeypatch
+):
+    """The CSVs gain each week's rows (a week costs its own rows, not the year's); a run
+    killed while writing them leaves them to be written whole by the next: either way they
+    are what writing the whole dataset gives, byte for byte."""
+    fake = serve(env, FakeHighLevel(["G1", "G2"]))
+    out = tmp_path / "processed" / "weekly"
+    raw = tmp_path / "raw"
+    ran = [poolkit.run(company_id="C1", raw=raw, out=out, report=None, new=True)]
+    for week in range(3):
+        fake.locations.append(f"N{week}")
+        fake.bodies["G1"] = envelope(make_pool(id="G1-p0", locationId="G1", priority=week))
+        ran.append(poolkit.run(company_id="C1", raw=raw, out=out, report=None, new=True))
+    # a field new to the dataset (priority) changes the header: then they are written whole
+    assert [r.added.csv for r in ran] == ["rewritten", "rewritten", "appended", "appended"]
+    whole = tmp_path / "whole"
+    poolkit.read_dataset(out).to_csv(whole)
+    assert csv_bytes(out) == csv_bytes(whole)
+    assert len(pd.read_csv(out / "locations.csv")) == 2 + 3 + 4 + 5
+
+    from poolkit import tables as tables_module
+
+    real, calls = tables_module._appended, []
+
+    def killed(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the run stops between two CSVs
+        return real(*args)
+
+    monkeypatch.setattr(tables_module, "_appended", killed)
+    fake.locations.append("N9")
+    assert main([*run_args(tmp_path), "--new"]) == 130
+    monkeypatch.setattr(tables_module, "_appended", real)
+    assert main(run_args(tmp_path)) == 0  # this week's is in: its CSVs are written whole
+    poolkit.read_dataset(out).to_csv(whole)
+    assert csv_bytes(out) == csv_bytes(whole)
+    assert set(pd.read_csv(out / "locations.csv")["location_id"]) >= {"N9"}
