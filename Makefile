@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/fetch.py
 	$(BIN)/python benchmarks/audit.py
 	$(BIN)/python benchmarks/report.py
+	$(BIN)/python benchmarks/weekly.py
 
 sample: $(VENV)/.installed
 	$(BIN)/python scripts/make_sample.py

@@ -23,8 +23,10 @@ import secrets
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DatasetError
 from .schemas import (
@@ -264,7 +266,7 @@ def write_dataset(
             name: [p for p in parts if p.split("/")[1].removeprefix("snapshot=") not in there]
             for name, parts in _committed(out).items()
         }
-        first_row = {  # row numbers go on from the dataset's, so that order is kept
+        first_row = old.get("rows") or {  # row numbers go on, so that order is kept
             name: sum(pq.ParquetFile(p).metadata.num_rows for p in _parts(out, name))
             for name in TABLES
         }
@@ -289,6 +291,7 @@ def write_dataset(
     out.mkdir(parents=True, exist_ok=True)
     written = _write_parts(out, arrow)
     marker["parts"] = {name: committed[name] + written.get(name, []) for name in committed}
+    marker["rows"] = {name: first_row.get(name, 0) + len(frames[name]) for name in TABLES}
     if not marker.get("schema_1_parts"):
         marker.pop("schema_1_parts", None)
     write_atomic(out / DATASET_MARKER, (json.dumps(marker, indent=2) + "\n").encode())  # commit
@@ -303,9 +306,9 @@ def _write_parts(out: Path, arrow: dict[str, pa.Table]) -> dict[str, list[str]]:
 
     token, written = secrets.token_hex(8), {}
     for name, table in arrow.items():
-        labels = table.column("snapshot").to_pylist()
-        for label in dict.fromkeys(labels):
-            rows = pa.array([value == label for value in labels])
+        labels = table.column("snapshot")
+        for label in labels.unique().to_pylist():
+            rows = pc.equal(labels, label)
             part = f"{name}/snapshot={label}/part-{token}.parquet"
             (out / part).parent.mkdir(parents=True, exist_ok=True)
             with open(out / part, "wb") as handle:
@@ -330,8 +333,20 @@ def _typed(frame, spec: dict):
     missing = [c for c in dtypes if c not in frame.columns]  # a field these weeks lack
     if missing:
         frame = frame.assign(**dict.fromkeys(missing, None))
+    if isinstance(frame, pd.DataFrame):  # only the columns not typed so already
+        dtypes = {c: t for c, t in dtypes.items() if str(frame[c].dtype) != str(t)}
+        recoded = {  # categories read as categories: recoded, not rebuilt from text
+            c: frame[c].cat.set_categories(t.categories)
+            for c, t in dtypes.items()
+            if isinstance(t, pd.CategoricalDtype)
+            and isinstance(frame[c].dtype, pd.CategoricalDtype)
+            and frame[c].cat.categories.isin(t.categories).all()
+        }
+        frame = frame.assign(**recoded)
+        dtypes = {c: t for c, t in dtypes.items() if c not in recoded}
     categorical = {c: t for c, t in dtypes.items() if isinstance(t, pd.CategoricalDtype)}
-    frame = frame.astype({c: object for c in [*categorical, *missing]}).astype(dtypes)
+    frame = frame.astype({c: object for c in [*categorical, *missing] if c in dtypes})
+    frame = frame.astype(dtypes)
     return frame[[c for c in spec["columns"] if c in frame.columns]]
 
 
@@ -354,9 +369,9 @@ def read_frames(
         )
     marker = _current_marker(read_marker(root), _committed(root))
     old_parts = {root / part for part in marker.get("schema_1_parts", [])}
-    held = dataset_snapshots(root)
+    held = dataset_snapshots(root)  # oldest first
     labels = pd.CategoricalDtype(
-        held if snapshots is None else sorted(set(snapshots) & set(held)), ordered=True
+        held if snapshots is None else [s for s in held if s in set(snapshots)], ordered=True
     )
     frames = {}
     for name in TABLES:
@@ -376,21 +391,25 @@ def read_frames(
             )
             frames[name] = _typed(frame, spec)
             continue
-        frame = _read_parts(parts, spec, name, old_parts)
+        frame = _read_parts(parts, spec, name, old_parts, list(labels.categories))
         typed = _typed(frame, spec)
         for column in SCHEMAS[name]:  # a dataset older than a column: the column, empty
             if column not in typed:
                 typed[column] = pd.Series(pd.NA, index=typed.index, dtype=dtype_of(name, column))
         if with_snapshot:
-            typed["snapshot"] = frame["snapshot"].astype(object).astype(labels)
+            codes = frame["snapshot"].to_numpy(dtype=np.int32)
+            typed["snapshot"] = pd.Categorical.from_codes(codes, dtype=labels)
         frames[name] = typed
     return frames
 
 
-def _read_parts(parts: list[Path], spec: dict, table: str, old_parts: set) -> pd.DataFrame:
+def _read_parts(
+    parts: list[Path], spec: dict, table: str, old_parts: set, labels: list[str]
+) -> pd.DataFrame:
     """The rows of these Parquet files of ``table`` in the order they were written, each with
-    its ``snapshot`` and the columns of the ``old_parts`` (schema 1) given today's names;
-    files of an appended dataset may lack columns that others have."""
+    its ``snapshot`` (its position in ``labels``) and the columns of the ``old_parts``
+    (schema 1) given today's names; files of an appended dataset may lack columns that
+    others have."""
     import pyarrow.parquet as pq
 
     if not parts:
@@ -404,8 +423,10 @@ def _read_parts(parts: list[Path], spec: dict, table: str, old_parts: set) -> pd
         if part in old_parts:
             names = schema_1_renames(table, piece.column_names)
             piece = piece.rename_columns([names.get(c, c) for c in piece.column_names])
-        label = part.parent.name.removeprefix("snapshot=")
-        pieces.append(piece.append_column("snapshot", pa.array([label] * len(piece))))
+        code = labels.index(part.parent.name.removeprefix("snapshot="))
+        pieces.append(
+            piece.append_column("snapshot", pa.array(np.full(len(piece), code, np.int32)))
+        )
     kinds: dict[str, set] = {}
     for piece in pieces:
         for column in piece.schema:
@@ -426,4 +447,6 @@ def _read_parts(parts: list[Path], spec: dict, table: str, old_parts: set) -> pd
         ]
     table = pa.concat_tables(pieces, promote_options="permissive")
     frame = table.to_pandas()
+    if frame[_ROW].is_monotonic_increasing:  # as written, one snapshot after the other
+        return frame
     return frame.sort_values(_ROW, kind="stable").reset_index(drop=True)

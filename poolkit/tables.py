@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,8 +172,10 @@ def _replace_file(path: Path, write: Callable[[Path], object]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-#: Which snapshots a dataset's CSVs hold, written once they all do: a dataset whose CSVs
-#: were left half-written (a run killed as it wrote them) has none, and gets them whole.
+#: Which snapshots a dataset's CSVs hold (``{"snapshots": [...]}``), and while a week is
+#: being appended, each CSV's length before it (``"appending"``): a run killed or a disk
+#: that fills as it appends leaves them to be cut back to those lengths, so that a CSV never
+#: holds half a week.
 CSV_STATE = ".poolkit-csv.json"
 
 
@@ -192,52 +193,68 @@ def update_dataset_csv(
     ``rewritten``)."""
     out = Path(directory)
     held, marker = dataset_snapshots(out), read_marker(out)
-    state_file = out / CSV_STATE
-    try:
-        state = json.loads(state_file.read_text())
-    except (OSError, ValueError):
-        state = None
     files = {name: out / f"{name}.csv" for name in TABLES}
+    held_csv = _csv_snapshots(out, files)
     present = all(path.is_file() for path in files.values())
-    if present and state == held and added is None:
+    if present and held_csv == held and added is None:
         return "current"
     columns = {
         name: ["snapshot", *(marker["tables"].get(name) or {}).get("columns", SCHEMAS[name])]
         for name in TABLES
     }
-    can_append = (
-        added is not None
+    rows = None if added is None else added.exported()
+    if (
+        rows is not None
         and not replaced
         and present
-        and state == list(held_before)
-        and all(
-            pd.read_csv(files[name], nrows=0).columns.tolist() == columns[name] for name in TABLES
-        )
-        and all(
-            set(frame.columns) <= set(columns[name]) for name, frame in added.exported().items()
-        )
-    )
-    state_file.unlink(missing_ok=True)  # from here until it is written again, CSVs are stale
-    if can_append:
-        for name, frame in added.exported().items():
-            if len(frame):
-                rows = frame.reindex(columns=columns[name])
-                _replace_file(files[name], lambda tmp, f=files[name], r=rows: _appended(f, tmp, r))
+        and held_csv == list(held_before)
+        and all(pd.read_csv(files[n], nrows=0).columns.tolist() == columns[n] for n in TABLES)
+        and all(set(frame.columns) <= set(columns[name]) for name, frame in rows.items())
+    ):
+        _append_csv(out, files, {n: f.reindex(columns=columns[n]) for n, f in rows.items()})
         how = "appended"
     else:
+        (out / CSV_STATE).unlink(missing_ok=True)  # until written again: the CSVs are stale
         read_dataset(out).to_csv(out)
         how = "rewritten"
-    write_atomic(state_file, json.dumps(held).encode())
+    write_atomic(out / CSV_STATE, json.dumps({"snapshots": held}).encode())
     return how
 
 
-def _appended(source: Path, tmp: Path, rows: pd.DataFrame) -> None:
-    """``tmp``: a copy of the CSV ``source`` with ``rows`` after its own."""
-    shutil.copyfile(source, tmp)
-    with open(tmp, "a", newline="") as handle:
-        rows.to_csv(handle, index=False, header=False)
-        handle.flush()
-        os.fsync(handle.fileno())
+def _csv_snapshots(out: Path, files: dict[str, Path]) -> list[str] | None:
+    """The snapshots the CSVs hold (None: unknown), after cutting back a week that a run
+    left half-appended."""
+    try:
+        state = json.loads((out / CSV_STATE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or not isinstance(state.get("snapshots"), list):
+        return None
+    for name, size in (state.get("appending") or {}).items():
+        path = files.get(name)
+        if path is None or not path.is_file() or path.stat().st_size < size:
+            return None
+        os.truncate(path, size)
+    return state["snapshots"]
+
+
+def _append_csv(out: Path, files: dict[str, Path], rows: dict[str, pd.DataFrame]) -> None:
+    """Append ``rows`` to each CSV in place, their lengths recorded first: an append that
+    fails is cut back at once, one that is killed by the next update."""
+    sizes = {name: path.stat().st_size for name, path in files.items()}
+    state = json.loads((out / CSV_STATE).read_text())
+    write_atomic(out / CSV_STATE, json.dumps({**state, "appending": sizes}).encode())
+    try:
+        for name, frame in rows.items():
+            if len(frame):
+                with open(files[name], "a", newline="") as handle:
+                    frame.to_csv(handle, index=False, header=False)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+    except BaseException:
+        for name, size in sizes.items():
+            os.truncate(files[name], size)
+        raise
 
 
 def read_csv(path: str | os.PathLike, table: str | None = None) -> pd.DataFrame:

@@ -4,6 +4,7 @@ HighLevel (pytest-httpserver). The weeks are read back without poolkit where it 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -416,21 +417,40 @@ def test_a_week_is_appended_to_the_csvs_and_they_read_as_if_written_whole(
     assert csv_bytes(out) == csv_bytes(whole)
     assert len(pd.read_csv(out / "locations.csv")) == 2 + 3 + 4 + 5
 
+    # a disk that fills as a week is appended: the CSVs are cut back at once, as they were
+    before = csv_bytes(out)
     from poolkit import tables as tables_module
 
-    real, calls = tables_module._appended, []
+    real_append, real_fsync, calls = tables_module._append_csv, os.fsync, []
 
-    def killed(*args):
-        calls.append(args)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # the run stops between two CSVs
-        return real(*args)
+    def full_disk(fd):
+        calls.append(fd)
+        if len(calls) == 2:  # the second CSV does not fit
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
 
-    monkeypatch.setattr(tables_module, "_appended", killed)
+    def appending_on_a_full_disk(*args):
+        monkeypatch.setattr(os, "fsync", full_disk)
+        try:
+            return real_append(*args)
+        finally:
+            monkeypatch.setattr(os, "fsync", real_fsync)
+
+    fake.locations.append("N8")
+    monkeypatch.setattr(tables_module, "_append_csv", appending_on_a_full_disk)
+    assert main([*run_args(tmp_path), "--new"]) == 2
+    monkeypatch.setattr(tables_module, "_append_csv", real_append)
+    assert len(calls) == 2
+    assert csv_bytes(out) == before  # the week is in the Parquet dataset, not half in a CSV
+
+    # what a SIGKILL in the middle of an append leaves: half a line, the lengths recorded
+    state = json.loads((out / ".poolkit-csv.json").read_text())
+    sizes = {name: (out / f"{name}.csv").stat().st_size for name in poolkit.PoolTables.TABLES}
+    (out / ".poolkit-csv.json").write_text(json.dumps({**state, "appending": sizes}))
+    with open(out / "numbers.csv", "a") as handle:
+        handle.write("2026-12-09T080000Z,N9,N9-p0,0,+1512")
     fake.locations.append("N9")
-    assert main([*run_args(tmp_path), "--new"]) == 130
-    monkeypatch.setattr(tables_module, "_appended", real)
-    assert main(run_args(tmp_path)) == 0  # this week's is in: its CSVs are written whole
+    assert main([*run_args(tmp_path), "--new"]) == 0
     poolkit.read_dataset(out).to_csv(whole)
     assert csv_bytes(out) == csv_bytes(whole)
-    assert set(pd.read_csv(out / "locations.csv")["location_id"]) >= {"N9"}
+    assert {"N8", "N9"} <= set(pd.read_csv(out / "locations.csv")["location_id"])
