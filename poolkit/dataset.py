@@ -157,6 +157,23 @@ def dataset_rows(directory: str | os.PathLike, table: str) -> pd.Series:
     return pd.Series(dict(sorted(counts.items())), dtype="int64")
 
 
+def _record(value) -> dict:
+    """A marker's record of a snapshot (an ISO time alone in datasets of this round's first
+    commits)."""
+    return value if isinstance(value, dict) else {"taken_at": value, "complete": None}
+
+
+def snapshot_records_of(marker: dict) -> dict[str, dict]:
+    """Snapshot id -> ``{"taken_at", "complete"}`` as a marker records them."""
+    return {k: _record(v) for k, v in (marker.get("snapshots") or {}).items()}
+
+
+def held_complete(directory: str | os.PathLike) -> dict[str, bool | None]:
+    """Snapshot id -> whether the version the dataset holds was complete (None: unknown,
+    a dataset written before poolkit recorded it)."""
+    return {k: v.get("complete") for k, v in snapshot_records_of(read_marker(directory)).items()}
+
+
 def dataset_snapshots(directory: str | os.PathLike) -> list[str]:
     """The snapshots a poolkit dataset holds, oldest first (``poolkit.snapshot.sort_key``:
     the time each was taken, as the marker records it, else its name)."""
@@ -166,7 +183,7 @@ def dataset_snapshots(directory: str | os.PathLike) -> list[str]:
         for parts in _committed(Path(directory), marker).values()
         for part in parts
     }
-    times = {k: parse_time(v) for k, v in (marker.get("snapshots") or {}).items()}
+    times = {k: parse_time(v["taken_at"]) for k, v in snapshot_records_of(marker).items()}
     return ordered(held, times)
 
 
@@ -185,7 +202,7 @@ def _current_marker(marker: dict, committed: dict[str, list[str]]) -> dict:
     """A dataset's marker in today's schema: a marker of schema 1 gets today's column names,
     and lists its parts under ``schema_1_parts`` (their files keep the old names, which
     ``read_dataset`` renames as it reads them; the files are not rewritten)."""
-    if marker.get("version", 1) >= SCHEMA_VERSION:
+    if marker.get("version", 1) >= 2:  # today's names
         return marker
     marker = json.loads(json.dumps(marker))
     for name, spec in marker["tables"].items():
@@ -219,14 +236,14 @@ def _merged_marker(old: dict, new: dict) -> dict:
 def write_dataset(
     frames: dict[str, pd.DataFrame],
     row_snapshots: dict[str, list[str]],
-    times: dict[str, str | None],
+    records: dict[str, dict],
     out: Path,
     *,
     append: bool = False,
     replace: bool = False,
 ) -> Path:
     """Write ``frames`` (table name -> rows; ``row_snapshots`` gives each row's snapshot,
-    ``times`` when each snapshot was taken) as the dataset ``out``.
+    ``records`` when each was taken and whether it was complete) as the dataset ``out``.
 
     A commit protocol of the kind Spark's committers use: everything is converted to
     Arrow before the disk is touched; the new parts go under names no reader knows; the
@@ -248,7 +265,7 @@ def write_dataset(
             name: _describe(frame.drop(columns="snapshot", errors="ignore"))
             for name, frame in frames.items()
         },
-        "snapshots": times,
+        "snapshots": records,
     }
     first_row = dict.fromkeys(TABLES, 0)
     appending = append and is_dataset(out)
@@ -260,8 +277,8 @@ def write_dataset(
                 f"{out}: already holds snapshot(s) {', '.join(ordered(there))}; nothing was written"
             )
         old = _current_marker(read_marker(out), _committed(out))
-        times = {**(old.get("snapshots") or {}), **marker["snapshots"]}
-        marker = {**_merged_marker(old, marker), "snapshots": times}
+        records = {**snapshot_records_of(old), **marker["snapshots"]}
+        marker = {**_merged_marker(old, marker), "snapshots": records, "version": SCHEMA_VERSION}
         committed = {  # the parts of a snapshot replaced are left out of the commit
             name: [p for p in parts if p.split("/")[1].removeprefix("snapshot=") not in there]
             for name, parts in _committed(out).items()

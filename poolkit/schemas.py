@@ -163,7 +163,10 @@ SCHEMA_1_NAMES = {
         "source": SOURCE["phone_numbers"],
     },
 }
-SCHEMA_VERSION = 2
+#: The dataset's format: 1 poolkit 0.1's names; 2 today's names; 3 the file columns hold
+#: the file's name in its snapshot, and the marker records each snapshot's time and whether
+#: it was complete. Each reads and takes new weeks; a newer one is refused.
+SCHEMA_VERSION = 3
 
 
 def schema_1_renames(table: str, columns: Iterable[str]) -> dict[str, str]:

@@ -52,6 +52,11 @@ def inventory_page_name(location_id: str, page: int | str) -> str:
 LOCATION_FIELDS = ("id", "name", "city", "state", "country", "postalCode", "timezone")
 
 
+#: The name ``snapshot_name`` gives a snapshot's folder (``-2`` and on when taken twice in
+#: a second).
+SNAPSHOT_NAME = re.compile(r"\d{4}-\d\d-\d\dT\d{6}Z(-\d+)?")
+
+
 def snapshot_name(when: datetime | None = None) -> str:
     """Folder name for a snapshot taken at ``when`` (UTC), e.g. ``2026-11-26T213000Z``."""
     when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
@@ -152,7 +157,9 @@ _NAMED_TIME = re.compile(
 @dataclass(frozen=True)
 class Snapshot:
     """One fetch: its ``id`` (the dataset's partition name), when it was taken (UTC, None
-    when nothing says), its ``folder``, where it came from, and how its locations went.
+    when nothing says), its ``folder``, where it came from (``base_url``, ``company_id``,
+    the ``location_ids`` it lists), and how its locations went: ``ok``, ``failed``,
+    ``pending``, and ``numbers_missing`` (pools read, numbers asked for and not read).
 
     Snapshots order by ``sort_key``: the manifest's time; else a time in the name; else
     the order a person reads names in (``week-9`` before ``week-10``)."""
@@ -162,14 +169,17 @@ class Snapshot:
     folder: Path | None = None
     base_url: str | None = None
     company_id: str | None = None
+    location_ids: tuple[str, ...] = ()
     ok: int = 0
     failed: int = 0
     pending: int = 0
+    numbers_missing: int = 0
 
     @property
     def complete(self) -> bool:
-        """Every location it lists was fetched: none failed, none left pending."""
-        return self.failed == 0 and self.pending == 0
+        """Everything it was asked for was fetched: no location failed or left pending, and
+        where numbers were asked for, every location's numbers read."""
+        return self.failed == 0 and self.pending == 0 and self.numbers_missing == 0
 
     @property
     def sort_key(self) -> tuple:
@@ -254,6 +264,12 @@ def _snapshot_of_manifest(path: Path, stamp: tuple | None) -> Snapshot:
         value = summary.get(key)
         return value if isinstance(value, int) and value >= 0 else 0
 
+    entries = [e for e in manifest.get("locations") or [] if isinstance(e, dict)]
+    numbers_missing = 0
+    if manifest.get("numbers") is True:
+        numbers_missing = sum(
+            1 for e in entries if e.get("status") == "ok" and e.get("inventory") != "ok"
+        )
     return Snapshot(
         id=snapshot_id(manifest.get("snapshot") or path.name),
         taken_at=parse_time(manifest.get("taken_at")),
@@ -262,12 +278,11 @@ def _snapshot_of_manifest(path: Path, stamp: tuple | None) -> Snapshot:
         company_id=manifest.get("company_id")
         if isinstance(manifest.get("company_id"), str)
         else None,
+        location_ids=tuple(
+            e["location_id"] for e in entries if isinstance(e.get("location_id"), str)
+        ),
         ok=count("ok"),
         failed=count("failed"),
         pending=count("pending"),
+        numbers_missing=numbers_missing,
     )
-
-
-def newest(snapshots: Iterable[Snapshot]) -> Snapshot | None:
-    """The newest of ``snapshots`` (by ``sort_key``), None of none."""
-    return max(snapshots, key=lambda s: s.sort_key, default=None)

@@ -128,7 +128,7 @@ class PoolTables:
         return write_dataset(
             {name: relative_sources(frame, name) for name, frame in self},
             {name: row_snapshots(self, name) for name in self.TABLES},
-            snapshot_times(self),
+            snapshot_records(self),
             Path(directory),
             append=append,
             replace=replace,
@@ -311,7 +311,7 @@ def snapshot_of(source: object) -> str:
     return snapshot_at(os.path.dirname(os.path.abspath(source))).id
 
 
-def snapshots_of(sources: Iterable[object]) -> list[str]:
+def source_snapshots(sources: Iterable[object]) -> list[str]:
     """``snapshot_of`` each source, worked out once per folder (a snapshot holds a file per
     location: 20,000 sources are one folder)."""
 
@@ -336,12 +336,13 @@ def row_snapshots(tables: PoolTables, table: str) -> list[str]:
         return frame["snapshot"].astype(object).tolist()
     if table == "services":
         return service_snapshots(tables.services, tables.pools, row_snapshots(tables, "pools"))
-    return snapshots_of(sources(tables, table))
+    return source_snapshots(sources(tables, table))
 
 
-def snapshot_times(tables: PoolTables) -> dict[str, str | None]:
-    """Snapshot id -> when it was taken (ISO, UTC; None when nothing says), for the
-    snapshots of the files ``tables`` were read from."""
+def snapshot_records(tables: PoolTables) -> dict[str, dict]:
+    """Snapshot id -> what the dataset's marker keeps of it: ``taken_at`` (ISO, UTC; None
+    when nothing says) and ``complete``, for the snapshots of the files ``tables`` were read
+    from."""
     files = pd.Series(sources(tables, "locations") + sources(tables, "pools"), dtype=object)
     folders = {
         os.path.dirname(os.path.abspath(source))
@@ -349,7 +350,13 @@ def snapshot_times(tables: PoolTables) -> dict[str, str | None]:
         if isinstance(source, str) and not source.startswith(MEMORY_SOURCE)
     }
     found = [snapshot_at(folder) for folder in sorted(folders)]
-    return {snap.id: snap.taken_at and snap.taken_at.isoformat() for snap in found}
+    return {
+        snap.id: {
+            "taken_at": snap.taken_at and snap.taken_at.isoformat(),
+            "complete": snap.complete,
+        }
+        for snap in found
+    }
 
 
 def snapshots_in(tables: PoolTables) -> set[str]:
@@ -357,7 +364,7 @@ def snapshots_in(tables: PoolTables) -> set[str]:
     if "snapshot" in tables.locations or "snapshot" in tables.pools:
         return set(row_snapshots(tables, "locations")) | set(row_snapshots(tables, "pools"))
     files = pd.Series(sources(tables, "locations") + sources(tables, "pools"), dtype=object)
-    return set(snapshots_of(files.dropna().unique()))
+    return set(source_snapshots(files.dropna().unique()))
 
 
 def select_snapshots(tables: PoolTables, snapshots: set[str]) -> PoolTables:

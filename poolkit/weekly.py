@@ -5,10 +5,10 @@ A year of Mondays ends in a dataset that holds every week once, whole:
 
 - a lock beside the dataset (``.<name>.lock``: pid, host, start) lets one run in; a second
   run raises ``RunLockedError``; a lock whose process is gone is taken over;
-- a snapshot taken less than ``RESUME_WITHIN`` ago is this week's: a run completes it
-  when a run left it unfinished (its complete version replaces the partial one in the
-  dataset, in one commit), adds it when a run was stopped before adding it, and otherwise
-  fetches nothing (``new=True`` fetches all the same);
+- a snapshot of the same request taken in the same ISO week is this week's: a run
+  completes it when a run left it unfinished (its complete version replaces the partial
+  one in the dataset, in one commit), adds it when a run was stopped before adding it, and
+  otherwise fetches nothing (``new=True`` fetches all the same);
 - every snapshot under ``raw`` the dataset lacks is added, never fetched again;
 - a pool file fully written counts as fetched, whatever the manifest had time to say;
 - a run that cannot start (the token refused, no network) leaves no snapshot behind.
@@ -16,25 +16,33 @@ A year of Mondays ends in a dataset that holds every week once, whole:
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import socket
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
 import pandas as pd
 
-from .dataset import dataset_snapshots
-from .errors import AuthenticationError, PoolkitError, RunLockedError, TokenRefusedError
+from .dataset import dataset_snapshots, held_complete
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    PoolkitError,
+    RunLockedError,
+    TokenRefusedError,
+)
 from .fetch import FetchResult, fetch_pools
 from .findings import audit
 from .loaders import load
 from .report import build_report
 from .schemas import is_dataset
-from .snapshot import MANIFEST, SNAPSHOT_FILES, Snapshot, snapshot_at
+from .snapshot import LOCATIONS, MANIFEST, SNAPSHOT_FILES, SNAPSHOT_NAME, Snapshot, snapshot_at
 from .tables import (
     PoolTables,
     read_dataset,
@@ -44,11 +52,7 @@ from .tables import (
 )
 from .tidy import read_pools, snapshot_folders
 
-__all__ = ["RESUME_WITHIN", "RunResult", "add_to_dataset", "dataset_lock", "run", "this_week"]
-
-#: How long after it was taken an unfinished snapshot is still completed by the next run;
-#: an older one stays as it is (partial) and the run takes a new snapshot.
-RESUME_WITHIN = timedelta(days=6)
+__all__ = ["RunResult", "add_to_dataset", "dataset_lock", "run", "this_week"]
 
 
 @dataclass
@@ -75,21 +79,33 @@ def add_to_dataset(
     the dataset ``out`` does not hold yet, and those named in ``replace`` (their new
     version takes the old one's place, in the same commit), into ``out``; then rewrite its
     CSVs (and workbook) from the whole dataset. Parses only what it adds; ``check`` sees
-    the tables before anything is written (it raises to stop the add)."""
-    out = Path(out)
+    the tables before anything is written (it raises to stop the add). Holds the dataset's
+    lock (``dataset_lock``) while it works."""
+    with dataset_lock(out):
+        return _add(data, Path(out), replace=replace, xlsx=xlsx, check=check)
+
+
+def _add(data, out: Path, *, replace: Iterable[str], xlsx: bool, check) -> Added:
+    """``add_to_dataset``, the lock held."""
     held = set(dataset_snapshots(out)) if is_dataset(out) else set()
-    wanted = held - set(replace)  # held and not to be replaced: skipped
+    skipped = held - set(replace)  # held, and not to be replaced
     folders = _snapshot_folders(data)
     if folders is not None:
         ids = {f: snapshot_at(f).id for f in folders}
-        already = [ids[f] for f in folders if ids[f] in wanted]
-        new = [f for f in folders if ids[f] not in wanted]
+        twice = [i for i, n in Counter(ids.values()).items() if n > 1]
+        if twice:
+            raise ConfigurationError(
+                f"{data}: two folders are snapshot {twice[0]} "
+                f"({', '.join(str(f) for f in folders if ids[f] == twice[0])}): rename one"
+            )
+        already = [ids[f] for f in folders if ids[f] in skipped]
+        new = [f for f in folders if ids[f] not in skipped]
         tables = read_pools(new, errors="record") if new else None
     else:  # a file or a glob: its snapshots are its files' folders
         tables = read_pools(data, errors="record")
         found = snapshots_in(tables)
-        already = sorted(found & wanted)
-        tables = select_snapshots(tables, found - wanted)
+        already = sorted(found & skipped)
+        tables = select_snapshots(tables, found - skipped)
     result = Added(already=already)
     held_before = dataset_snapshots(out) if is_dataset(out) else []
     if tables is not None and snapshots_in(tables):
@@ -124,68 +140,59 @@ def _lock_path(out: Path) -> Path:
     return out.parent / f".{out.name}.lock"
 
 
-def _alive(holder: dict) -> bool:
-    """The process that wrote a lock is still running (on another host: assumed so)."""
-    if holder.get("host") != socket.gethostname():
-        return True
-    pid = holder.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class dataset_lock:
-    """One run at a time per dataset: a lock file beside it names the holder (pid, host,
-    start). A second run raises ``RunLockedError`` naming the first; a lock left by a run
-    that was killed (its process is gone) is taken over."""
+    """One writer at a time per dataset (``poolkit run``, ``poolkit tidy``,
+    ``add_to_dataset``): an advisory lock (``flock``) on a file beside the dataset, which the
+    system releases when its process ends however it ends (a ``SIGKILL``, a machine
+    restarted), so no lock outlives its run and no reused pid keeps one. The file names the
+    holder (pid, host, start) for the message a second writer gets: ``RunLockedError``.
+    ``took_over`` is what a run that ended without releasing it had written there."""
 
     def __init__(self, out: str | os.PathLike) -> None:
         self.path = _lock_path(Path(out))
         self.took_over: dict | None = None
+        self._fd: int | None = None
 
     def __enter__(self) -> "dataset_lock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = _holder(fd)
+            os.close(fd)
+            raise RunLockedError(
+                f"{self.path.parent / self.path.name[1:-5]}: another poolkit run holds it "
+                f"(pid {other.get('pid', '?')} on {other.get('host', '?')}, started "
+                f"{other.get('started_at', '?')}); wait for it to end"
+            ) from None
+        left = _holder(fd)
+        self.took_over = left or None  # a run that ended without clearing the file
         holder = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                other = self._holder()
-                if other is not None and _alive(other):
-                    raise RunLockedError(
-                        f"{self.path.parent / self.path.name[1:-5]}: another poolkit run holds "
-                        f"it (pid {other.get('pid')} on {other.get('host')}, started "
-                        f"{other.get('started_at')}); wait for it to end"
-                    ) from None
-                self.took_over = other or {}
-                self.path.unlink(missing_ok=True)  # the holder is gone: its lock goes too
-                continue
-            with os.fdopen(fd, "w") as handle:
-                json.dump(holder, handle)
-            return self
-        raise RunLockedError(f"{self.path}: could not take the lock (another run keeps taking it)")
-
-    def _holder(self) -> dict | None:
-        try:
-            holder = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return None  # half-written by a run killed as it took the lock
-        return holder if isinstance(holder, dict) else None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        self._fd = fd
+        return self
 
     def __exit__(self, *exc) -> None:
-        holder = self._holder()
-        if holder and holder.get("pid") == os.getpid():
-            self.path.unlink(missing_ok=True)
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)  # released: the file stays, empty (never unlinked,
+            fcntl.flock(self._fd, fcntl.LOCK_UN)  # so that two runs never lock two files)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _holder(fd: int) -> dict:
+    """Who a lock file says holds it ({} when it says nothing readable)."""
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
 
 
 # -------------------------------------------------------------------------------- the run
@@ -208,17 +215,28 @@ class RunResult:
 
 
 def this_week(
-    raw: str | os.PathLike, *, now: datetime | None = None, within: timedelta = RESUME_WITHIN
+    raw: str | os.PathLike,
+    *,
+    company_id: str | None = None,
+    location_ids: Iterable[str] = (),
+    now: datetime | None = None,
 ) -> Snapshot | None:
-    """The newest snapshot under ``raw`` when it was taken less than ``within`` ago (the
-    week's, which a run completes, adds or leaves as it is rather than fetch again)."""
-    raw = Path(raw)
+    """This week's snapshot under ``raw``: the newest taken in the same ISO week (UTC) as
+    ``now`` of the same request (the agency ``company_id``, or exactly these
+    ``location_ids``); None when there is none. A run completes it, adds it, or leaves it."""
+    raw, now = Path(raw), now or datetime.now(timezone.utc)
+    wanted = set(location_ids)
     snaps = [snapshot_at(f) for f in snapshot_folders(raw)] if raw.is_dir() else []
-    snaps = [s for s in snaps if s.folder is not None and (s.folder / MANIFEST).is_file()]
-    if not snaps or snaps[-1].taken_at is None:
-        return None
-    now = now or datetime.now(timezone.utc)
-    return snaps[-1] if now - snaps[-1].taken_at < within else None
+    mine = [
+        s
+        for s in snaps
+        if s.folder is not None
+        and (s.folder / MANIFEST).is_file()
+        and s.taken_at is not None
+        and s.taken_at.isocalendar()[:2] == now.isocalendar()[:2]
+        and (s.company_id == company_id if company_id else set(s.location_ids) == wanted)
+    ]
+    return mine[-1] if mine else None
 
 
 def run(
@@ -237,27 +255,34 @@ def run(
     run left it unfinished), every snapshot the dataset lacks added, the report of the
     snapshot and its history written.
 
-    A snapshot taken less than ``RESUME_WITHIN`` (6 days) ago is this week's: a run
-    completes it when locations are pending or failed, adds it when a run was stopped
-    before adding it, and otherwise fetches nothing (``new=True`` fetches a new snapshot
-    all the same). ``fetch_options`` go to ``fetch_pools`` (``workers``, ``base_url``,
-    ``numbers``, ``token``, ``client``, ``progress``...). Raises ``RunLockedError`` when
-    another run holds the dataset, and ``PoolkitError`` when nothing could be fetched
-    (nothing is left behind)."""
+    This week's snapshot (``this_week``: the same ISO week, the same agency or locations)
+    is completed when locations or their numbers are pending or failed, added when a run
+    was stopped before adding it, its complete version put in place of a partial one the
+    dataset holds; when the dataset holds it complete, nothing is fetched or written but
+    the report (``new=True`` fetches a new snapshot all the same). ``fetch_options`` go to
+    ``fetch_pools`` (``workers``, ``base_url``, ``numbers``, ``token``, ``client``,
+    ``progress``...). Raises ``RunLockedError`` when another run holds the dataset, and
+    ``PoolkitError`` when nothing could be fetched (nothing is left behind)."""
     raw, out = Path(raw), Path(out)
+    location_ids = list(location_ids or [])
     with dataset_lock(out) as lock:
-        if lock.took_over is not None:
+        if lock.took_over:
             say(f"took over the lock of a run that ended without releasing it ({lock.path})")
         _remove_empty_folders(raw)  # a run killed as it made its folder
-        week = None if new else this_week(raw)
-        held = set(dataset_snapshots(out)) if is_dataset(out) else set()
+        week = None
+        if not new:
+            week = this_week(raw, company_id=company_id, location_ids=location_ids)
+        held = held_complete(out) if is_dataset(out) else {}
         if week is not None and week.complete:
-            if week.id in held:
+            if held.get(week.id):
                 say(
                     f"this week's snapshot {week.folder} is complete and in {out}: nothing to "
                     "fetch (poolkit run --new fetches a new one)"
                 )
                 return _finish("done", week, None, raw, out, report, mask_numbers)
+            if week.id in held:
+                say(f"finishing {week.folder}: its complete version replaces the partial one")
+                return _finish("finished", week, None, raw, out, report, mask_numbers)
             say(f"adding {week.folder}: a run fetched it and stopped before adding it")
             return _finish("added", week, None, raw, out, report, mask_numbers)
         if week is not None:
@@ -300,9 +325,11 @@ def _finish(
     report,
     mask_numbers: bool,
 ) -> RunResult:
-    """Add the snapshot (replacing a partial version of it) and every other one under
-    ``raw`` the dataset lacks; write the report; audit the snapshot."""
-    added = add_to_dataset(snapshot_folders(raw), out, replace=[snap.id])
+    """Add the snapshot (in place of the partial version the dataset holds, unless the week
+    was done already) and every other one under ``raw`` the dataset lacks; write the
+    report; audit the snapshot."""
+    replace = [] if state == "done" else [snap.id]
+    added = _add(snapshot_folders(raw), out, replace=replace, xlsx=False, check=None)
     if report is not None:
         build_report(snap.folder, report, mask_numbers=mask_numbers)
     findings = audit(load(snap.folder))
@@ -310,12 +337,16 @@ def _finish(
 
 
 def _remove_empty_folders(raw: Path) -> None:
-    """Remove the empty folders under ``raw`` (a run killed between making its snapshot
-    folder and writing its manifest leaves one); nothing else is touched."""
+    """Remove the snapshot folders under ``raw`` that a run killed as it began left: named
+    as poolkit names them and holding nothing but, at most, ``locations.json``."""
     if raw.is_dir():
         for folder in raw.iterdir():
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+            if (
+                folder.is_dir()
+                and SNAPSHOT_NAME.fullmatch(folder.name)
+                and all(p.name == LOCATIONS and p.is_file() for p in folder.iterdir())
+            ):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _remove_new_empty(raw: Path, before: set[str]) -> None:

@@ -114,7 +114,7 @@ def test_appending_to_a_schema_1_dataset_keeps_its_files_and_reads_as_one(tmp_pa
     assert main(["tidy", str(later), "--out", str(dataset)]) == 0
     assert {p: p.read_bytes() for p in old_files} == old_files  # not rewritten
     marker = json.loads((dataset / "poolkit-dataset.json").read_text())
-    assert marker["version"] == 2 and len(marker["schema_1_parts"]) == len(old_files)
+    assert marker["version"] == 3 and len(marker["schema_1_parts"]) == len(old_files)
     history = poolkit.read_history(dataset)
     assert poolkit.changes(history).empty  # the same pools, whatever their columns were called
     both = poolkit.read_dataset(dataset, with_snapshot=True)

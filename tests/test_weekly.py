@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -140,12 +141,9 @@ def test_weekly_folders_without_a_manifest_come_in_the_order_a_person_reads(tmp_
     assert labels == [f"week-{w}" for w in range(1, 11)]
     found = poolkit.changes(history, "week-9", "week-10")
     assert found[["old", "new"]].values.tolist() == [["Old name", "New name"]]
-    assert main(["audit", str(raw), "--format", "csv", "--fail-on", "never"]) == 0
-    audited = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
-    assert audited["pool"].dropna().unique().tolist() in ([], ["New name"])  # the newest only
-    assert len(poolkit.audit(poolkit.loaders.load(raw))) == len(
-        poolkit.audit(poolkit.read_pools(raw / "week-10"))
-    )
+    assert main(["audit", str(raw), "--fail-on", "never"]) == 0
+    assert "1 locations audited" in capsys.readouterr().out  # one week, not ten counted as one
+    assert poolkit.loaders.load(raw).pools["pool_name"].tolist() == ["New name"]
 
 
 def test_snapshots_order_by_their_time_then_by_the_name_as_read():
@@ -164,28 +162,45 @@ def test_snapshots_order_by_their_time_then_by_the_name_as_read():
 # ---------------------------------------------------------------- one run at a time
 
 
-def test_a_second_run_while_one_holds_the_dataset_exits_2_naming_it(env, tmp_path, capsys):
+HOLD_LOCK = """
+import fcntl, json, os, socket, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                         "started_at": "2026-12-07T08:00:00+00:00"}).encode())
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_second_writer_while_one_holds_the_dataset_exits_2_naming_it(env, tmp_path, capsys):
+    """Another process holds the dataset's lock (as a run does while it works): run and
+    tidy exit 2 with one line naming it, and change nothing; once that process is killed
+    (SIGKILL: it cannot release anything), the next run takes the lock and says so."""
     serve(env, FakeHighLevel(["G1"]))
     out = tmp_path / "processed" / "weekly"
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    lock = out.parent / ".weekly.lock"
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True
+    )
     try:
-        lock = out.parent / ".weekly.lock"
-        lock.parent.mkdir(parents=True)
-        lock.write_text(
-            json.dumps(
-                {"pid": holder.pid, "host": socket.gethostname(), "started_at": "2026-12-07T08:00"}
-            )
-        )
-        assert main(run_args(tmp_path)) == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and f"pid {holder.pid}" in err[0] and "2026-12-07T08:00" in err[0]
+        assert holder.stdout.readline().strip() == "held"
+        for args in (
+            run_args(tmp_path),
+            ["tidy", str(REPO / "data" / "sample"), "--out", str(out)],
+        ):
+            assert main(args) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert len(err) == 1 and f"pid {holder.pid}" in err[0], err
+            assert "2026-12-07T08:00" in err[0] and "another poolkit run holds it" in err[0]
         assert not (tmp_path / "raw").exists() and not out.exists()  # nothing was done
     finally:
-        holder.kill()
+        holder.send_signal(signal.SIGKILL)
         holder.wait()
-    assert main(run_args(tmp_path)) == 0  # its holder is gone: the lock is taken over
+    assert main(run_args(tmp_path)) == 0
     assert "took over the lock" in capsys.readouterr().out
-    assert not lock.exists() and len(dataset_snapshots(out)) == 1
+    assert lock.read_text() == "" and len(dataset_snapshots(out)) == 1  # released, empty
 
 
 def test_two_runs_started_at_once_make_one_week(env, tmp_path):
@@ -218,11 +233,10 @@ def test_two_runs_started_at_once_make_one_week(env, tmp_path):
     if codes == [0, 2]:
         refused = next(err for code, err in results if code == 2)
         assert "another poolkit run holds it" in refused and "pid" in refused
-        assert len(list((tmp_path / "raw").iterdir())) == 1
-    else:  # the second started after the first ended: a second week, each held once
+    else:  # the second started after the first ended: the week was done, nothing twice
         assert codes == [0, 0]
-    held = dataset_snapshots(out)
-    assert len(held) == len(set(held)) == len(list((tmp_path / "raw").iterdir()))
+    (week,) = (tmp_path / "raw").iterdir()
+    assert dataset_snapshots(out) == [week.name]
 
 
 # ---------------------------------------------------------------- an unfinished week
@@ -325,7 +339,8 @@ def test_a_run_with_no_server_leaves_nothing(tmp_path):
     with pytest.raises(poolkit.NetworkError):
         poolkit.run(company_id="C1", raw=raw, out=out, report=None, client=client)
     assert not raw.exists() or not any(raw.iterdir())
-    assert not out.exists() and not (out.parent / ".weekly.lock").exists()
+    lock = out.parent / ".weekly.lock"  # released: empty (a lock file is never removed)
+    assert not out.exists() and (not lock.exists() or lock.read_text() == "")
 
 
 # ---------------------------------------------------------------- bad input
@@ -454,3 +469,77 @@ def test_a_week_is_appended_to_the_csvs_and_they_read_as_if_written_whole(
     poolkit.read_dataset(out).to_csv(whole)
     assert csv_bytes(out) == csv_bytes(whole)
     assert {"N8", "N9"} <= set(pd.read_csv(out / "locations.csv")["location_id"])
+
+
+# ---------------------------------------------------------------- this week's snapshot
+
+
+def snapshot_folder(raw: Path, name: str, taken: str, **manifest) -> Path:
+    folder = raw / name
+    folder.mkdir(parents=True)
+    entries = [{"location_id": "G1", "status": "ok", "file": "G1.json"}]
+    body = {"snapshot": name, "taken_at": taken, "locations": entries, **manifest}
+    body["summary"] = {"ok": 1, "failed": 0, "pending": 0}
+    (folder / "manifest.json").write_text(json.dumps(body))
+    (folder / "G1.json").write_text(json.dumps(envelope(make_pool(locationId="G1"))))
+    return folder
+
+
+def test_this_weeks_snapshot_is_of_the_same_iso_week_and_the_same_request(tmp_path):
+    from poolkit.weekly import this_week
+
+    raw = tmp_path / "raw"
+    agency = snapshot_folder(raw, "a", "2026-12-09T08:00:00+00:00", company_id="C1")  # a Wed.
+    snapshot_folder(raw, "b", "2026-12-10T08:00:00+00:00", company_id=None)  # a one-off G1
+    monday = datetime(2026, 12, 14, 6, tzinfo=timezone.utc)
+    sunday = datetime(2026, 12, 13, 23, tzinfo=timezone.utc)
+    assert this_week(raw, company_id="C1", now=sunday).folder == agency  # not the one-off
+    assert this_week(raw, company_id="C1", now=monday) is None  # Monday: a new week
+    assert this_week(raw, company_id="C2", now=sunday) is None  # another agency
+    assert this_week(raw, location_ids=["G1"], now=sunday).folder.name == "b"
+    assert this_week(raw, location_ids=["G1", "G2"], now=sunday) is None
+
+
+def test_a_run_again_in_a_week_that_is_done_changes_nothing(env, tmp_path, capsys):
+    serve(env, FakeHighLevel(["G1", "G2"]))
+    out, raw = tmp_path / "processed" / "weekly", tmp_path / "raw"
+    first = poolkit.run(company_id="C1", raw=raw, out=out, report=None)
+    files = files_of(out)
+    again = poolkit.run(company_id="C1", raw=raw, out=out, report=None)
+    assert (first.state, again.state) == ("new", "done") and again.fetch is None
+    assert again.added.added == again.added.replaced == [] and again.added.csv == "current"
+    assert files_of(out) == files  # not a byte written
+    assert len(list(raw.iterdir())) == 1
+
+
+def test_numbers_that_failed_are_fetched_by_the_next_run(env, tmp_path, capsys):
+    """With --numbers, a location whose numbers were refused leaves the week unfinished:
+    the next run fetches those numbers (and only those) and the week's complete version
+    takes the partial one's place."""
+    fake = serve(env, FakeHighLevel(["G1", "G2"]))
+    fake.held = {"G1": [{"phoneNumber": "+15125550101"}], "G2": [{"phoneNumber": "+15125550102"}]}
+    fake.numbers_forbidden = {"G2"}
+    out = tmp_path / "processed" / "weekly"
+    assert main([*run_args(tmp_path), "--numbers"]) == 1
+    assert "the next poolkit run finishes it" in capsys.readouterr().err
+    fake.numbers_forbidden.clear()
+    fake.pool_requests.clear()
+    fake.number_requests.clear()
+    assert main([*run_args(tmp_path), "--numbers"]) == 0
+    assert "finishing" in capsys.readouterr().out
+    assert fake.pool_requests == [] and {r["location"] for r in fake.number_requests} == {"G2"}
+    (week,) = (tmp_path / "raw").iterdir()
+    phones = poolkit.read_dataset(out).phone_numbers
+    assert sorted(phones["phone_number"]) == ["+15125550101", "+15125550102"]
+    assert dataset_snapshots(out) == [week.name]
+
+
+def test_two_folders_of_one_snapshot_are_refused(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    snapshot_folder(raw / "one", "week-1", "2026-12-07T08:00:00+00:00")
+    snapshot_folder(raw / "two", "week-1", "2026-12-07T08:00:00+00:00")
+    out = tmp_path / "processed"
+    assert main(["tidy", str(raw), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "two folders are snapshot week-1" in err[0]
+    assert not out.exists()
