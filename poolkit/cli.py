@@ -401,11 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="the weekly job: fetch, add the snapshot to the dataset, write the report",
-        description="Fetch the locations (resuming the newest snapshot under --raw when a run "
-        "left it unfinished and it is not in the dataset yet), add the snapshot to the "
-        "dataset --out (Parquet and CSV), write the report of it and its history, and print "
-        "the headline. Exit 0: done, nothing at or above --fail-on; 1: a finding at or above "
-        "--fail-on, or a location failed (the others are in); 2: could not do its job.",
+        description="Fetch this week's snapshot into --raw (finishing it where a run left it "
+        "unfinished; fetching nothing when the dataset holds it complete, unless --new), add "
+        "it and every snapshot the dataset lacks to the dataset --out (Parquet and CSV), write "
+        "the report of it and its history, and print the headline. The token comes from "
+        "GHL_TOKEN or a .env file. Exit 0: done, nothing at or above --fail-on; 1: a finding "
+        "at or above --fail-on, or a location failed (the next run finishes it); 2: could "
+        "not do its job (nothing could be fetched, another run holds the dataset).",
     )
     _fetch_options(run)
     run.add_argument(

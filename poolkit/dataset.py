@@ -39,7 +39,7 @@ from .schemas import (
     is_dataset,
     schema_1_renames,
 )
-from .snapshot import ordered, parse_time, write_atomic
+from .snapshot import ordered, parse_time, refuse_newer, write_atomic
 
 __all__ = [
     "DATASET_MARKER",
@@ -105,12 +105,7 @@ def read_marker(root: str | os.PathLike) -> dict:
         raise DatasetError(f"{path}: not a poolkit dataset marker (not JSON: {exc})") from None
     if not isinstance(marker, dict) or not isinstance(marker.get("tables"), dict):
         raise DatasetError(f"{path}: not a poolkit dataset marker (no tables listed)")
-    version = marker.get("version", 1)
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise DatasetError(
-            f"{path}: written by a newer poolkit (dataset version {version!r}, this poolkit "
-            f"reads up to {SCHEMA_VERSION}): upgrade poolkit to read or add to it"
-        )
+    refuse_newer(path, marker.get("version", 1), SCHEMA_VERSION, DatasetError)
     return marker
 
 

@@ -135,13 +135,18 @@ def read_manifest(source: str | os.PathLike) -> dict[str, Any] | None:
         return None
     if not isinstance(manifest, dict):
         return None
-    version = manifest.get("manifest_version", 1)
-    if not isinstance(version, int) or version > MANIFEST_VERSION:
-        raise SnapshotError(
-            f"{folder / MANIFEST}: written by a newer poolkit (manifest version {version!r}, "
-            f"this poolkit reads up to {MANIFEST_VERSION}): upgrade poolkit to read it"
-        )
+    refuse_newer(folder / MANIFEST, manifest.get("manifest_version", 1), MANIFEST_VERSION)
     return manifest
+
+
+def refuse_newer(path: Path, version: object, supported: int, error=SnapshotError) -> None:
+    """Raise ``error`` naming ``path`` when its format ``version`` is newer than this
+    poolkit reads (``supported``) or not a version at all: never guessed at."""
+    if not isinstance(version, int) or version > supported:
+        raise error(
+            f"{path}: written by a newer poolkit (format version {version!r}, this poolkit "
+            f"reads up to {supported}): upgrade poolkit to read it"
+        )
 
 
 # --------------------------------------------------------------------------- snapshots

@@ -146,28 +146,38 @@ class dataset_lock:
     system releases when its process ends however it ends (a ``SIGKILL``, a machine
     restarted), so no lock outlives its run and no reused pid keeps one. The file names the
     holder (pid, host, start) for the message a second writer gets: ``RunLockedError``.
-    ``took_over`` is what a run that ended without releasing it had written there."""
+    ``took_over`` is what a run that ended without releasing it had written there. A writer
+    that wrote no dataset leaves no lock file, nor the folders it made for it."""
 
     def __init__(self, out: str | os.PathLike) -> None:
-        self.path = _lock_path(Path(out))
+        self.out = Path(out)
+        self.path = _lock_path(self.out)
         self.took_over: dict | None = None
         self._fd: int | None = None
+        self._made: list[Path] = []
 
     def __enter__(self) -> "dataset_lock":
+        self._made = [p for p in [self.path.parent, *self.path.parent.parents] if not p.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = _holder(fd)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                other = _holder(fd)
+                os.close(fd)
+                raise RunLockedError(
+                    f"{self.out}: another poolkit run holds it (pid {other.get('pid', '?')} on "
+                    f"{other.get('host', '?')}, started {other.get('started_at', '?')}); wait "
+                    "for it to end"
+                ) from None
+            try:  # the file locked is still the one at the path (not one a writer removed)
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
             os.close(fd)
-            raise RunLockedError(
-                f"{self.path.parent / self.path.name[1:-5]}: another poolkit run holds it "
-                f"(pid {other.get('pid', '?')} on {other.get('host', '?')}, started "
-                f"{other.get('started_at', '?')}); wait for it to end"
-            ) from None
-        left = _holder(fd)
-        self.took_over = left or None  # a run that ended without clearing the file
+        self.took_over = _holder(fd) or None  # a run that ended without clearing the file
         holder = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -179,11 +189,19 @@ class dataset_lock:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)  # released: the file stays, empty (never unlinked,
-            fcntl.flock(self._fd, fcntl.LOCK_UN)  # so that two runs never lock two files)
-            os.close(self._fd)
-            self._fd = None
+        if self._fd is None:
+            return
+        os.ftruncate(self._fd, 0)  # released: the file stays, empty
+        if not self.out.exists():  # nothing written: nothing left behind
+            self.path.unlink(missing_ok=True)
+            for folder in self._made:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
 
 
 def _holder(fd: int) -> dict:

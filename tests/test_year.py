@@ -295,7 +295,7 @@ def test_a_year_of_weeks_ends_in_a_dataset_that_holds_every_week_once_whole(
     assert card and card.group(1) == (f"{want:,}" if want else "0"), card  # the last week's
 
     notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
-    for notebook in notebooks if FUZZ else [n for n in notebooks if n.name[:2] in ("01", "04")]:
+    for notebook in notebooks if FUZZ else [n for n in notebooks if n.name.startswith("04")]:
         executed = papermill.execute_notebook(
             str(notebook),
             str(tmp_path / notebook.name),
