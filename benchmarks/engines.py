@@ -95,7 +95,9 @@ def duckdb_engine(root: Path):
     def add(tables) -> None:
         con.execute("BEGIN")
         for name, frame in frames_of(tables).items():
-            frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == "category"})
+            frame = frame.astype(
+                {c: "string" for c in frame.columns if frame[c].dtype == "category"}
+            )
             con.register("week", frame)
             have = {r[0] for r in con.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
@@ -113,9 +115,7 @@ def duckdb_engine(root: Path):
     def read(newest: bool):
         out = {}
         for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
-            where = (
-                f' WHERE snapshot = (SELECT max(snapshot) FROM "{name}")' if newest else ""
-            )
+            where = f' WHERE snapshot = (SELECT max(snapshot) FROM "{name}")' if newest else ""
             out[name] = con.execute(f'SELECT * FROM "{name}"{where}').df()
         return out
 
@@ -152,8 +152,8 @@ def main() -> None:
         newest = time.perf_counter() - begun
         size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 1e6
         print(
-            f"{label:16} add {len(weeks)} weeks {done - started:6.2f} s (the last {done - last:.2f} s)"
-            f"  read all {whole:5.2f} s  newest {newest:4.2f} s  {size:6.1f} MB  {half}"
+            f"{label:16} add {len(weeks)} weeks {done - started:6.2f} s "
+            f"(the last {done - last:.2f} s)  read all {whole:5.2f} s  newest {newest:4.2f} s  {size:6.1f} MB  {half}"
         )
 
 
