@@ -153,7 +153,8 @@ def main() -> None:
         size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 1e6
         print(
             f"{label:16} add {len(weeks)} weeks {done - started:6.2f} s "
-            f"(the last {done - last:.2f} s)  read all {whole:5.2f} s  newest {newest:4.2f} s  {size:6.1f} MB  {half}"
+            f"(the last {done - last:.2f} s)  read all {whole:5.2f} s  "
+            f"newest {newest:4.2f} s  {size:6.1f} MB  {half}"
         )
 
 
