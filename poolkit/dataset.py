@@ -389,30 +389,31 @@ def read_frames(
     for name in TABLES:
         spec = marker["tables"].get(name) or _describe(empty_frame(name))  # older datasets
         parts = _parts(root, name, snapshots) if tables is None or name in tables else []
-        if engine == "dask":
+        if engine == "dask":  # a partition per part, each read and typed as pandas reads it
             import dask.dataframe as dd
 
-            groups = [[p for p in parts if (p in old_parts) is old] for old in (True, False)]
-            pieces = [dd.read_parquet([str(p) for p in group]) for group in groups if group]
-            if groups[0]:  # the parts of schema 1, read first: today's names
-                pieces[0] = pieces[0].rename(columns=schema_1_renames(name, pieces[0].columns))
-            frame = (
-                dd.concat(pieces)
-                if pieces
-                else dd.from_pandas(pd.DataFrame(columns=spec["columns"]), 1)
-            )
-            frames[name] = _typed(frame, spec)
+            def one(part, spec=spec, name=name):
+                return _pandas_table([part], spec, name, old_parts, labels, with_snapshot)
+
+            frames[name] = dd.from_map(one, parts or [None], meta=one(None), enforce_metadata=False)
             continue
-        frame = _read_parts(parts, spec, name, old_parts, list(labels.categories))
-        typed = _typed(frame, spec)
-        for column in SCHEMAS[name]:  # a dataset older than a column: the column, empty
-            if column not in typed:
-                typed[column] = pd.Series(pd.NA, index=typed.index, dtype=dtype_of(name, column))
-        if with_snapshot:
-            codes = frame["snapshot"].to_numpy(dtype=np.int32)
-            typed["snapshot"] = pd.Categorical.from_codes(codes, dtype=labels)
-        frames[name] = typed
+        frames[name] = _pandas_table(parts, spec, name, old_parts, labels, with_snapshot)
     return frames
+
+
+def _pandas_table(parts, spec, name, old_parts, labels, with_snapshot) -> pd.DataFrame:
+    """The rows of these parts of table ``name`` (none for ``[None]``), typed as the marker
+    says, with each row's snapshot (an ordered categorical of ``labels``) if asked."""
+    parts = [p for p in parts if p is not None]
+    frame = _read_parts(parts, spec, name, old_parts, list(labels.categories))
+    typed = _typed(frame, spec)
+    for column in SCHEMAS[name]:  # a dataset older than a column: the column, empty
+        if column not in typed:
+            typed[column] = pd.Series(pd.NA, index=typed.index, dtype=dtype_of(name, column))
+    if with_snapshot:
+        codes = frame["snapshot"].to_numpy(dtype=np.int32)
+        typed["snapshot"] = pd.Categorical.from_codes(codes, dtype=labels)
+    return typed
 
 
 def _read_parts(

@@ -59,9 +59,15 @@ def test_dask_tables_have_the_pandas_columns_and_dtypes(dataset):
     assert "date_added" in tables.pools.columns  # extra columns kept
     for name, frame in expected:
         lazy = getattr(tables, name)
-        assert list(lazy.columns) == list(frame.columns)
+        assert list(lazy.columns) == [*frame.columns, "snapshot"]  # each row's week, last
+        lazy = lazy.drop(columns="snapshot")
         assert dict(lazy.dtypes.astype(str)) == dict(frame.dtypes.astype(str))
         pd.testing.assert_frame_equal(same_order(lazy.compute()), same_order(by_file_name(frame)))
+    weeks = tables.numbers["snapshot"].compute().astype(str).value_counts().to_dict()
+    folders = expected.numbers["number_source"].map(  # each file's manifest, read as json
+        lambda f: json.loads((Path(f).parent / "manifest.json").read_text())["snapshot"]
+    )
+    assert weeks == folders.value_counts().to_dict() and len(weeks) == 2
 
 
 def test_analysis_is_lazy_over_numbers_and_gives_the_pandas_results(dataset, monkeypatch):

@@ -12,6 +12,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -203,40 +205,41 @@ def test_a_second_writer_while_one_holds_the_dataset_exits_2_naming_it(env, tmp_
     assert lock.read_text() == "" and len(dataset_snapshots(out)) == 1  # released, empty
 
 
-def test_two_runs_started_at_once_make_one_week(env, tmp_path):
-    """Two real processes, each slowed by the server: one does the week, the other is told
-    the dataset is held, or (started after the first ended) adds nothing twice."""
-    fake = FakeHighLevel(["G1", "G2"])
+def test_a_run_started_while_another_works_is_refused_and_the_week_made_once(env, tmp_path, capsys):
+    """Two real processes: the first holds the dataset while the server keeps its fetch
+    waiting; the second, started then, exits 2 naming the first and touches nothing; the
+    first then ends its week; a third run finds the week done and makes nothing twice."""
+    fake, release = FakeHighLevel(["G1", "G2"]), threading.Event()
 
-    def slow(request):
+    def held_up(request):
         if "number-pools" in request.path:
-            import time
-
-            time.sleep(0.4)
+            release.wait(60)
         return fake(request)
 
-    serve(env, slow)
+    serve(env, held_up)
     code = "import sys; from poolkit.cli import main; sys.exit(main(sys.argv[1:]))"
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, *run_args(tmp_path)],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "POOLKIT_DEBUG": ""},
-        )
-        for _ in range(2)
-    ]
-    results = [(r.wait(timeout=120), r.stderr.read()) for r in runs]
-    codes = sorted(code for code, _ in results)
-    out = tmp_path / "processed" / "weekly"
-    if codes == [0, 2]:
-        refused = next(err for code, err in results if code == 2)
-        assert "another poolkit run holds it" in refused and "pid" in refused
-    else:  # the second started after the first ended: the week was done, nothing twice
-        assert codes == [0, 0]
+    command = [sys.executable, "-c", code, *run_args(tmp_path)]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / "processed" / ".weekly.lock"
+    try:
+        deadline = time.monotonic() + 60
+        while not (lock.is_file() and f'"pid": {first.pid}' in lock.read_text()):
+            assert time.monotonic() < deadline and first.poll() is None, "the run took no lock"
+            time.sleep(0.05)
+        second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2, second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"pid {first.pid}" in lines[0], lines
+        assert "another poolkit run holds it" in lines[0]
+    finally:
+        release.set()
+    assert first.wait(timeout=120) == 0, first.stderr.read()
     (week,) = (tmp_path / "raw").iterdir()
+    out = tmp_path / "processed" / "weekly"
     assert dataset_snapshots(out) == [week.name]
+    assert main(run_args(tmp_path)) == 0
+    assert "is complete" in capsys.readouterr().out
+    assert list((tmp_path / "raw").iterdir()) == [week] and dataset_snapshots(out) == [week.name]
 
 
 # ---------------------------------------------------------------- an unfinished week
