@@ -373,6 +373,8 @@ def read_frames(
     """The tables of a dataset, by name (``poolkit.read_dataset`` says what it gives)."""
     if engine not in ("pandas", "dask"):
         raise ValueError(f"engine must be 'pandas' or 'dask', not {engine!r}")
+    snapshots = None if snapshots is None else list(snapshots)  # a generator, read once
+    tables = None if tables is None else set(tables)
     root = Path(directory)
     if not is_dataset(root):
         raise DatasetError(

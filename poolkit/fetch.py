@@ -156,11 +156,15 @@ def fetch_pools(
         for loc, e in entries.items()
         if e.get("status") == "ok" and (folder / (e.get("file") or "")).is_file()
     }
-    todo = [
+    todo = [  # what is missing: pools, numbers, or (location tokens) who the location is
         loc
         for loc, e in entries.items()
         if is_location_id(loc)
-        and (loc not in pools_done or (numbers and e.get("inventory") != "ok"))
+        and (
+            loc not in pools_done
+            or (numbers and e.get("inventory") != "ok")
+            or (company_id is None and loc not in details and not e.get("details"))
+        )
     ]
     for location_id in todo:
         if location_id not in pools_done:

@@ -163,7 +163,8 @@ _NAMED_TIME = re.compile(
 class Snapshot:
     """One fetch: its ``id`` (the dataset's partition name), when it was taken (UTC, None
     when nothing says), its ``folder``, where it came from (``base_url``, ``company_id``,
-    the ``location_ids`` it lists), and how its locations went: ``ok``, ``failed``,
+    the ``location_ids`` it lists, whether it asked for their ``numbers``), and how its
+    locations went: ``ok``, ``failed``,
     ``pending``, and ``numbers_missing`` (pools read, numbers asked for and not read).
 
     Snapshots order by ``sort_key``: the manifest's time; else a time in the name; else
@@ -175,6 +176,7 @@ class Snapshot:
     base_url: str | None = None
     company_id: str | None = None
     location_ids: tuple[str, ...] = ()
+    numbers: bool = False
     ok: int = 0
     failed: int = 0
     pending: int = 0
@@ -286,6 +288,7 @@ def _snapshot_of_manifest(path: Path, stamp: tuple | None) -> Snapshot:
         location_ids=tuple(
             e["location_id"] for e in entries if isinstance(e.get("location_id"), str)
         ),
+        numbers=manifest.get("numbers") is True,
         ok=count("ok"),
         failed=count("failed"),
         pending=count("pending"),

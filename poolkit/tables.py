@@ -247,7 +247,7 @@ def _append_csv(out: Path, files: dict[str, Path], rows: dict[str, pd.DataFrame]
     try:
         for name, frame in rows.items():
             if len(frame):
-                with open(files[name], "a", newline="") as handle:
+                with open(files[name], "a", newline="", encoding="utf-8") as handle:
                     frame.to_csv(handle, index=False, header=False)
                     handle.flush()
                     os.fsync(handle.fileno())
@@ -420,7 +420,7 @@ def read_dataset(
     have and others lack is a column of every week (empty where it was not sent); one whose
     type changed between weeks is kept as text. ``engine="dask"`` gives Dask DataFrames
     instead (one partition per Parquet file), with the same columns and dtypes, extra
-    columns included, and no ``snapshot`` column; rows keep their order within a snapshot.
+    columns and ``snapshot`` included; rows keep their order within a snapshot.
     The analysis functions accept them and compute only their own results.
     """
     return PoolTables(

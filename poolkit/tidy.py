@@ -75,10 +75,18 @@ _CHUNK_POOLS = 20_000  # the same for parsed dicts, whose size is not known
 
 
 #: Names an unknown field does not take as its column (it becomes ``extra_...``): the names
-#: and file columns of every table, so that joins stay free of suffixes, and the table's
-#: columns of schema 1, so that a field is named as it was then.
+#: and file columns of every table, so that joins stay free of suffixes, the table's
+#: columns of schema 1, so that a field is named as it was then, and the dataset's own
+#: ``snapshot`` (each row's week) and ``_row`` (its order), which a field must never set.
 _NOT_EXTRA = {
-    table: {"location_name", "pool_name", *SOURCE.values(), *SCHEMA_1_NAMES[table]}
+    table: {
+        "location_name",
+        "pool_name",
+        "snapshot",
+        "_row",
+        *SOURCE.values(),
+        *SCHEMA_1_NAMES[table],
+    }
     for table in ("pools", "numbers")
 }
 

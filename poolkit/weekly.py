@@ -77,10 +77,10 @@ def add_to_dataset(
 ) -> Added:
     """Read the snapshots of ``data`` (a folder, a file, a glob, or snapshot folders) that
     the dataset ``out`` does not hold yet, and those named in ``replace`` (their new
-    version takes the old one's place, in the same commit), into ``out``; then rewrite its
-    CSVs (and workbook) from the whole dataset. Parses only what it adds; ``check`` sees
-    the tables before anything is written (it raises to stop the add). Holds the dataset's
-    lock (``dataset_lock``) while it works."""
+    version takes the old one's place, in the same commit), into ``out``; then bring its
+    CSVs up to date (``update_dataset_csv``) and, with ``xlsx``, write its workbook.
+    Parses only what it adds; ``check`` sees the tables before anything is written (it
+    raises to stop the add). Holds the dataset's lock (``dataset_lock``) while it works."""
     with dataset_lock(out):
         return _add(data, Path(out), replace=replace, xlsx=xlsx, check=check)
 
@@ -96,7 +96,8 @@ def _add(data, out: Path, *, replace: Iterable[str], xlsx: bool, check) -> Added
         if twice:
             raise ConfigurationError(
                 f"{data}: two folders are snapshot {twice[0]} "
-                f"({', '.join(str(f) for f in folders if ids[f] == twice[0])}): rename one"
+                f"({', '.join(str(f) for f in folders if ids[f] == twice[0])}; their manifests "
+                "say so): move the copy out of it"
             )
         already = [ids[f] for f in folders if ids[f] in skipped]
         new = [f for f in folders if ids[f] not in skipped]
@@ -158,9 +159,12 @@ class dataset_lock:
 
     def __enter__(self) -> "dataset_lock":
         self._made = [p for p in [self.path.parent, *self.path.parent.parents] if not p.exists()]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # (another writer that wrote nothing may remove the folder meanwhile)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -172,7 +176,8 @@ class dataset_lock:
                     "for it to end"
                 ) from None
             try:  # the file locked is still the one at the path (not one a writer removed)
-                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                here, mine = os.stat(self.path), os.fstat(fd)
+                if (here.st_ino, here.st_dev) == (mine.st_ino, mine.st_dev):
                     break
             except FileNotFoundError:
                 pass
@@ -237,11 +242,13 @@ def this_week(
     *,
     company_id: str | None = None,
     location_ids: Iterable[str] = (),
+    numbers: bool = False,
     now: datetime | None = None,
 ) -> Snapshot | None:
     """This week's snapshot under ``raw``: the newest taken in the same ISO week (UTC) as
-    ``now`` of the same request (the agency ``company_id``, or exactly these
-    ``location_ids``); None when there is none. A run completes it, adds it, or leaves it."""
+    ``now`` of the same request (the agency ``company_id``, exactly these ``location_ids``
+    when given, the locations' ``numbers`` or not); None when there is none. A run
+    completes it, adds it, or leaves it."""
     raw, now = Path(raw), now or datetime.now(timezone.utc)
     wanted = set(location_ids)
     snaps = [snapshot_at(f) for f in snapshot_folders(raw)] if raw.is_dir() else []
@@ -252,7 +259,9 @@ def this_week(
         and (s.folder / MANIFEST).is_file()
         and s.taken_at is not None
         and s.taken_at.isocalendar()[:2] == now.isocalendar()[:2]
-        and (s.company_id == company_id if company_id else set(s.location_ids) == wanted)
+        and s.company_id == company_id
+        and (not wanted or set(s.location_ids) == wanted)
+        and s.numbers == numbers
     ]
     return mine[-1] if mine else None
 
@@ -289,7 +298,12 @@ def run(
         _remove_empty_folders(raw)  # a run killed as it made its folder
         week = None
         if not new:
-            week = this_week(raw, company_id=company_id, location_ids=location_ids)
+            week = this_week(
+                raw,
+                company_id=company_id,
+                location_ids=location_ids,
+                numbers=bool(fetch_options.get("numbers")),
+            )
         held = held_complete(out) if is_dataset(out) else {}
         if week is not None and week.complete:
             if held.get(week.id):

@@ -501,6 +501,7 @@ def test_this_weeks_snapshot_is_of_the_same_iso_week_and_the_same_request(tmp_pa
     assert this_week(raw, company_id="C2", now=sunday) is None  # another agency
     assert this_week(raw, location_ids=["G1"], now=sunday).folder.name == "b"
     assert this_week(raw, location_ids=["G1", "G2"], now=sunday) is None
+    assert this_week(raw, company_id="C1", numbers=True, now=sunday) is None  # asked more
 
 
 def test_a_run_again_in_a_week_that_is_done_changes_nothing(env, tmp_path, capsys):
@@ -546,3 +547,20 @@ def test_two_folders_of_one_snapshot_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "two folders are snapshot week-1" in err[0]
     assert not out.exists()
+
+
+def test_a_field_named_snapshot_never_sets_a_rows_week(env, tmp_path):
+    """A pool the API sends with a field called ``snapshot`` (or ``_row``) keeps it as an
+    extra column; each row's week is still its snapshot's, and the next week adds to the
+    dataset instead of taking that week's place."""
+    fake = serve(env, FakeHighLevel(["G1"]))
+    fake.bodies["G1"] = envelope(make_pool(id="P1", locationId="G1", snapshot="tmpl-1", _row=7))
+    out, raw = tmp_path / "processed" / "weekly", tmp_path / "raw"
+    poolkit.run(company_id="C1", raw=raw, out=out, report=None)
+    fake.bodies["G1"] = envelope(make_pool(id="P2", locationId="G1", snapshot="tmpl-1"))
+    poolkit.run(company_id="C1", raw=raw, out=out, report=None, new=True)
+    weeks = sorted(p.name for p in raw.iterdir())
+    pools = poolkit.read_dataset(out).pools
+    assert pools["snapshot"].astype(str).tolist() == weeks
+    assert pools["pool_id"].tolist() == ["P1", "P2"]
+    assert pools["extra_snapshot"].tolist() == ["tmpl-1", "tmpl-1"]

@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -310,30 +311,49 @@ def test_a_year_of_weeks_ends_in_a_dataset_that_holds_every_week_once_whole(
 
 
 def test_a_run_killed_by_sigkill_at_random_moments_resumes_and_holds_the_week_once(env, tmp_path):
-    """Real processes killed with SIGKILL at random moments of ``poolkit run`` (fetch, add,
-    report), then run again: in the end the week is in the dataset once, whole."""
-    fake = FakeHighLevel(LOCATIONS)
+    """Real processes killed with SIGKILL in the middle of their fetch (the server holds
+    the k-th pool answer until the kill), then run again: in the end the week is in the
+    dataset once, whole, and no pool fetched whole was fetched again."""
+    fake, gate, seen = FakeHighLevel(LOCATIONS), threading.Event(), []
 
-    def slow(request):  # the fetch takes long enough to be killed in (about 4 s)
-        time.sleep(0.3)
+    def held(request):  # the k-th pool request waits for the kill
+        if "number-pools" in request.path:
+            seen.append(request.args.get("locationId"))
+            if len(seen) == hold_at[0]:
+                gate.wait(30)
         return fake(request)
 
-    serve(env, slow)
+    hold_at = [0]
+    serve(env, held)
     raw, out = tmp_path / "raw", tmp_path / "processed" / "weekly"
     args = ["run", "--company-id", "C1", "--raw", str(raw), "--out", str(out), "--no-report"]
-    args += ["--workers", "2"]
+    args += ["--workers", "1"]
     code = "import sys; from poolkit.cli import main; sys.exit(main(sys.argv[1:]))"
     rng = random.Random(9)
     for _ in range(4 if FUZZ else 2):
+        folders = [f for f in raw.iterdir() if f.is_dir()] if raw.exists() else []
+        written = sum(len(list(f.glob("L*.json"))) for f in folders)  # pools fetched whole
+        if written >= len(LOCATIONS) - 1:
+            break  # nothing left to be killed in
+        seen.clear()
+        hold_at[0] = rng.randint(1, min(3, len(LOCATIONS) - written))
+        gate.clear()
         process = subprocess.Popen(
             [sys.executable, "-c", code, *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(2.0, 4.5))  # after the imports, somewhere in the fetch
+        deadline = time.monotonic() + 60
+        while len(seen) < hold_at[0]:
+            assert time.monotonic() < deadline and process.poll() is None, "no fetch to kill"
+            time.sleep(0.02)
         process.send_signal(signal.SIGKILL)
-        assert process.wait() == -signal.SIGKILL  # killed, not ended
+        assert process.wait() == -signal.SIGKILL  # killed in the middle of its fetch
+        gate.set()
         tally("runs killed with SIGKILL")
     assert main(args) in (0, 1)
     check_dataset(raw, out)
-    assert len(list(raw.iterdir())) <= 1  # the killed runs' week, finished, not a new one
+    (week,) = raw.iterdir()  # the killed runs' week, finished, not a new one
+    assert sorted(raw_week(week)[2][i]["location"]["id"] for i in range(len(LOCATIONS))) == (
+        sorted(LOCATIONS)
+    )
