@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from .analysis import inventory, monthly_cost
+from .dataset import dataset_snapshots, read_marker, snapshot_records_of
 from .findings import audit
 from .history import changes, snapshots_of, trend
 from .loaders import load, load_history, resolve_data
@@ -19,8 +20,10 @@ from .masking import masked, masked_changes, masked_findings
 from .model import current
 from .phones import enrich_numbers
 from .present import html_table
+from .schemas import is_dataset
 from .snapshot import MANIFEST, read_manifest
 from .tables import PoolTables
+from .tidy import snapshot_folders
 
 __all__ = [  # load, load_history and resolve_data: poolkit.loaders, for the notebooks
     "ReportData",
@@ -85,7 +88,7 @@ def _manifests(data: str | os.PathLike) -> list[dict]:
     folders = (
         [folder]
         if (folder / MANIFEST).is_file()
-        else sorted(p.parent for p in folder.glob(f"*/{MANIFEST}"))
+        else [Path(f) for f in snapshot_folders(folder) if (Path(f) / MANIFEST).is_file()]
     )
     return [m for m in map(read_manifest, folders) if m is not None]
 
@@ -94,6 +97,12 @@ def source_info(data: str | os.PathLike) -> dict[str, Any]:
     """Where the data came from: the path and, from the newest manifest, snapshot time,
     API version and base URL (how many locations failed is in the tables: see ``header``)."""
     info: dict[str, Any] = {"source": str(data)}
+    if is_dataset(data):  # the marker says which weeks it holds and when each was taken
+        held = dataset_snapshots(data)
+        if held:
+            taken = snapshot_records_of(read_marker(data)).get(held[-1], {}).get("taken_at")
+            info.update({"snapshots": len(held), "snapshot": held[-1], "taken_at": taken})
+        return info
     manifests = _manifests(data)
     if manifests:
         latest = manifests[-1]

@@ -564,3 +564,20 @@ def test_a_field_named_snapshot_never_sets_a_rows_week(env, tmp_path):
     assert pools["snapshot"].astype(str).tolist() == weeks
     assert pools["pool_id"].tolist() == ["P1", "P2"]
     assert pools["extra_snapshot"].tolist() == ["tmpl-1", "tmpl-1"]
+
+
+def test_a_datasets_source_says_its_newest_week_and_when_it_was_taken(env, tmp_path):
+    """The report's "Data as of" of a dataset: its newest week and that week's time, as its
+    manifest gives it (it said "unknown" for every dataset)."""
+    fake = serve(env, FakeHighLevel(["G1"]))
+    out, raw = tmp_path / "processed" / "weekly", tmp_path / "raw"
+    poolkit.run(company_id="C1", raw=raw, out=out, report=None)
+    fake.locations.append("G2")
+    poolkit.run(company_id="C1", raw=raw, out=out, report=None, new=True)
+    newest = sorted(raw.iterdir())[-1]
+    manifest = json.loads((newest / "manifest.json").read_text())
+    from poolkit.notebook import source_info
+
+    info = source_info(out)
+    assert info["snapshots"] == 2 and info["snapshot"] == newest.name
+    assert info["taken_at"] == datetime.fromisoformat(manifest["taken_at"]).isoformat()
