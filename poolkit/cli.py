@@ -317,6 +317,17 @@ def _output_options(command: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _at_least_one(text: str) -> int:
+    """A whole number of 1 or more, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
 def _fetch_options(command: argparse.ArgumentParser) -> None:
     """What to fetch and how: the options ``fetch`` and ``run`` share."""
     command.add_argument(
@@ -324,7 +335,10 @@ def _fetch_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument("--company-id", help="fetch every location of this agency (agency token)")
     command.add_argument(
-        "--workers", type=int, default=8, help="locations fetched at once (default: %(default)s)"
+        "--workers",
+        type=_at_least_one,
+        default=8,
+        help="locations fetched at once (default: %(default)s)",
     )
     command.add_argument(
         "--base-url", help="API base URL (default: GHL_BASE_URL or the HighLevel API)"

@@ -160,6 +160,11 @@ class Client:
     ) -> None:
         self._token = resolve_token(token)
         self.base_url = (base_url or os.environ.get("GHL_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        if not self.base_url.lower().startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"base URL {self.base_url!r} does not start with http:// or https:// "
+                "(such as https://services.leadconnectorhq.com)"
+            )
         self.version = version
         self.timeout = timeout
         self.page_size = page_size

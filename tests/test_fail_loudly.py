@@ -360,3 +360,16 @@ def test_an_error_quoting_data_with_a_line_break_is_still_one_line(tmp_path, cap
     assert main(["audit", str(tmp_path / "no\nsuch")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no\\nsuch" in err
+
+
+def test_a_base_url_without_its_scheme_and_no_workers_are_usage_errors(monkeypatch, capsys):
+    """Issue 30: a base URL without http:// failed as 'no answer after retries', and
+    --workers 0 was accepted."""
+    monkeypatch.setenv("GHL_TOKEN", "pit-test-token")
+    assert main(["fetch", "G1", "--base-url", "127.0.0.1:18765"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'127.0.0.1:18765' does not start with http://" in err[0]
+    with pytest.raises(SystemExit) as exited:
+        main(["fetch", "G1", "--workers", "0"])
+    assert exited.value.code == 2
+    assert "--workers: '0' is not a whole number of 1 or more" in capsys.readouterr().err
