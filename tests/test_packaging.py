@@ -75,3 +75,14 @@ def test_command_line_entry_points_document_every_command():
         [sys.executable, "-m", "poolkit", "fetch", "--workers", "x"], capture_output=True, text=True
     )
     assert usage.returncode == 2
+
+
+def test_the_readme_points_only_at_what_a_clone_holds():
+    """A clone has no ../shared: every file the README links or names there is in the
+    repository."""
+    repo = Path(__file__).resolve().parents[1]
+    readme = (repo / "README.md").read_text()
+    assert "../shared" not in readme
+    links = re.findall(r"\]\(([^)#:]+)\)", readme)  # relative links, not URLs
+    assert "docs/highlevel-api.md" in links
+    assert [link for link in links if not (repo / link).exists()] == []
