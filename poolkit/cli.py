@@ -22,8 +22,7 @@ from .loaders import load, require_answers, resolve_data
 from .masking import masked_changes, masked_findings
 from .schemas import is_dataset
 from .snapshot import read_manifest, snapshot_at, write_atomic
-from .tables import empty_tables, select_snapshots, snapshots_in
-from .tidy import snapshot_folders
+from .tables import select_snapshots, snapshots_in
 from .weekly import add_to_dataset, run
 
 
@@ -49,8 +48,6 @@ def _summary(tables) -> str:
 
 def cmd_tidy(args: argparse.Namespace) -> int:
     data, out = resolve_data(args.data), Path(args.out)
-    if not is_dataset(out) and data.is_dir() and not snapshot_folders(data):
-        require_answers(empty_tables(), args.data)  # nothing there at all: say so
     added = add_to_dataset(
         data, out, xlsx=args.xlsx, check=lambda tables: require_answers(tables, args.data)
     )

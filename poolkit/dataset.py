@@ -173,22 +173,29 @@ def dataset_snapshots(directory: str | os.PathLike) -> list[str]:
     """The snapshots a poolkit dataset holds, oldest first (``poolkit.snapshot.sort_key``:
     the time each was taken, as the marker records it, else its name)."""
     marker = read_marker(directory)
-    held = {
-        part.split("/")[1].removeprefix("snapshot=")
-        for parts in _committed(Path(directory), marker).values()
-        for part in parts
-    }
+    return _held(marker, _committed(Path(directory), marker))
+
+
+def _held(marker: dict, committed: dict[str, list[str]]) -> list[str]:
+    """``dataset_snapshots`` of a marker already read."""
+    held = {part.split("/")[1].removeprefix("snapshot=") for p in committed.values() for part in p}
     times = {k: parse_time(v["taken_at"]) for k, v in snapshot_records_of(marker).items()}
     return ordered(held, times)
 
 
-def _parts(root: Path, table: str, snapshots: Iterable[str] | None = None) -> list[Path]:
-    """The committed Parquet files of ``table``, of the given snapshots only when some are
-    given, in the order they were written."""
+def _parts(
+    root: Path,
+    table: str,
+    snapshots: Iterable[str] | None = None,
+    committed: dict[str, list[str]] | None = None,
+) -> list[Path]:
+    """The committed Parquet files of ``table`` (of ``committed``, when the marker was read
+    already), of the given snapshots only when some are given, in the order they were
+    written."""
     wanted = None if snapshots is None else {f"snapshot={s}" for s in snapshots}
     return [
         root / part
-        for part in _committed(root)[table]
+        for part in (committed or _committed(root))[table]
         if wanted is None or part.split("/")[1] in wanted
     ]
 
@@ -266,20 +273,22 @@ def write_dataset(
     appending = append and is_dataset(out)
     committed = dict.fromkeys(TABLES, [])
     if appending:
-        there = set(dataset_snapshots(out)) & written_ids
+        raw = read_marker(out)
+        listed = _committed(out, raw)
+        there = set(_held(raw, listed)) & written_ids
         if there and not replace:
             raise DatasetError(
                 f"{out}: already holds snapshot(s) {', '.join(ordered(there))}; nothing was written"
             )
-        old = _current_marker(read_marker(out), _committed(out))
+        old = _current_marker(raw, listed)
         records = {**snapshot_records_of(old), **marker["snapshots"]}
         marker = {**_merged_marker(old, marker), "snapshots": records, "version": SCHEMA_VERSION}
         committed = {  # the parts of a snapshot replaced are left out of the commit
             name: [p for p in parts if p.split("/")[1].removeprefix("snapshot=") not in there]
-            for name, parts in _committed(out).items()
+            for name, parts in listed.items()
         }
         first_row = old.get("rows") or {  # row numbers go on, so that order is kept
-            name: sum(pq.ParquetFile(p).metadata.num_rows for p in _parts(out, name))
+            name: sum(pq.ParquetFile(p).metadata.num_rows for p in _parts(out, name, None, listed))
             for name in TABLES
         }
         if old.get("schema_1_parts"):
@@ -381,16 +390,19 @@ def read_frames(
             f"{root}: not a poolkit dataset (no {DATASET_MARKER}); "
             "read response files with poolkit.read_pools"
         )
-    marker = _current_marker(read_marker(root), _committed(root))
+    raw = read_marker(root)
+    committed = _committed(root, raw)
+    marker = _current_marker(raw, committed)
     old_parts = {root / part for part in marker.get("schema_1_parts", [])}
-    held = dataset_snapshots(root)  # oldest first
+    held = _held(raw, committed)  # oldest first
     labels = pd.CategoricalDtype(
         held if snapshots is None else [s for s in held if s in set(snapshots)], ordered=True
     )
     frames = {}
     for name in TABLES:
         spec = marker["tables"].get(name) or _describe(empty_frame(name))  # older datasets
-        parts = _parts(root, name, snapshots) if tables is None or name in tables else []
+        wanted = tables is None or name in tables
+        parts = _parts(root, name, snapshots, committed) if wanted else []
         if engine == "dask":  # a partition per part, each read and typed as pandas reads it
             import dask.dataframe as dd
 

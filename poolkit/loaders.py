@@ -15,7 +15,7 @@ from .model import answered
 from .phones import enrich_numbers
 from .sample import sample_path
 from .schemas import is_dataset
-from .snapshot import MANIFEST, read_manifest, snapshot_at
+from .snapshot import MANIFEST, snapshot_at
 from .tables import PoolTables, read_dataset
 from .tidy import read_pools, snapshot_folders
 
@@ -75,19 +75,15 @@ def load_history(data: str | os.PathLike) -> PoolTables | None:
         return read_history(path)
     if not (path.is_dir() and (path / MANIFEST).is_file()):
         return None
-    key, ours = snapshot_at(path).sort_key, _manifest_locations(path)
-    siblings = [f for f in snapshot_folders(path.parent) if (Path(f) / MANIFEST).is_file()]
+    mine = snapshot_at(path)  # siblings that share no location are another agency's
+    siblings = [snapshot_at(f) for f in snapshot_folders(path.parent)]
     return history_of_folders(
-        f for f in siblings if snapshot_at(f).sort_key <= key and ours & _manifest_locations(f)
+        s.folder
+        for s in siblings
+        if (s.folder / MANIFEST).is_file()
+        and s.sort_key <= mine.sort_key
+        and set(mine.location_ids) & set(s.location_ids)
     )
-
-
-def _manifest_locations(folder: str | os.PathLike) -> set[str]:
-    """The location ids a snapshot's manifest lists: snapshots that share none are of
-    other agencies or tests, not this one's history."""
-    entries = (read_manifest(folder) or {}).get("locations")
-    listed = entries if isinstance(entries, list) else []
-    return {e.get("location_id") for e in listed if isinstance(e, dict)} - {None}
 
 
 def require_answers(tables: PoolTables, data: str | os.PathLike) -> PoolTables:

@@ -45,6 +45,7 @@ from .schemas import is_dataset
 from .snapshot import LOCATIONS, MANIFEST, SNAPSHOT_FILES, SNAPSHOT_NAME, Snapshot, snapshot_at
 from .tables import (
     PoolTables,
+    empty_tables,
     read_dataset,
     select_snapshots,
     snapshots_in,
@@ -87,7 +88,8 @@ def add_to_dataset(
 
 def _add(data, out: Path, *, replace: Iterable[str], xlsx: bool, check) -> Added:
     """``add_to_dataset``, the lock held."""
-    held = set(dataset_snapshots(out)) if is_dataset(out) else set()
+    held_before = dataset_snapshots(out) if is_dataset(out) else []
+    held = set(held_before)
     skipped = held - set(replace)  # held, and not to be replaced
     folders = _snapshot_folders(data)
     if folders is not None:
@@ -108,15 +110,16 @@ def _add(data, out: Path, *, replace: Iterable[str], xlsx: bool, check) -> Added
         already = sorted(found & skipped)
         tables = select_snapshots(tables, found - skipped)
     result = Added(already=already)
-    held_before = dataset_snapshots(out) if is_dataset(out) else []
-    if tables is not None and snapshots_in(tables):
-        ids = snapshots_in(tables)
+    ids = snapshots_in(tables) if tables is not None else set()
+    if ids:
         result.replaced = sorted(ids & held)
         result.added = sorted(ids - held)
         result.tables = tables
         if check is not None:
             check(tables)
         tables.to_parquet(out, append=True, replace=bool(result.replaced))
+    elif check is not None and not held:  # nothing to make a dataset of: check says why
+        check(empty_tables() if tables is None else tables)
     if is_dataset(out):  # the CSVs (and the workbook) hold every snapshot, each row's named
         result.csv = update_dataset_csv(
             out, result.tables, held_before=held_before, replaced=bool(result.replaced)
