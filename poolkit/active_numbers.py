@@ -118,6 +118,7 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
             "location_id": location_id,
             "account_status": status,
             SOURCE["phone_numbers"]: source,
+            "at": f"numbers[{index}]",
         }
         for column, (key, kind) in _FIELDS.items():
             value, why = _check(_get(item, key), kind)
@@ -128,6 +129,34 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
             problem(f"numbers[{index}].phoneNumber", None, "number has no phoneNumber")
         rows.append(row)
     return rows
+
+
+def _listed_once(frame: pd.DataFrame, problems: list[dict]) -> pd.DataFrame:
+    """``frame`` with a number a location's inventory lists again dropped (it is one number,
+    held and billed once), each repeat named in a problem row beside its first listing."""
+    key = ["location_id", "folder", "phone_number"]
+    again = frame.duplicated(key) & frame["phone_number"].notna()
+    if not again.any():
+        return frame
+    first = frame[~again].dropna(subset=["phone_number"]).set_index(key)
+    source = SOURCE["phone_numbers"]
+    for row in frame[again].itertuples(index=False):
+        row = row._asdict()
+        where = first.loc[(row["location_id"], row["folder"], row["phone_number"])]
+        problems.append(
+            {
+                "source": row[source],
+                "location_id": row["location_id"],
+                "pool_id": None,
+                "path": f"{row['at']}.phoneNumber",
+                "value": row["phone_number"],
+                "problem": (
+                    f"listed again in the location's numbers (first at {where['at']} of "
+                    f"{os.path.basename(where[source])}): counted and costed once"
+                ),
+            }
+        )
+    return frame[~again.to_numpy()]
 
 
 def phone_numbers_table(
@@ -143,6 +172,7 @@ def phone_numbers_table(
         return empty_frame("phone_numbers"), problems
     frame = pd.DataFrame(rows)
     frame["folder"] = frame[SOURCE["phone_numbers"]].map(os.path.dirname)
+    frame = _listed_once(frame, problems)
     # a page is joined to the pools of its own snapshot folder, never to another's
     held = (
         numbers[["location_id", "phone_number", "pool_id", SOURCE["numbers"]]]

@@ -46,6 +46,7 @@ __all__ = [
     "feature_adoption_summary",
     "headline",
     "inventory",
+    "inventory_coverage",
     "location_names",
     "location_summary",
     "locations_by_id",
@@ -627,6 +628,33 @@ def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
         {"location_id": "string", "location": "string", "type": "string"}
         | dict.fromkeys(counts, "Int64")
     )[["location_id", "location", "type", *counts]]
+
+
+def inventory_coverage(tables: PoolTables) -> dict:
+    """What ``inventory`` and ``monthly_cost`` cover: of the locations that answered, how
+    many had their numbers read (``read`` of ``answered``), how many were not fetched at
+    all, and each answered location whose numbers were not read, with why (``unread``:
+    ``location_id``, ``location``, ``why``, the manifest's word: None where the numbers were
+    not asked for)."""
+    tables = current(pandas_tables(tables))
+    locations = locations_by_id(tables)
+    answered_ids = locations.index[locations["answered"].to_numpy()]
+    read = inventory_read(tables)
+    unread = answered_ids.difference(read)
+    said = tables.locations.drop_duplicates("location_id", keep="last").set_index("location_id")
+    frame = pd.DataFrame(
+        {
+            "location_id": pd.array(unread, dtype="string"),
+            "location": pd.array(_names_of(tables, unread.to_series()).to_numpy(), dtype="string"),
+            "why": pd.array(said["inventory"].reindex(unread).to_numpy(), dtype="string"),
+        }
+    )
+    return {
+        "read": len(read.intersection(answered_ids)),
+        "answered": len(answered_ids),
+        "not_fetched": int((~locations["answered"]).sum()),
+        "unread": frame,
+    }
 
 
 def cost_summary(

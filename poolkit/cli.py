@@ -20,15 +20,11 @@ from .excel import write_excel
 from .findings import SEVERITIES
 from .loaders import load, require_answers, resolve_data
 from .masking import masked_changes, masked_findings
+from .present import plural, severities
 from .schemas import is_dataset
 from .snapshot import read_manifest, snapshot_at, write_atomic
 from .tables import select_snapshots, snapshots_in
 from .weekly import add_to_dataset, run
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 location``, ``3 locations``."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _summary(tables) -> str:
@@ -37,12 +33,12 @@ def _summary(tables) -> str:
     failed = counts["locations_not_fetched"]
     return (
         (f"{snapshots:,} snapshots, counted together: " if snapshots > 1 else "")
-        + f"{_count(counts['locations'], 'location')} "
+        + f"{plural(counts['locations'], 'location')} "
         f"({counts['locations_without_pools']:,} without pools"
         + (f", {failed:,} more not fetched" if failed else "")
-        + f"), {_count(counts['pools'], 'pool')}, {_count(counts['numbers'], 'number')}, "
+        + f"), {plural(counts['pools'], 'pool')}, {plural(counts['numbers'], 'number')}, "
         f"{counts['pools_with_service']:,} with an inbound call service, "
-        f"{_count(counts['problems'], 'problem')}"
+        f"{plural(counts['problems'], 'problem')}"
     )
 
 
@@ -58,7 +54,7 @@ def cmd_tidy(args: argparse.Namespace) -> int:
     else:
         print(f"nothing new to add to {out}")
     kinds = ".parquet, .csv" + (", tables.xlsx" if args.xlsx else "")
-    print(f"tidy tables of {_count(len(dataset_snapshots(out)), 'snapshot')} in {out}/ ({kinds})")
+    print(f"tidy tables of {plural(len(dataset_snapshots(out)), 'snapshot')} in {out}/ ({kinds})")
     return 0
 
 
@@ -92,8 +88,9 @@ def _say_fetched(result, *, then: str) -> int:
     print(
         f"locations: {summary['ok']:,} ok, {summary['failed']:,} failed"
         + (f" ({inventories:,} more whose numbers failed)" if inventories else "")
-        + f"; {len(result.tables.pools):,} pools, {len(result.tables.numbers):,} numbers, "
-        f"{len(result.tables.problems):,} problems"
+        + f"; {plural(len(result.tables.pools), 'pool')}, "
+        f"{plural(len(result.tables.numbers), 'number')}, "
+        f"{plural(len(result.tables.problems), 'problem')}"
     )
     print(f"snapshot: {result.snapshot}")
     for row in failures.head(20).itertuples():
@@ -143,13 +140,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         failed = _say_fetched(result.fetch, then="the next poolkit run finishes it")
     for label, ids in (("added to", result.added.added), ("replaced in", result.added.replaced)):
         if ids:
-            print(f"{_count(len(ids), 'snapshot')} {label} {args.out}: {', '.join(ids)}")
+            print(f"{plural(len(ids), 'snapshot')} {label} {args.out}: {', '.join(ids)}")
     if result.added.tables is not None:
         print(_summary(select_snapshots(result.added.tables, {result.snapshot.id})))
     counts = result.findings["severity"].astype(str).value_counts()
     print(
-        "findings: "
-        + ", ".join(_count(int(counts.get(s, 0)), s) for s in SEVERITIES[:2])
+        f"findings: {severities(counts, SEVERITIES[:2])}"
         + (f"; report written to {report}" if report else "")
     )
     return max(failed, int(_fails(result.findings, args.fail_on)))
@@ -163,8 +159,7 @@ def _findings_text(findings, summary, locations: int) -> str:
     """A terminal summary: counts per rule, then every finding with what to do."""
     counts = findings["severity"].value_counts()
     lines = [
-        f"{locations:,} locations audited: "
-        + ", ".join(f"{counts.get(s, 0):,} {s}" for s in SEVERITIES),
+        f"{plural(locations, 'location')} audited: {severities(counts)}",
         "",
     ]
     if summary.empty:
@@ -174,7 +169,7 @@ def _findings_text(findings, summary, locations: int) -> str:
         f"{r.severity:<8} {r.rule:<28} {r.findings:>8,} {r.locations:>9,}"
         for r in summary.itertuples()
     ] + [""]
-    for row in findings.fillna("").itertuples():
+    for row in findings.astype(object).fillna("").itertuples():
         where = " / ".join(str(p) for p in (row.location, row.pool, row.phone_number) if p)
         lines.append(f"{row.severity:<8} {row.rule}  {where}")
         lines += textwrap.wrap(row.detail, 96, initial_indent="    ", subsequent_indent="    ")
@@ -246,7 +241,8 @@ def _changes_text(changes) -> str:
     """A terminal summary of changes: counts per kind, then one line per change."""
     if changes.empty:
         return "No changes.\n"
-    head = f"{changes['before'].iloc[0]} -> {changes['after'].iloc[0]}: {len(changes):,} changes"
+    before, after = changes["before"].iloc[0], changes["after"].iloc[0]
+    head = f"{before} -> {after}: {plural(len(changes), 'change')}"
     counts = changes["change"].value_counts(sort=False)
     lines = [head, ""] + [f"  {kind:<16} {n:>7,}" for kind, n in counts.items() if n] + [""]
     for row in changes.fillna("").itertuples():

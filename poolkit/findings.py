@@ -63,6 +63,7 @@ FINDING_DTYPES = {
     "phone_number": pd.StringDtype(),
     "detail": pd.StringDtype(),
     "suggestion": pd.StringDtype(),
+    "pool_key": pd.Int64Dtype(),
 }
 _POOL = ["location_id", "pool_id"]
 
@@ -441,7 +442,7 @@ def recording_consent(tables: PoolTables) -> pd.DataFrame:
 @rule(
     "contract-problem",
     "info",
-    "A value of the response that did not fit the API contract (a row of tables.problems).",
+    "A response value that did not fit what the API documents; its file and path say where.",
 )
 def contract_problem(tables: PoolTables) -> pd.DataFrame:
     problems = tables.problems
@@ -621,11 +622,24 @@ def _with_pool_names(tables: PoolTables, frame: pd.DataFrame) -> pd.DataFrame:
         names = np.array([None], dtype=object)
     by_row = pd.Series(np.where(known, names[at], None), index=frame.index, dtype="string")
     frame["pool"] = by_row.where(known, pool_names(tables.pools, frame))
-    found = np.unique(rows[known])  # the pools' identities, of the pools found only
+    frame["pool_key"] = _pool_keys(tables, frame, rows)
+    return frame.drop(columns="pool_row").astype(FINDING_DTYPES).drop_duplicates()
+
+
+def _pool_keys(tables: PoolTables, frame: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+    """``model.pool_identity`` of each finding's pool: by its pool row where the rule gave
+    one, else by its location and pool id; NA for a finding about no pool."""
+    found = np.unique(rows[rows >= 0])
     identity = dict(zip(found, pool_identity(tables.pools.take(found)))) if len(found) else {}
-    frame["identity"] = [identity[row] if row >= 0 else -1 for row in rows]
-    frame = frame.drop(columns="pool_row").astype(FINDING_DTYPES).drop_duplicates()
-    return frame.drop(columns="identity")
+    keys = pd.Series([identity.get(row) for row in rows], index=frame.index, dtype="Int64")
+    by_id = keys.isna() & frame["pool_id"].notna()
+    if by_id.any():
+        pools = tables.pools[_POOL].astype(object)
+        every = pd.Series(pool_identity(tables.pools), index=pd.MultiIndex.from_frame(pools))
+        every = every[~every.index.duplicated()]
+        asked = pd.MultiIndex.from_frame(frame.loc[by_id, _POOL].astype(object))
+        keys[by_id] = every.reindex(asked).to_numpy()
+    return keys
 
 
 def audit(

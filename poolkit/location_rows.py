@@ -15,7 +15,24 @@ from .schemas import MEMORY_SOURCE, SCHEMAS, SOURCE, dtype_of
 from .snapshot import MANIFEST, read_locations, read_manifest
 from .values import answered, on
 
-__all__ = ["inventory_status", "locations_table"]
+__all__ = ["file_location", "inventory_status", "locations_table"]
+
+
+def file_location(source: str) -> str | None:
+    """The location whose response ``source`` is, by its snapshot's manifest (the entry
+    naming the file); None for a file no manifest names."""
+    if source.startswith(MEMORY_SOURCE):
+        return None
+    entries = (read_manifest(source) or {}).get("locations")
+    name = os.path.basename(source)
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and name in (
+            entry.get("file"),
+            f"{entry.get('location_id')}.json",
+        ):
+            location_id = entry.get("location_id")
+            return location_id if isinstance(location_id, str) and location_id else None
+    return None
 
 
 def locations_table(

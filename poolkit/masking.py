@@ -37,38 +37,44 @@ def mask_text(text: object) -> object:
     return _PHONE_TEXT.sub(mask, text)
 
 
-def _masked_frame(frame: pd.DataFrame, numbers=(), texts=()) -> pd.DataFrame:
-    columns = {c: frame[c].map(mask_phone) for c in numbers if c in frame}
-    columns.update({c: frame[c].map(mask_text) for c in texts if c in frame})
+#: The columns that hold a phone number, and those whose text may hold one, in any table,
+#: the findings and the changes.
+NUMBER_COLUMNS = ("phone_number", "e164", "forwarding_number", "number_forwarding_number")
+TEXT_COLUMNS = (
+    "pool_name",
+    "pool",
+    "location",
+    "service_value",
+    "whisper_message",
+    "friendly_name",
+    "number_friendly_name",
+    "number_service_value",
+    "value",
+    "detail",
+    "old",
+    "new",
+)
+
+
+def masked_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every phone number masked: whole in ``NUMBER_COLUMNS``, within the
+    text of ``TEXT_COLUMNS``."""
+    columns = {c: frame[c].map(mask_phone) for c in NUMBER_COLUMNS if c in frame}
+    columns.update({c: frame[c].map(mask_text) for c in TEXT_COLUMNS if c in frame})
     return frame.assign(**{c: values.astype("string") for c, values in columns.items()})
 
 
 def masked(tables: PoolTables) -> PoolTables:
     """The same tables with every phone number masked, in every column that can hold one."""
-    return replace(
-        tables,
-        pools=_masked_frame(
-            tables.pools, ["forwarding_number"], ["pool_name", "service_value", "whisper_message"]
-        ),
-        numbers=_masked_frame(  # e164: enriched
-            tables.numbers, ["phone_number", "e164"], ["friendly_name"]
-        ),
-        services=_masked_frame(tables.services, texts=["service_value"]),
-        problems=_masked_frame(tables.problems, texts=["value"]),
-        phone_numbers=_masked_frame(
-            tables.phone_numbers,
-            ["phone_number", "number_forwarding_number"],
-            ["number_friendly_name", "number_service_value"],
-        ),
-    )
+    return replace(tables, **{name: masked_frame(frame) for name, frame in tables})
 
 
 def masked_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """The findings with their phone numbers masked, in the number column and in the text."""
-    return _masked_frame(findings, ["phone_number"], ["detail", "location", "pool"])
+    return masked_frame(findings)
 
 
 def masked_changes(changes: pd.DataFrame) -> pd.DataFrame:
     """History changes with their phone numbers masked (a forwarding number's old and new
     values included)."""
-    return _masked_frame(changes, ["phone_number"], ["old", "new", "location", "pool"])
+    return masked_frame(changes)

@@ -16,7 +16,7 @@ from .dataset import dataset_snapshots, read_marker, snapshot_records_of
 from .findings import audit
 from .history import changes, snapshots_of, trend
 from .loaders import load, load_history, resolve_data
-from .masking import masked, masked_changes, masked_findings
+from .masking import masked_frame
 from .model import current
 from .phones import enrich_numbers
 from .present import html_table
@@ -39,10 +39,10 @@ __all__ = [  # load, load_history and resolve_data: poolkit.loaders, for the not
 
 @dataclass
 class ReportData:
-    """What the report shows: the tables (masked when asked), their audit findings, the
-    history and what changed since the previous snapshot, and the inventory and its monthly
-    cost. Everything is computed on the real
-    numbers; masking comes last, so that two numbers that mask alike change no count."""
+    """What the report shows: the tables, their audit findings, the history and what changed
+    since the previous snapshot, and the inventory and its monthly cost, all on the real
+    numbers. With ``masked``, ``shown`` masks what is displayed, and only that: every count
+    is made on the numbers themselves, so two numbers that mask alike stay two."""
 
     tables: PoolTables
     findings: pd.DataFrame
@@ -52,6 +52,11 @@ class ReportData:
     changes: pd.DataFrame | None = None  # since the previous snapshot; None: one snapshot
     changes_since: str | None = None  # the previous snapshot's label
     trend: pd.DataFrame | None = None  # over every snapshot; None: one snapshot
+    masked: bool = False  # phone numbers masked where shown
+
+    def shown(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` as it may be displayed: its phone numbers masked when the report is."""
+        return masked_frame(frame) if self.masked else frame
 
 
 def load_report(
@@ -59,9 +64,8 @@ def load_report(
 ) -> ReportData:
     """What the report shows (``ReportData``): ``load``'s tables, their audit findings,
     ``load_history``, ``analysis.inventory`` and ``analysis.monthly_cost``; with
-    ``mask_numbers`` the tables and findings masked after they were counted (the history is
-    masked where the report shows it). The newest snapshot is read once: the current state
-    of the history, where there is one."""
+    ``mask_numbers`` their numbers masked where they are shown (``ReportData.shown``). The
+    newest snapshot is read once: the current state of the history, where there is one."""
     history = load_history(data)
     labels = snapshots_of(history) if history is not None else []
     if labels:
@@ -73,11 +77,10 @@ def load_report(
     found, held, cost = audit(tables), inventory(tables), monthly_cost(tables)
     since = changes(history) if len(labels) >= 2 else None
     over_time = trend(history) if len(labels) >= 2 else None
-    if mask_numbers:
-        tables, found = masked(tables), masked_findings(found)
-        since = masked_changes(since) if since is not None else None
     previous = labels[-2] if len(labels) >= 2 else None
-    return ReportData(tables, found, history, held, cost, since, previous, over_time)
+    return ReportData(
+        tables, found, history, held, cost, since, previous, over_time, masked=mask_numbers
+    )
 
 
 def _manifests(data: str | os.PathLike) -> list[dict]:

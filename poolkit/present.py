@@ -11,7 +11,19 @@ import pandas as pd
 
 from .model import dollars
 
-__all__ = ["NONE", "day", "html_table", "moment", "plural", "readable", "words"]
+__all__ = [
+    "NONE",
+    "SEVERITY_NOUNS",
+    "counted",
+    "day",
+    "html_table",
+    "moment",
+    "plural",
+    "readable",
+    "reason",
+    "severities",
+    "words",
+]
 
 NONE = "(none)"
 _SNAPSHOT = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d)(\d\d)(\d\d)Z$")
@@ -27,7 +39,8 @@ _HEADERS = {  # where the words are not the column's own
     "pool_numbers_missing": "Pool numbers missing",
     "monthly_cost_cents": "Monthly cost",
     "idle_cost_cents": "Idle cost",
-    "active_share": "Active pools",
+    "active_pools": "Active pools",
+    "active_share": "Share of pools active",
     "locations_using": "Locations using it",
 }
 
@@ -43,6 +56,46 @@ def words(column: str) -> str:
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``1 location``, ``3 locations``, ``1,200 numbers``."""
     return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+#: What a severity is called in a sentence: an ``info`` finding is a note.
+SEVERITY_NOUNS = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def severities(counts: dict, which: tuple[str, ...] = ("error", "warning", "info")) -> str:
+    """``17 errors, 42 warnings, 47 notes`` of ``{severity: count}``."""
+    return ", ".join(plural(int(counts.get(s, 0)), SEVERITY_NOUNS[s]) for s in which)
+
+
+def counted(key: str, count: int, noun: str, nouns: str | None = None) -> str:
+    """``plural`` as HTML marked with what it counts (``data-count``), so that two pages
+    (masked and plain) can be compared count by count."""
+    return f'<span data-count="{html.escape(key)}">{html.escape(plural(count, noun, nouns))}</span>'
+
+
+#: The API's answers as a person says them (the client's exception names, a fetch's words).
+_REASONS = {
+    "ForbiddenError": "access refused",
+    "AuthenticationError": "token refused",
+    "NotFoundError": "not found",
+    "RateLimitError": "rate limit reached",
+    "ServerError": "HighLevel's server failed",
+    "NetworkError": "no answer",
+    "InvalidResponseError": "an answer that could not be read",
+    "BadRequestError": "request refused",
+    "incomplete": "some pages missing",
+}
+
+
+def reason(text: object) -> str:
+    """Why something was not read, in words: ``unavailable: ForbiddenError`` -> ``access
+    refused``; None -> ``not asked for``."""
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return "not asked for"
+    for name, said in _REASONS.items():
+        if name in str(text):
+            return said
+    return str(text).removeprefix("unavailable: ")
 
 
 def _timestamp(value: object) -> pd.Timestamp | None:
@@ -112,16 +165,15 @@ def html_table(
     rows: int | None = None,
     percent: tuple[str, ...] = (),
     empty: str = "Nothing to show.",
+    rest: str = "",
 ) -> str:
     """``frame`` as a readable HTML table (``present.readable``): the first ``rows`` rows, a
-    line saying how many there are; a sentence instead of an empty table."""
+    line saying how many there are and where the ``rest`` are; a sentence instead of an
+    empty table."""
     if frame.empty:
         return f"<p><i>{html.escape(empty)}</i></p>"
     shown = frame if rows is None else frame.head(rows)
     text = readable(shown, percent).to_html(index=False, classes="poolkit-table", border=0)
     if rows is not None and len(frame) > rows:
-        text += (
-            f"<p><i>The first {rows:,} of {len(frame):,} rows (poolkit tidy writes them all "
-            "to CSV).</i></p>"
-        )
+        text += f"<p><i>{rows:,} of {len(frame):,} rows shown{rest}.</i></p>"
     return text

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import html
 import os
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from .analysis import (
+    NO_SERVICE,
     feature_adoption_summary,
     headline,
+    inventory_coverage,
     location_summary,
     locations_without_pools,
     numbers_per_pool,
@@ -20,6 +23,7 @@ from .analysis import (
     service_mix,
 )
 from .findings import RULES
+from .history import snapshots_of
 from .model import RATES_SOURCE, dollars
 from .notebook import ReportData, show, source_info
 from .plots import (
@@ -31,7 +35,7 @@ from .plots import (
     plot_service_types,
     plot_trend,
 )
-from .present import day, html_table, moment, plural, words
+from .present import SEVERITY_NOUNS, counted, day, html_table, moment, plural, reason, words
 
 __all__ = [
     "adoption_section",
@@ -75,140 +79,232 @@ def _collapsed(summary: str, body: str) -> str:
 # ------------------------------------------------------------------------------ first screen
 
 
-def _card(answer: str, value: str, label: str, sentence: str, tone: str = "") -> str:
+def _card(
+    answer: str, value: str, label: str, sentence: str, tone: str = "", count: str = ""
+) -> str:
+    """A card of the first screen; ``sentence`` is HTML, ``count`` marks what the value
+    counts (``data-count``)."""
+    mark = f' data-count="{count}"' if count else ""
     return (
         f'<div class="poolkit-card {tone}" data-answer="{answer}">'
-        f'<div class="value">{html.escape(value)}</div>'
+        f'<div class="value"{mark}>{html.escape(value)}</div>'
         f'<div class="label">{html.escape(label)}</div>'
-        f'<p class="sentence">{html.escape(sentence)}</p></div>'
+        f'<p class="sentence">{sentence}</p></div>'
     )
 
 
 def _changes_sentence(report: ReportData) -> tuple[str, str]:
+    """The count of changes and a sentence (HTML) naming them by kind."""
     if report.changes is None:
+        if not len(report.tables.locations):
+            return "—", "No data yet: the first fetch starts the history."
         return "—", "One snapshot so far: the next fetch will show what changed."
     counts = report.changes["change"].value_counts(sort=False)
     parts = [
-        f"{plural(int(n), _CHANGE_WORDS[str(k)][0])} {_CHANGE_WORDS[str(k)][1]}"
+        f"{counted(str(k), int(n), _CHANGE_WORDS[str(k)][0])} {_CHANGE_WORDS[str(k)][1]}"
         for k, n in counts.items()
         if n
     ]
-    since = day(report.changes_since)
+    since = html.escape(day(report.changes_since))
     if not parts:
         return "0", f"Nothing changed since {since}."
-    shown = ", ".join(parts[:4]) + (f" and {len(parts) - 4} more kinds" if len(parts) > 4 else "")
+    more = len(parts) - 4
+    shown = ", ".join(parts[:4]) + (f" and {plural(more, 'more kind')}" if more > 0 else "")
     return f"{len(report.changes):,}", f"Since {since}: {shown}."
+
+
+def _locations_parts(counts: dict) -> str:
+    """``3 locations with pools, 1 location without a pool, 2 locations not fetched`` (HTML)."""
+    parts = [
+        f"{counted('locations_with_pools', counts['locations_with_pools'], 'location')} with pools",
+        f"{counted('locations_without_pools', counts['locations_without_pools'], 'location')}"
+        " without a pool",
+    ]
+    if counts["locations_not_fetched"]:
+        parts.append(
+            f"{counted('locations_not_fetched', counts['locations_not_fetched'], 'location')}"
+            " not fetched"
+        )
+    return ", ".join(parts)
+
+
+def _locations_card(counts: dict) -> str:
+    total = counts["locations"] + counts["locations_not_fetched"]
+    if not total:
+        return _card(
+            "locations", "0", "Locations", "No location in the data yet.", count="locations"
+        )
+    holds = "holds" if counts["pools"] == 1 else "hold"
+    sentence = (
+        f"{_locations_parts(counts)}; {counted('pools', counts['pools'], 'pool')} {holds} "
+        f"{counted('numbers', counts['numbers'], 'number')}."
+    )
+    label = "Location" if total == 1 else "Locations"
+    return _card("locations", f"{total:,}", label, sentence, count="locations")
+
+
+def _wrong_card(findings: pd.DataFrame) -> str:
+    severity = findings["severity"].astype(str)
+    errors, warnings = int((severity == "error").sum()), int((severity == "warning").sum())
+    places = findings.loc[severity.isin(["error", "warning"]), "location_id"].nunique()
+    sentence = (
+        f"and {counted('warnings', warnings, 'warning')}, in "
+        f"{counted('locations_at_fault', places, 'location')}: see What to do below."
+        if errors + warnings
+        else "No rule found an error or a warning."
+    )
+    label = "Error" if errors == 1 else "Errors"
+    return _card("wrong", f"{errors:,}", label, sentence, "bad" if errors else "", count="errors")
+
+
+def _unread_text(unread: pd.DataFrame, first: int = 3) -> str:
+    """``Acme (access refused), Bolt (not asked for)`` and how many more."""
+    names = [
+        f"{html.escape(str(name))} ({html.escape(reason(why))})"
+        for name, why in zip(unread["location"], unread["why"])
+    ]
+    more = len(names) - first
+    return ", ".join(names[:first]) + (f" and {more:,} more" if more > 0 else "")
+
+
+def cost_coverage_sentence(report: ReportData) -> str:
+    """What the cost covers (HTML): the numbers of the locations whose numbers were read,
+    the numbers without a price, and what was not read or not fetched."""
+    coverage = inventory_coverage(report.tables)
+    cost = report.cost
+    numbers = int(cost["numbers"].sum()) if len(cost) else 0
+    unpriced = int(cost["unpriced"].sum()) if len(cost) else 0
+    read = coverage["read"]
+    every = "all " if read == coverage["answered"] and not coverage["not_fetched"] else ""
+    parts = [
+        f"Covers the {counted('numbers_held', numbers, 'number')} of "
+        f"{every}{counted('locations_read', read, 'location')}"
+    ]
+    if unpriced:
+        parts.append(
+            f"{counted('numbers_unpriced', unpriced, 'number')} with no published price "
+            "(mobile, national...), counted at $0.00"
+        )
+    if len(coverage["unread"]):
+        parts.append(f"numbers not read: {_unread_text(coverage['unread'])}")
+    if coverage["not_fetched"]:
+        parts.append(
+            f"{counted('locations_not_fetched', coverage['not_fetched'], 'location')} not fetched"
+        )
+    return "; ".join(parts) + "."
+
+
+def _cost_card(report: ReportData) -> str:
+    if report.held.empty:
+        return _card(
+            "cost",
+            "—",
+            "A month",
+            "Not known: poolkit fetch --numbers fetches the numbers each location pays for.",
+        )
+    cost = report.cost
+    idle = int(cost["idle_cost_cents"].sum())
+    coverage = inventory_coverage(report.tables)
+    everywhere = coverage["answered"] + coverage["not_fetched"]
+    label = (
+        "A month"
+        if coverage["read"] == everywhere
+        else f"A month, {coverage['read']:,} of {everywhere:,} locations"
+    )
+    idle_numbers = counted("idle_numbers", int(cost["idle_numbers"].sum()), "number")
+    sentence = (
+        f"{html.escape(dollars(idle))} of it idle ({idle_numbers} answering nothing or in "
+        f"idle pools). {cost_coverage_sentence(report)}"
+    )
+    return _card(
+        "cost",
+        dollars(int(cost["monthly_cost_cents"].sum())),
+        label,
+        sentence,
+        "bad" if idle else "",
+        count="monthly_cost",
+    )
+
+
+def _source_card(report: ReportData, data: str | os.PathLike) -> str:
+    info = source_info(data)
+    taken = info.get("taken_at")
+    weeks = len(snapshots_of(report.history)) if report.history is not None else 1
+    where = f"{counted('snapshots', weeks, 'snapshot')}; " if weeks > 1 else ""
+    api = (
+        f"API version {html.escape(str(info['api_version']))}. " if info.get("api_version") else ""
+    )
+    source = Path(info["source"]).name or info["source"]
+    return _card(
+        "source",
+        day(taken) if taken else "unknown",
+        "Data as of",
+        (f"Taken {html.escape(moment(taken))}. " if taken else "No manifest says when. ")
+        + f"{where}{api}Source: {html.escape(source)}.",
+    )
 
 
 def first_screen(report: ReportData, data: str | os.PathLike):
     """The five answers: how many locations (with pools, without, not fetched), what is
-    wrong, what the numbers cost a month (and the idle part), what changed, where the data
-    came from and when."""
-    counts = headline(report.tables)
-    total = counts["locations"] + counts["locations_not_fetched"]
-    parts = [
-        f"{counts['locations_with_pools']:,} with pools",
-        f"{counts['locations_without_pools']:,} without a pool",
-    ]
-    if counts["locations_not_fetched"]:
-        parts.append(f"{counts['locations_not_fetched']:,} not fetched")
-    cards = [
-        _card(
-            "locations",
-            f"{total:,}",
-            "Locations",
-            ", ".join(parts) + f"; {counts['pools']:,} pools hold {counts['numbers']:,} numbers.",
-        )
-    ]
-    findings = report.findings
-    severity = findings["severity"].astype(str)
-    errors, warnings = int((severity == "error").sum()), int((severity == "warning").sum())
-    places = findings.loc[severity.isin(["error", "warning"]), "location_id"].nunique()
-    wrong = f"and {plural(warnings, 'warning')}, in {plural(places, 'location')}"
-    cards.append(
-        _card(
-            "wrong",
-            f"{errors:,}",
-            "Errors" if errors != 1 else "Error",
-            f"{wrong}: see What to do below."
-            if errors + warnings
-            else "No rule found an error or a warning.",
-            "bad" if errors else "",
-        )
-    )
-    if report.held.empty:
-        cards.append(
-            _card(
-                "cost",
-                "—",
-                "A month",
-                "Not known: poolkit fetch --numbers fetches the numbers each location pays for.",
-            )
-        )
-    else:
-        cost = report.cost
-        idle = int(cost["idle_cost_cents"].sum())
-        cards.append(
-            _card(
-                "cost",
-                dollars(int(cost["monthly_cost_cents"].sum())),
-                "A month",
-                f"{dollars(idle)} of it idle: {plural(int(cost['idle_numbers'].sum()), 'number')}"
-                " answering nothing or only in inactive pools or pools without a route.",
-                "bad" if idle else "",
-            )
-        )
+    wrong, what the numbers cost a month (the idle part, and what the total covers), what
+    changed, where the data came from and when. Every count is marked (``data-count``)."""
     value, sentence = _changes_sentence(report)
-    cards.append(_card("changed", value, "Changes", sentence))
-    info = source_info(data)
-    taken = info.get("taken_at")
-    where = f"{plural(info['snapshots'], 'snapshot')}; " if info.get("snapshots", 1) > 1 else ""
-    api = f"API version {info['api_version']}. " if info.get("api_version") else ""
-    cards.append(
-        _card(
-            "source",
-            day(taken) if taken else "unknown",
-            "Data as of",
-            (f"Taken {moment(taken)}. " if taken else "No manifest says when. ")
-            + f"{where}{api}Source: {Path(info['source']).name or info['source']}.",
-        )
-    )
+    label = "Change" if value == "1" else "Changes"
+    cards = [
+        _locations_card(headline(report.tables)),
+        _wrong_card(report.findings),
+        _cost_card(report),
+        _card("changed", value, label, sentence, count="changes" if value != "—" else ""),
+        _source_card(report, data),
+    ]
     return _html(f'<div class="poolkit-cards">{"".join(cards)}</div>')
 
 
 # ---------------------------------------------------------------------------------- what to do
 
 
-def _count_line(found: pd.DataFrame) -> str:
-    """How many pools, numbers or locations a rule's findings are about (a pool by its ids
-    and the name it shows, so that pools without an id count too)."""
-    about_pools = found[found["pool_id"].notna().to_numpy() | found["pool"].notna().to_numpy()]
-    pools = about_pools.drop_duplicates(["location_id", "pool_id", "pool"])
+def _count_line(found: pd.DataFrame, rule: str) -> str:
+    """How many numbers, pools and locations a rule's findings are about (HTML), by their
+    identity: a number by itself, a pool by ``pool_key`` (pools without an id too), never by
+    the text shown."""
     numbers = found["phone_number"].dropna().nunique()
+    pools = found["pool_key"].dropna().nunique()
     parts = []
     if numbers:
-        parts.append(plural(numbers, "number"))
-    if len(pools):
-        parts.append(plural(len(pools), "pool"))
-    parts.append(plural(found["location_id"].nunique(), "location"))
+        parts.append(counted(f"{rule}:numbers", numbers, "number"))
+    if pools:
+        parts.append(counted(f"{rule}:pools", pools, "pool"))
+    parts.append(counted(f"{rule}:locations", found["location_id"].nunique(), "location"))
     return ", ".join(parts)
 
 
 def _where(found: pd.DataFrame, first: int = 3) -> str:
-    """The first few findings by location and pool name."""
-    names = []
-    for location, pool in zip(found["location"], found["pool"]):
+    """The first few places of the findings (already shown as they may be displayed), one
+    per pool or location; pools that show the same name are told apart by their id."""
+    places = found.drop_duplicates(["location_id", "pool_key"])
+    labels = []
+    for location, pool, pool_id in zip(places["location"], places["pool"], places["pool_id"]):
         location = location if isinstance(location, str) else "a location"
-        names.append(f"'{pool}' ({location})" if isinstance(pool, str) else location)
-    names = list(dict.fromkeys(names))
+        labels.append((f"'{pool}'" if isinstance(pool, str) else None, location, pool_id))
+    shown = Counter((pool, location) for pool, location, _ in labels)
+    names = []
+    for pool, location, pool_id in labels:
+        if pool is None:
+            names.append(location)
+            continue
+        same = shown[(pool, location)] > 1
+        tell = f", id {pool_id}" if same and isinstance(pool_id, str) else ", no id" if same else ""
+        names.append(f"{pool} ({location}{tell})")
     more = f" and {len(names) - first:,} more" if len(names) > first else ""
     return ", ".join(names[:first]) + more
 
 
-def what_to_do(findings: pd.DataFrame):
+def what_to_do(report: ReportData):
     """One line per rule that fired, most severe first (then most findings): how many,
     what to do, where first; every finding of the rule collapsed under its line, the two
-    pools of a repeated number side by side."""
+    pools of a repeated number side by side. Counted on the findings themselves; shown
+    masked when the report is."""
+    findings = report.findings
     if findings.empty:
         return _html("<p><i>Nothing to do: no rule found fault.</i></p>")
     lines = []
@@ -226,15 +322,17 @@ def what_to_do(findings: pd.DataFrame):
         if rule == "duplicate-number":
             found = found.sort_values(["phone_number", "location"], kind="stable")
         action = found["suggestion"].mode().iloc[0] if found["suggestion"].notna().any() else ""
+        shown = report.shown(found)
         head = (
-            f'<span class="poolkit-severity {severity}">{plural(int(n), severity)}</span> '
+            f'<span class="poolkit-severity {severity}">'
+            f"{counted(f'{rule}:findings', int(n), SEVERITY_NOUNS[severity])}</span> "
             f"<b>{html.escape(str(rule))}</b>: "
             f"{html.escape(_DESCRIPTIONS.get(rule, ''))} "
-            f"<span class='poolkit-count'>({html.escape(_count_line(found))})</span><br>"
-            f"<i>{html.escape(str(action))}</i> First: {html.escape(_where(found))}."
+            f"<span class='poolkit-count'>({_count_line(found, rule)})</span><br>"
+            f"<i>{html.escape(str(action))}</i> First: {html.escape(_where(shown))}."
         )
-        shown = found[["location", "pool", "phone_number", "detail"]]
-        body = html_table(shown.rename(columns={"detail": "what"}))
+        table = shown[["location", "pool", "phone_number", "detail"]]
+        body = html_table(table.rename(columns={"detail": "what"}))
         every = _collapsed("All " + plural(int(n), "finding"), body)
         lines.append(
             f'<div class="poolkit-todo {severity}" data-rule="{html.escape(str(rule))}">'
@@ -247,9 +345,10 @@ def what_to_do(findings: pd.DataFrame):
 
 
 def _say(sentence: str) -> None:
+    """A section's takeaway; ``sentence`` is HTML (its counts marked)."""
     from IPython.display import display
 
-    display(_html(f'<p class="poolkit-takeaway">{html.escape(sentence)}</p>'))
+    display(_html(f'<p class="poolkit-takeaway">{sentence}</p>'))
 
 
 def _show_html(text: str) -> None:
@@ -258,29 +357,38 @@ def _show_html(text: str) -> None:
     display(_html(text))
 
 
+def _some_of_each(changes: pd.DataFrame, rows: int) -> pd.DataFrame:
+    """Up to ``rows`` changes with every kind among them, each kind's first ones, in the
+    changes' order."""
+    kinds = max(changes["change"].nunique(), 1)
+    picked = changes.groupby("change", observed=True, sort=False).head(max(rows // kinds, 1))
+    return picked.head(rows)
+
+
 def changes_section(report: ReportData) -> None:
-    """What changed since the previous snapshot, named, and the counts over every snapshot
-    as small multiples; a sentence where the data holds one snapshot."""
+    """What changed since the previous snapshot, named (a few of each kind, then all of
+    them collapsed), and the counts over every snapshot as small multiples; a sentence
+    where the data holds one snapshot."""
     import matplotlib.pyplot as plt
 
     if report.changes is None:
-        _say("The data holds one snapshot: the next poolkit fetch shows here what changed.")
+        _say(_changes_sentence(report)[1])
         return
-    value, sentence = _changes_sentence(report)
-    _say(sentence)
+    _say(_changes_sentence(report)[1])
     found = report.changes
     if len(found):
         about = found["field"].notna()  # old and new only where a field changed
-        shown = found.assign(
+        every = report.shown(found).assign(
             change=found["change"].astype(str).str.replace("_", " "),
             field=found["field"].map(words, na_action="ignore"),
-            old=found["old"].where(about, ""),
-            new=found["new"].where(about, ""),
-        )[["change", "location", "pool", "phone_number", "field", "old", "new"]]
-        _show_html(html_table(shown, rows=10))
-        if len(found) > 10:
-            every = html_table(shown, rows=LONG)  # poolkit diff lists them all
-            _show_html(_collapsed(f"All {plural(len(found), 'change')}", every))
+        )
+        every = every.assign(old=every["old"].where(about, ""), new=every["new"].where(about, ""))
+        every = every[["change", "location", "pool", "phone_number", "field", "old", "new"]]
+        first = _some_of_each(every, 10)
+        _show_html(html_table(first))
+        if len(found) > len(first):
+            body = html_table(every, rows=LONG, rest="; poolkit diff lists them all")
+            _show_html(_collapsed(f"All {plural(len(found), 'change')}", body))
     over_time = report.trend
     fig, axes = plt.subplots(1, 3, figsize=(12, 2.6), gridspec_kw={"wspace": 0.3})
     for ax, measure in zip(axes, ("locations", "pools", "numbers")):
@@ -289,7 +397,8 @@ def changes_section(report: ReportData) -> None:
 
 
 def cost_section(report: ReportData, top: int = 10) -> None:
-    """What the numbers each location holds cost a month, the idle part first."""
+    """What the numbers each location holds cost a month, the idle part first, and what the
+    total covers."""
     held, cost = report.held, report.cost
     if held.empty:
         _say(
@@ -297,25 +406,27 @@ def cost_section(report: ReportData, top: int = 10) -> None:
             "(scope phonenumbers.read), in pools or not, and so what they cost."
         )
         return
-    totals = held[["numbers", "in_pools", "not_in_pool", "unreachable"]].sum()
+    totals = held[["in_pools", "not_in_pool", "unreachable"]].sum()
     _say(
-        f"{int(totals['numbers']):,} numbers held by {plural(len(held), 'location')} whose "
-        f"numbers were read: {int(totals['in_pools']):,} in pools, "
-        f"{int(totals['not_in_pool']):,} in no pool ({int(totals['unreachable']):,} answering "
-        f"nothing). {dollars(int(cost['monthly_cost_cents'].sum()))} a month, "
-        f"{dollars(int(cost['idle_cost_cents'].sum()))} of it idle. Rates: {RATES_SOURCE}."
+        f"{html.escape(dollars(int(cost['monthly_cost_cents'].sum())))} a month, "
+        f"{html.escape(dollars(int(cost['idle_cost_cents'].sum())))} of it idle. "
+        f"{cost_coverage_sentence(report)} Of those, "
+        f"{counted('numbers_in_pools', int(totals['in_pools']), 'number')} are in pools and "
+        f"{counted('numbers_in_no_pool', int(totals['not_in_pool']), 'number')} in none "
+        f"({counted('numbers_answering_nothing', int(totals['unreachable']), 'number')} "
+        f"answer nothing). Rates: {html.escape(RATES_SOURCE)}."
     )
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 0.28 * min(len(held), top) + 1.2))
     show(plot_monthly_cost(cost, ax=ax, top=top))
     per = cost.groupby("location_id")[["monthly_cost_cents", "idle_cost_cents"]].sum()
-    shown = held.join(per, on="location_id").sort_values(
-        ["idle_cost_cents", "monthly_cost_cents"], ascending=False, kind="stable"
-    )
-    shown = shown.drop(columns="location_id")
-    body = html_table(shown, rows=LONG, empty="")
-    _show_html(_collapsed(f"Every location ({len(shown):,})", body))
+    shown = held.join(per, on="location_id")
+    money = ["monthly_cost_cents", "idle_cost_cents"]
+    shown[money] = shown[money].fillna(0)  # a location holding no number costs $0.00
+    shown = shown.sort_values(money[::-1], ascending=False, kind="stable")
+    body = html_table(shown.drop(columns="location_id"), rows=LONG, empty="")
+    _show_html(_collapsed(f"Every location whose numbers were read ({len(shown):,})", body))
 
 
 def locations_section(report: ReportData) -> None:
@@ -323,17 +434,11 @@ def locations_section(report: ReportData) -> None:
     tables = report.tables
     counts = headline(tables)
     total = counts["locations"] + counts["locations_not_fetched"]
-    _say(
-        f"{plural(total, 'location')}: {counts['locations_with_pools']:,} with pools, "
-        f"{counts['locations_without_pools']:,} without a pool"
-        + (
-            f", {counts['locations_not_fetched']:,} not fetched (left out of every share)"
-            if counts["locations_not_fetched"]
-            else ""
-        )
-        + "."
-    )
+    left_out = " (left out of every share)" if counts["locations_not_fetched"] else ""
+    _say(f"{counted('locations', total, 'location')}: {_locations_parts(counts)}{left_out}.")
     unused = locations_without_pools(tables).drop(columns="location_id")
+    unused["error"] = unused["error"].map(reason, na_action="ignore").astype("string")
+    unused = unused.rename(columns={"error": "why"})
     _show_html(html_table(unused, rows=20, empty="Every location has a pool and was fetched."))
     summary = location_summary(tables).drop(columns="location_id")
     body = html_table(summary, rows=LONG, percent=("active_share",))
@@ -354,11 +459,24 @@ def adoption_section(report: ReportData) -> None:
     if len(summary) and summary["locations"].max():
         top = summary.sort_values("share", ascending=False).iloc[0]
         _say(
-            f"The feature used most: {top['label']} ({top['share']:.0%} of the locations that "
-            "answered). A location counts when one of its pools has the feature."
+            f"The feature used most: {html.escape(str(top['label']))} ({top['share']:.0%} of "
+            "the locations that answered). A location counts when one of its pools has the "
+            "feature."
         )
     fig, ax = plt.subplots(figsize=(10, 0.32 * max(len(summary), 3) + 1))
     show(plot_feature_shares(summary, ax=ax, before=before))
+
+
+def _service_sentence(mix: pd.DataFrame) -> str:
+    """The most common inbound call service, and the share of pools with none."""
+    none = mix.loc[mix["service_type"].astype(str) == NO_SERVICE, "share"].sum()
+    served = mix[mix["service_type"].astype(str) != NO_SERVICE]
+    if served.empty:
+        return "No pool has an inbound call service."
+    common = served.sort_values("pools", ascending=False, kind="stable").iloc[0]
+    text = f"The most common service: {html.escape(str(common['service_type']))} "
+    text += f"({common['share']:.0%} of pools)"
+    return text + (f"; {none:.0%} of pools have none." if none else ".")
 
 
 def pools_section(report: ReportData, top: int = 10) -> None:
@@ -371,21 +489,23 @@ def pools_section(report: ReportData, top: int = 10) -> None:
         _say("No pools.")
         return
     sizes = per_pool["number_count"].astype(float)
-    largest = sizes.max()
-    mix = service_mix(tables)
-    common = mix.sort_values("pools", ascending=False).iloc[0]
-    at_most = plural(int((sizes == largest).sum()), "pool")
+    largest = int(sizes.max())
+    holds = "holds" if len(per_pool) == 1 else "hold"
+    at_most = counted("largest_pools", int((sizes == largest).sum()), "pool")
     _say(
-        f"{plural(len(per_pool), 'pool')} hold {int(sizes.sum()):,} numbers: {sizes.median():g} "
-        f"a pool at the median, {largest:g} at most ({at_most}). The most common service: "
-        f"{common['service_type']} ({common['share']:.0%} of pools)."
+        f"{counted('pools', len(per_pool), 'pool')} {holds} "
+        f"{counted('pool_numbers', int(sizes.sum()), 'number')}: {sizes.median():,g} a pool at "
+        f"the median, {largest:,} at most ({at_most}). {_service_sentence(service_mix(tables))}"
     )
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.4), gridspec_kw={"wspace": 0.3})
     plot_numbers_per_pool(per_pool, ax=left, top=0)
     show(plot_service_types(tables, ax=right))
     columns = ["pool", "location", "number_count", "is_active", "service_type"]
-    body = html_table(per_pool[columns], rows=top)
-    _show_html(_collapsed(f"The {min(top, len(per_pool))} largest pools", body))
+    body = html_table(report.shown(per_pool[columns]), rows=top)
+    title = (
+        "The largest pool" if len(per_pool) == 1 else f"The {min(top, len(per_pool))} largest pools"
+    )
+    _show_html(_collapsed(title, body))
 
 
 def numbers_section(report: ReportData) -> None:
@@ -404,14 +524,14 @@ def problems_section(report: ReportData, data: str | os.PathLike) -> None:
     """What in the responses did not fit the API contract, collapsed."""
     problems = problems_summary(report.tables)
     if problems.empty:
-        _say("Every response fit the API contract.")
+        _say("Every response fit what the API documents.")
         return
     _say(
-        f"{plural(len(report.tables.problems), 'value')} did not fit the API contract; each "
-        "record stays in its table with the bad field empty (tables.problems lists them)."
+        f"{counted('problems', len(report.tables.problems), 'value')} did not fit what the "
+        "API documents; each record stays in its table with that value left empty."
     )
     base = Path(data).resolve()
     base = str(base if base.is_dir() else base.parent) + os.sep
     for column in [c for c in problems if c.endswith("source")]:
         problems[column] = problems[column].str.removeprefix(base)
-    _show_html(_collapsed("What did not fit", html_table(problems)))
+    _show_html(_collapsed("What did not fit", html_table(report.shown(problems))))

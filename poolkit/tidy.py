@@ -52,7 +52,7 @@ from .inputs import (
     json_files,
     snapshot_folders,
 )
-from .location_rows import locations_table
+from .location_rows import file_location, locations_table
 from .schemas import (
     E164_PATTERN,
     SCHEMA_1_NAMES,
@@ -246,6 +246,7 @@ class Reader:
             add_extra_columns(
                 frame, extra, {f: c for (p, f), c in self.extra_columns.items() if p == is_pool}
             )
+        self.own_file_location(pools, numbers)
         services = pools.loc[
             has_service(pools["service_type"]), list(SCHEMAS["services"])
         ].reset_index(drop=True)
@@ -264,6 +265,23 @@ class Reader:
             pages.setdefault(where, {})[int(match["page"])] = is_numbers_page(doc)
         locations = locations_table(self.responses, self.folders, pools, pages, self.globs)
         return PoolTables(pools, numbers, services, problems, locations, phone_numbers)
+
+    def own_file_location(self, pools: pd.DataFrame, numbers: pd.DataFrame) -> None:
+        """A pool without ``locationId`` in a location's file of a snapshot is that
+        location's (with its numbers); its problem row says so."""
+        lost = pools["location_id"].isna()
+        if not lost.any():
+            return
+        source = SOURCE["pools"]
+        found = {f: file_location(f) for f in pools.loc[lost, source].dropna().unique()}
+        found = {f: loc for f, loc in found.items() if loc}
+        for frame, column in ((pools, source), (numbers, SOURCE["numbers"])):
+            rows = frame["location_id"].isna() & frame[column].isin(list(found))
+            frame.loc[rows, "location_id"] = frame.loc[rows, column].map(found)
+        for at, (key, row) in enumerate(self.problems):
+            if row[0] in found and row[3].endswith(".locationId") and row[1] is None:
+                text = f"{row[5]}: counted as the location whose file it is in"
+                self.problems[at] = (key, (row[0], found[row[0]], *row[2:5], text))
 
 
 # --------------------------------------------------------------------------- API

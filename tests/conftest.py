@@ -64,6 +64,7 @@ FINDING_COLUMNS = {
     "phone_number": "string",
     "detail": "string",
     "suggestion": "string",
+    "pool_key": "Int64",
 }
 CHANGE_COLUMNS = {
     "before": "string",

@@ -31,10 +31,14 @@ def audited(tmp_path: Path, *pools: dict, locations=(AUSTIN, DALLAS), **options)
 
 
 def rows(findings: pd.DataFrame, rule: str | None = None) -> list[dict]:
-    """Findings as plain dicts (NA as None), without the suggestion."""
+    """Findings as plain dicts (NA as None), without the suggestion and the pool key."""
     chosen = findings if rule is None else findings[findings["rule"] == rule]
     return [
-        {k: (None if pd.isna(v) else v) for k, v in row.items() if k != "suggestion"}
+        {
+            k: (None if pd.isna(v) else v)
+            for k, v in row.items()
+            if k not in ("suggestion", "pool_key")
+        }
         for row in chosen.astype(object).to_dict("records")
     ]
 
@@ -330,7 +334,9 @@ def test_findings_sorted_by_severity_then_location_with_fixed_dtypes(tmp_path):
         "warning",
         "warning",
     ]
-    assert {str(t) for c, t in found.dtypes.items() if c != "severity"} == {"string"}
+    assert {str(t) for c, t in found.dtypes.items() if c not in ("severity", "pool_key")} == {
+        "string"
+    }
     empty = poolkit.audit(empty_tables())
     assert empty.empty and (empty.dtypes == found.dtypes).all()
 
@@ -441,7 +447,7 @@ def test_the_command_line_lists_every_planted_case_and_none_of_the_controls(tmp_
     }
     clean = snapshot(tmp_path / "clean", *controls)
     assert main(["audit", str(clean), "--fail-on", "error"]) == 0
-    assert "2 locations audited: 0 error, 0 warning, 0 info" in capsys.readouterr().out
+    assert "2 locations audited: 0 errors, 0 warnings, 0 notes" in capsys.readouterr().out
 
 
 def test_exit_codes_follow_fail_on_and_usage_errors_exit_2(tmp_path, capsys):

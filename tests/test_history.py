@@ -256,7 +256,7 @@ def test_diff_on_the_command_line_from_folders_and_from_a_dataset(tmp_path, caps
     )
     assert main(["diff", str(raw / OLD), str(raw / NEW)]) == 0
     text = capsys.readouterr().out
-    assert f"{OLD} -> {NEW}: 1 changes" in text and "is_active: 'True' -> 'False'" in text
+    assert f"{OLD} -> {NEW}: 1 change" in text and "is_active: 'True' -> 'False'" in text
     out = tmp_path / "processed"
     assert main(["tidy", str(raw), "--out", str(out)]) == 0
     csv = tmp_path / "changes.csv"

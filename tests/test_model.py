@@ -130,7 +130,8 @@ def test_the_masked_report_counts_the_inventory_on_the_real_numbers(tmp_path):
         row = report.held.iloc[0]
         assert (row["numbers"], row["in_pools"], row["unreachable"]) == (2, 1, 1)
         assert int(report.cost["idle_cost_cents"].sum()) == 115
-    assert "+15125550101" not in masked.tables.numbers["phone_number"].tolist()
+    assert masked.shown(masked.tables.numbers)["phone_number"].tolist() == ["+1 512 ***-**01"]
+    assert plain.shown(plain.tables.numbers)["phone_number"].tolist() == ["+15125550101"]
 
 
 def test_a_number_moved_into_a_renamed_pool_names_each_pool_as_it_was_then(tmp_path):

@@ -134,11 +134,13 @@ def test_report_is_self_contained_with_code_hidden(reports):
     assert not re.search(r'(src|href)="(https?:)?//', html), "an asset would come from the network"
     assert "<script src" not in html
     assert "read_pools(" not in html and "import matplotlib" not in html  # code is hidden
+    text = page_text(html)
     for words in (
         "HighLevel number pools",
         "What to do",
         ">46<",  # locations: 45 that answered and 1 not fetched
-        "40 with pools, 5 without a pool, 1 not fetched; 163 pools hold 1,611 numbers.",
+        "40 locations with pools, 5 locations without a pool, 1 location not fetched; 163 pools "
+        "hold 1,611 numbers.",
         ">$1,909.45<",  # the sample's inventory at the published rates
         "Taken 2 Nov 2026, 15:00 UTC.",
         "Since 26 Oct 2026: 1 location added, 1 pool added, 1 pool removed, 16 numbers added "
@@ -147,46 +149,66 @@ def test_report_is_self_contained_with_code_hidden(reports):
         "forwarding-loop",
         "Pioneer Dental - Dallas",
         "Summer Sale",  # the pool removed in the last snapshot
-        "1,563 numbers held by 44 locations whose numbers were read: 1,543 in pools, 20 in no "
-        "pool (10 answering nothing)",
+        "Covers the 1,563 numbers of 44 locations; numbers not read: Silverline Chiropractic - "
+        "Miami (access refused); 1 location not fetched. Of those, 1,543 numbers are in pools "
+        "and 20 numbers in none (10 numbers answer nothing).",
     ):
-        assert words in html or html_text(words) in html, words
+        assert words in html or words in text, words
     assert "Traceback" not in html and "Warning" not in html
 
 
 def test_an_agency_report_counts_and_names_every_location(reports):
     html = reports["agency"].read_text()
-    assert "61 locations: 45 with pools, 16 without a pool." in html  # none not fetched
+    # none not fetched
+    assert "61 locations: 45 locations with pools, 16 locations without a pool." in page_text(html)
     locations = poolkit.read_pools(reports["agency"].parent / "agency").locations
     names = locations.loc[locations["pools"] == 0, "location_name"]
-    assert len(names) == 16 and all(html_text(name) in html for name in names)  # listed
-    assert ">61<" in html  # the locations card
+    assert len(names) == 16 and all(name in page_text(html) for name in names)  # listed
+    assert card(html, "locations")[:2] == ("61", "Locations")
     assert "Every location has a pool and was fetched." not in html
 
 
 def test_a_folder_of_snapshots_reports_the_newest_with_the_changes_and_the_trend(reports):
-    html = reports["history"].read_text()
-    assert "40 with pools, 5 without a pool, 1 not fetched" in html  # the newest only
+    html = page_text(reports["history"].read_text())
+    # the newest only
+    assert "40 locations with pools, 5 locations without a pool, 1 location not fetched" in html
     assert "163 pools hold 1,611 numbers" in html  # its numbers and pools, not three weeks'
     assert "Since 26 Oct 2026" in html and "over 3 snapshots" in html
     assert "number moved" in html and "Summer Sale" in html and "location added" in html
 
 
-def html_text(text: str) -> str:
+def page_text(page: str) -> str:
+    """A page's text as a reader sees it: tags dropped (a span within its words), entities
+    decoded, spaces folded."""
     import html
 
-    return html.escape(text, quote=False)
+    page = re.sub(r"</?span[^>]*>", "", page)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def card(page: str, answer: str) -> tuple[str, str, str]:
+    """The value, label and sentence of a first-screen card, as text."""
+    found = re.search(
+        rf'data-answer="{answer}"><div class="value"[^>]*>(.*?)</div>'
+        r'<div class="label">(.*?)</div><p class="sentence">(.*?)</p></div>',
+        page,
+        re.S,
+    )
+    return tuple(page_text(part) for part in found.groups())
 
 
 def test_reports_for_empty_one_and_many_locations(reports):
     empty = reports["empty"].read_text()
-    assert "Every response fit the API contract." in empty and ">0<" in empty
+    assert card(empty, "locations") == ("0", "Locations", "No location in the data yet.")
+    assert card(empty, "changed")[2] == "No data yet: the first fetch starts the history."
+    assert "Every response fit what the API documents." in empty
     assert "No pools." in empty and "Nothing to do: no rule found fault." in empty
     one = reports["one"].read_text()
-    assert ">1<" in one and "1 location: 1 with pools" in one
+    assert card(one, "locations")[:2] == ("1", "Location")
+    assert "1 location: 1 location with pools" in page_text(one)
     assert "The data holds one snapshot" in one  # its siblings are not its history
     many = reports["many"].read_text()
-    assert ">5,000<" in many and "The first 10 of" in many
+    assert card(many, "locations")[0] == "5,000" and "10 of " in page_text(many)
     assert len(many) < 8_000_000  # every finding is on the page, the rest cut to top rows
 
 

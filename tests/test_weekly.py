@@ -144,7 +144,7 @@ def test_weekly_folders_without_a_manifest_come_in_the_order_a_person_reads(tmp_
     found = poolkit.changes(history, "week-9", "week-10")
     assert found[["old", "new"]].values.tolist() == [["Old name", "New name"]]
     assert main(["audit", str(raw), "--fail-on", "never"]) == 0
-    assert "1 locations audited" in capsys.readouterr().out  # one week, not ten counted as one
+    assert "1 location audited" in capsys.readouterr().out  # one week, not ten counted as one
     assert poolkit.loaders.load(raw).pools["pool_name"].tolist() == ["New name"]
 
 
