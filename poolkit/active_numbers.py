@@ -119,6 +119,7 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
             "account_status": status,
             SOURCE["phone_numbers"]: source,
             "at": f"numbers[{index}]",
+            "listed": item.get("phoneNumber"),  # as listed, E.164 or not
         }
         for column, (key, kind) in _FIELDS.items():
             value, why = _check(_get(item, key), kind)
@@ -132,24 +133,26 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
 
 
 def _listed_once(frame: pd.DataFrame, problems: list[dict]) -> pd.DataFrame:
-    """``frame`` with a number a location's inventory lists again dropped (it is one number,
-    held and billed once), each repeat named in a problem row beside its first listing."""
-    key = ["location_id", "folder", "phone_number"]
-    again = frame.duplicated(key) & frame["phone_number"].notna()
+    """``frame`` with a number a location's inventory lists again (the same text, E.164 or
+    not) dropped: it is one number, held and billed once; each repeat is named in a problem
+    row beside its first listing."""
+    key = ["location_id", "folder", "listed"]
+    text = frame["listed"].map(lambda v: isinstance(v, str) and v.strip() != "")
+    again = frame.duplicated(key) & text
     if not again.any():
         return frame
-    first = frame[~again].dropna(subset=["phone_number"]).set_index(key)
+    first = frame[~again & text].set_index(key)
     source = SOURCE["phone_numbers"]
     for row in frame[again].itertuples(index=False):
         row = row._asdict()
-        where = first.loc[(row["location_id"], row["folder"], row["phone_number"])]
+        where = first.loc[(row["location_id"], row["folder"], row["listed"])]
         problems.append(
             {
                 "source": row[source],
                 "location_id": row["location_id"],
                 "pool_id": None,
                 "path": f"{row['at']}.phoneNumber",
-                "value": row["phone_number"],
+                "value": row["listed"],
                 "problem": (
                     f"listed again in the location's numbers (first at {where['at']} of "
                     f"{os.path.basename(where[source])}): counted and costed once"

@@ -37,30 +37,22 @@ def mask_text(text: object) -> object:
     return _PHONE_TEXT.sub(mask, text)
 
 
-#: The columns that hold a phone number, and those whose text may hold one, in any table,
-#: the findings and the changes.
+#: The columns that hold a phone number, in any table, the findings and the changes.
 NUMBER_COLUMNS = ("phone_number", "e164", "forwarding_number", "number_forwarding_number")
-TEXT_COLUMNS = (
-    "pool_name",
-    "pool",
-    "location",
-    "service_value",
-    "whisper_message",
-    "friendly_name",
-    "number_friendly_name",
-    "number_service_value",
-    "value",
-    "detail",
-    "old",
-    "new",
-)
 
 
 def masked_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every phone number masked: whole in ``NUMBER_COLUMNS``, within the
-    text of ``TEXT_COLUMNS``."""
+    text of every other column of text (names, details, examples...), whatever its name."""
+    text = [
+        c
+        for c in frame.columns
+        if c not in NUMBER_COLUMNS
+        and not isinstance(frame[c].dtype, pd.CategoricalDtype)  # kinds, not free text
+        and (pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object)
+    ]
     columns = {c: frame[c].map(mask_phone) for c in NUMBER_COLUMNS if c in frame}
-    columns.update({c: frame[c].map(mask_text) for c in TEXT_COLUMNS if c in frame})
+    columns.update({c: frame[c].map(mask_text) for c in text})
     return frame.assign(**{c: values.astype("string") for c, values in columns.items()})
 
 

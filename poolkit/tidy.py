@@ -278,9 +278,11 @@ class Reader:
         for frame, column in ((pools, source), (numbers, SOURCE["numbers"])):
             rows = frame["location_id"].isna() & frame[column].isin(list(found))
             frame.loc[rows, "location_id"] = frame.loc[rows, column].map(found)
-        for at, (key, row) in enumerate(self.problems):
-            if row[0] in found and row[3].endswith(".locationId") and row[1] is None:
-                text = f"{row[5]}: counted as the location whose file it is in"
+        for at, (key, row) in enumerate(self.problems):  # the file's problems are its too
+            if row[0] in found and row[1] is None:
+                text = row[5]
+                if row[3].endswith(".locationId"):
+                    text = f"{text}: counted as the location whose file it is in"
                 self.problems[at] = (key, (row[0], found[row[0]], *row[2:5], text))
 
 

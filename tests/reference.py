@@ -155,14 +155,17 @@ def inventory_read(entry) -> bool:
 
 def held(entry) -> list:
     """(number, its entry, the page's accountStatus) of each number object a read inventory
-    lists: the location pays for each. A number not in E.164 form is held but is no number
-    of any pool (None)."""
-    out = []
+    lists: the location pays for each, once however often its text is listed (the first
+    listing counts). A number not in E.164 form is held but is no number of any pool (None)."""
+    out, seen = [], set()
     for page in entry["pages"]:
         for item in page["numbers"]:
             if isinstance(item, dict):
-                number = item.get("phoneNumber")
-                out.append((number if is_e164(number) else None, item, page.get("accountStatus")))
+                listed = item.get("phoneNumber")
+                if not is_blank(listed) and listed in seen:  # the same text listed again
+                    continue
+                seen.add(listed)
+                out.append((listed if is_e164(listed) else None, item, page.get("accountStatus")))
     return out
 
 

@@ -31,11 +31,12 @@ LABELS = ["2026-11-19T080000Z", "2026-11-26T080000Z"]
 
 POOL_NUMBERS = [f"+1512555{i:04d}" for i in range(101, 107)]
 OUTSIDE = "+15125550148"  # a number no pool holds
+ALIKE = "+15125559101"  # masks as POOL_NUMBERS[0] does: +1 512 ***-**01
 TOLL_FREE = "+18005550100"
 SHORT = "+1512555010"  # E.164 in form, not a valid number
 NATIONAL = ["(512) 555-0102", "512.555.0105", "(512) 555-0148"]  # set aside by the reader
 
-pool_number = st.sampled_from([*POOL_NUMBERS, *POOL_NUMBERS, SHORT, "(512) 555-0103"])
+pool_number = st.sampled_from([*POOL_NUMBERS, *POOL_NUMBERS, ALIKE, SHORT, "(512) 555-0103"])
 forwarding = st.sampled_from(["", None, "  ", OUTSIDE, OUTSIDE, SHORT, *NATIONAL, *POOL_NUMBERS])
 services = st.sampled_from(
     [
@@ -85,6 +86,13 @@ def pools(draw, location_id: str) -> list[dict]:
     ]
 
 
+def without_location_ids(draw, data: list[dict]) -> None:
+    """One pool in five loses its locationId (it stays in its location's file)."""
+    for pool in data:
+        if not draw(st.integers(0, 4)):
+            del pool["locationId"]
+
+
 @st.composite
 def pages(draw) -> list[dict] | str | None:
     kind = draw(
@@ -98,18 +106,22 @@ def pages(draw) -> list[dict] | str | None:
         return []
     numbers = draw(  # a number not in E.164 form too: held, paid for, in no pool
         st.lists(
-            st.sampled_from([*POOL_NUMBERS, OUTSIDE, TOLL_FREE, "(512) 555-0101"]),
+            st.sampled_from([*POOL_NUMBERS, OUTSIDE, TOLL_FREE, ALIKE, "(512) 555-0101"]),
             unique=True,
             max_size=6,
         )
     )
+    if numbers and not draw(st.integers(0, 5)):  # one in six lists a number twice
+        numbers.insert(draw(st.integers(0, len(numbers))), draw(st.sampled_from(numbers)))
     status = draw(st.sampled_from(["active", "active", "suspended", None]))
     items = []
     for number in numbers:
         item = {
             "phoneNumber": number,
             "countryCode": draw(st.sampled_from(["US", "US", "GB"])),
-            "type": "toll-free" if number == TOLL_FREE else "local",
+            "type": "toll-free"
+            if number == TOLL_FREE
+            else draw(st.sampled_from(["local", "local", "local", "mobile", "national"])),
         }
         answer = draw(st.sampled_from(["nothing", "nothing", "forwarding", "service"]))
         if answer == "forwarding":
@@ -134,6 +146,7 @@ def locations(draw, location_id: str) -> dict:
     body = None
     if draw(st.integers(0, 5)):  # one in six fails
         data = draw(pools(location_id))
+        without_location_ids(draw, data)
         if data and not draw(st.integers(0, 7)):  # one in eight lists a pool twice, whole
             data.append(copy.deepcopy(draw(st.sampled_from(data))))
         body = {"success": True, "data": data, "total": len(data)}

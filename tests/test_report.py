@@ -169,11 +169,12 @@ def test_an_agency_report_counts_and_names_every_location(reports):
 
 
 def test_a_folder_of_snapshots_reports_the_newest_with_the_changes_and_the_trend(reports):
-    html = page_text(reports["history"].read_text())
+    page = reports["history"].read_text()
+    html = page_text(page)
     # the newest only
     assert "40 locations with pools, 5 locations without a pool, 1 location not fetched" in html
     assert "163 pools hold 1,611 numbers" in html  # its numbers and pools, not three weeks'
-    assert "Since 26 Oct 2026" in html and "over 3 snapshots" in html
+    assert "Since 26 Oct 2026" in html and "over 3 snapshots" in page  # the chart's alt text
     assert "number moved" in html and "Summer Sale" in html and "location added" in html
 
 
