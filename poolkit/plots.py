@@ -8,6 +8,7 @@ tables give an empty chart with a message. Service types keep one colour everywh
 
 from __future__ import annotations
 
+import textwrap
 import zlib
 
 import matplotlib.pyplot as plt
@@ -30,6 +31,7 @@ from .analysis import (
     service_labels,
     service_mix,
 )
+from .present import timestamp
 from .tables import PoolTables
 
 SERVICE_COLORS = {
@@ -56,6 +58,8 @@ FEATURE_COLORS = {
     "forwarding": "#1f78b4",
 }
 OTHER = "other"
+#: A feature of one service type (``service_voice_ai``) takes the service's colour.
+SERVICE_FEATURE = "service_"
 
 
 def service_color(service_type: str) -> str:
@@ -65,6 +69,13 @@ def service_color(service_type: str) -> str:
     if service_type == OTHER:
         return "#969696"
     return _stable_color(service_type)
+
+
+def _feature_color(feature: str) -> str:
+    """A feature's colour; a service type's the service's own, as in every other chart."""
+    if feature.startswith(SERVICE_FEATURE):
+        return service_color(feature.removeprefix(SERVICE_FEATURE))
+    return FEATURE_COLORS.get(feature, "#1f78b4")
 
 
 def _stable_color(name: object) -> str:
@@ -94,8 +105,18 @@ def _empty(ax: Axes, title: str, message: str = "No pools to show") -> Axes:
 
 
 def _short(text: object, width: int = 28) -> str:
+    """A name as a label: whole, wrapped on two lines past ``width`` (cut only past two)."""
     text = "(no name)" if text is None or text is pd.NA or text != text else str(text)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    lines = textwrap.wrap(text, width) or [text]
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), width, placeholder="…")]
+    return "\n".join(lines)
+
+
+def _money(amount: float) -> str:
+    """Dollars as a chart label: ``$1,909.45`` (drawn with ``parse_math=False``: two dollar
+    signs would otherwise start mathtext and lose both)."""
+    return f"${amount:,.2f}"
 
 
 def plot_numbers_per_pool(
@@ -194,18 +215,24 @@ def plot_service_types(
     colors = [
         service_color(OTHER if s.startswith(f"{OTHER} (") else s) for s in frame["service_type"]
     ]
-    bars = ax.bar(frame["service_type"], frame["pools"].astype(float), color=colors)
-    ax.bar_label(
-        bars, labels=[f"{int(n):,}\n{n / total:.0%}" for n in frame["pools"]], fontsize=8, padding=2
-    )
-    ax.set_ylabel("Pools")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("Service type")
-    ax.set_ylim(0, frame["pools"].max() * 1.2)
+    _bars(ax, list(frame["service_type"]), frame["pools"], colors, total)
+    ax.set_xlabel("Pools")
     ax.set_title(f"{title} ({int(total):,} pools)")
-    ax.tick_params(axis="x", labelrotation=30 if len(frame) > 5 else 0)
-    ax.spines[["top", "right"]].set_visible(False)
     return ax
+
+
+def _bars(ax: Axes, labels: list[str], counts: pd.Series, colors: list, total: float) -> None:
+    """Horizontal bars, the first at the top, each with its count and share: a label per
+    row, so that long or many labels never run into each other."""
+    y = np.arange(len(labels))[::-1]
+    bars = ax.barh(y, counts.astype(float), color=colors)
+    ax.bar_label(
+        bars, labels=[f"{int(n):,} ({n / total:.0%})" for n in counts], fontsize=8, padding=2
+    )
+    ax.set_yticks(y, [_short(label, 24) for label in labels], fontsize=8)
+    ax.set_xlim(0, float(counts.max()) * 1.35)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.spines[["top", "right"]].set_visible(False)
 
 
 def plot_feature_adoption(
@@ -318,19 +345,9 @@ def plot_number_kinds(data: PoolTables | pd.DataFrame, ax: Axes | None = None) -
         return _empty(ax, title, "No numbers to show")
     total = frame["numbers"].sum()
     colors = [KIND_COLORS.get(k) or _stable_color(k) for k in frame["kind"]]
-    bars = ax.bar(frame["kind"].astype(str), frame["numbers"].astype(float), color=colors)
-    ax.bar_label(
-        bars,
-        labels=[f"{int(n):,}\n{n / total:.0%}" for n in frame["numbers"]],
-        fontsize=8,
-        padding=2,
-    )
-    ax.set_ylim(0, frame["numbers"].max() * 1.2)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("Numbers")
+    _bars(ax, list(frame["kind"].astype(str)), frame["numbers"], colors, total)
+    ax.set_xlabel("Numbers")
     ax.set_title(f"{title} ({int(total):,} numbers)")
-    ax.tick_params(axis="x", labelrotation=15 if len(frame) > 3 else 0)
-    ax.spines[["top", "right"]].set_visible(False)
     return ax
 
 
@@ -439,11 +456,9 @@ def plot_trend(trend: pd.DataFrame, measure: str = "numbers", ax: Axes | None = 
             ha="center",
             fontsize=8,
         )
-    low, high = np.nanmin(values), np.nanmax(values)
-    pad = max((high - low) * 0.25, 1.0)
-    ax.set_ylim(low - pad, high + pad * 1.6)
+    ax.set_ylim(0, max(np.nanmax(values), 1.0) * 1.3)  # from 0: 1,590 -> 1,611 is no spike
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
-    ax.set_xticks(x, [_day(s) for s in trend["snapshot"]], fontsize=8)
+    ax.set_xticks(x, _moments(trend["snapshot"]), fontsize=8)
     ax.set_xlim(-0.4, len(x) - 0.6)
     change = values[-1] - values[0]
     ax.set_title(f"{title}: {values[-1]:,.0f} ({change:+,.0f})", fontsize=10)
@@ -451,14 +466,14 @@ def plot_trend(trend: pd.DataFrame, measure: str = "numbers", ax: Axes | None = 
     return ax
 
 
-def _day(label: object) -> str:
-    """A snapshot label's day: ``2026-10-26T150000Z`` -> ``26 Oct``."""
-    text = str(label)
-    try:
-        stamp = pd.Timestamp(text[:10])
-    except ValueError:
-        return text[:10]
-    return f"{stamp.day} {stamp:%b}"
+def _moments(labels: pd.Series) -> list[str]:
+    """Snapshot labels as ticks: ``26 Oct``; with the time (``6 Dec 09:00``) where two
+    snapshots share a day."""
+    stamps = [timestamp(label) for label in labels]
+    days = [f"{t.day} {t:%b}" if t is not None else str(v)[:10] for t, v in zip(stamps, labels)]
+    if len(set(days)) == len(days):
+        return days
+    return [f"{d}\n{t:%H:%M}" if t is not None else d for d, t in zip(days, stamps)]
 
 
 def plot_feature_shares(
@@ -475,7 +490,7 @@ def plot_feature_shares(
     frame = frame.sort_values("share", kind="stable")
     y = np.arange(len(frame))
     shares = frame["share"].astype(float).to_numpy() * 100
-    colors = [FEATURE_COLORS.get(f, "#1f78b4") for f in frame["feature"]]
+    colors = [_feature_color(f) for f in frame["feature"]]
     ax.barh(y, shares, color=colors)
     for k, (feature, share) in enumerate(zip(frame["feature"], shares)):
         label = f" {share:.0f}%"
@@ -518,18 +533,19 @@ def plot_monthly_cost(
         ax.text(
             whole,
             k,
-            f" ${whole:,.2f}" + (f" (${part:,.2f} idle)" if part else ""),
+            f" {_money(whole)}" + (f" ({_money(part)} idle)" if part else ""),
             va="center",
             fontsize=8,
+            parse_math=False,
         )
     ax.set_yticks(y, [_short(name, 34) for name in shown.index.astype(str)], fontsize=8)
     ax.set_xlim(0, float(total.max()) * 1.45 or 1)
     ax.set_xlabel("US dollars a month")
     ax.legend(fontsize=8, loc="lower right", frameon=False)
     spend = per["monthly_cost_cents"].sum() / 100
-    title = f"{title} (${spend:,.2f} a month, {len(per):,} locations holding numbers"
+    title = f"{title} ({_money(spend)} a month, {len(per):,} locations holding numbers"
     if len(per) > top:
         title += f"; the top {top} by idle cost"
-    ax.set_title(title + ")", fontsize=10)
+    ax.set_title(title + ")", fontsize=10, parse_math=False)
     ax.spines[["top", "right"]].set_visible(False)
     return ax

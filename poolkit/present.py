@@ -22,6 +22,7 @@ __all__ = [
     "readable",
     "reason",
     "severities",
+    "timestamp",
     "words",
 ]
 
@@ -98,7 +99,9 @@ def reason(text: object) -> str:
     return str(text).removeprefix("unavailable: ")
 
 
-def _timestamp(value: object) -> pd.Timestamp | None:
+def timestamp(value: object) -> pd.Timestamp | None:
+    """A date, timestamp or snapshot label (``2026-10-26T150000Z``) as a UTC timestamp; None
+    for anything else."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     found = _SNAPSHOT.match(str(value))
@@ -115,13 +118,13 @@ def _timestamp(value: object) -> pd.Timestamp | None:
 def day(value: object) -> str:
     """A date or timestamp as ``2 Nov 2026`` (in UTC); a snapshot's label
     (``2026-10-26T150000Z``) too; text that is no date as it is."""
-    stamp = _timestamp(value)
+    stamp = timestamp(value)
     return f"{stamp.day} {stamp:%b %Y}" if stamp is not None else str(value)
 
 
 def moment(value: object) -> str:
     """A timestamp as ``2 Nov 2026, 15:00 UTC``."""
-    stamp = _timestamp(value)
+    stamp = timestamp(value)
     return f"{day(stamp)}, {stamp:%H:%M} UTC" if stamp is not None else str(value)
 
 
