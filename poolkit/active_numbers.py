@@ -119,7 +119,9 @@ def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
             "account_status": status,
             SOURCE["phone_numbers"]: source,
             "at": f"numbers[{index}]",
-            "listed": item.get("phoneNumber"),  # as listed, E.164 or not
+            "listed": _get(item, "phoneNumber")
+            if isinstance(_get(item, "phoneNumber"), str)
+            else None,
         }
         for column, (key, kind) in _FIELDS.items():
             value, why = _check(_get(item, key), kind)

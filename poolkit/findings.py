@@ -627,18 +627,20 @@ def _with_pool_names(tables: PoolTables, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pool_keys(tables: PoolTables, frame: pd.DataFrame, rows: np.ndarray) -> pd.Series:
-    """``model.pool_identity`` of each finding's pool: by its pool row where the rule gave
-    one, else by its location and pool id; NA for a finding about no pool."""
-    found = np.unique(rows[rows >= 0])
-    identity = dict(zip(found, pool_identity(tables.pools.take(found)))) if len(found) else {}
-    keys = pd.Series([identity.get(row) for row in rows], index=frame.index, dtype="Int64")
+    """``model.pool_identity`` of each finding's pool, over every pool of the audit: by its
+    pool row where the rule gave one, else by its location and pool id; NA for a finding
+    about no pool."""
+    every = pool_identity(tables.pools)
+    known = rows >= 0
+    keys = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    keys[known] = every[rows[known]]
     by_id = keys.isna() & frame["pool_id"].notna()
     if by_id.any():
-        pools = tables.pools[_POOL].astype(object)
-        every = pd.Series(pool_identity(tables.pools), index=pd.MultiIndex.from_frame(pools))
-        every = every[~every.index.duplicated()]
+        ids = pd.MultiIndex.from_frame(tables.pools[_POOL].astype(object))
+        first = pd.Series(every, index=ids)
+        first = first[~first.index.duplicated()]
         asked = pd.MultiIndex.from_frame(frame.loc[by_id, _POOL].astype(object))
-        keys[by_id] = every.reindex(asked).to_numpy()
+        keys[by_id] = first.reindex(asked).to_numpy()
     return keys
 
 

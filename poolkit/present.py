@@ -5,11 +5,11 @@ thousands separators and shares as whole percentages: never float noise."""
 from __future__ import annotations
 
 import html
-import re
 
 import pandas as pd
 
 from .model import dollars
+from .snapshot import SNAPSHOT_NAME, time_in_name
 
 __all__ = [
     "NONE",
@@ -27,7 +27,6 @@ __all__ = [
 ]
 
 NONE = "(none)"
-_SNAPSHOT = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d)(\d\d)(\d\d)Z$")
 _HEADERS = {  # where the words are not the column's own
     "location_name": "Location",
     "pool_name": "Pool",
@@ -104,10 +103,8 @@ def timestamp(value: object) -> pd.Timestamp | None:
     for anything else."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    found = _SNAPSHOT.match(str(value))
-    if found:
-        y, mo, d, h, mi, s = found.groups()
-        value = f"{y}-{mo}-{d}T{h}:{mi}:{s}Z"
+    if isinstance(value, str) and SNAPSHOT_NAME.fullmatch(value):  # a snapshot's own label
+        return pd.Timestamp(time_in_name(value))
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):

@@ -186,7 +186,7 @@ def cost_coverage_sentence(report: ReportData) -> str:
             "(mobile, national...), counted at $0.00"
         )
     if len(coverage["unread"]):
-        parts.append(f"numbers not read: {_unread_text(coverage['unread'])}")
+        parts.append(f"numbers not read: {_unread_text(report.shown(coverage['unread']))}")
     if coverage["not_fetched"]:
         parts.append(
             f"{counted('locations_not_fetched', coverage['not_fetched'], 'location')} not fetched"
@@ -249,12 +249,13 @@ def first_screen(report: ReportData, data: str | os.PathLike):
     wrong, what the numbers cost a month (the idle part, and what the total covers), what
     changed, where the data came from and when. Every count is marked (``data-count``)."""
     value, sentence = _changes_sentence(report)
-    label = "Change" if value == "1" else "Changes"
+    count = None if report.changes is None else len(report.changes)
+    label = "Change" if count == 1 else "Changes"
     cards = [
         _locations_card(headline(report.tables)),
         _wrong_card(report.findings),
         _cost_card(report),
-        _card("changed", value, label, sentence, count="changes" if value != "—" else ""),
+        _card("changed", value, label, sentence, count="" if count is None else "changes"),
         _source_card(report, data),
     ]
     return _html(f'<div class="poolkit-cards">{"".join(cards)}</div>')
@@ -371,10 +372,9 @@ def changes_section(report: ReportData) -> None:
     where the data holds one snapshot."""
     import matplotlib.pyplot as plt
 
-    if report.changes is None:
-        _say(_changes_sentence(report)[1])
-        return
     _say(_changes_sentence(report)[1])
+    if report.changes is None:
+        return
     found = report.changes
     if len(found):
         about = found["field"].notna()  # old and new only where a field changed
@@ -419,13 +419,13 @@ def cost_section(report: ReportData, top: int = 10) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 0.28 * min(len(held), top) + 1.2))
-    show(plot_monthly_cost(cost, ax=ax, top=top))
+    show(plot_monthly_cost(report.shown(cost), ax=ax, top=top))
     per = cost.groupby("location_id")[["monthly_cost_cents", "idle_cost_cents"]].sum()
     shown = held.join(per, on="location_id")
     money = ["monthly_cost_cents", "idle_cost_cents"]
     shown[money] = shown[money].fillna(0)  # a location holding no number costs $0.00
     shown = shown.sort_values(money[::-1], ascending=False, kind="stable")
-    body = html_table(shown.drop(columns="location_id"), rows=LONG, empty="")
+    body = html_table(report.shown(shown.drop(columns="location_id")), rows=LONG, empty="")
     _show_html(_collapsed(f"Every location whose numbers were read ({len(shown):,})", body))
 
 
@@ -439,9 +439,13 @@ def locations_section(report: ReportData) -> None:
     unused = locations_without_pools(tables).drop(columns="location_id")
     unused["error"] = unused["error"].map(reason, na_action="ignore").astype("string")
     unused = unused.rename(columns={"error": "why"})
-    _show_html(html_table(unused, rows=20, empty="Every location has a pool and was fetched."))
+    _show_html(
+        html_table(
+            report.shown(unused), rows=20, empty="Every location has a pool and was fetched."
+        )
+    )
     summary = location_summary(tables).drop(columns="location_id")
-    body = html_table(summary, rows=LONG, percent=("active_share",))
+    body = html_table(report.shown(summary), rows=LONG, percent=("active_share",))
     _show_html(_collapsed(f"Every location ({total:,})", body))
 
 

@@ -4,6 +4,7 @@ one count by count (``data-count`` marks), with a mutation that must make them d
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -143,3 +144,27 @@ def test_a_pool_without_location_id_is_its_files_location(tmp_path):
     )
     loose = write_json(tmp_path / "loose" / "L1.json", envelope(lost))  # no manifest: unknown
     assert poolkit.read_pools(loose).pools["location_id"].isna().all()
+
+
+def test_a_number_in_a_location_or_pool_name_is_masked_wherever_the_page_shows_it(tmp_path):
+    """Names are shown in the cost card, the cost and location tables, What to do: masked in
+    every one of them."""
+    austin = {**AUSTIN, "name": "Austin call 512-555-0199"}
+    refused = {**DALLAS, "name": "Dallas line 214-555-0177"}
+    folder = write_snapshot(
+        tmp_path / "s",
+        [
+            (austin, envelope(pool("A", austin, "+15125550101", name="Ads 512 555 0188"))),
+            (refused, envelope(pool("B", refused, isActive=False))),
+        ],
+        inventory={"L1": [page(held_number("+15125550101"), held_number("+15125550301"))]},
+    )
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["locations"]:
+        if entry["location_id"] == "L2":
+            entry["inventory"] = "unavailable: ForbiddenError"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    plain, hidden = render(folder), render(folder, mask_numbers=True)
+    for name in ("512-555-0199", "214-555-0177", "512 555 0188"):
+        assert name in plain and name not in hidden, name
+    assert "Dallas line **********77 (access refused)" in page_text(hidden)

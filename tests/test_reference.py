@@ -350,4 +350,4 @@ def test_the_masked_page_counts_what_the_plain_one_does(snapshot):
     if inventory:
         held = sum(counts[0] for counts in inventory.values())
         assert counts["numbers_held"].split()[0] == f"{held:,}"
-    assert not [n for n in POOL_NUMBERS if n in hidden]
+    assert not [n for n in [*POOL_NUMBERS, ALIKE, OUTSIDE, TOLL_FREE] if n in hidden]

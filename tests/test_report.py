@@ -207,7 +207,7 @@ def test_reports_for_empty_one_and_many_locations(reports):
     one = reports["one"].read_text()
     assert card(one, "locations")[:2] == ("1", "Location")
     assert "1 location: 1 location with pools" in page_text(one)
-    assert "The data holds one snapshot" in one  # its siblings are not its history
+    assert "One snapshot so far" in one  # its siblings are not its history
     many = reports["many"].read_text()
     assert card(many, "locations")[0] == "5,000" and "10 of " in page_text(many)
     assert len(many) < 8_000_000  # every finding is on the page, the rest cut to top rows
