@@ -258,7 +258,13 @@ def first_screen(report: ReportData, data: str | os.PathLike):
         _card("changed", value, label, sentence, count="" if count is None else "changes"),
         _source_card(report, data),
     ]
-    return _html(f'<div class="poolkit-cards">{"".join(cards)}</div>')
+    masked = (
+        '<p class="poolkit-masked"><i>Phone numbers are masked on this page (+1 512 ***-**01) '
+        "for sharing outside the team; every count is made on the numbers themselves.</i></p>"
+        if report.masked
+        else ""
+    )
+    return _html(f'<div class="poolkit-cards">{"".join(cards)}</div>{masked}')
 
 
 # ---------------------------------------------------------------------------------- what to do

@@ -75,6 +75,8 @@ def test_the_masked_page_marks_every_count_the_plain_page_does(case, tmp_path):
     }[case]
     plain, hidden = render(data), render(data, mask_numbers=True)
     assert len(marks(plain)) > 20 and marks(hidden) == marks(plain)
+    said = "Phone numbers are masked on this page"
+    assert said in hidden and said not in plain  # the masked page says it is
     assert plain != hidden  # masking changed what is shown
 
 

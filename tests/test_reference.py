@@ -328,7 +328,7 @@ def test_a_snapshot_agrees_with_the_reference(snapshot):
         assert_agree(describe(poolkit.read_pools(folder, errors="record")), expected(snapshot))
 
 
-@fuzz(25, 250)
+@fuzz(10, 250)
 @given(snapshot=snapshots())
 def test_the_masked_page_counts_what_the_plain_one_does(snapshot):
     """Masking hides the numbers, not what is counted: the masked page marks the plain
