@@ -1,10 +1,12 @@
 """The report's page built in this process, as the report notebook builds it (its code cells
 run in order with its parameters), without a kernel and without drawing the charts: fast
-enough for generated cases. ``marks`` reads every count the page marks (``data-count``)."""
+enough for generated cases. ``marks`` reads every count the page marks (``data-count``),
+``page_text`` its text as a reader sees it, ``card`` one card of the first screen."""
 
 from __future__ import annotations
 
 import ast
+import html
 import json
 import re
 from importlib.resources import files
@@ -46,3 +48,21 @@ def render(data, *, mask_numbers: bool = False) -> str:
 def marks(page: str) -> list[tuple[str, str]]:
     """Every marked count of a page, in order: ``(what it counts, the text shown)``."""
     return re.findall(r'data-count="([^"]+)">([^<]*)<', page)
+
+
+def page_text(page: str) -> str:
+    """A page's text as a reader sees it: tags dropped (a span within its words), entities
+    decoded, spaces folded."""
+    page = re.sub(r"</?span[^>]*>", "", page)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def card(page: str, answer: str) -> tuple[str, str, str]:
+    """The value, label and sentence of a first-screen card, as text."""
+    found = re.search(
+        rf'data-answer="{answer}"><div class="value"[^>]*>(.*?)</div>'
+        r'<div class="label">(.*?)</div><p class="sentence">(.*?)</p></div>',
+        page,
+        re.S,
+    )
+    return tuple(page_text(part) for part in found.groups())

@@ -153,7 +153,8 @@ def numbers_of(doc) -> list:
 )
 def test_pages_of_active_numbers_account_for_every_number(pages, said, count, body):
     """Pages of any shape (bytes that are not JSON too), a manifest that agrees or not: no
-    exception, every number object a row, everything else a problem row naming its page."""
+    exception, every number object a row (a phoneNumber listed again: one row, and a problem
+    row for the repeat), everything else a problem row naming its page."""
     tally("generated pages of active numbers")
     location = {"id": "L1", "name": "Loc"}
     if body is None:  # a location whose pools failed: its numbers are not asked for
@@ -169,7 +170,17 @@ def test_pages_of_active_numbers_account_for_every_number(pages, said, count, bo
         tables = poolkit.read_pools(folder, errors="record")
         assert_documented_dtypes(tables)
         objects = sum(isinstance(n, dict) for doc in docs for n in numbers_of(doc))
-        assert len(tables.phone_numbers) == objects  # a row each, whatever its values
+        listed = [
+            n["phoneNumber"]
+            for doc in docs
+            for n in numbers_of(doc)
+            if isinstance(n, dict) and isinstance(n.get("phoneNumber"), str)
+            if n["phoneNumber"].strip()
+        ]
+        repeats = len(listed) - len(set(listed))
+        assert len(tables.phone_numbers) == objects - repeats  # a row each, whatever its values
+        again = tables.problems["problem"].str.startswith("listed again").sum()
+        assert again == repeats
         paths = set(tables.problems["path"])
         for doc in docs:
             for i, entry in enumerate(numbers_of(doc)):

@@ -9,9 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from pages import marks, render
-from test_inventory import held_number, page
-from test_report import page_text
 
 import poolkit
 from poolkit import analysis, notebook
@@ -20,6 +17,8 @@ from poolkit.synthetic import write_snapshot
 
 from conftest import AUSTIN, DALLAS, envelope, write_json
 from conftest import clean_pool as pool
+from pages import marks, page_text, render
+from test_inventory import held_number, page
 
 
 def alike(tmp_path: Path) -> Path:

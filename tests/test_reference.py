@@ -16,7 +16,6 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
-from pages import marks, render
 
 import poolkit
 from poolkit import analysis
@@ -24,6 +23,7 @@ from poolkit.model import current
 from poolkit.synthetic import write_snapshot
 
 import reference
+from pages import marks, render
 from robustness import fuzz, tally
 
 WEEKS = [datetime(2026, 11, d, 8, tzinfo=timezone.utc) for d in (19, 26)]

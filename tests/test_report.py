@@ -17,6 +17,8 @@ from poolkit.cli import main
 from poolkit.report import build_report
 from poolkit.synthetic import SyntheticSpec, active_number_pages, generate, write_snapshot
 
+from pages import card, page_text
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = REPO / "reports"
@@ -178,26 +180,6 @@ def test_a_folder_of_snapshots_reports_the_newest_with_the_changes_and_the_trend
     assert "number moved" in html and "Summer Sale" in html and "location added" in html
 
 
-def page_text(page: str) -> str:
-    """A page's text as a reader sees it: tags dropped (a span within its words), entities
-    decoded, spaces folded."""
-    import html
-
-    page = re.sub(r"</?span[^>]*>", "", page)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-def card(page: str, answer: str) -> tuple[str, str, str]:
-    """The value, label and sentence of a first-screen card, as text."""
-    found = re.search(
-        rf'data-answer="{answer}"><div class="value"[^>]*>(.*?)</div>'
-        r'<div class="label">(.*?)</div><p class="sentence">(.*?)</p></div>',
-        page,
-        re.S,
-    )
-    return tuple(page_text(part) for part in found.groups())
-
-
 def test_reports_for_empty_one_and_many_locations(reports):
     empty = reports["empty"].read_text()
     assert card(empty, "locations") == ("0", "Locations", "No location in the data yet.")
@@ -295,7 +277,8 @@ def test_every_error_and_warning_finding_is_on_the_page(reports, name):
 
     data = {"sample": REPO / "data" / "sample", "masked": REPO / "data" / "sample"}
     data = data.get(name, reports["weeks"].parent / "weeks")
-    found = notebook.load_report(data, mask_numbers=name == "masked").findings
+    report = notebook.load_report(data, mask_numbers=name == "masked")
+    found = report.shown(report.findings)  # the details as the page shows them
     serious = found[found["severity"].astype(str).isin(["error", "warning"])]
     with sync_playwright() as p:
         browser = _browser(p)

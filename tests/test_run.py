@@ -8,6 +8,7 @@ import poolkit
 from poolkit.cli import main
 from poolkit.dataset import dataset_snapshots
 
+from pages import page_text
 from test_fetch import FakeHighLevel, serve
 
 
@@ -28,7 +29,7 @@ def test_two_weekly_runs_make_a_dataset_of_two_snapshots_and_a_report_of_the_cha
     assert main([*args, "--fail-on", "never", "--new"]) == 0
     assert len(dataset_snapshots(out)) == 2
     html = report.read_text()
-    assert "1 location added" in html and "Name of G3" in html
+    assert "1 location added" in page_text(html) and "Name of G3" in html
     history = poolkit.read_history(out)
     assert sorted(history.locations.groupby("snapshot", observed=True).size()) == [2, 3]
     in_csv = poolkit.read_csv(out / "locations.csv")["location_id"].tolist()

@@ -15,7 +15,6 @@ import copy
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from poolkit.cli import main
 from poolkit.dataset import dataset_snapshots
 
 import reference
+from pages import card
 from robustness import FUZZ, tally
 from test_fetch import FakeHighLevel, serve
 from test_reference import change_keys
@@ -292,8 +292,7 @@ def test_a_year_of_weeks_ends_in_a_dataset_that_holds_every_week_once_whole(
     page = poolkit.report.build_report(out, tmp_path / "year.html").read_text()
     before, after = sorted(p for p in raw.iterdir())[-2:]
     want = len(reference.changes(raw_week(before)[2], raw_week(after)[2]))
-    card = re.search(r'data-answer="changed"><div class="value">([^<]*)<', page)
-    assert card and card.group(1) == (f"{want:,}" if want else "0"), card  # the last week's
+    assert card(page, "changed")[0] == (f"{want:,}" if want else "0")  # the last week's
 
     notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
     for notebook in notebooks if FUZZ else [n for n in notebooks if n.name.startswith("04")]:
