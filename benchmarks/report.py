@@ -24,12 +24,16 @@ HERE = Path(__file__).resolve().parent
 
 
 def make_data(locations: int) -> Path:
-    root = HERE / "out" / f"report-{locations}"
+    """Two weeks of ``locations`` locations of 5 pools of 10 numbers each (issue 28's shape)."""
+    root = HERE / "out" / f"report-{locations}-5x10"
     if not (root / "week-2" / "manifest.json").exists():
         from poolkit.synthetic import SyntheticSpec, active_number_pages, generate, write_snapshot
 
         for week, seed in ((1, 21), (2, 22)):
-            responses = generate(SyntheticSpec(locations=locations, seed=seed))
+            spec = SyntheticSpec(
+                locations=locations, seed=seed, pools_per_location=(5, 5), numbers_per_pool=(10, 10)
+            )
+            responses = generate(spec)
             inventory = active_number_pages(responses, seed=seed) if week == 2 else None
             write_snapshot(
                 root / f"week-{week}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -52,11 +52,12 @@ _FIELDS = {
 }
 
 
-def _get(item: dict, key: str) -> Any:
-    """``item[a][b]`` for ``a.b``; None where a level is missing or null."""
-    for part in key.split("."):
-        item = item.get(part) if isinstance(item, dict) else None
-    return item
+def _getter(key: str) -> Callable[[Any], Any]:
+    """``item[a][b]`` for ``a.b`` of a number object; None where a level is missing or null."""
+    if "." not in key:
+        return lambda item: item.get(key)
+    outer, inner = key.split(".")
+    return lambda item: value.get(inner) if isinstance(value := item.get(outer), dict) else None
 
 
 def _check(value: Any, kind: str) -> tuple[Any, str | None]:
@@ -77,64 +78,102 @@ def _check(value: Any, kind: str) -> tuple[Any, str | None]:
     return (value or None), None
 
 
-def _page_rows(source: str, doc: Any, problems: list[dict]) -> list[dict]:
-    """The rows of one page, and its problems appended to ``problems``."""
+def _page_numbers(source: str, doc: Any, problems: list[tuple]) -> list[tuple]:
+    """The number objects of one page, each as ``(source, location_id, accountStatus, index,
+    object)``; the page's problems appended to ``problems`` (see ``_problem``)."""
     location_id = INVENTORY_PAGE.fullmatch(os.path.basename(source))["location_id"]
 
-    def problem(path: str, value: Any, text: str) -> None:
-        problems.append(
-            {
-                "source": source,
-                "location_id": location_id,
-                "pool_id": None,
-                "path": path,
-                "value": None if value is None else short(value),  # any nesting, any text
-                "problem": text,
-            }
-        )
+    def problem(index: int, path: str, value: Any, text: str) -> None:
+        problems.append(((source, index, -1), source, location_id, path, value, text))
 
     if isinstance(doc, Exception):  # a page that could not be read: a problem, no rows
-        problem("$", None, f"{doc}; the page was skipped")
+        problem(-1, "$", None, f"{doc}; the page was skipped")
         return []
     if not is_numbers_page(doc):
         problem(
+            -1,
             "$",
             None,
             "not an active-numbers page: no 'numbers' list; the page was skipped and the "
             "location's inventory is incomplete",
         )
         return []
-    numbers = doc["numbers"]
     status = doc.get("accountStatus")
     if status is not None and not isinstance(status, str):
-        problem("accountStatus", status, "accountStatus is not a string")
+        problem(-1, "accountStatus", status, "accountStatus is not a string")
         status = None
-    rows = []
-    for index, item in enumerate(numbers):
-        if not isinstance(item, dict):
-            problem(f"numbers[{index}]", item, "a number that is not an object: no row")
-            continue
-        row = {
-            "location_id": location_id,
-            "account_status": status,
-            SOURCE["phone_numbers"]: source,
-            "at": f"numbers[{index}]",
-            "listed": _get(item, "phoneNumber")
-            if isinstance(_get(item, "phoneNumber"), str)
-            else None,
+    found = []
+    for index, item in enumerate(doc["numbers"]):
+        if isinstance(item, dict):
+            found.append((source, location_id, status, index, item))
+        else:
+            problem(index, f"numbers[{index}]", item, "a number that is not an object: no row")
+    return found
+
+
+def _rows(entries: list[tuple], problems: list[tuple]) -> pd.DataFrame:
+    """The rows of the number objects of every page (``_page_numbers``), each field checked
+    a column at once; what does not fit left empty and named in ``problems``."""
+    items = [entry[4] for entry in entries]
+    columns = {}
+    for rank, (column, (key, kind)) in enumerate(_FIELDS.items()):
+        given = list(map(_getter(key), items))
+        columns[column], bad = _checked(given, kind)
+        for k, why in bad:
+            source, location_id, _, index, _ = entries[k]
+            where = (source, index, rank)
+            path = f"numbers[{index}].{key}"
+            problems.append((where, source, location_id, path, given[k], f"{key}: {why}"))
+    listed = [item.get("phoneNumber") for item in items]
+    for k in (k for k, value in enumerate(listed) if value is None):
+        source, location_id, _, index, _ = entries[k]
+        where, path = (source, index, len(_FIELDS)), f"numbers[{index}].phoneNumber"
+        problems.append((where, source, location_id, path, None, "number has no phoneNumber"))
+    return pd.DataFrame(
+        {
+            "location_id": [entry[1] for entry in entries],
+            "account_status": [entry[2] for entry in entries],
+            SOURCE["phone_numbers"]: [entry[0] for entry in entries],
+            "index": [entry[3] for entry in entries],
+            "listed": [v if isinstance(v, str) else None for v in listed],
+            **columns,
         }
-        for column, (key, kind) in _FIELDS.items():
-            value, why = _check(_get(item, key), kind)
-            row[column] = value
-            if why:
-                problem(f"numbers[{index}].{key}", _get(item, key), f"{key}: {why}")
-        if row["phone_number"] is None and _get(item, "phoneNumber") is None:
-            problem(f"numbers[{index}].phoneNumber", None, "number has no phoneNumber")
-        rows.append(row)
-    return rows
+    )
 
 
-def _listed_once(frame: pd.DataFrame, problems: list[dict]) -> pd.DataFrame:
+_FAST = {"string": {str, type(None)}, "boolean": {bool, type(None)}}
+_ZONED = re.compile(r".*(Z|[+-]\d\d:?\d\d)$")  # an ISO time that says its offset
+
+
+def _checked(values: list, kind: str) -> tuple[list, list[tuple[int, str]]]:
+    """``values`` as kept, and ``(position, why)`` of each that does not fit ``kind``:
+    ``_check`` on each, but a column of only fitting types (and of times that pandas reads
+    whole) is taken at once."""
+    if kind in _FAST and set(map(type, values)) <= _FAST[kind]:
+        return ([v or None for v in values] if kind == "string" else values), []
+    if kind == "timestamp" and values and set(map(type, values)) <= {str, type(None)}:
+        times = pd.to_datetime(
+            pd.Series(values, dtype=object), format="ISO8601", utc=True, errors="coerce"
+        )
+        low, high = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+        times = times.where((times >= low) & (times <= high))  # the table's unit is ns
+        whole = all(
+            v is None or v == "" or (t is not pd.NaT and _ZONED.match(v))
+            for v, t in zip(values, times)
+        )
+        if whole:  # every time said its zone and was read: the same values _check gives
+            times = times.dt.as_unit("ns")
+            return [None if v is None or v == "" else t for v, t in zip(values, times)], []
+    kept, bad = [], []
+    for position, value in enumerate(values):
+        value, why = _check(value, kind)
+        kept.append(value)
+        if why:
+            bad.append((position, why))
+    return kept, bad
+
+
+def _listed_once(frame: pd.DataFrame, problems: list[tuple]) -> pd.DataFrame:
     """``frame`` with a number a location's inventory lists again (the same text, E.164 or
     not) dropped: it is one number, held and billed once; each repeat is named in a problem
     row beside its first listing."""
@@ -149,17 +188,15 @@ def _listed_once(frame: pd.DataFrame, problems: list[dict]) -> pd.DataFrame:
         row = row._asdict()
         where = first.loc[(row["location_id"], row["folder"], row["listed"])]
         problems.append(
-            {
-                "source": row[source],
-                "location_id": row["location_id"],
-                "pool_id": None,
-                "path": f"{row['at']}.phoneNumber",
-                "value": row["listed"],
-                "problem": (
-                    f"listed again in the location's numbers (first at {where['at']} of "
-                    f"{os.path.basename(where[source])}): counted and costed once"
-                ),
-            }
+            (
+                (row[source], row["index"], len(_FIELDS) + 1),
+                row[source],
+                row["location_id"],
+                f"numbers[{row['index']}].phoneNumber",
+                row["listed"],
+                f"listed again in the location's numbers (first at numbers[{where['index']}] of "
+                f"{os.path.basename(where[source])}): counted and costed once",
+            )
         )
     return frame[~again.to_numpy()]
 
@@ -171,13 +208,28 @@ def phone_numbers_table(
     document an exception for a page that could not be read), each number marked ``in_pool``
     with its ``pool_id`` (the first, if several pools hold it) where the pools of the same
     location and snapshot folder hold it; and the problem rows."""
-    problems: list[dict] = []
-    rows = [row for source, doc in pages for row in _page_rows(source, doc, problems)]
-    if not rows:
+    found: list[tuple] = []
+    entries = [entry for source, doc in pages for entry in _page_numbers(source, doc, found)]
+    frame = _rows(entries, found) if entries else None
+    if frame is not None:
+        frame["folder"] = frame[SOURCE["phone_numbers"]].map(os.path.dirname)
+        frame = _listed_once(frame, found)
+    order = {source: rank for rank, (source, _) in enumerate(pages)}
+    problems = [
+        {
+            "source": source,
+            "location_id": location_id,
+            "pool_id": None,
+            "path": path,
+            "value": None if value is None else short(value),  # any nesting, any text
+            "problem": text,
+        }
+        for _, source, location_id, path, value, text in sorted(
+            found, key=lambda f: (order[f[0][0]], *f[0][1:])
+        )
+    ]
+    if frame is None:
         return empty_frame("phone_numbers"), problems
-    frame = pd.DataFrame(rows)
-    frame["folder"] = frame[SOURCE["phone_numbers"]].map(os.path.dirname)
-    frame = _listed_once(frame, problems)
     # a page is joined to the pools of its own snapshot folder, never to another's
     held = (
         numbers[["location_id", "phone_number", "pool_id", SOURCE["numbers"]]]

@@ -197,16 +197,18 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return int(_fails(findings, args.fail_on))
 
 
-def _output_file(out: str | os.PathLike) -> Path:
-    """``out`` as a file to write, its folder made where missing; an ``OSError`` naming it
-    where it is a folder or sits under a file (before any work is done)."""
+def _output_file(out: str | os.PathLike, *, make_folder: bool = True) -> Path:
+    """``out`` as a file to write, its folder made where missing (unless the writer makes it
+    once the work succeeded); an ``OSError`` naming it where it is a folder or sits under a
+    file (before any work is done)."""
     path = Path(out)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder: give a file name", str(path))
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(parent))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -287,9 +289,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
-    require_answers(load(args.data), args.data)
-    out = build_report(
-        resolve_data(args.data), _output_file(args.out), mask_numbers=args.mask_numbers
+    out = build_report(  # the data is read once, in the report's kernel
+        resolve_data(args.data),
+        _output_file(args.out, make_folder=False),  # made once the report is built
+        mask_numbers=args.mask_numbers,
+        require_answers=True,
     )
     print(f"report written to {out}")
     return 0

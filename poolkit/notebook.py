@@ -16,6 +16,7 @@ from .dataset import dataset_snapshots, read_marker, snapshot_records_of
 from .findings import audit
 from .history import changes, snapshots_of, trend
 from .loaders import load, load_history, resolve_data
+from .loaders import require_answers as answers_required
 from .masking import masked_frame
 from .model import current
 from .phones import enrich_numbers
@@ -60,12 +61,17 @@ class ReportData:
 
 
 def load_report(
-    data: str | os.PathLike, *, enrich: bool = False, mask_numbers: bool = False
+    data: str | os.PathLike,
+    *,
+    enrich: bool = False,
+    mask_numbers: bool = False,
+    require_answers: bool = False,
 ) -> ReportData:
     """What the report shows (``ReportData``): ``load``'s tables, their audit findings,
     ``load_history``, ``analysis.inventory`` and ``analysis.monthly_cost``; with
     ``mask_numbers`` their numbers masked where they are shown (``ReportData.shown``). The
-    newest snapshot is read once: the current state of the history, where there is one."""
+    newest snapshot is read once: the current state of the history, where there is one.
+    ``require_answers`` raises ``NoDataError`` where no location answered."""
     history = load_history(data)
     labels = snapshots_of(history) if history is not None else []
     if labels:
@@ -74,6 +80,8 @@ def load_report(
             tables.numbers = enrich_numbers(tables.numbers)
     else:
         tables = load(data, enrich=enrich)
+    if require_answers:
+        answers_required(tables, data)
     found, held, cost = audit(tables), inventory(tables), monthly_cost(tables)
     since = changes(history) if len(labels) >= 2 else None
     over_time = trend(history) if len(labels) >= 2 else None

@@ -11,7 +11,7 @@ import tempfile
 from importlib.resources import files
 from pathlib import Path
 
-from .errors import ReportError
+from .errors import NoDataError, ReportError
 from .snapshot import write_atomic
 
 REPORT_NOTEBOOK = "report.ipynb"
@@ -35,9 +35,12 @@ def build_report(
     out: str | os.PathLike = "reports/number-pools.html",
     *,
     mask_numbers: bool = False,
+    require_answers: bool = False,
     timeout: int = 600,
 ) -> Path:
-    """Run the report notebook on ``data`` and write one self-contained HTML file to ``out``."""
+    """Run the report notebook on ``data`` and write one self-contained HTML file to ``out``;
+    the data is read once, in the notebook's kernel. ``require_answers`` makes data in which
+    no location answered a ``NoDataError`` (as ``poolkit report`` wants), not a report."""
     import papermill
     from nbconvert import HTMLExporter
 
@@ -51,7 +54,11 @@ def build_report(
                 str(notebook),
                 str(Path(work) / "report.ipynb"),
                 kernel_name="python3",
-                parameters={"data": str(data_path), "mask_numbers": bool(mask_numbers)},
+                parameters={
+                    "data": str(data_path),
+                    "mask_numbers": bool(mask_numbers),
+                    "require_answers": bool(require_answers),
+                },
                 progress_bar=False,
                 cwd=work,
                 execution_timeout=timeout,
@@ -62,6 +69,8 @@ def build_report(
                 ),
             )
         except papermill.PapermillExecutionError as exc:
+            if exc.ename == NoDataError.__name__:
+                raise NoDataError(exc.evalue) from None
             raise ReportError(
                 f"the report notebook failed on {data}: {exc.ename}: {exc.evalue}"
             ) from None
