@@ -5,6 +5,7 @@ one count by count (``data-count`` marks), with a mutation that must make them d
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -169,3 +170,30 @@ def test_a_number_in_a_location_or_pool_name_is_masked_wherever_the_page_shows_i
     for name in ("512-555-0199", "214-555-0177", "512 555 0188"):
         assert name in plain and name not in hidden, name
     assert "Dallas line **********77 (access refused)" in page_text(hidden)
+
+
+def test_the_small_print_of_a_page_reads_right(tmp_path):
+    """A location holding no number costs $0.00 (its cells were blank); the most common
+    service is a service, not '(none)'; the table of every location keeps both 'Active
+    pools' and its share; the page names no README, table or exception."""
+    folder = write_snapshot(
+        tmp_path / "s",
+        [
+            (AUSTIN, envelope(pool("A", AUSTIN, inboundCallService=None))),
+            (DALLAS, envelope(pool("B", DALLAS, inboundCallService=None))),
+        ],
+        inventory={"L1": [page()], "L2": [page(held_number("+12145550101"))]},
+    )
+    text = page_text(render(folder))
+    assert "Acme Dental - Austin 0 0 0 0 0 $0.00 $0.00" in text  # no number held, no cost
+    assert "No pool has an inbound call service." in text
+    sample = render(poolkit.sample.samples_path())
+    every = sample.split("Every location (46)")[1].split("</table>")[0]
+    headers = re.findall(r"<th>([^<]*)</th>", every)
+    assert "Active pools" in headers and "Share of pools active" in headers
+    assert len(headers) == len(set(headers))
+    said = page_text(sample)
+    # counted by hand from the newest sample's files: forward 38, none 58 of 163 pools
+    assert "The most common service: forward (23% of pools); 36% of pools have none." in said
+    for developer_words in ("README", "tables.", "ForbiddenError", "Error:", "API contract"):
+        assert developer_words not in said, developer_words
