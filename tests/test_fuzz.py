@@ -323,7 +323,7 @@ def documented(frame: pd.DataFrame, columns: dict) -> bool:
     return {c: str(t) for c, t in frame.dtypes.items()} == columns
 
 
-@fuzz(20, 150)
+@fuzz(10, 150)
 @given(pair=pairs())
 def test_every_stage_on_two_generated_snapshots(pair):
     """Two snapshots of anything the API could answer, the second most often the first a

@@ -318,7 +318,7 @@ def assert_agree(got: dict, want: dict) -> None:
         assert mine == theirs, (key, "poolkit only", mine - theirs, "reference only", theirs - mine)
 
 
-@fuzz(120, 3000)
+@fuzz(60, 3000)
 @given(snapshot=snapshots())
 def test_a_snapshot_agrees_with_the_reference(snapshot):
     """Describe and diagnose one generated snapshot, read as a snapshot folder."""

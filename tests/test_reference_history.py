@@ -30,7 +30,7 @@ from test_reference import (
 )
 
 
-@fuzz(80, 2000)
+@fuzz(40, 2000)
 @given(pair=pairs(), whole=st.integers(0, 2))
 def test_a_pair_of_weeks_agrees_with_the_reference(pair, whole):
     """Two generated weeks: the folder of both read as a history is diagnosed as the newest
