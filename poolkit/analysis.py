@@ -62,6 +62,8 @@ __all__ = [
     "service_mix",
 ]
 
+#: A feature of one service type: ``service_voice_ai``.
+SERVICE_FEATURE = "service_"
 #: The label of pools with no inbound call service (in brackets: no API type is written so).
 NO_SERVICE = "(none)"
 FEATURE_LABELS = {
@@ -223,7 +225,7 @@ def _pool_flags(tables: PoolTables) -> pd.DataFrame:
         }
     )
     for service_type in pools["service_type"].cat.categories:
-        flags[f"service_{service_type}"] = (
+        flags[f"{SERVICE_FEATURE}{service_type}"] = (
             (pools["service_type"] == service_type).fillna(False).astype(bool)
         )
     return flags
@@ -500,8 +502,8 @@ def _problem_kind(text: str) -> str:
 
 
 def _feature_label(feature: str) -> str:
-    if feature.startswith("service_"):
-        return f"Service: {feature.removeprefix('service_')}"
+    if feature.startswith(SERVICE_FEATURE):
+        return f"Service: {feature.removeprefix(SERVICE_FEATURE)}"
     return FEATURE_LABELS.get(feature, feature)
 
 

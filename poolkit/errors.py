@@ -55,6 +55,8 @@ class NetworkError(PoolkitError):
     """No usable answer: connection refused or reset, timeouts, or a body cut short,
     after every retry. ``location_id`` and ``url`` say where."""
 
+    said = "no answer"  # in a sentence for people (the report)
+
     def __init__(self, message: str, *, url: str = "", location_id: str | None = None) -> None:
         self.url = url
         self.location_id = location_id
@@ -117,11 +119,15 @@ class APIError(PoolkitError):
 class BadRequestError(APIError):
     """400 or 422: the request was malformed (for example an invalid locationId)."""
 
+    said = "request refused"
+
     hint = "check the location id and parameters; HighLevel's message says which one it rejected"
 
 
 class AuthenticationError(APIError):
     """401: the token is invalid, expired, or of the wrong kind."""
+
+    said = "token refused"
 
     hint = (
         "the token is expired or invalid, or of the wrong kind: number pools need a "
@@ -132,17 +138,23 @@ class AuthenticationError(APIError):
 class ForbiddenError(APIError):
     """403: the token lacks a scope or access to this location."""
 
+    said = "access refused"
+
     hint = "the token lacks the numberpools.read scope or access to this location"
 
 
 class NotFoundError(APIError):
     """404: no such resource (check the base URL and the location id)."""
 
+    said = "not found"
+
     hint = "check the base URL and the location id"
 
 
 class RateLimitError(APIError):
     """429 after every retry, or the daily request budget is spent."""
+
+    said = "rate limit reached"
 
     hint = (
         "HighLevel allows 100 requests per 10 s and 200,000 a day per app and location; try later"
@@ -152,11 +164,15 @@ class RateLimitError(APIError):
 class ServerError(APIError):
     """5xx after every retry."""
 
+    said = "HighLevel's server failed"
+
     hint = "HighLevel had trouble; retry later, and quote the traceId to support if it persists"
 
 
 class InvalidResponseError(APIError):
     """A success status whose body is not the JSON that was expected."""
+
+    said = "an answer that could not be read"
 
     hint = (
         "the body was kept in the exception's response; it may be an HTML error page from a proxy"

@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from .analysis import (
     FEATURE_LABELS,
     NO_SERVICE,
+    SERVICE_FEATURE,
     feature_adoption,
     feature_adoption_summary,
     monthly_cost,
@@ -58,8 +59,6 @@ FEATURE_COLORS = {
     "forwarding": "#1f78b4",
 }
 OTHER = "other"
-#: A feature of one service type (``service_voice_ai``) takes the service's colour.
-SERVICE_FEATURE = "service_"
 
 
 def service_color(service_type: str) -> str:

@@ -8,6 +8,7 @@ import html
 
 import pandas as pd
 
+from .errors import PoolkitError
 from .model import dollars
 from .snapshot import SNAPSHOT_NAME, time_in_name
 
@@ -73,18 +74,15 @@ def counted(key: str, count: int, noun: str, nouns: str | None = None) -> str:
     return f'<span data-count="{html.escape(key)}">{html.escape(plural(count, noun, nouns))}</span>'
 
 
-#: The API's answers as a person says them (the client's exception names, a fetch's words).
+#: The API's answers as a person says them: each error's ``said`` (``ForbiddenError`` ->
+#: "access refused"), and a fetch's own words.
+def _errors(kind: type) -> list[type]:
+    return [kind] + [error for sub in kind.__subclasses__() for error in _errors(sub)]
+
+
 _REASONS = {
-    "ForbiddenError": "access refused",
-    "AuthenticationError": "token refused",
-    "NotFoundError": "not found",
-    "RateLimitError": "rate limit reached",
-    "ServerError": "HighLevel's server failed",
-    "NetworkError": "no answer",
-    "InvalidResponseError": "an answer that could not be read",
-    "BadRequestError": "request refused",
-    "incomplete": "some pages missing",
-}
+    error.__name__: error.said for error in _errors(PoolkitError) if "said" in vars(error)
+} | {"incomplete": "some pages missing"}
 
 
 def reason(text: object) -> str:

@@ -376,13 +376,12 @@ def _overlapping(fig) -> list[tuple[str, str]]:
 
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for ax in fig.axes for t in _texts(ax)]
     found = []
-    for ax in fig.axes:
-        boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _texts(ax)]
-        for (a, box), (b, other) in itertools.combinations(boxes, 2):
-            both = matplotlib.transforms.Bbox.intersection(box, other)
-            if both is not None and both.width > 1 and both.height > 1:
-                found.append((a, b))
+    for (a, box), (b, other) in itertools.combinations(boxes, 2):  # within and across panels
+        both = matplotlib.transforms.Bbox.intersection(box, other)
+        if both is not None and both.width > 1 and both.height > 1:
+            found.append((a, b))
     return found
 
 
@@ -437,6 +436,19 @@ def test_no_label_is_drawn_over_another_at_the_reports_sizes():
         draw(ax)
         assert _overlapping(fig) == [], ax.get_title()
         plt.close(fig)
+    # the report's two-panel figures, at the report's sizes (poolkit.sections)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.4), gridspec_kw={"wspace": 0.3})
+    plots.plot_numbers_per_pool(sample, ax=left, top=0)
+    plots.plot_service_types(mix, ax=right)
+    assert _overlapping(fig) == []
+    plt.close(fig)
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [3, 2], "wspace": 0.35}
+    )
+    plots.plot_number_areas(sample, ax=left, top=10)
+    plots.plot_number_kinds(kinds, ax=right)
+    assert _overlapping(fig) == []
+    plt.close(fig)
 
 
 def test_charts_read_as_a_person_expects():
