@@ -139,13 +139,13 @@ def every_command_but_the_report(data: Path, others: list[Path], out: Path):
     yield ["diff", str(data / "sub"), str(data / "a"), "--format", "json"]
 
 
-@fuzz(60, 1000)
+@fuzz(30, 1000)
 @given(tree=trees())
 def test_tidy_audit_and_diff_on_folders_of_anything(tree):
     run_everywhere(tree, every_command_but_the_report)
 
 
-@fuzz(8, 100)
+@fuzz(4, 100)
 @given(tree=trees())
 def test_the_report_on_folders_of_anything(tree):
     def report(data: Path, others: list[Path], out: Path):
