@@ -19,7 +19,7 @@ from .errors import AuthenticationError, ConfigurationError, PoolkitError
 from .excel import write_excel
 from .findings import SEVERITIES
 from .loaders import load, require_answers, resolve_data
-from .masking import masked_changes, masked_findings
+from .masking import masked_frame
 from .present import plural, severities
 from .schemas import is_dataset
 from .snapshot import read_manifest, snapshot_at, write_atomic
@@ -186,7 +186,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     findings = audit(tables, select=_ids(args.select), ignore=_ids(args.ignore))
     summary, locations = findings_summary(findings), headline(tables)["locations"]
     if args.mask_numbers:  # counted on the real numbers, then masked
-        findings = masked_findings(findings)
+        findings = masked_frame(findings)
     _write_or_print(
         findings,
         args.format,
@@ -277,7 +277,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         require_answers(snapshot_tables(history, label), given)
     found = changes(history, before, after)
     _write_or_print(
-        masked_changes(found) if args.mask_numbers else found,
+        masked_frame(found) if args.mask_numbers else found,
         args.format,
         args.out,
         _changes_text,

@@ -59,14 +59,3 @@ def masked_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def masked(tables: PoolTables) -> PoolTables:
     """The same tables with every phone number masked, in every column that can hold one."""
     return replace(tables, **{name: masked_frame(frame) for name, frame in tables})
-
-
-def masked_findings(findings: pd.DataFrame) -> pd.DataFrame:
-    """The findings with their phone numbers masked, in the number column and in the text."""
-    return masked_frame(findings)
-
-
-def masked_changes(changes: pd.DataFrame) -> pd.DataFrame:
-    """History changes with their phone numbers masked (a forwarding number's old and new
-    values included)."""
-    return masked_frame(changes)

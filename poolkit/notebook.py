@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import inventory, monthly_cost
+from .analysis import inventory, inventory_coverage, monthly_cost
 from .dataset import dataset_snapshots, read_marker, snapshot_records_of
 from .findings import audit
 from .history import changes, snapshots_of, trend
@@ -50,6 +50,7 @@ class ReportData:
     history: PoolTables | None
     held: pd.DataFrame
     cost: pd.DataFrame
+    coverage: dict  # what held and cost cover: analysis.inventory_coverage
     changes: pd.DataFrame | None = None  # since the previous snapshot; None: one snapshot
     changes_since: str | None = None  # the previous snapshot's label
     trend: pd.DataFrame | None = None  # over every snapshot; None: one snapshot
@@ -68,10 +69,11 @@ def load_report(
     require_answers: bool = False,
 ) -> ReportData:
     """What the report shows (``ReportData``): ``load``'s tables, their audit findings,
-    ``load_history``, ``analysis.inventory`` and ``analysis.monthly_cost``; with
-    ``mask_numbers`` their numbers masked where they are shown (``ReportData.shown``). The
-    newest snapshot is read once: the current state of the history, where there is one.
-    ``require_answers`` raises ``NoDataError`` where no location answered."""
+        ``load_history``, ``analysis.inventory``, ``analysis.monthly_cost`` and what they cover
+    (``analysis.inventory_coverage``); with
+        ``mask_numbers`` their numbers masked where they are shown (``ReportData.shown``). The
+        newest snapshot is read once: the current state of the history, where there is one.
+        ``require_answers`` raises ``NoDataError`` where no location answered."""
     history = load_history(data)
     labels = snapshots_of(history) if history is not None else []
     if labels:
@@ -86,8 +88,9 @@ def load_report(
     since = changes(history) if len(labels) >= 2 else None
     over_time = trend(history) if len(labels) >= 2 else None
     previous = labels[-2] if len(labels) >= 2 else None
+    coverage = inventory_coverage(tables)
     return ReportData(
-        tables, found, history, held, cost, since, previous, over_time, masked=mask_numbers
+        tables, found, history, held, cost, coverage, since, previous, over_time, mask_numbers
     )
 
 

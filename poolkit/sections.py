@@ -15,7 +15,6 @@ from .analysis import (
     NO_SERVICE,
     feature_adoption_summary,
     headline,
-    inventory_coverage,
     location_summary,
     locations_without_pools,
     numbers_per_pool,
@@ -167,15 +166,19 @@ def _unread_text(unread: pd.DataFrame, first: int = 3) -> str:
     return ", ".join(names[:first]) + (f" and {more:,} more" if more > 0 else "")
 
 
+def _every_location_read(coverage: dict) -> bool:
+    """Every location of the data had its numbers read: the cost is the whole."""
+    return coverage["read"] == coverage["answered"] + coverage["not_fetched"]
+
+
 def cost_coverage_sentence(report: ReportData) -> str:
     """What the cost covers (HTML): the numbers of the locations whose numbers were read,
     the numbers without a price, and what was not read or not fetched."""
-    coverage = inventory_coverage(report.tables)
-    cost = report.cost
+    coverage, cost = report.coverage, report.cost
     numbers = int(cost["numbers"].sum()) if len(cost) else 0
     unpriced = int(cost["unpriced"].sum()) if len(cost) else 0
     read = coverage["read"]
-    every = "all " if read == coverage["answered"] and not coverage["not_fetched"] else ""
+    every = "all " if _every_location_read(coverage) else ""
     parts = [
         f"Covers the {counted('numbers_held', numbers, 'number')} of "
         f"{every}{counted('locations_read', read, 'location')}"
@@ -204,11 +207,11 @@ def _cost_card(report: ReportData) -> str:
         )
     cost = report.cost
     idle = int(cost["idle_cost_cents"].sum())
-    coverage = inventory_coverage(report.tables)
+    coverage = report.coverage
     everywhere = coverage["answered"] + coverage["not_fetched"]
     label = (
         "A month"
-        if coverage["read"] == everywhere
+        if _every_location_read(coverage)
         else f"A month, {coverage['read']:,} of {everywhere:,} locations"
     )
     idle_numbers = counted("idle_numbers", int(cost["idle_numbers"].sum()), "number")

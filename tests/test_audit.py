@@ -11,7 +11,7 @@ import pytest
 
 import poolkit
 from poolkit.cli import main
-from poolkit.masking import masked_findings
+from poolkit.masking import masked_frame
 from poolkit.synthetic import AUDIT_CASES, CLEAN_LOCATION, SAMPLE, generate
 from poolkit.tables import empty_tables
 
@@ -483,7 +483,7 @@ def test_masked_findings_hide_numbers_but_not_dates(tmp_path):
         pool("A", chicago, "+13125552680", forwardingNumber="+13125552680", callRecording=True),
         locations=(chicago,),
     )
-    masked = masked_findings(found)
+    masked = masked_frame(found)
     text = masked.to_csv()
     assert "3125552680" not in text and "+1 312 ***-**80" in set(masked["phone_number"])
     assert "is **********80, one of its own numbers" in text

@@ -13,7 +13,7 @@ import pytest
 
 import poolkit
 from poolkit import analysis, notebook
-from poolkit.masking import masked, masked_findings
+from poolkit.masking import masked, masked_frame
 from poolkit.synthetic import write_snapshot
 
 from conftest import AUSTIN, DALLAS, envelope, write_json
@@ -91,9 +91,7 @@ def test_counting_after_masking_is_caught(tmp_path, monkeypatch):
         report = load_report(data, **options)
         if not mask_numbers:
             return report
-        return replace(
-            report, tables=masked(report.tables), findings=masked_findings(report.findings)
-        )
+        return replace(report, tables=masked(report.tables), findings=masked_frame(report.findings))
 
     monkeypatch.setattr(notebook, "load_report", masked_first)
     mutated = marks(render(data, mask_numbers=True))
