@@ -1,10 +1,10 @@
 """Phone-number enrichment with Google's libphonenumber rules (the ``phonenumbers`` package).
 
 ``describe(number)`` is the reference: one call of ``phonenumbers`` per number (about 45 µs).
-``enrich_numbers`` calls it once per distinct number and maps the answers back to every row,
-and asks ``phonenumbers`` each question once per number (``_describe_fast``, whose answers
-the tests compare with ``describe``'s); what it saves is the repeats (the same numbers in
-many pools, locations and snapshots) and the checks ``phonenumbers`` would make twice.
+``enrich_numbers`` describes each distinct number once and maps the answers back to every
+row; North American numbers, most numbers here, get their region and type from
+libphonenumber's own patterns run by Arrow over all of them at once (``_describe_all``, whose
+answers the tests compare with ``describe``'s), and only their area one by one.
 ``workers=2`` or more describes the distinct numbers in that many processes (the standard
 library's ``ProcessPoolExecutor``).
 """
@@ -65,50 +65,35 @@ def describe(number: object) -> tuple:
     )
 
 
-def _nanp(number: object) -> phonenumbers.PhoneNumber | None:
-    """A North American number in E.164 form (``+1`` and ten digits, the first 2 to 9) as
-    ``phonenumbers.parse`` makes it, without parsing: for anything else, None."""
-    if (
-        isinstance(number, str)
-        and len(number) == 12
-        and number.startswith("+1")
-        and number[2:].isdigit()
-        and number[2] not in "01"
-    ):
-        return phonenumbers.PhoneNumber(country_code=1, national_number=int(number[2:]))
-    return None
+def _area(parsed: phonenumbers.PhoneNumber, kind: int) -> str | None:
+    """``geocoder.description_for_number`` of a number whose type is known to be ``kind``:
+    nothing for an unknown type, the country for a non-geographic one."""
+    from phonenumbers import geocoder  # loads the geocoding tables (0.4 s): only when used
 
-
-def _describe_fast(number: object) -> tuple:
-    """``describe(number)``, with each of ``phonenumbers``' checks made once: a number is
-    valid when its type is known (what ``is_valid_number`` checks), the area is what
-    ``geocoder.description_for_number`` gives for that type, and a North American number
-    is built rather than parsed. Its answers are checked against ``describe``'s."""
-    from phonenumbers import geocoder
-
-    parsed = _nanp(number)
-    if parsed is None:
-        return describe(number)
-    kind = phonenumbers.number_type(parsed)
     if kind == PhoneNumberType.UNKNOWN:
-        area = ""
-    elif not phonenumbers.is_number_type_geographical(kind, parsed.country_code):
-        area = geocoder.country_name_for_number(parsed, "en")
-    else:
-        area = geocoder.description_for_valid_number(parsed, "en")
-    valid = kind != PhoneNumberType.UNKNOWN
-    return (
-        1,
-        phonenumbers.region_code_for_number(parsed),
-        TYPE_NAMES[kind],
-        valid,
-        area or None,
-        number,
-    )
+        return None
+    if not phonenumbers.is_number_type_geographical(kind, parsed.country_code):
+        return geocoder.country_name_for_number(parsed, "en") or None
+    return geocoder.description_for_valid_number(parsed, "en") or None
 
 
 def _describe_all(numbers: list[str]) -> list[tuple]:
-    return [_describe_fast(number) for number in numbers]
+    """``describe`` of each number. North American numbers in E.164 form (``+1`` and ten
+    digits, the first 2 to 9), most numbers here, are not parsed one by one: their regions
+    and types come from libphonenumber's own patterns run by Arrow over all of them at once
+    (``_regions_and_types``), so only the area is asked number by number. The tests compare
+    the answers with ``describe``'s."""
+    values = pa.array(numbers, pa.string())
+    nanp = pc.fill_null(pc.match_substring_regex(values, r"^\+1[2-9][0-9]{9}$"), False)
+    rows = np.flatnonzero(nanp.to_numpy(zero_copy_only=False))
+    regions, kinds = _regions_and_types(1, pc.utf8_slice_codeunits(_take(values, rows), 2))
+    answers = dict.fromkeys(range(len(numbers)))
+    for row, region, kind in zip(rows.tolist(), regions, kinds.tolist()):
+        number = numbers[row]
+        parsed = phonenumbers.PhoneNumber(country_code=1, national_number=int(number[2:]))
+        valid = kind != PhoneNumberType.UNKNOWN
+        answers[row] = (1, region, TYPE_NAMES[kind], valid, _area(parsed, kind), number)
+    return [describe(numbers[row]) if a is None else a for row, a in answers.items()]
 
 
 def enrich_numbers(
@@ -149,13 +134,10 @@ def enrich_numbers(
 
 # ------------------------------------------------------------------------ validity, vectorised
 
-#: The number types ``phonenumbers`` tries, in its order (``_number_type_helper``).
-#: The number types ``phonenumbers`` tries (``_number_type_helper``), the commonest first:
-#: a number is valid when it fits any of them, so the order changes only the time taken.
-_TYPE_DESCS = (
-    "fixed_line",
-    "toll_free",
+#: The number types ``_number_type_helper`` tries before fixed line and mobile, in its order.
+_TYPE_ORDER = (
     "premium_rate",
+    "toll_free",
     "shared_cost",
     "voip",
     "personal_number",
@@ -187,21 +169,58 @@ def _matches(nsn: pa.Array, desc) -> np.ndarray:
     return hit.to_numpy(zero_copy_only=False)
 
 
-def _valid_in(metadata, nsn: pa.Array) -> np.ndarray:
-    """Whether each national number has a type in ``metadata`` (``_number_type_helper`` is not
-    UNKNOWN): it fits the general description, then the description of some type (each tried
-    only on the numbers no earlier one fitted)."""
-    descs = [getattr(metadata, name) for name in _TYPE_DESCS]
-    if not metadata.same_mobile_and_fixed_line_pattern:
-        descs.insert(1, metadata.mobile)
-    untyped = np.flatnonzero(_matches(nsn, metadata.general_desc))
-    typed = np.zeros(len(nsn), dtype=bool)
-    for desc in descs:
-        if len(untyped):
-            hit = untyped[_matches(_take(nsn, untyped), desc)]
-            typed[hit] = True
-            untyped = untyped[~typed[untyped]]
-    return typed
+def _types_in(metadata, nsn: pa.Array) -> np.ndarray:
+    """``_number_type_helper``'s answer for each national number against ``metadata``, its
+    checks made in its order, each only on the numbers no earlier check typed."""
+    kinds = np.full(len(nsn), PhoneNumberType.UNKNOWN, dtype=np.int8)
+
+    def fits(rows: np.ndarray, desc) -> np.ndarray:
+        return rows[_matches(_take(nsn, rows), desc)] if len(rows) else rows
+
+    open_ = np.flatnonzero(_matches(nsn, metadata.general_desc))
+    for name in _TYPE_ORDER:
+        typed = fits(open_, getattr(metadata, name))
+        kinds[typed] = getattr(PhoneNumberType, name.upper())
+        open_ = np.setdiff1d(open_, typed, assume_unique=True)
+    fixed = fits(open_, metadata.fixed_line)
+    if metadata.same_mobile_and_fixed_line_pattern:
+        kinds[fixed] = PhoneNumberType.FIXED_LINE_OR_MOBILE
+        return kinds
+    kinds[fixed] = PhoneNumberType.FIXED_LINE
+    kinds[fits(fixed, metadata.mobile)] = PhoneNumberType.FIXED_LINE_OR_MOBILE
+    kinds[fits(np.setdiff1d(open_, fixed, assume_unique=True), metadata.mobile)] = (
+        PhoneNumberType.MOBILE
+    )
+    return kinds
+
+
+def _regions_and_types(code: int, nsn: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``region_code_for_number`` and ``number_type`` of each national number of the country
+    code ``code``, following the walk ``region_code_for_number`` makes through the regions
+    that share a code: a region claims the numbers its leading digits start, or else those
+    its patterns type."""
+    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+
+    names = COUNTRY_CODE_TO_REGION_CODE[code]
+    regions = np.full(len(nsn), None, dtype=object)
+    kinds = np.full(len(nsn), PhoneNumberType.UNKNOWN, dtype=np.int8)
+    open_ = np.arange(len(nsn))  # not yet given a region
+    for name in names:
+        metadata = PhoneMetadata.metadata_for_region(name, None)
+        if not len(open_):
+            break
+        if metadata is None:  # a code of one region without patterns: that region, untyped
+            regions[open_ if len(names) == 1 else open_[:0]] = name
+            continue
+        waiting, by_digits = open_, len(names) > 1 and metadata.leading_digits is not None
+        if by_digits:
+            waiting = waiting[_starts(_take(nsn, waiting), metadata.leading_digits)]
+        typed = _types_in(metadata, _take(nsn, waiting))
+        claimed = by_digits or len(names) == 1 or typed != PhoneNumberType.UNKNOWN
+        claimed = np.broadcast_to(claimed, typed.shape)
+        regions[waiting[claimed]], kinds[waiting[claimed]] = name, typed[claimed]
+        open_ = np.setdiff1d(open_, waiting[claimed], assume_unique=True)
+    return regions, kinds
 
 
 def _confirmed_valid(numbers: pa.Array) -> np.ndarray:
@@ -224,24 +243,15 @@ def _confirmed_valid(numbers: pa.Array) -> np.ndarray:
     for code in np.unique(codes[~np.isnan(codes)]).astype(int):
         regions = COUNTRY_CODE_TO_REGION_CODE[code]
         main = PhoneMetadata.metadata_for_region(regions[0], None)
-        if main is None or "001" in regions:
+        if main is None or "001" in regions:  # non-geographic: left to phonenumbers
             continue
         rows = np.flatnonzero(codes == code)
         nsn = pc.utf8_slice_codeunits(_take(numbers, rows), 1 + len(str(code)))
-        open_ = np.ones(len(rows), dtype=bool)  # not yet given a region
         if main.national_prefix_for_parsing:
-            open_ &= ~_starts(nsn, main.national_prefix_for_parsing)
-        for region in regions:
-            metadata = PhoneMetadata.metadata_for_region(region, None)
-            if metadata is None or not open_.any():
-                continue
-            waiting = np.flatnonzero(open_)
-            by_digits = len(regions) > 1 and bool(metadata.leading_digits)
-            if by_digits:  # the region claims the numbers its leading digits start
-                waiting = waiting[_starts(_take(nsn, waiting), metadata.leading_digits)]
-            typed = _valid_in(metadata, _take(nsn, waiting))
-            confirmed[rows[waiting[typed]]] = True
-            open_[waiting if by_digits or len(regions) == 1 else waiting[typed]] = False
+            rows = rows[~_starts(nsn, main.national_prefix_for_parsing)]
+            nsn = pc.utf8_slice_codeunits(_take(numbers, rows), 1 + len(str(code)))
+        _, kinds = _regions_and_types(code, nsn)
+        confirmed[rows[kinds != PhoneNumberType.UNKNOWN]] = True
     return confirmed
 
 

@@ -128,6 +128,21 @@ def test_every_region_and_type_with_many_numbers_per_prefix():
     assert_identical(numbers)
 
 
+def test_every_north_american_area_code_and_exchange_kind():
+    """Random numbers under every area code from 200 to 999 (the US, Canada, the Caribbean
+    regions that share +1, toll-free, premium, personal and unassigned codes), each with
+    exchanges of every first digit: the Arrow walk of the regions against phonenumbers."""
+    rng = random.Random(8)
+    numbers = [
+        f"+1{area}{exchange}{rng.randint(0, 999_999):06d}"
+        for area in range(200, 1000)
+        for exchange in rng.sample(range(10), 5)
+    ]
+    enriched = assert_identical(numbers)
+    assert enriched["region_code"].nunique() > 20  # the Caribbean regions among them
+    assert {"toll_free", "fixed_line_or_mobile", "unknown"} <= set(enriched["number_type"])
+
+
 def test_numbers_table_keeps_its_columns_and_gains_the_enriched_ones():
     plain = poolkit.load_sample().numbers
     numbers = enrich_numbers(plain)
@@ -152,8 +167,8 @@ def test_each_distinct_number_is_described_once(monkeypatch):
     import poolkit.phones as phones
 
     calls = []
-    real = phones._describe_fast
-    monkeypatch.setattr(phones, "_describe_fast", lambda n: calls.append(n) or real(n))
+    real = phones._describe_all
+    monkeypatch.setattr(phones, "_describe_all", lambda n: calls.extend(n) or real(n))
     numbers = pd.Series(["+14155552671", "+18005550100", None, "+14155552671"] * 50, dtype="string")
     enriched = enrich_numbers(numbers)
     assert sorted(calls) == ["+14155552671", "+18005550100"]
