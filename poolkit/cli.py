@@ -289,7 +289,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
-    out = build_report(  # the data is read once, in the report's kernel
+    out = build_report(  # the data is read once
         resolve_data(args.data),
         _output_file(args.out, make_folder=False),  # made once the report is built
         mask_numbers=args.mask_numbers,

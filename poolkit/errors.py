@@ -184,7 +184,7 @@ class SnapshotError(PoolkitError):
 
 
 class ReportError(PoolkitError):
-    """The report notebook failed, or its data is missing; the message says which."""
+    """The report has no data to read: the message names the path given."""
 
 
 class DatasetError(PoolkitError):

@@ -4,6 +4,7 @@ the data a notebook is pointed at (``resolve_data``, ``load`` and ``load_history
 
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +29,11 @@ from .tidy import snapshot_folders
 
 __all__ = [  # load, load_history and resolve_data: poolkit.loaders, for the notebooks
     "ReportData",
+    "figure_html",
     "load",
     "load_history",
     "load_report",
     "resolve_data",
-    "show",
     "source_info",
     "table",
 ]
@@ -152,21 +153,16 @@ def table(
     return HTML(html_table(frame, rows=rows, percent=percent, empty=empty))
 
 
-def show(ax, alt: str | None = None, dpi: int = 100) -> None:
-    """Display the figure of ``ax`` as a PNG whose alt text is its title (or ``alt``)."""
+def figure_html(ax, alt: str | None = None, dpi: int = 100) -> str:
+    """The figure of ``ax`` as an HTML image (a PNG inside the page) whose alt text is its
+    titles (or ``alt``). The report draws on ``matplotlib.figure.Figure``s of its own, outside
+    pyplot: no backend, no window, nothing left open in a notebook."""
     import base64
     from io import BytesIO
-
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     figure = ax.figure
     buffer = BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(figure)
     alt = alt or "; ".join(a.get_title() for a in figure.axes if a.get_title()) or "Chart"
-    display(
-        {"image/png": base64.b64encode(buffer.getvalue()).decode()},
-        raw=True,
-        metadata={"image/png": {"alt": alt}},
-    )
+    picture = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img src="data:image/png;base64,{picture}" alt="{html.escape(alt)}"/>'

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from .analysis import (
     NO_SERVICE,
@@ -24,7 +25,7 @@ from .analysis import (
 from .findings import RULES
 from .history import snapshots_of
 from .model import RATES_SOURCE, dollars
-from .notebook import ReportData, show, source_info
+from .notebook import ReportData, figure_html, source_info
 from .plots import (
     plot_feature_shares,
     plot_monthly_cost,
@@ -354,17 +355,9 @@ def what_to_do(report: ReportData):
 # ------------------------------------------------------------------------------ the detail
 
 
-def _say(sentence: str) -> None:
+def _takeaway(sentence: str) -> str:
     """A section's takeaway; ``sentence`` is HTML (its counts marked)."""
-    from IPython.display import display
-
-    display(_html(f'<p class="poolkit-takeaway">{sentence}</p>'))
-
-
-def _show_html(text: str) -> None:
-    from IPython.display import display
-
-    display(_html(text))
+    return f'<p class="poolkit-takeaway">{sentence}</p>'
 
 
 def _some_of_each(changes: pd.DataFrame, rows: int) -> pd.DataFrame:
@@ -375,15 +368,13 @@ def _some_of_each(changes: pd.DataFrame, rows: int) -> pd.DataFrame:
     return picked.head(rows)
 
 
-def changes_section(report: ReportData) -> None:
+def changes_section(report: ReportData):
     """What changed since the previous snapshot, named (a few of each kind, then all of
     them collapsed), and the counts over every snapshot as small multiples; a sentence
     where the data holds one snapshot."""
-    import matplotlib.pyplot as plt
-
-    _say(_changes_sentence(report)[1])
+    parts = [_takeaway(_changes_sentence(report)[1])]
     if report.changes is None:
-        return
+        return _html("".join(parts))
     found = report.changes
     if len(found):
         about = found["field"].notna()  # old and new only where a field changed
@@ -394,29 +385,32 @@ def changes_section(report: ReportData) -> None:
         every = every.assign(old=every["old"].where(about, ""), new=every["new"].where(about, ""))
         every = every[["change", "location", "pool", "phone_number", "field", "old", "new"]]
         first = _some_of_each(every, 10)
-        _show_html(html_table(first))
+        parts.append(html_table(first))
         if len(found) > len(first):
             body = html_table(every, rows=LONG, rest="; poolkit diff lists them all")
-            _show_html(_collapsed(f"All {plural(len(found), 'change')}", body))
+            parts.append(_collapsed(f"All {plural(len(found), 'change')}", body))
     over_time = report.trend
-    fig, axes = plt.subplots(1, 3, figsize=(12, 2.6), gridspec_kw={"wspace": 0.3})
+    axes = Figure(figsize=(12, 2.6)).subplots(1, 3, gridspec_kw={"wspace": 0.3})
     for ax, measure in zip(axes, ("locations", "pools", "numbers")):
         plot_trend(over_time, measure, ax=ax)
-    show(axes[0], alt=f"Locations, pools and numbers over {len(over_time)} snapshots")
+    alt = f"Locations, pools and numbers over {len(over_time)} snapshots"
+    parts.append(figure_html(axes[0], alt=alt))
+    return _html("".join(parts))
 
 
-def cost_section(report: ReportData, top: int = 10) -> None:
+def cost_section(report: ReportData, top: int = 10):
     """What the numbers each location holds cost a month, the idle part first, and what the
     total covers."""
     held, cost = report.held, report.cost
     if held.empty:
-        _say(
-            "No inventory: poolkit fetch --numbers fetches the numbers each location holds "
-            "(scope phonenumbers.read), in pools or not, and so what they cost."
+        return _html(
+            _takeaway(
+                "No inventory: poolkit fetch --numbers fetches the numbers each location holds "
+                "(scope phonenumbers.read), in pools or not, and so what they cost."
+            )
         )
-        return
     totals = held[["in_pools", "not_in_pool", "unreachable"]].sum()
-    _say(
+    sentence = _takeaway(
         f"{html.escape(dollars(int(cost['monthly_cost_cents'].sum())))} a month, "
         f"{html.escape(dollars(int(cost['idle_cost_cents'].sum())))} of it idle. "
         f"{cost_coverage_sentence(report)} Of those, "
@@ -425,59 +419,55 @@ def cost_section(report: ReportData, top: int = 10) -> None:
         f"({counted('numbers_answering_nothing', int(totals['unreachable']), 'number')} "
         f"answer nothing). Rates: {html.escape(RATES_SOURCE)}."
     )
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(10, 0.28 * min(len(held), top) + 1.2))
-    show(plot_monthly_cost(report.shown(cost), ax=ax, top=top))
+    ax = Figure(figsize=(10, 0.28 * min(len(held), top) + 1.2)).subplots()
+    chart = figure_html(plot_monthly_cost(report.shown(cost), ax=ax, top=top))
     per = cost.groupby("location_id")[["monthly_cost_cents", "idle_cost_cents"]].sum()
     shown = held.join(per, on="location_id")
     money = ["monthly_cost_cents", "idle_cost_cents"]
     shown[money] = shown[money].fillna(0)  # a location holding no number costs $0.00
     shown = shown.sort_values(money[::-1], ascending=False, kind="stable")
     body = html_table(report.shown(shown.drop(columns="location_id")), rows=LONG, empty="")
-    _show_html(_collapsed(f"Every location whose numbers were read ({len(shown):,})", body))
+    every = _collapsed(f"Every location whose numbers were read ({len(shown):,})", body)
+    return _html(sentence + chart + every)
 
 
-def locations_section(report: ReportData) -> None:
+def locations_section(report: ReportData):
     """The locations without a pool and those not fetched (with why), then every location."""
     tables = report.tables
     counts = headline(tables)
     total = counts["locations"] + counts["locations_not_fetched"]
     left_out = " (left out of every share)" if counts["locations_not_fetched"] else ""
-    _say(f"{counted('locations', total, 'location')}: {_locations_parts(counts)}{left_out}.")
+    sentence = f"{counted('locations', total, 'location')}: {_locations_parts(counts)}{left_out}."
     unused = locations_without_pools(tables).drop(columns="location_id")
     unused["error"] = unused["error"].map(reason, na_action="ignore").astype("string")
     unused = unused.rename(columns={"error": "why"})
-    _show_html(
-        html_table(
-            report.shown(unused), rows=20, empty="Every location has a pool and was fetched."
-        )
+    without = html_table(
+        report.shown(unused), rows=20, empty="Every location has a pool and was fetched."
     )
     summary = location_summary(tables).drop(columns="location_id")
     body = html_table(report.shown(summary), rows=LONG, percent=("active_share",))
-    _show_html(_collapsed(f"Every location ({total:,})", body))
+    return _html(_takeaway(sentence) + without + _collapsed(f"Every location ({total:,})", body))
 
 
-def adoption_section(report: ReportData) -> None:
+def adoption_section(report: ReportData):
     """The share of the locations using each feature, sorted; the change since the previous
     snapshot where there is one."""
-    import matplotlib.pyplot as plt
-
     summary = feature_adoption_summary(report.tables)
     before = None
     if report.trend is not None:
         rows = report.trend
         previous = rows.iloc[-2]
         before = {c.removeprefix("share_"): previous[c] for c in rows if c.startswith("share_")}
+    sentence = ""
     if len(summary) and summary["locations"].max():
         top = summary.sort_values("share", ascending=False).iloc[0]
-        _say(
+        sentence = _takeaway(
             f"The feature used most: {html.escape(str(top['label']))} ({top['share']:.0%} of "
             "the locations that answered). A location counts when one of its pools has the "
             "feature."
         )
-    fig, ax = plt.subplots(figsize=(10, 0.32 * max(len(summary), 3) + 1))
-    show(plot_feature_shares(summary, ax=ax, before=before))
+    ax = Figure(figsize=(10, 0.32 * max(len(summary), 3) + 1)).subplots()
+    return _html(sentence + figure_html(plot_feature_shares(summary, ax=ax, before=before)))
 
 
 def _service_sentence(mix: pd.DataFrame) -> str:
@@ -492,54 +482,48 @@ def _service_sentence(mix: pd.DataFrame) -> str:
     return text + (f"; {none:.0%} of pools have none." if none else ".")
 
 
-def pools_section(report: ReportData, top: int = 10) -> None:
+def pools_section(report: ReportData, top: int = 10):
     """Pool sizes and the services that answer them."""
-    import matplotlib.pyplot as plt
-
     tables = report.tables
     per_pool = numbers_per_pool(tables)
     if per_pool.empty:
-        _say("No pools.")
-        return
+        return _html(_takeaway("No pools."))
     sizes = per_pool["number_count"].astype(float)
     largest = int(sizes.max())
     holds = "holds" if len(per_pool) == 1 else "hold"
     at_most = counted("largest_pools", int((sizes == largest).sum()), "pool")
-    _say(
+    sentence = _takeaway(
         f"{counted('pools', len(per_pool), 'pool')} {holds} "
         f"{counted('pool_numbers', int(sizes.sum()), 'number')}: {sizes.median():,g} a pool at "
         f"the median, {largest:,} at most ({at_most}). {_service_sentence(service_mix(tables))}"
     )
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.4), gridspec_kw={"wspace": 0.3})
+    left, right = Figure(figsize=(12, 3.4)).subplots(1, 2, gridspec_kw={"wspace": 0.3})
     plot_numbers_per_pool(per_pool, ax=left, top=0)
-    show(plot_service_types(tables, ax=right))
+    chart = figure_html(plot_service_types(tables, ax=right))
     columns = ["pool", "location", "number_count", "is_active", "service_type"]
     body = html_table(report.shown(per_pool[columns]), rows=top)
     title = (
         "The largest pool" if len(per_pool) == 1 else f"The {min(top, len(per_pool))} largest pools"
     )
-    _show_html(_collapsed(title, body))
+    return _html(sentence + chart + _collapsed(title, body))
 
 
-def numbers_section(report: ReportData) -> None:
+def numbers_section(report: ReportData):
     """Where the numbers are (by area, the long tail said) and local against toll-free."""
-    import matplotlib.pyplot as plt
-
     tables = report.tables
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [3, 2], "wspace": 0.35}
+    left, right = Figure(figsize=(12, 3.8)).subplots(
+        1, 2, gridspec_kw={"width_ratios": [3, 2], "wspace": 0.35}
     )
     plot_number_areas(tables, ax=left, top=10)
-    show(plot_number_kinds(tables, ax=right))
+    return _html(figure_html(plot_number_kinds(tables, ax=right)))
 
 
-def problems_section(report: ReportData, data: str | os.PathLike) -> None:
+def problems_section(report: ReportData, data: str | os.PathLike):
     """What in the responses did not fit the API contract, collapsed."""
     problems = problems_summary(report.tables)
     if problems.empty:
-        _say("Every response fit what the API documents.")
-        return
-    _say(
+        return _html(_takeaway("Every response fit what the API documents."))
+    sentence = _takeaway(
         f"{counted('problems', len(report.tables.problems), 'value')} did not fit what the "
         "API documents; each record stays in its table with that value left empty."
     )
@@ -547,4 +531,4 @@ def problems_section(report: ReportData, data: str | os.PathLike) -> None:
     base = str(base if base.is_dir() else base.parent) + os.sep
     for column in [c for c in problems if c.endswith("source")]:
         problems[column] = problems[column].str.removeprefix(base)
-    _show_html(_collapsed("What did not fit", html_table(report.shown(problems))))
+    return _html(sentence + _collapsed("What did not fit", html_table(report.shown(problems))))

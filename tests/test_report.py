@@ -8,6 +8,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import papermill
 import pytest
 
@@ -62,6 +63,42 @@ def test_notebook_runs_end_to_end_on_the_sample(name, tmp_path: Path):
     if name == "03-audit.ipynb":  # the findings, a custom rule's among them, as CSV
         exported = (tmp_path / "findings.csv").read_text()
         assert "duplicate-number" in exported and "small-pool" in exported
+
+
+def test_the_report_notebook_in_a_kernel_shows_what_poolkit_report_writes(tmp_path: Path):
+    """The report notebook as JupyterLab runs it (a kernel, papermill) shows the same blocks,
+    in the same order, as the page ``poolkit report`` builds in its own process: the same
+    text, tables and chart titles (the pictures' bytes aside)."""
+    data = str((REPO / "data" / "sample").resolve())  # as poolkit report names it
+    executed = papermill.execute_notebook(
+        str(REPO / "poolkit" / "report.ipynb"),
+        str(tmp_path / "report.ipynb"),
+        kernel_name="python3",
+        progress_bar=False,
+        parameters={"data": data, "mask_numbers": True},
+    )
+    in_kernel = [
+        output["data"]["text/html"]
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type in ("execute_result", "display_data")
+    ]
+    open_before = plt.get_fignums()
+    page = (build_report(data, tmp_path / "report.html", mask_numbers=True)).read_text()
+    assert plt.get_fignums() == open_before  # its charts are its own, none left open
+
+    def pictures_aside(text: str) -> str:
+        return re.sub(r'src="data:image/png;base64,[^"]*"', 'src=""', text)
+
+    assert len(in_kernel) == 9  # the first screen, what to do and seven sections
+    written = pictures_aside(page)
+    at = 0
+    for block in map(pictures_aside, in_kernel):
+        found = written.find(block, at)
+        assert found >= 0, block[:200]
+        at = found + len(block)
+    assert "<img" in written and page.count("***") > 10  # charts, and numbers masked
 
 
 def _snapshot(folder: Path, locations: int) -> Path:
@@ -307,9 +344,7 @@ def test_every_error_and_warning_finding_is_on_the_page(reports, name):
 def test_cli_report_and_masked_numbers(tmp_path: Path, capfd):
     out = tmp_path / "shared.html"
     assert main(["report", str(REPO / "data" / "sample"), "--out", str(out), "--mask-numbers"]) == 0
-    printed = (
-        capfd.readouterr()
-    )  # the kernel's own output included: it talks over Unix sockets, quietly
+    printed = capfd.readouterr()
     assert str(out) in printed.out and "WARNING" not in printed.err
     html = out.read_text()
     sample = poolkit.load_sample()
