@@ -31,7 +31,7 @@ test: $(VENV)/.installed-test
 
 # the generated-input tests at their large size: over 10,000 inputs (see the README's table)
 fuzz: $(VENV)/.installed-test
-	POOLKIT_FUZZ=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q -p no:cacheprovider tests/test_properties.py tests/test_fuzz.py tests/test_reference.py tests/test_reference_history.py tests/test_cli_fuzz.py tests/test_year.py
+	POOLKIT_FUZZ=1 $(BIN)/python -m pytest -n 2 --dist worksteal -q -p no:cacheprovider tests/test_properties.py tests/test_fuzz.py tests/test_reference.py tests/test_reference_history.py tests/test_cli_fuzz.py tests/test_year.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/tidy.py
