@@ -1,100 +1,99 @@
-"""Benchmark fetch_pools against a local server that answers each request after 100 ms.
+"""Benchmark the fetch against its floor on a local HighLevel that enforces the rate limits.
 
-1,000 locations with workers=10: the ideal is 1,000 x 0.1 s / 10 = 10 s. The server runs
-in its own process on 127.0.0.1 (threaded, so 10 requests are served at once), and the
-measured ratio is wall time / ideal. Target: at most 1.3x.
-Run: python benchmarks/fetch.py [--locations N] [--workers W] [--delay S]
+The server (``tests/highlevel.py``, in its own process) keeps 100 requests per 10 s per
+resource (the agency, each location), answers after the given latency and, with
+``--competitor``, lets another client of the same app spend that share of the agency's
+budget. An agency fetch pays the agency's budget for the search's pages and a token per
+location, so its floor is (pages + locations) / (100 per 10 s, less the competitor's share):
+1,000 locations, 101 s. ``--scale 10`` runs the server's clock ten times faster (1 s
+windows, latencies a tenth): the same ratios in a tenth of the time.
+
+Reported per run: wall time, the floor, their ratio, the 429s the server answered, the
+locations that failed, and poolkit's CPU time (this process) against the wall time.
+
+Run: python benchmarks/fetch.py [--locations 200 1000] [--latency 0 50 500] [--numbers]
+                                [--scale 10] [--competitor 0.3]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
-import os
+import sys
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from highlevel import Limits, floor_seconds, serve_in_process  # noqa: E402
 
 
-def serve(port_queue, delay: float) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms ACK stall
+def run(locations: int, limits: Limits, numbers: bool) -> dict:
+    import poolkit
 
-        def do_GET(self):
-            time.sleep(delay)
-            location = parse_qs(urlparse(self.path).query).get("locationId", ["x"])[0]
-            pools = [
-                {
-                    "id": f"{location}-{i}",
-                    "name": "Pool",
-                    "locationId": location,
-                    "numbers": [{"phoneNumber": f"+1415555{i:04d}", "friendlyName": "n"}],
-                    "forwardingNumber": "",
-                    "whisper": False,
-                    "whisperMessage": "",
-                    "callRecording": True,
-                    "isActive": True,
-                    "inboundCallService": None,
-                }
-                for i in range(5)
-            ]
-            body = json.dumps({"success": True, "data": pools, "total": 5}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("X-RateLimit-Max", "100")
-            self.send_header("X-RateLimit-Remaining", "99")
-            self.send_header("X-RateLimit-Interval-Milliseconds", "10000")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
+    context = multiprocessing.get_context("spawn")
+    ready, report, stop = context.Queue(), context.Queue(), context.Event()
+    server = context.Process(
+        target=serve_in_process, args=(locations, limits, ready, stop, report), daemon=True
+    )
+    server.start()
+    try:
+        client = poolkit.Client("benchmark-token", base_url=ready.get(timeout=30))
+        with tempfile.TemporaryDirectory() as out:
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = poolkit.fetch_pools(
+                company_id="C1", out=out, client=client, numbers=numbers, progress=False
+            )
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        stop.set()
+        figures = report.get(timeout=30)
+    finally:
+        server.join(10)
+        server.kill()
+    floor = floor_seconds(locations, limits)
+    return {
+        "wall": wall,
+        "floor": floor,
+        "ratio": wall / floor,
+        "429s": figures["refused"],
+        "failed": len(result.failures),
+        "cpu": cpu / wall,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--locations", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=10)
-    parser.add_argument("--delay", type=float, default=0.1)
+    parser.add_argument("--locations", type=int, nargs="+", default=[1000])
+    parser.add_argument("--latency", type=float, nargs="+", default=[50], help="milliseconds")
+    parser.add_argument("--numbers", action="store_true", help="with each location's numbers")
+    parser.add_argument("--scale", type=float, default=1.0, help="the server's clock, faster")
+    parser.add_argument("--competitor", type=float, default=0.0)
+    parser.add_argument("--window", choices=("sliding", "fixed"), default="sliding")
     args = parser.parse_args()
 
-    import poolkit
-
-    ports = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve, args=(ports, args.delay), daemon=True)
-    server.start()
-    base_url = f"http://127.0.0.1:{ports.get(timeout=10)}"
-    try:
-        with tempfile.TemporaryDirectory() as out:
-            client = poolkit.Client("benchmark-token", base_url=base_url, pool_size=args.workers)
-            locations = [f"loc{i:05d}" for i in range(args.locations)]
-            start = time.perf_counter()
-            result = poolkit.fetch_pools(
-                locations, out=out, workers=args.workers, client=client, progress=False
+    print("| locations | options | latency | time | floor | ratio | 429s | failed | CPU |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for locations in args.locations:
+        for latency in args.latency:
+            limits = Limits(
+                interval=10 / args.scale,
+                latency=latency / 1000 / args.scale,
+                competitor=args.competitor,
+                window=args.window,
             )
-            seconds = time.perf_counter() - start
-            files = len(os.listdir(result.snapshot)) - 1
-    finally:
-        server.terminate()
-    ideal = max(args.locations * args.delay / args.workers, 1e-9)
-    print(
-        f"{args.locations:,} locations, workers={args.workers}, "
-        f"server delay {args.delay * 1000:.0f} ms: "
-        f"{seconds:.2f} s for {files:,} files, {len(result.tables.pools):,} pools, "
-        f"{len(result.failures)} failures"
-    )
-    print(f"fetch / ideal ({ideal:.1f} s) = {seconds / ideal:.2f}x  (target <= 1.3x)")
+            got = run(locations, limits, args.numbers)
+            options = ["`--numbers`"] * args.numbers + [f"{args.scale:g}x time"] * (args.scale != 1)
+            options += [f"competitor {args.competitor:.0%}"] * bool(args.competitor)
+            options += ["fixed windows"] * (args.window == "fixed")
+            print(
+                f"| {locations:,} | {', '.join(options)} | {latency:g} ms | {got['wall']:.1f} s "
+                f"| {got['floor']:.1f} s | {got['ratio']:.3f} | {got['429s']} | {got['failed']} "
+                f"| {got['cpu']:.1%} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -334,8 +334,9 @@ def _fetch_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--workers",
         type=_at_least_one,
-        default=8,
-        help="locations fetched at once (default: %(default)s)",
+        default=32,
+        help="locations fetched at once, each at its own rate budget; the agency's location "
+        "tokens are asked at the agency's own pace (default: %(default)s)",
     )
     command.add_argument(
         "--base-url", help="API base URL (default: GHL_BASE_URL or the HighLevel API)"

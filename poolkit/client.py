@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import threading
 import time
 from collections import deque
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 DEFAULT_VERSION = "2021-07-28"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_STATUSES = (500, 502, 503, 504)  # a 429 is waited out by the pacer (Client.request)
 RATE_HEADERS = (
     "X-RateLimit-Max",
     "X-RateLimit-Remaining",
@@ -75,68 +76,120 @@ class _Retry(Retry):
     """urllib3's Retry, with a server's Retry-After capped so a run stays bounded in time."""
 
     MAX_RETRY_AFTER = 60.0
+    RETRY_AFTER_STATUS_CODES = frozenset({413, 503})  # a 429 is the pacer's (Client.request)
 
     def get_retry_after(self, response) -> float | None:
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, self.MAX_RETRY_AFTER)
 
 
-class RateBudget:
-    """Paces requests that share one HighLevel budget (an app's, per location or company).
+class DailyBudgetSpent(Exception):
+    """A resource's daily request budget is spent (``RateBudget.acquire``)."""
 
-    Keeps at most ``limit - reserve`` requests in any ``interval`` (a sliding window),
-    and when the server's ``X-RateLimit-Remaining`` says the budget is nearly spent (other
-    clients share it), waits for the window to pass instead of running into 429s.
+
+class RateBudget:
+    """The request budget of one HighLevel resource (the agency, or one location), shared by
+    every request for it: at most ``limit - reserve`` requests in any ``interval``.
+
+    A request holds its slot from when it is sent (``acquire``) until its answer arrives
+    (``release``), and for ``interval`` after that: the latest the server can have counted
+    it. When the budget is full, ``acquire`` waits only until the oldest slot leaves the
+    window. The server's ``X-RateLimit-Remaining`` is the authority when it says less is left
+    than this client's own count (other clients of the same app spend the same budget): the
+    requests it counts beyond this client's are taken to go on at that rate, and are left
+    their room in every window until an answer says otherwise (always a slot short of all of
+    it, so that an answer comes to say so). The daily budget
+    (``X-RateLimit-Daily-Remaining``) is this resource's own.
     """
 
-    def __init__(self, limit: int = 100, interval: float = 10.0, reserve: int = 10) -> None:
-        # reserve: requests left unused in each window for other clients of the same app
-        self.limit, self.interval, self.reserve = limit, interval, reserve
-        self._sent: deque[float] = deque()
+    #: The share of each window left unused, for the requests of other clients of the app.
+    RESERVE_SHARE = 0.02
+
+    def __init__(self, limit: int = 100, interval: float = 10.0) -> None:
+        self.limit, self.interval = limit, interval
+        self.daily_remaining: int | None = None
+        self.waited = 0.0  # seconds requests spent waiting for a slot, for reports
+        self._answered: deque[float] = deque()  # when each own answer came, within the window
+        self._in_flight = 0
+        self._sent: deque[float] = deque()  # when each own request was sent, in order
+        self._others = 0  # the requests of other clients in a window, as counted of late
+        self._counted: deque[tuple[float, int]] = deque()  # (when, others counted then)
         self._paused_until = 0.0
-        self._lock = threading.Lock()
-        self.waited = 0.0  # seconds spent waiting, for reports
+        self._changed = threading.Condition()
 
-    def acquire(self) -> None:
-        while True:
-            with self._lock:
+    @property
+    def reserve(self) -> int:
+        return max(1, round(self.limit * self.RESERVE_SHARE))
+
+    def _used(self, now: float) -> int:
+        while self._answered and self._answered[0] <= now - self.interval:
+            self._answered.popleft()
+        return len(self._answered) + self._in_flight + self._others
+
+    def acquire(self) -> float:
+        """Wait for a slot and hold it: the time it is taken, for ``release``.
+        ``DailyBudgetSpent`` once the day's budget is spent."""
+        with self._changed:
+            while True:
+                if self.daily_remaining is not None and self.daily_remaining <= 0:
+                    raise DailyBudgetSpent
                 now = time.monotonic()
-                while self._sent and self._sent[0] <= now - self.interval:
-                    self._sent.popleft()
                 wait = self._paused_until - now
-                if len(self._sent) >= max(1, self.limit - self.reserve):
-                    wait = max(wait, self._sent[0] + self.interval - now)
                 if wait <= 0:
-                    self._sent.append(now)
-                    return
-            self.waited += wait
-            time.sleep(min(wait, self.interval))
+                    if self._used(now) < self.limit - self.reserve:
+                        self._in_flight += 1
+                        self._sent.append(now)
+                        while self._sent[0] <= now - 2 * self.interval:
+                            self._sent.popleft()
+                        return now
+                    # the oldest own answer leaves the window, or another answer comes
+                    wait = self._answered[0] + self.interval - now if self._answered else None
+                self._changed.wait(wait)
+                self.waited += max(0.0, time.monotonic() - now)
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn the budget from a response's X-RateLimit-* headers."""
-        try:
-            limit = int(headers.get("X-RateLimit-Max", self.limit))
-            interval = (
-                float(headers.get("X-RateLimit-Interval-Milliseconds", self.interval * 1000)) / 1000
-            )
-            remaining = headers.get("X-RateLimit-Remaining")
-        except ValueError:
-            return
-        with self._lock:
-            self.limit, self.interval = max(1, limit), max(0.001, interval)
-            self.reserve = max(1, self.limit // 10)
-            if (
-                remaining is not None
-                and remaining.strip().lstrip("-").isdigit()
-                and int(remaining) <= self.reserve
-            ):
-                self._paused_until = max(self._paused_until, time.monotonic() + self.interval)
-                log.info(
-                    "rate budget nearly spent (%s left of %s): pausing %.1f s",
-                    remaining,
-                    limit,
-                    self.interval,
-                )
+    def release(self, sent: float, headers: Mapping[str, str] | None = None) -> None:
+        """The answer to the request ``acquire`` let go at ``sent`` arrived (``headers`` its
+        own; None when none came): its slot stays in the window for one interval, and the
+        budget learns from the headers."""
+        with self._changed:
+            now = time.monotonic()
+            self._in_flight -= 1
+            self._answered.append(now)
+            if headers is not None:
+                self._observe(headers, sent)
+            self._changed.notify_all()
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing more for ``seconds`` (a 429's ``Retry-After``)."""
+        with self._changed:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def _observe(self, headers: Mapping[str, str], sent: float) -> None:
+        """Learn from an answer's headers; its request was sent at ``sent``, after the own
+        requests the server counts with it."""
+        numbers = {}
+        for name in ("Max", "Remaining", "Interval-Milliseconds", "Daily-Remaining"):
+            text = str(headers.get(f"X-RateLimit-{name}", "")).strip()
+            if text.lstrip("-").isdigit():
+                numbers[name] = int(text)
+        self.limit = max(1, numbers.get("Max", self.limit))
+        self.interval = max(
+            0.001, numbers.get("Interval-Milliseconds", self.interval * 1000) / 1000
+        )
+        if "Remaining" in numbers:
+            now = time.monotonic()  # own requests the server can have counted with it: sent
+            # within the interval before it, or, on the way as long as it was, just before
+            own = sum(1 for t in self._sent if sent - self.interval - (now - sent) < t <= sent)
+            self._counted.append((now, self.limit - numbers["Remaining"] - own))
+            while len(self._counted) > 1 and self._counted[0][0] <= now - self.interval:
+                self._counted.popleft()
+            # the most of the last interval: answers overtaken by own requests count too few
+            others = max(n for _, n in self._counted)
+            self._others = min(max(0, others), self.limit - self.reserve - 1)
+            if self._others:
+                log.debug("the server counts %d requests of other clients", self._others)
+        if "Daily-Remaining" in numbers:
+            self.daily_remaining = numbers["Daily-Remaining"]
 
 
 class Client:
@@ -183,6 +236,13 @@ class Client:
             raise_on_status=False,
         )
         self.session = requests.Session()
+        # the environment's proxies and CA bundle, read once (requests reads the whole
+        # environment again for every request otherwise: a fifth of its time here)
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        self.session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
+        self.session.trust_env = False
         adapter = HTTPAdapter(max_retries=self.retry, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -195,7 +255,6 @@ class Client:
         )
         self._budgets: dict[str, RateBudget] = {}
         self._budgets_lock = threading.Lock()
-        self.daily_remaining: int | None = None
 
     def __repr__(self) -> str:
         return f"Client(base_url={self.base_url!r}, version={self.version!r}, token=<redacted>)"
@@ -226,25 +285,77 @@ class Client:
         location_id: str | None = None,
         **kwargs,
     ) -> requests.Response:
-        """Send one request (paced, retried) and return the successful response.
+        """Send one request, paced by the budget of its resource (``budget``: a location or
+        ``company:<id>``), and return the successful response. A 429 is waited out through
+        the same budget (``Retry-After``, else the window its headers give, else a backoff)
+        and sent again, up to ``max_retries`` times; a resource whose daily budget is spent
+        fails at once, and only its own requests.
 
         Raises a typed ``APIError`` for an error status and ``NetworkError`` when no
         answer came. The response's Authorization header is scrubbed.
         """
-        if self.daily_remaining is not None and self.daily_remaining <= 0:
-            raise RateLimitError(
-                status=429,
-                message="the daily request budget is spent",
-                url=f"{method} {path}",
-                location_id=location_id,
-            )
+        where = f"{method} {path}"
+        pacing = self.budget(budget)
+        for attempt in range(self.retry.total + 1):
+            try:
+                sent = pacing.acquire()
+            except DailyBudgetSpent:
+                raise RateLimitError(
+                    status=429,
+                    message=f"the daily request budget of {_resource(budget)} is spent",
+                    url=where,
+                    location_id=location_id,
+                ) from None
+            try:
+                response = self._send(method, path, token, location_id, **kwargs)
+            except BaseException:
+                pacing.release(sent)
+                raise
+            pacing.release(sent, response.headers)
+            if response.status_code != 429 or attempt == self.retry.total:
+                break
+            if pacing.daily_remaining is not None and pacing.daily_remaining <= 0:
+                raise RateLimitError(  # tomorrow, not in a moment: this resource fails now
+                    status=429,
+                    message=f"the daily request budget of {_resource(budget)} is spent",
+                    url=where,
+                    location_id=location_id,
+                    response=response,
+                )
+            wait = self._after_429(response, attempt)
+            log.info("%s: 429 (rate limit); sending again after %.2f s", where, wait)
+            pacing.pause(wait)
+        if response.status_code >= 400:
+            raise _api_error(response, where, location_id)
+        return response
+
+    def _after_429(self, response: requests.Response, attempt: int) -> float:
+        """How long to wait after a 429: its ``Retry-After`` (capped); else, when its headers
+        say the window is spent, what is left of it is waited out by the budget (one slot's
+        time here); else a backoff with jitter. Never nothing."""
+        retry_after = self.retry.get_retry_after(response)
+        if retry_after:  # "0" says no more than no header does
+            return retry_after
+        headers = response.headers
+        if "X-RateLimit-Remaining" in headers and "X-RateLimit-Interval-Milliseconds" in headers:
+            try:
+                interval = int(headers["X-RateLimit-Interval-Milliseconds"]) / 1000
+                return interval / max(1, int(headers.get("X-RateLimit-Max", 100)))
+            except ValueError:
+                pass
+        backoff = self.retry.backoff_factor * 2**attempt
+        return min(backoff + random.uniform(0, self.retry.backoff_factor), self.retry.backoff_max)
+
+    def _send(
+        self, method: str, path: str, token: str | None, location_id: str | None, **kwargs
+    ) -> requests.Response:
+        """One request, urllib3 retrying what failed on the way (5xx, connections); a body
+        cut short is retried here, against the same ``Retry``."""
         url = f"{self.base_url}{path}"
         where = f"{method} {path}"
         headers = {"Authorization": f"Bearer {token or self._token}"}
-        pacing = self.budget(budget)
         retry = self.retry
         while True:
-            pacing.acquire()
             try:
                 response = self.session.request(
                     method, url, headers=headers, timeout=self.timeout, **kwargs
@@ -254,8 +365,6 @@ class Client:
                 requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError,
             ) as exc:
-                # a body cut short is read after urllib3's own retries: count it against the
-                # same Retry
                 try:
                     retry = retry.increment(method, url, error=ProtocolError(type(exc).__name__))
                 except MaxRetryError:
@@ -281,12 +390,6 @@ class Client:
                     location_id=location_id,
                 ) from None
         response.request.headers["Authorization"] = _SCRUBBED
-        pacing.observe(response.headers)
-        daily = response.headers.get("X-RateLimit-Daily-Remaining", "")
-        if daily.isdigit():
-            self.daily_remaining = int(daily)
-        if response.status_code >= 400:
-            raise _api_error(response, where, location_id)
         return response
 
     def get_json(self, path: str, **kwargs) -> Any:
@@ -414,9 +517,7 @@ class Client:
                     message=f"page {len(pages)} repeats page {previous[seen]}",
                 )
             pages.append(response)
-            served = body.get("pageSize")  # a server may hold pages smaller than asked
-            size = served if isinstance(served, int) and 0 < served < page_size else page_size
-            if len(numbers) < size:
+            if is_last_page(body, page_size):
                 return pages
             previous[seen] = len(pages) - 1
 
@@ -439,6 +540,21 @@ class Client:
                 message="the answer has no access_token",
             )
         return token
+
+
+def is_last_page(body: dict, page_size: int = 1000) -> bool:
+    """Whether a page of active numbers asked ``page_size`` at a time is the last: it holds
+    fewer numbers than a page does (the server's ``pageSize`` when it keeps smaller pages).
+    There is no total to go by."""
+    served = body.get("pageSize")
+    size = served if isinstance(served, int) and 0 < served < page_size else page_size
+    return len(body["numbers"]) < size
+
+
+def _resource(budget: str) -> str:
+    """A rate budget's resource in words: ``company:C1`` -> ``the agency C1``."""
+    kind, _, name = budget.partition(":")
+    return f"the agency {name}" if kind == "company" else f"location {name}"
 
 
 def _check_path_id(location_id: object) -> None:

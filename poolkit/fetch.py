@@ -9,19 +9,22 @@ interruption; ``resume=`` completes a snapshot.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import queue
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+import orjson
 import pandas as pd
 
 from ._version import __version__
-from .client import RATE_HEADERS, Client
+from .client import RATE_HEADERS, Client, is_last_page
 from .errors import APIError, AuthenticationError, ConfigurationError, PoolkitError, SnapshotError
 from .snapshot import (
     INVENTORY_PAGE,
@@ -43,6 +46,9 @@ log = logging.getLogger(__name__)
 
 FAILURE_COLUMNS = ["location_id", "location", "error", "http_status", "message", "trace_id"]
 _MANIFEST_EVERY = 1.0  # seconds between manifest rewrites during a run
+#: Location tokens asked at once: the company's budget sets their pace, and this many in
+#: flight keep it spent at latencies up to a second (100 per 10 s is 10 a second).
+_COMPANY_IN_FLIGHT = 16
 
 
 @dataclass
@@ -65,7 +71,7 @@ def fetch_pools(
     company_id: str | None = None,
     token: str | None = None,
     out: str | Path = "data/raw",
-    workers: int = 8,
+    workers: int = 32,
     resume: str | Path | None = None,
     base_url: str | None = None,
     client: Client | None = None,
@@ -81,8 +87,13 @@ def fetch_pools(
     ``resume`` names an earlier snapshot folder: only its missing or failed locations are
     fetched, into that folder. ``progress=None`` shows a bar only on a terminal.
     A failure at one location never stops the others: it is in ``result.failures`` and the
-    manifest. Raises ``PoolkitError`` only when nothing can be fetched at all (no token,
-    the agency token refused).
+    manifest. An agency fetch asks the location tokens at the agency's own pace (its rate
+    budget), and each location's calls run on that location's budget, ``workers`` locations
+    at once: the agency's budget sets the time (about a tenth of a second a location).
+    A run killed and resumed asks again only what was in flight: a pools file or a whole set
+    of pages of numbers written counts as fetched.
+    Raises ``PoolkitError`` only when nothing can be fetched at all (no token, the agency
+    token refused).
     """
     location_ids = list(location_ids or [])
     refused = [repr(i) for i in location_ids if not is_location_id(i)]
@@ -91,7 +102,9 @@ def fetch_pools(
             f"not a location id: {', '.join(refused[:5])} (HighLevel's ids are letters and "
             "digits, such as ve9EPM428h8vShlRW1KT)"
         )
-    client = client or Client(token, base_url=base_url, pool_size=max(workers, 4))
+    client = client or Client(
+        token, base_url=base_url, pool_size=max(workers, 4) + _COMPANY_IN_FLIGHT
+    )
     started = datetime.now(timezone.utc)
     entries: dict[str, dict[str, Any]] = {}
     details: dict[str, dict[str, Any]] = {}  # who each location is: snapshot's locations.json
@@ -151,6 +164,10 @@ def fetch_pools(
             if (folder / name).is_file():  # written atomically: whole, or not there at all
                 size = (folder / name).stat().st_size
                 entry.update(status="ok", file=name, bytes=size, error=None, message=None)
+        if numbers and entry.get("inventory") != "ok" and is_location_id(loc):
+            pages = _inventory_on_disk(folder, loc)  # every page written, the last one too
+            if pages is not None:
+                entry.update(inventory="ok", inventory_pages=pages, inventory_error=None)
     pools_done = {
         loc
         for loc, e in entries.items()
@@ -221,41 +238,64 @@ def fetch_pools(
         disable=(None if progress is None else not progress),
         dynamic_ncols=True,
     )
-    executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="poolkit-fetch")
+    locations = ThreadPoolExecutor(max(1, workers), thread_name_prefix="poolkit-location")
+    company = ThreadPoolExecutor(_COMPANY_IN_FLIGHT, thread_name_prefix="poolkit-token")
+    finished: queue.SimpleQueue = queue.SimpleQueue()  # (location id, its entry, details)
+
+    def fetch_location(location_id: str) -> None:
+        try:
+            finished.put(
+                (
+                    location_id,
+                    *_fetch_location(
+                        client,
+                        tokens,
+                        folder,
+                        location_id,
+                        location_id in details,
+                        numbers,
+                        dict(entries[location_id]) if location_id in pools_done else None,
+                    ),
+                )
+            )
+        except BaseException as exc:  # a bug: the main thread raises it
+            finished.put((location_id, exc, None))
+
+    def token_then_location(location_id: str) -> None:
+        """The location's token at the company's pace, then its calls on its own budget."""
+        try:
+            tokens.get(location_id)
+        except PoolkitError:
+            pass  # asked once more, and recorded, by the location's own fetch
+        locations.submit(fetch_location, location_id)
+
     try:
-        pending = {
-            executor.submit(
-                _fetch_location,
-                client,
-                tokens,
-                folder,
-                loc,
-                loc in details,
-                numbers,
-                dict(entries[loc]) if loc in pools_done else None,
-            ): loc
-            for loc in todo
-        }
-        last_save = time.monotonic()
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                location_id = pending.pop(future)
-                entry, found = future.result()
-                entries[location_id].update(entry)
-                if found is not None:
-                    details[location_id] = found
-                    entries[location_id]["name"] = found.get("name") or entry.get("name")
-                bar.update(1)
-            if time.monotonic() - last_save >= _MANIFEST_EVERY:
-                save()
+        for location_id in todo:  # company calls and location calls run apart
+            if tokens is None:
+                locations.submit(fetch_location, location_id)
+            else:
+                company.submit(token_then_location, location_id)
+        last_save, save_took = time.monotonic(), 0.0
+        for _ in todo:
+            location_id, entry, found = finished.get()
+            if isinstance(entry, BaseException):
+                raise entry
+            entries[location_id].update(entry)
+            if found is not None:
+                details[location_id] = found
+                entries[location_id]["name"] = found.get("name") or entry.get("name")
+            bar.update(1)
+            if time.monotonic() - last_save >= max(_MANIFEST_EVERY, 50 * save_took):
+                began = time.monotonic()
+                save()  # a fiftieth of the time at most, however many locations it lists
                 last_save = time.monotonic()
+                save_took = last_save - began
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        company.shutdown(wait=True, cancel_futures=True)
+        locations.shutdown(wait=True, cancel_futures=True)
         bar.close()
         manifest["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         save(final=True)
-
     failed = [e for e in entries.values() if e["status"] != "ok"]
     if numbers:  # pools fetched, inventory not: a failed location all the same
         failed += [
@@ -412,6 +452,22 @@ def _fetch_one(
             "error": type(exc).__name__,
             "message": f"could not write the snapshot file: {exc.strerror or exc}",
         }
+
+
+def _inventory_on_disk(folder: Path, location_id: str) -> int | None:
+    """How many pages of the location's active numbers are in ``folder`` when they are all
+    there (pages 0 to the last, which holds fewer numbers than a page); None otherwise. A
+    page is written whole or not at all (``write_atomic``): the pages speak for themselves
+    where a killed run's manifest had no time to."""
+    for page in itertools.count():
+        try:
+            body = orjson.loads((folder / inventory_page_name(location_id, page)).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(body, dict) or not isinstance(body.get("numbers"), list):
+            return None
+        if is_last_page(body):
+            return page + 1
 
 
 def _fetch_inventory(

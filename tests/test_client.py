@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -10,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 import poolkit
-from poolkit.client import RateBudget
+from poolkit.client import DailyBudgetSpent, RateBudget
 
 from conftest import envelope, make_pool
 from servers import RawServer, http_reply
@@ -231,23 +232,51 @@ def test_missing_token_says_how_to_provide_one(monkeypatch, tmp_path):
     assert poolkit.Client()._token == "from-environment"
 
 
-def test_rate_budget_keeps_within_the_window_and_pauses_when_the_server_says_so():
-    budget = RateBudget(limit=5, interval=0.5, reserve=1)
-    start = time.monotonic()
-    for _ in range(8):  # 4 per 0.5 s window: the 5th and later wait for the window
-        budget.acquire()
-    assert time.monotonic() - start >= 0.45
-    budget = RateBudget(limit=100, interval=10, reserve=10)
-    budget.observe(
+def test_rate_budget_keeps_within_the_window_counting_each_slot_until_its_answer():
+    """limit 5, reserve 1: four requests a window. A slot is held from the send until the
+    answer, and the window runs from the answer: the fifth waits for the first answer to
+    leave the window, not for a whole window from some other moment."""
+    budget = RateBudget(limit=5, interval=0.5)
+    assert budget.reserve == 1
+    sent = [budget.acquire() for _ in range(4)]  # four sent, none answered yet
+    blocked = threading.Thread(target=budget.acquire)
+    blocked.start()
+    blocked.join(0.2)
+    assert blocked.is_alive()  # four in flight: no slot, however long they take
+    time.sleep(0.1)
+    answered = time.monotonic()
+    budget.release(sent[0])  # the first answer: its slot leaves the window 0.5 s later
+    blocked.join(2)
+    assert not blocked.is_alive()
+    assert 0.45 <= time.monotonic() - answered < 0.7
+
+
+def test_rate_budget_takes_the_servers_word_when_others_spend_the_budget():
+    """The server says 3 of 100 are left after one answer of ours: 96 are other clients'.
+    One more request fits (98 a window, 2 kept in reserve); the next waits for the others'
+    requests to leave the server's window (0.3 s, from its headers), not 10 s."""
+    budget = RateBudget()
+    budget.release(
+        budget.acquire(),
         {
             "X-RateLimit-Max": "100",
             "X-RateLimit-Remaining": "3",
             "X-RateLimit-Interval-Milliseconds": "300",
-        }
+        },
     )
     start = time.monotonic()
     budget.acquire()
-    assert 0.25 <= time.monotonic() - start < 2  # paused for the server's interval, not 10 s
+    assert time.monotonic() - start < 0.05
+    budget.acquire()
+    assert 0.25 <= time.monotonic() - start < 1
+
+
+def test_rate_budget_daily_budget_is_its_own():
+    spent, other = RateBudget(), RateBudget()
+    spent.release(spent.acquire(), {"X-RateLimit-Daily-Remaining": "0"})
+    with pytest.raises(DailyBudgetSpent):
+        spent.acquire()
+    other.acquire()  # another resource's budget is untouched
 
 
 def test_client_slows_down_before_the_burst_budget_runs_out(httpserver: HTTPServer):
