@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import requests
 from dotenv import dotenv_values
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, ProtocolError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
 from ._version import __version__
@@ -58,6 +58,7 @@ _ERRORS = {
     429: RateLimitError,
 }
 _SCRUBBED = "Bearer <redacted>"
+NUMBERS_PAGE = 1000  # numbers asked a page of active numbers at a time
 
 
 def resolve_token(token: str | None = None) -> str:
@@ -108,7 +109,6 @@ class RateBudget:
     def __init__(self, limit: int = 100, interval: float = 10.0) -> None:
         self.limit, self.interval = limit, interval
         self.daily_remaining: int | None = None
-        self.waited = 0.0  # seconds requests spent waiting for a slot, for reports
         self._answered: deque[float] = deque()  # when each own answer came, within the window
         self._in_flight = 0
         self._sent: deque[float] = deque()  # when each own request was sent, in order
@@ -120,6 +120,11 @@ class RateBudget:
     @property
     def reserve(self) -> int:
         return max(1, round(self.limit * self.RESERVE_SHARE))
+
+    @property
+    def _usable(self) -> int:
+        """The slots of a window this client may fill: one at least."""
+        return max(1, self.limit - self.reserve)
 
     def _used(self, now: float) -> int:
         while self._answered and self._answered[0] <= now - self.interval:
@@ -136,16 +141,18 @@ class RateBudget:
                 now = time.monotonic()
                 wait = self._paused_until - now
                 if wait <= 0:
-                    if self._used(now) < self.limit - self.reserve:
+                    if self._used(now) < self._usable:
                         self._in_flight += 1
                         self._sent.append(now)
                         while self._sent[0] <= now - 2 * self.interval:
                             self._sent.popleft()
                         return now
                     # the oldest own answer leaves the window, or another answer comes
-                    wait = self._answered[0] + self.interval - now if self._answered else None
+                    if self._answered:
+                        wait = self._answered[0] + self.interval - now
+                    else:
+                        wait = None if self._in_flight else self.interval
                 self._changed.wait(wait)
-                self.waited += max(0.0, time.monotonic() - now)
 
     def release(self, sent: float, headers: Mapping[str, str] | None = None) -> None:
         """The answer to the request ``acquire`` let go at ``sent`` arrived (``headers`` its
@@ -170,9 +177,10 @@ class RateBudget:
         numbers = {}
         for name in ("Max", "Remaining", "Interval-Milliseconds", "Daily-Remaining"):
             text = str(headers.get(f"X-RateLimit-{name}", "")).strip()
-            if text.lstrip("-").isdigit():
+            if text.isascii() and text.lstrip("-").isdigit():
                 numbers[name] = int(text)
         self.limit = max(1, numbers.get("Max", self.limit))
+        self._others = min(self._others, self._usable - 1)  # room for one own request
         self.interval = max(
             0.001, numbers.get("Interval-Milliseconds", self.interval * 1000) / 1000
         )
@@ -185,7 +193,7 @@ class RateBudget:
                 self._counted.popleft()
             # the most of the last interval: answers overtaken by own requests count too few
             others = max(n for _, n in self._counted)
-            self._others = min(max(0, others), self.limit - self.reserve - 1)
+            self._others = min(max(0, others), self._usable - 1)
             if self._others:
                 log.debug("the server counts %d requests of other clients", self._others)
         if "Daily-Remaining" in numbers:
@@ -208,7 +216,7 @@ class Client:
         timeout: tuple[float, float] = (5, 30),
         max_retries: int = 5,
         backoff_factor: float = 0.5,
-        pool_size: int = 16,
+        pool_size: int = 48,
         page_size: int = 100,
     ) -> None:
         self._token = resolve_token(token)
@@ -300,12 +308,7 @@ class Client:
             try:
                 sent = pacing.acquire()
             except DailyBudgetSpent:
-                raise RateLimitError(
-                    status=429,
-                    message=f"the daily request budget of {_resource(budget)} is spent",
-                    url=where,
-                    location_id=location_id,
-                ) from None
+                raise _day_spent(budget, where, location_id) from None
             try:
                 response = self._send(method, path, token, location_id, **kwargs)
             except BaseException:
@@ -315,13 +318,8 @@ class Client:
             if response.status_code != 429 or attempt == self.retry.total:
                 break
             if pacing.daily_remaining is not None and pacing.daily_remaining <= 0:
-                raise RateLimitError(  # tomorrow, not in a moment: this resource fails now
-                    status=429,
-                    message=f"the daily request budget of {_resource(budget)} is spent",
-                    url=where,
-                    location_id=location_id,
-                    response=response,
-                )
+                # tomorrow, not in a moment: this resource fails now
+                raise _day_spent(budget, where, location_id, response)
             wait = self._after_429(response, attempt)
             log.info("%s: 429 (rate limit); sending again after %.2f s", where, wait)
             pacing.pause(wait)
@@ -333,7 +331,10 @@ class Client:
         """How long to wait after a 429: its ``Retry-After`` (capped); else, when its headers
         say the window is spent, what is left of it is waited out by the budget (one slot's
         time here); else a backoff with jitter. Never nothing."""
-        retry_after = self.retry.get_retry_after(response)
+        try:
+            retry_after = self.retry.get_retry_after(response)
+        except (InvalidHeader, ValueError):  # "1.5" or words: as if it said nothing
+            retry_after = None
         if retry_after:  # "0" says no more than no header does
             return retry_after
         headers = response.headers
@@ -471,7 +472,12 @@ class Client:
         return location
 
     def active_numbers_page(
-        self, location_id: str, page: int, *, page_size: int = 1000, token: str | None = None
+        self,
+        location_id: str,
+        page: int,
+        *,
+        page_size: int = NUMBERS_PAGE,
+        token: str | None = None,
     ) -> requests.Response:
         """The raw response of one page of ``GET /phone-system/numbers/location/{id}``, pool
         numbers included (``skipNumberPool=false``; the API leaves them out by default)."""
@@ -486,7 +492,7 @@ class Client:
         )
 
     def list_active_numbers(
-        self, location_id: str, *, page_size: int = 1000, token: str | None = None
+        self, location_id: str, *, page_size: int = NUMBERS_PAGE, token: str | None = None
     ) -> list[requests.Response]:
         """Every page of the numbers a location holds (scope ``phonenumbers.read``), as
         received: pages from 0 until one holds fewer than ``page_size`` numbers (there is no
@@ -542,7 +548,7 @@ class Client:
         return token
 
 
-def is_last_page(body: dict, page_size: int = 1000) -> bool:
+def is_last_page(body: dict, page_size: int = NUMBERS_PAGE) -> bool:
     """Whether a page of active numbers asked ``page_size`` at a time is the last: it holds
     fewer numbers than a page does (the server's ``pageSize`` when it keeps smaller pages).
     There is no total to go by."""
@@ -551,10 +557,19 @@ def is_last_page(body: dict, page_size: int = 1000) -> bool:
     return len(body["numbers"]) < size
 
 
-def _resource(budget: str) -> str:
-    """A rate budget's resource in words: ``company:C1`` -> ``the agency C1``."""
+def _day_spent(
+    budget: str, where: str, location_id: str | None, response: requests.Response | None = None
+) -> RateLimitError:
+    """The error of a resource whose daily budget is spent, its resource in words."""
     kind, _, name = budget.partition(":")
-    return f"the agency {name}" if kind == "company" else f"location {name}"
+    resource = f"the agency {name}" if kind == "company" else f"location {name}"
+    return RateLimitError(
+        status=429,
+        message=f"the daily request budget of {resource} is spent",
+        url=where,
+        location_id=location_id,
+        response=response,
+    )
 
 
 def _check_path_id(location_id: object) -> None:

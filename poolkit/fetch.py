@@ -13,6 +13,7 @@ import itertools
 import logging
 import queue
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -241,6 +242,7 @@ def fetch_pools(
     locations = ThreadPoolExecutor(max(1, workers), thread_name_prefix="poolkit-location")
     company = ThreadPoolExecutor(_COMPANY_IN_FLIGHT, thread_name_prefix="poolkit-token")
     finished: queue.SimpleQueue = queue.SimpleQueue()  # (location id, its entry, details)
+    stopping = threading.Event()  # interrupted: no location started any more
 
     def fetch_location(location_id: str) -> None:
         try:
@@ -265,9 +267,11 @@ def fetch_pools(
         """The location's token at the company's pace, then its calls on its own budget."""
         try:
             tokens.get(location_id)
-        except PoolkitError:
-            pass  # asked once more, and recorded, by the location's own fetch
-        locations.submit(fetch_location, location_id)
+        except Exception:
+            pass  # asked once more, and recorded (or raised), by the location's own fetch
+        finally:
+            if not stopping.is_set():
+                locations.submit(fetch_location, location_id)
 
     try:
         for location_id in todo:  # company calls and location calls run apart
@@ -291,6 +295,7 @@ def fetch_pools(
                 last_save = time.monotonic()
                 save_took = last_save - began
     finally:
+        stopping.set()
         company.shutdown(wait=True, cancel_futures=True)
         locations.shutdown(wait=True, cancel_futures=True)
         bar.close()
@@ -385,7 +390,7 @@ def _fetch_location(
     Details or numbers that are refused (no ``locations.readonly``, no
     ``phonenumbers.read``) leave the pools fetched."""
     entry = fetched or _fetch_one(client, tokens, folder, location_id)
-    if numbers and entry["status"] == "ok":
+    if numbers and entry["status"] == "ok" and entry.get("inventory") != "ok":
         entry.update(_fetch_inventory(client, tokens, folder, location_id))
     if known or tokens is not None or entry["status"] != "ok":  # an agency fetch knows them
         return entry, None  # all from the search; a location that refused its pools is not asked

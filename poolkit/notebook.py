@@ -155,8 +155,8 @@ def table(
 
 def figure_html(ax, alt: str | None = None, dpi: int = 100) -> str:
     """The figure of ``ax`` as an HTML image (a PNG inside the page) whose alt text is its
-    titles (or ``alt``). The report draws on ``matplotlib.figure.Figure``s of its own, outside
-    pyplot: no backend, no window, nothing left open in a notebook."""
+    titles (or ``alt``). The report draws on ``matplotlib.figure.Figure``s of its own, not
+    pyplot's: no window, and nothing left open in a notebook."""
     import base64
     from io import BytesIO
 

@@ -83,7 +83,7 @@ def _describe_all(numbers: list[str]) -> list[tuple]:
     and types come from libphonenumber's own patterns run by Arrow over all of them at once
     (``_regions_and_types``), so only the area is asked number by number. The tests compare
     the answers with ``describe``'s."""
-    values = pa.array(numbers, pa.string())
+    values = pa.array([n if isinstance(n, str) else None for n in numbers], pa.string())
     nanp = pc.fill_null(pc.match_substring_regex(values, r"^\+1[2-9][0-9]{9}$"), False)
     rows = np.flatnonzero(nanp.to_numpy(zero_copy_only=False))
     regions, kinds = _regions_and_types(1, pc.utf8_slice_codeunits(_take(values, rows), 2))
@@ -209,8 +209,7 @@ def _regions_and_types(code: int, nsn: pa.Array) -> tuple[np.ndarray, np.ndarray
         metadata = PhoneMetadata.metadata_for_region(name, None)
         if not len(open_):
             break
-        if metadata is None:  # a code of one region without patterns: that region, untyped
-            regions[open_ if len(names) == 1 else open_[:0]] = name
+        if metadata is None:  # never for the codes asked here (checked by the callers)
             continue
         waiting, by_digits = open_, len(names) > 1 and metadata.leading_digits is not None
         if by_digits:

@@ -26,9 +26,10 @@ PAGE = "templates/report.html"
 
 
 def _shown(value) -> str:
-    """What a cell's last expression shows, as HTML."""
+    """What a cell's last expression shows, as HTML: its ``_repr_html_``, else its repr."""
     as_html = getattr(value, "_repr_html_", None)
-    return as_html() if as_html else f"<pre>{html.escape(repr(value))}</pre>"
+    shown = as_html() if as_html else None
+    return shown if shown is not None else f"<pre>{html.escape(repr(value))}</pre>"
 
 
 def run_report_notebook(parameters: dict) -> list[str]:
@@ -48,12 +49,14 @@ def run_report_notebook(parameters: dict) -> list[str]:
         tree = ast.parse(source)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         where = f"{REPORT_NOTEBOOK}, cell {number}"
-        exec(compile(tree, where, "exec"), scope)
+        exec(compile(tree, where, "exec", dont_inherit=True), scope)
         if "parameters" in cell["metadata"].get("tags", []):
             scope.update(parameters)
-        if last is not None:
-            value = eval(compile(ast.Expression(last.value), where, "eval"), scope)
-            if value is not None:
+        if last is not None:  # shown unless None or, as in Jupyter, the cell ends with ";"
+            value = eval(
+                compile(ast.Expression(last.value), where, "eval", dont_inherit=True), scope
+            )
+            if value is not None and not source.rstrip().endswith(";"):
                 blocks.append(_shown(value))
     return blocks
 

@@ -253,9 +253,9 @@ class RateLimitedHighLevel:
         self._server.daemon_threads = True
         self._server.request_queue_size = 256
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        if self.limits.competitor:
+        if self.limits.competitor:  # it was at work before the fetch began: a window's worth
             threading.Thread(target=self._compete, daemon=True).start()
-            time.sleep(0.01)  # its first requests come first
+            time.sleep(self.limits.interval)
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:

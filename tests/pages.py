@@ -1,6 +1,7 @@
-"""The report's page built as ``poolkit report`` builds it, without drawing the charts: fast
-enough for generated cases. ``marks`` reads every count the page marks (``data-count``),
-``page_text`` its text as a reader sees it, ``card`` one card of the first screen."""
+"""The report's page built as ``poolkit report`` builds it, its charts drawn but not turned
+into pictures: fast enough for generated cases. ``marks`` reads every count the page marks
+(``data-count``), ``page_text`` its text as a reader sees it, ``card`` one card of the first
+screen."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from poolkit.report import run_report_notebook
 
 def render(data, *, mask_numbers: bool = False) -> str:
     """The report page's HTML for ``data``: its blocks as ``poolkit report`` builds them, the
-    charts left out."""
+    charts' pictures left out."""
     with mock.patch.object(sections, "figure_html", lambda ax, alt=None: ""):
         blocks = run_report_notebook(
             {"data": str(data), "mask_numbers": mask_numbers, "require_answers": False}

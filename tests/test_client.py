@@ -252,9 +252,10 @@ def test_rate_budget_keeps_within_the_window_counting_each_slot_until_its_answer
 
 
 def test_rate_budget_takes_the_servers_word_when_others_spend_the_budget():
-    """The server says 3 of 100 are left after one answer of ours: 96 are other clients'.
-    One more request fits (98 a window, 2 kept in reserve); the next waits for the others'
-    requests to leave the server's window (0.3 s, from its headers), not 10 s."""
+    """The server says 3 of 100 are left after one answer of ours: 96 are other clients',
+    and are left their room. One more request fits (98 a window, 2 kept in reserve); the next
+    waits for the oldest own slot to leave the window (0.3 s, the interval of the headers),
+    not 10 s."""
     budget = RateBudget()
     budget.release(
         budget.acquire(),
@@ -269,6 +270,27 @@ def test_rate_budget_takes_the_servers_word_when_others_spend_the_budget():
     assert time.monotonic() - start < 0.05
     budget.acquire()
     assert 0.25 <= time.monotonic() - start < 1
+
+
+def test_rate_budget_odd_headers_never_stop_it():
+    """A budget of one request a window still lets one through; headers that are not
+    numbers ("²" passes ``isdigit``) are ignored; a lowered limit clamps the others' room."""
+    budget = RateBudget()
+    budget.release(budget.acquire(), {"X-RateLimit-Max": "1", "X-RateLimit-Remaining": "0"})
+    budget.release(budget.acquire(), {"X-RateLimit-Interval-Milliseconds": "100"})
+    budget.release(budget.acquire(), {"X-RateLimit-Max": "²", "X-RateLimit-Remaining": "²"})
+    start = time.monotonic()
+    budget.acquire()  # one slot a window: waits for the last answer to leave it, no more
+    assert time.monotonic() - start < 0.5
+
+
+def test_a_429_whose_retry_after_is_not_whole_seconds_is_backed_off(httpserver, client):
+    httpserver.expect_oneshot_request(POOLS).respond_with_response(
+        Response(json.dumps({"message": "slow"}), status=429, headers={"Retry-After": "1.5"})
+    )
+    httpserver.expect_request(POOLS).respond_with_json(envelope(make_pool()))
+    assert len(client.list_number_pools("loc1")["data"]) == 1
+    assert len(httpserver.log) == 2
 
 
 def test_rate_budget_daily_budget_is_its_own():

@@ -69,14 +69,16 @@ def test_the_fetch_runs_at_the_agency_budgets_floor_without_a_429(tmp_path: Path
 
 
 def test_sharing_the_agency_budget_with_another_client(tmp_path: Path):
-    """Another client of the app spends 30% of the agency's budget: every location is
-    fetched whole, at most 1.25 times the floor of what is left."""
-    limits = Limits(**FAST, latency=0.01, competitor=0.3)
+    """Another client of the app spends 30% of the agency's budget, all along: every
+    location is fetched whole, at most 1.25 times the floor of what is left. (A rare 429
+    comes when the other client's requests bunch up; the server gives no ``Retry-After``
+    here, whose whole seconds are two of this server's windows.)"""
+    limits = Limits(**FAST, latency=0.01, competitor=0.3, retry_after=False)
     server = RateLimitedHighLevel(100, limits)
     result = fetch(server, tmp_path)
     took = span(server)
     assert answered_whole(result, 100)
-    assert took <= 1.25 * floor_seconds(100, limits), (took, floor_seconds(100, limits))
+    assert took <= 1.25 * floor_seconds(100, limits), (took, server.refused)
 
 
 def test_one_locations_daily_budget_spent_fails_that_location_only(tmp_path: Path):
@@ -96,8 +98,9 @@ def test_one_locations_daily_budget_spent_fails_that_location_only(tmp_path: Pat
 @pytest.mark.parametrize("retry_after", [True, False])
 def test_429s_are_waited_out_never_retried_at_once(tmp_path: Path, retry_after):
     """Another client spent the agency's whole window just before the fetch began, so this
-    one runs into 429s: each is waited out (the ``Retry-After``, or the window the headers
-    give) and asked again, never at once, and no location fails."""
+    one runs into 429s: each is waited out (the ``Retry-After``; without it, at least one
+    slot of the window the headers give) and asked again, never at once, and no location
+    fails."""
     limits = Limits(**FAST, spent_at_start=True, retry_after=retry_after)
     server = RateLimitedHighLevel(40, limits)
     result = fetch(server, tmp_path)

@@ -166,12 +166,17 @@ def test_numbers_table_keeps_its_columns_and_gains_the_enriched_ones():
 def test_each_distinct_number_is_described_once(monkeypatch):
     import poolkit.phones as phones
 
-    calls = []
-    real = phones._describe_all
+    calls, parsed = [], []
+    real, one_by_one = phones._describe_all, phones.describe
     monkeypatch.setattr(phones, "_describe_all", lambda n: calls.extend(n) or real(n))
-    numbers = pd.Series(["+14155552671", "+18005550100", None, "+14155552671"] * 50, dtype="string")
+    monkeypatch.setattr(phones, "describe", lambda n: parsed.append(n) or one_by_one(n))
+    numbers = pd.Series(
+        ["+14155552671", "+18005550100", None, "+14155552671", "+442071838750", 7] * 50,
+        dtype=object,
+    )
     enriched = enrich_numbers(numbers)
-    assert sorted(calls) == ["+14155552671", "+18005550100"]
+    assert sorted(map(str, calls)) == ["+14155552671", "+18005550100", "+442071838750", "7"]
+    assert sorted(map(str, parsed)) == ["+442071838750", "7"]  # North American: no parse
     assert enriched["e164"].tolist()[:4] == ["+14155552671", "+18005550100", pd.NA, "+14155552671"]
     assert enriched.index.equals(numbers.index)
 
