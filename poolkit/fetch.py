@@ -28,7 +28,6 @@ from ._version import __version__
 from .client import RATE_HEADERS, Client, is_last_page
 from .errors import APIError, AuthenticationError, ConfigurationError, PoolkitError, SnapshotError
 from .snapshot import (
-    INVENTORY_PAGE,
     inventory_page_name,
     is_location_id,
     location_fields,
@@ -481,11 +480,13 @@ def _fetch_inventory(
     """Fetch every page of a location's active numbers and write each as received; the
     manifest fields that say how it went (never raises)."""
 
-    def remove_pages(first: int) -> None:  # an earlier try's, from page ``first`` on
-        for stale in folder.glob(inventory_page_name(location_id, "*")):
-            match = INVENTORY_PAGE.fullmatch(stale.name)
-            if match and int(match["page"]) >= first:
-                stale.unlink(missing_ok=True)
+    def remove_pages(first: int) -> None:
+        """An earlier try's pages from ``first`` on, the last first: what stays is always
+        pages 0 to some page. (Named one by one: a glob of the folder for every location
+        costs time in proportion to the locations, squared over the fetch.)"""
+        pages = (folder / inventory_page_name(location_id, n) for n in itertools.count(first))
+        for stale in reversed(list(itertools.takewhile(Path.exists, pages))):
+            stale.unlink(missing_ok=True)
 
     try:
         token = tokens.get(location_id) if tokens else None
