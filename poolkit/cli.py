@@ -289,6 +289,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
+    if args.data is None:
+        args.data = "data/sample"
+        print("poolkit: no DATA given: reporting the shipped sample (data/sample)", file=sys.stderr)
     out = build_report(  # the data is read once
         resolve_data(args.data),
         _output_file(args.out, make_folder=False),  # made once the report is built
@@ -370,13 +373,51 @@ def _fails(findings: pd.DataFrame, fail_on: str) -> bool:
     return bool(findings["severity"].isin(SEVERITIES[: SEVERITIES.index(fail_on) + 1]).any())
 
 
+#: What each command's --help ends with: its exit codes and the environment it reads.
+_EXITS = {
+    "tidy": "0 the tables written; 2 nothing to read, or an output that cannot be written",
+    "fetch": "0 every location fetched; 1 some failed (the others are saved: --resume "
+    "finishes); 2 usage, the token refused, nothing could be fetched",
+    "run": "0 done, nothing at or above --fail-on; 1 a finding at or above --fail-on, or a "
+    "location failed (the next run finishes it); 2 could not do its job (nothing could be "
+    "fetched, another run holds the dataset)",
+    "audit": "0 nothing at or above --fail-on; 1 something is; 2 usage (such as an unknown "
+    "rule id) or no data to audit",
+    "diff": "0 the changes listed (none is no error); 2 usage, or a snapshot found nowhere",
+    "report": "0 the report written; 2 no data to report on (none found, none readable, no "
+    "location answered) or an output that cannot be written",
+}
+_ENVIRONMENT = {
+    "fetch": "GHL_TOKEN (or GHL_TOKEN=... in ./.env) the API token; GHL_BASE_URL the API "
+    "(default https://services.leadconnectorhq.com)",
+}
+_ENVIRONMENT["run"] = _ENVIRONMENT["fetch"]
+
+
+def _epilog(command: str) -> str:
+    """The end of a command's --help: exit codes (130: interrupted, as every command) and
+    the environment variables it reads."""
+    environment = _ENVIRONMENT.get(command, "none of its own")
+    return (
+        f"exit codes: {_EXITS[command]}; 130 interrupted.\n"
+        f"environment: {environment}; POOLKIT_DEBUG=1 shows a traceback where poolkit "
+        "failed unexpectedly."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poolkit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"poolkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     tidy = commands.add_parser(
-        "tidy", help="turn saved responses into tidy tables (Parquet and CSV)"
+        "tidy",
+        help="turn saved responses into tidy tables (Parquet and CSV)",
+        description="Read DATA (a snapshot folder, a folder of snapshots, a response file or "
+        "a glob) into tidy tables and add its snapshots to the Parquet dataset --out (one "
+        "partition a snapshot, those it holds already left as they are), with a CSV per "
+        "table beside it.",
+        epilog=_epilog("tidy"),
     )
     tidy.add_argument("data", help="a response file, a snapshot folder or a glob")
     tidy.add_argument(
@@ -395,9 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch",
         help="fetch number pools from the API into a raw snapshot folder",
         description="Fetch number pools of the given locations (sub-account token) or of every "
-        "location of --company-id (agency token) into OUT/<UTC time>/. The token comes "
-        "from GHL_TOKEN or a .env file. Exit 0: every location ok; 1: some failed (the "
-        "others are saved; --resume completes); 2: usage or authentication error.",
+        "location of --company-id (agency token) into OUT/<UTC time>/, at the pace the "
+        "API's rate limits allow; --numbers also the numbers each location holds.",
+        epilog=_epilog("fetch"),
     )
     fetch.add_argument(
         "--out", default="data/raw", help="folder for snapshots (default: %(default)s)"
@@ -416,10 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fetch this week's snapshot into --raw (finishing it where a run left it "
         "unfinished; fetching nothing when the dataset holds it complete, unless --new), add "
         "it and every snapshot the dataset lacks to the dataset --out (Parquet and CSV), write "
-        "the report of it and its history, and print the headline. The token comes from "
-        "GHL_TOKEN or a .env file. Exit 0: done, nothing at or above --fail-on; 1: a finding "
-        "at or above --fail-on, or a location failed (the next run finishes it); 2: could "
-        "not do its job (nothing could be fetched, another run holds the dataset).",
+        "the report of it and its history, and print the headline.",
+        epilog=_epilog("run"),
     )
     _fetch_options(run)
     run.add_argument(
@@ -450,9 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="list what is wrong with the pools, where, and what to do (the findings)",
         description="Run the audit rules on DATA (a snapshot folder, a response file, a glob or "
         "a poolkit Parquet dataset; of a folder of snapshots or a dataset, the newest "
-        "snapshot). Exit 0: nothing at or above --fail-on; 1: something is; 2: usage error "
-        "(such as an unknown rule id) or no data to audit (none found, none readable, no "
-        "location answered).",
+        "snapshot).",
+        epilog=_epilog("audit"),
     )
     audit.add_argument("data", help="what to audit")
     _output_options(audit, "the findings")
@@ -467,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="List what changed from OLD to NEW: two snapshot folders (such as "
         "data/raw/2026-11-19T080000Z data/raw/2026-11-26T080000Z), or two snapshot names of "
         "the Parquet dataset in --dataset.",
+        epilog=_epilog("diff"),
     )
     diff.add_argument("old", help="the earlier snapshot")
     diff.add_argument("new", help="the later snapshot")
@@ -478,14 +517,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        help="run the report notebook on DATA and export one self-contained HTML file",
-        description="Run the report notebook on DATA (a snapshot folder, a response file, a glob "
-        "or a poolkit Parquet dataset) "
-        "and export it as one HTML file: code hidden, charts embedded, nothing loaded "
-        "from the network.",
+        help="run the report notebook on DATA and write one self-contained HTML file",
+        description="Run the report notebook on DATA (a snapshot folder, a folder of "
+        "snapshots, a response file, a glob or a poolkit Parquet dataset) and write it as "
+        "one HTML file: code hidden, charts inside the page, nothing loaded from the network.",
+        epilog=_epilog("report"),
     )
     report.add_argument(
-        "data", nargs="?", default="data/sample", help="what to report on (default: %(default)s)"
+        "data", nargs="?", help="what to report on (default: the shipped sample, said so)"
     )
     report.add_argument(
         "--out", default="reports/number-pools.html", help="the HTML file (default: %(default)s)"
@@ -508,6 +547,15 @@ _ONE_LINE = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {
 }
 
 
+#: What an interrupted command leaves, and how to go on (every write is atomic).
+_RESUMES = {
+    "fetch": "what was fetched is kept; poolkit fetch --resume SNAPSHOT fetches the rest",
+    "run": "what was fetched is kept; the next poolkit run finishes this week's snapshot",
+    "tidy": "the tables are as they were; run it again",
+    "report": "no report was written; run it again",
+}
+
+
 def _error(message: str) -> int:
     """One line on stderr; exit 2, the command could not do its job."""
     print(f"poolkit: error: {message.translate(_ONE_LINE)}", file=sys.stderr)
@@ -527,7 +575,10 @@ def main(argv: list[str] | None = None) -> int:
         where = exc.filename if exc.filename is not None else ""
         return _error(f"{where}: {exc.strerror or exc}" if where else str(exc.strerror or exc))
     except KeyboardInterrupt:
-        print("poolkit: interrupted", file=sys.stderr)
+        print(
+            f"poolkit: interrupted: {_RESUMES.get(args.command, 'nothing was changed')}",
+            file=sys.stderr,
+        )
         return 130
     except Exception as exc:  # a bug of poolkit's: one line, and where it is to be reported
         if os.environ.get("POOLKIT_DEBUG") == "1":

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from typing import Any, Mapping
+from urllib.parse import urlparse
 
 import requests
 from dotenv import dotenv_values
@@ -231,7 +232,7 @@ class Client:
         self.page_size = page_size
         self.retry = _Retry(
             total=max_retries,
-            connect=max_retries,
+            connect=min(max_retries, 2),  # a refused connection is said within seconds
             read=max_retries,
             status=max_retries,
             other=0,
@@ -266,6 +267,11 @@ class Client:
 
     def __repr__(self) -> str:
         return f"Client(base_url={self.base_url!r}, version={self.version!r}, token=<redacted>)"
+
+    @property
+    def _host(self) -> str:
+        """The API's host (and port), as messages name it."""
+        return urlparse(self.base_url).netloc or self.base_url
 
     def close(self) -> None:
         self.session.close()
@@ -324,7 +330,7 @@ class Client:
             log.info("%s: 429 (rate limit); sending again after %.2f s", where, wait)
             pacing.pause(wait)
         if response.status_code >= 400:
-            raise _api_error(response, where, location_id)
+            raise _api_error(response, where, location_id, budget)
         return response
 
     def _after_429(self, response: requests.Response, attempt: int) -> float:
@@ -379,14 +385,15 @@ class Client:
                 retry.sleep()
             except requests.exceptions.Timeout as exc:
                 raise NetworkError(
-                    f"{where}: timed out after retries ({type(exc).__name__})",
+                    f"{where}: {self._host} did not answer in time, after retries "
+                    f"({type(exc).__name__})",
                     url=where,
                     location_id=location_id,
                 ) from None
             except requests.exceptions.RequestException as exc:
                 reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else exc
                 raise NetworkError(
-                    f"{where}: no answer after retries ({_describe(reason)})",
+                    f"{where}: no answer from {self._host} after retries ({_describe(reason)})",
                     url=where,
                     location_id=location_id,
                 ) from None
@@ -604,7 +611,9 @@ def _json(response: requests.Response, where: str, location_id: str | None) -> A
         ) from None
 
 
-def _api_error(response: requests.Response, where: str, location_id: str | None) -> APIError:
+def _api_error(
+    response: requests.Response, where: str, location_id: str | None, budget: str = ""
+) -> APIError:
     try:
         body = response.json()
     except ValueError:
@@ -616,6 +625,13 @@ def _api_error(response: requests.Response, where: str, location_id: str | None)
     trace_id = (
         body.get("traceId") or response.headers.get("traceId") or response.headers.get("X-Trace-Id")
     )
+    company = budget.removeprefix("company:") if budget.startswith("company:") else None
+    hint = (  # an agency call: it is the company id that was refused, not a location's
+        f"check the company id {company} (--company-id) and that the agency token belongs "
+        "to it; HighLevel's message says what it rejected"
+        if company and cls in (BadRequestError, NotFoundError, ForbiddenError)
+        else None
+    )
     return cls(
         status=status,
         message=message,
@@ -623,4 +639,5 @@ def _api_error(response: requests.Response, where: str, location_id: str | None)
         location_id=location_id,
         url=where,
         response=response,
+        hint=hint,
     )

@@ -33,6 +33,8 @@ def resolve_data(path: str | os.PathLike) -> Path:
             return parent / path
     if path.as_posix().rstrip("/") == "data/sample":
         return sample_path()
+    if path.is_absolute():
+        raise ConfigurationError(f"{path}: no such file or folder")
     raise ConfigurationError(f"{path}: not found in {Path.cwd()} or any folder above it")
 
 

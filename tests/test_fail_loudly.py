@@ -373,3 +373,54 @@ def test_a_base_url_without_its_scheme_and_no_workers_are_usage_errors(monkeypat
         main(["fetch", "G1", "--workers", "0"])
     assert exited.value.code == 2
     assert "--workers: '0' is not a whole number of 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["tidy", "fetch", "run", "audit", "diff", "report"])
+def test_every_command_says_what_it_does_its_exit_codes_and_environment(command, capsys):
+    """Issue 30: ``poolkit tidy --help`` had no description and no exit codes, and ``poolkit
+    run --help`` did not name GHL_TOKEN."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    usage, _, rest = text.partition(" options: ")
+    assert len(usage.split("positional arguments:")[0]) > 120  # a description, not just usage
+    assert "exit codes: 0 " in text and "; 2 " in text and "130 interrupted" in text
+    assert "environment: " in text and "POOLKIT_DEBUG=1" in text
+    assert ("GHL_TOKEN" in text) == (command in ("fetch", "run"))
+
+
+def test_messages_that_say_what_to_do(tmp_path: Path, monkeypatch, capsys, httpserver):
+    """Issue 30: an absolute path found nowhere was looked for 'in the working folder or
+    above'; a wrong --company-id was told to check the location id; ``poolkit report`` with
+    no DATA reported the sample without a word; Ctrl-C said only 'interrupted'."""
+    missing = tmp_path / "nowhere"
+    assert main(["audit", str(missing)]) == 2
+    assert capsys.readouterr().err == f"poolkit: error: {missing}: no such file or folder\n"
+
+    httpserver.expect_request("/locations/search").respond_with_json(
+        {"statusCode": 400, "message": "companyId is invalid"}, status=400
+    )
+    monkeypatch.setenv("GHL_TOKEN", "pit-test-token")
+    url = httpserver.url_for("").rstrip("/")
+    assert main(["fetch", "--company-id", "W1", "--base-url", url, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "check the company id W1 (--company-id)" in err and "location id" not in err
+
+    assert main(["report", "--out", str(tmp_path / "r.html")]) == 0
+    assert "no DATA given: reporting the shipped sample" in capsys.readouterr().err
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(poolkit.cli, "cmd_fetch", interrupted)
+    assert main(["fetch", "G1"]) == 130
+    assert "poolkit fetch --resume SNAPSHOT fetches the rest" in capsys.readouterr().err
+
+
+def test_a_refused_connection_names_the_host_within_seconds(monkeypatch):
+    """Issue 30: a refused connection took 16.7 s and did not name the host."""
+    client = poolkit.Client("pit-test-token", base_url="http://127.0.0.1:9")
+    start = time.monotonic()
+    with pytest.raises(poolkit.NetworkError, match="no answer from 127.0.0.1:9 after retries"):
+        client.list_number_pools("G1")
+    assert time.monotonic() - start < 5

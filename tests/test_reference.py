@@ -340,7 +340,7 @@ def assert_agree(got: dict, want: dict) -> None:
         assert mine == theirs, (key, "poolkit only", mine - theirs, "reference only", theirs - mine)
 
 
-@fuzz(20, 1000)
+@fuzz(20, 1100)
 @given(cases=agencies)
 def test_a_snapshot_agrees_with_the_reference(cases):
     """Describe and diagnose generated snapshots, merged into one agency read as a snapshot
@@ -352,7 +352,7 @@ def test_a_snapshot_agrees_with_the_reference(cases):
         assert_agree(describe(poolkit.read_pools(folder, errors="record")), expected(snapshot))
 
 
-@fuzz(4, 90)
+@fuzz(4, 95)
 @given(cases=agencies)
 def test_the_masked_page_counts_what_the_plain_one_does(cases):
     """Masking hides the numbers, not what is counted: the masked page marks the plain
