@@ -15,6 +15,7 @@ import queue
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -190,11 +191,7 @@ def fetch_pools(
     def save(final: bool = False) -> None:
         """Rewrite the manifest. A location is "ok" in it only once its file is written, so an
         older manifest (if this write fails) still tells the truth, only less of it."""
-        counts = (
-            pd.Series([e["status"] for e in entries.values()], dtype=object)
-            .value_counts()
-            .to_dict()
-        )
+        counts = Counter(e["status"] for e in entries.values())
         known = sum(loc in details for loc in entries)
         manifest.update(
             {

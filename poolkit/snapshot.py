@@ -97,8 +97,7 @@ def location_fields(location: dict[str, Any]) -> dict[str, Any]:
 def write_locations(folder: str | os.PathLike, locations: dict[str, dict[str, Any]]) -> Path:
     """Write ``locations.json`` (``{"locations": [...]}``, kept fields only) atomically."""
     kept = [location_fields(location) for location in locations.values()]
-    text = json.dumps({"locations": kept}, indent=1, ensure_ascii=False) + "\n"
-    return write_atomic(Path(folder) / LOCATIONS, text.encode())
+    return write_atomic(Path(folder) / LOCATIONS, _indented({"locations": kept}))
 
 
 def read_locations(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
@@ -115,12 +114,21 @@ def read_locations(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
     }
 
 
+def _indented(value: Any) -> bytes:
+    """``value`` as indented JSON. orjson, since json's indented output is written in Python
+    and a fetch rewrites the manifest of thousands of locations every few seconds; json for
+    what orjson refuses (an integer past 64 bits, as a response may hold)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode()
+
+
 def write_manifest(folder: str | os.PathLike, manifest: dict[str, Any]) -> Path:
     """Write ``manifest.json`` into ``folder`` atomically, stamped with ``MANIFEST_VERSION``."""
     manifest = {"manifest_version": MANIFEST_VERSION, **manifest}
     manifest["manifest_version"] = MANIFEST_VERSION
-    text = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-    return write_atomic(Path(folder) / MANIFEST, text.encode())
+    return write_atomic(Path(folder) / MANIFEST, _indented(manifest))
 
 
 def read_manifest(source: str | os.PathLike) -> dict[str, Any] | None:
