@@ -286,7 +286,9 @@ class Client:
     def budget(self, key: str) -> RateBudget:
         """The rate budget shared by requests for ``key`` (a location or ``company:<id>``)."""
         with self._budgets_lock:
-            return self._budgets.setdefault(key, RateBudget())
+            if key not in self._budgets:  # made once: not one thrown away on every request
+                self._budgets[key] = RateBudget()
+            return self._budgets[key]
 
     # -- requests
     def request(
