@@ -2,34 +2,13 @@
 
 import logging
 
+from . import errors
 from ._version import __version__
+from .analysis import inventory, monthly_cost
 from .client import Client
-from .errors import (
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    DatasetError,
-    ErrorResponseError,
-    ForbiddenError,
-    InvalidJSONError,
-    InvalidResponseError,
-    NetworkError,
-    NoDataError,
-    NotAPoolResponseError,
-    NotFoundError,
-    PoolkitError,
-    RateLimitError,
-    ReportError,
-    RunLockedError,
-    ServerError,
-    SnapshotError,
-    SourceError,
-    TokenRefusedError,
-    UnreadableSourceError,
-)
+from .errors import PoolkitError
 from .fetch import FetchResult, fetch_pools
-from .findings import RULES, Rule, audit
+from .findings import RULES, Rule, audit, rule
 from .history import changes, read_history, trend
 from .phones import enrich_numbers
 from .sample import load_sample, sample_path
@@ -54,34 +33,44 @@ __all__ = [
     "FetchResult",
     "enrich_numbers",
     "audit",
+    "rule",
+    "RULES",
+    "Rule",
     "read_history",
     "changes",
     "trend",
-    "RULES",
-    "Rule",
+    "inventory",
+    "monthly_cost",
     "PoolkitError",
-    "SourceError",
-    "UnreadableSourceError",
-    "InvalidJSONError",
-    "NotAPoolResponseError",
-    "ErrorResponseError",
-    "ConfigurationError",
-    "NetworkError",
-    "NoDataError",
-    "APIError",
-    "BadRequestError",
-    "AuthenticationError",
-    "ForbiddenError",
-    "NotFoundError",
-    "RateLimitError",
-    "ServerError",
-    "InvalidResponseError",
-    "SnapshotError",
-    "ReportError",
-    "DatasetError",
-    "RunLockedError",
-    "TokenRefusedError",
+    "errors",
+    "analysis",
+    "plots",
 ]
+
+#: Modules ``import poolkit`` makes usable without importing them at once (``plots`` brings
+#: matplotlib's pyplot, which the command line seldom needs), as ``pandas.plotting`` is.
+_ON_FIRST_USE = {"plots", "notebook", "sections", "present", "masking", "synthetic"}
+
+
+def __getattr__(name: str):
+    """``poolkit.plots`` and the like, imported on first use; the exceptions that were at
+    the top level until 0.2.0 (now in ``poolkit.errors``, as pandas keeps its own in
+    ``pandas.errors``), for one more version, with a ``DeprecationWarning``."""
+    import importlib
+    import warnings
+
+    if name in _ON_FIRST_USE:
+        return importlib.import_module(f"{__name__}.{name}")
+    moved = getattr(errors, name, None)
+    if isinstance(moved, type) and issubclass(moved, PoolkitError):
+        warnings.warn(
+            f"poolkit.{name} is deprecated and goes in the next version: use poolkit.errors.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return moved
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # A library logs and lets the application decide what to show (the logging HOWTO): without
 # this, Python's last-resort handler printed each failed location a second time under the

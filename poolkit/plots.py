@@ -120,6 +120,7 @@ def _money(amount: float) -> str:
 
 def plot_numbers_per_pool(
     data: PoolTables | pd.DataFrame,
+    *,
     ax: Axes | None = None,
     top: int = 30,
     names: dict[str, str] | None = None,
@@ -186,7 +187,7 @@ def plot_numbers_per_pool(
 
 
 def plot_service_types(
-    data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 12
+    data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, top: int = 12
 ) -> Axes:
     """Pools per inbound call service type (``none`` for no service), with counts and shares."""
     ax = _axes(ax)
@@ -236,6 +237,7 @@ def _bars(ax: Axes, labels: list[str], counts: pd.Series, colors: list, total: f
 
 def plot_feature_adoption(
     data: PoolTables | pd.DataFrame,
+    *,
     ax: Axes | None = None,
     max_locations: int = 30,
     names: dict[str, str] | None = None,
@@ -295,7 +297,7 @@ REGION_COLORS = {"US": "#1f78b4", "CA": "#e31a1c"}
 
 
 def plot_number_areas(
-    data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 15
+    data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, top: int = 15
 ) -> Axes:
     """Numbers per geographic area, the top ``top`` areas, coloured by country; the title
     says what the other areas hold."""
@@ -335,7 +337,7 @@ def _region_color(region: str) -> str:
     return REGION_COLORS.get(region) or _stable_color(region)
 
 
-def plot_number_kinds(data: PoolTables | pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_number_kinds(data: PoolTables | pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Local versus toll-free (and other kinds, and invalid numbers), with counts and shares."""
     ax = _axes(ax)
     frame = number_kinds(data) if isinstance(data, PoolTables) else data
@@ -358,7 +360,7 @@ LOCATION_STATES = {
 
 
 def plot_locations_by_region(
-    data: PoolTables | pd.DataFrame, ax: Axes | None = None, by: str = "state", top: int = 20
+    data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, by: str = "state", top: int = 20
 ) -> Axes:
     """Locations per state (or country...): stacked bars of those with pools, without pools
     and not fetched, most locations first; past ``top`` regions the rest are one "other" bar."""
@@ -399,7 +401,7 @@ def plot_locations_by_region(
 SEVERITY_COLORS = {"error": "#d7301f", "warning": "#fdae61", "info": "#74a9cf"}
 
 
-def plot_findings(findings: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_findings(findings: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Findings per rule (one bar each, coloured by severity, most severe at the top), from
     ``poolkit.audit``'s table."""
     ax = _axes(ax)
@@ -435,10 +437,10 @@ TREND_MEASURES = {
 }
 
 
-def plot_trend(trend: pd.DataFrame, measure: str = "numbers", ax: Axes | None = None) -> Axes:
+def plot_trend(trend: pd.DataFrame, measure: str = "numbers", *, ax: Axes | None = None) -> Axes:
     """One measure (``TREND_MEASURES``) by snapshot, from ``poolkit.history.trend``, on an
-    axis that fits it (not from 0, so that 1,579 -> 1,611 shows); draw several on their own
-    axes for small multiples."""
+    axis from 0 (so that 1,590 -> 1,611 is no spike); draw several on their own axes for
+    small multiples."""
     ax = _axes(ax)
     title = TREND_MEASURES.get(measure, measure)
     if trend.empty:
@@ -476,7 +478,7 @@ def _moments(labels: pd.Series) -> list[str]:
 
 
 def plot_feature_shares(
-    data: PoolTables | pd.DataFrame, ax: Axes | None = None, before: dict | None = None
+    data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, before: dict | None = None
 ) -> Axes:
     """The share of the locations that answered using each feature (in at least one pool),
     sorted bars, from ``analysis.feature_adoption_summary``; with ``before`` (feature ->
@@ -509,7 +511,7 @@ def plot_feature_shares(
 
 
 def plot_monthly_cost(
-    data: PoolTables | pd.DataFrame, ax: Axes | None = None, top: int = 15
+    data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, top: int = 15
 ) -> Axes:
     """What each location pays a month (``analysis.monthly_cost``), its idle part in red,
     the ``top`` locations by idle cost then cost; the title says what the others pay."""

@@ -380,7 +380,7 @@ def test_select_and_ignore_by_rule_id(tmp_path):
     assert set(poolkit.audit(tables, select=["whisper-without-message"])["rule"]) == {
         "whisper-without-message"
     }
-    with pytest.raises(poolkit.ConfigurationError, match="unknown rule 'no-such-rule'"):
+    with pytest.raises(poolkit.errors.ConfigurationError, match="unknown rule 'no-such-rule'"):
         poolkit.audit(tables, ignore=["no-such-rule"])
 
 
@@ -587,7 +587,7 @@ def test_bad_custom_rules_and_an_empty_selection(tmp_path):
         ("warning", "named", "Acme Dental - Austin"),
     ]
     assert "severities other than" in found["detail"].iloc[0]
-    with pytest.raises(poolkit.ConfigurationError, match="no rule left to run"):
+    with pytest.raises(poolkit.errors.ConfigurationError, match="no rule left to run"):
         audited(
             tmp_path / "b",
             pool("A", AUSTIN),

@@ -57,7 +57,7 @@ def test_version_v3_is_sent_when_asked(httpserver: HTTPServer):
         (
             400,
             {"statusCode": 400, "message": "Invalid locationId format", "error": "Bad Request"},
-            poolkit.BadRequestError,
+            poolkit.errors.BadRequestError,
             "Invalid locationId format",
         ),
         (
@@ -68,7 +68,7 @@ def test_version_v3_is_sent_when_asked(httpserver: HTTPServer):
                 "error": "Unauthorized",
                 "traceId": "trace-401",
             },
-            poolkit.AuthenticationError,
+            poolkit.errors.AuthenticationError,
             "token is expired or invalid",
         ),
         (
@@ -78,13 +78,13 @@ def test_version_v3_is_sent_when_asked(httpserver: HTTPServer):
                 "message": "The token does not have access to this location",
                 "error": "Forbidden",
             },
-            poolkit.ForbiddenError,
+            poolkit.errors.ForbiddenError,
             "numberpools.read",
         ),
         (
             404,
             {"statusCode": 404, "message": "Cannot GET", "error": "Not Found"},
-            poolkit.NotFoundError,
+            poolkit.errors.NotFoundError,
             "Cannot GET",
         ),
         (
@@ -94,7 +94,7 @@ def test_version_v3_is_sent_when_asked(httpserver: HTTPServer):
                 "message": ["locationId must be a string", "locationId should not be empty"],
                 "error": "Unprocessable Entity",
             },
-            poolkit.BadRequestError,
+            poolkit.errors.BadRequestError,
             "locationId must be a string; locationId should",
         ),
     ],
@@ -134,7 +134,7 @@ def test_503_storm_beyond_the_retry_budget_raises_server_error(
     httpserver.expect_request(POOLS).respond_with_json(
         {"message": "unavailable", "traceId": "t-503"}, status=503
     )
-    with pytest.raises(poolkit.ServerError) as caught:
+    with pytest.raises(poolkit.errors.ServerError) as caught:
         client.list_number_pools("loc1")
     assert caught.value.status == 503 and caught.value.trace_id == "t-503"
     assert len(httpserver.log) == 4  # first try + max_retries=3
@@ -142,7 +142,7 @@ def test_503_storm_beyond_the_retry_budget_raises_server_error(
 
 def test_429_storm_raises_rate_limit_error(httpserver: HTTPServer, client: poolkit.Client):
     httpserver.expect_request(POOLS).respond_with_json({"message": "slow down"}, status=429)
-    with pytest.raises(poolkit.RateLimitError, match="slow down"):
+    with pytest.raises(poolkit.errors.RateLimitError, match="slow down"):
         client.list_number_pools("loc1")
     assert len(httpserver.log) == 4
 
@@ -156,7 +156,7 @@ def test_read_timeout_is_retried_then_reported(httpserver: HTTPServer):
     client = poolkit.Client(
         TOKEN, base_url=httpserver.url_for(""), timeout=(1, 0.2), max_retries=1, backoff_factor=0.01
     )
-    with pytest.raises(poolkit.NetworkError, match="timed out|read timed out") as caught:
+    with pytest.raises(poolkit.errors.NetworkError, match="timed out|read timed out") as caught:
         client.list_number_pools("slowloc")
     assert "slowloc" in str(caught.value) and TOKEN not in str(caught.value)
 
@@ -165,7 +165,7 @@ def test_invalid_json_body_raises_invalid_response(httpserver: HTTPServer, clien
     httpserver.expect_request(POOLS).respond_with_data(
         "<html>502 Bad Gateway</html>", content_type="text/html"
     )
-    with pytest.raises(poolkit.InvalidResponseError, match="not JSON") as caught:
+    with pytest.raises(poolkit.errors.InvalidResponseError, match="not JSON") as caught:
         client.list_number_pools("loc1")
     assert caught.value.response.text.startswith("<html>")
 
@@ -186,7 +186,7 @@ def test_body_always_cut_short_raises_network_error():
     server = RawServer([http_reply(body[:40], content_length=len(body))])
     try:
         client = poolkit.Client(TOKEN, base_url=server.url, backoff_factor=0.01, max_retries=2)
-        with pytest.raises(poolkit.NetworkError, match="cut short"):
+        with pytest.raises(poolkit.errors.NetworkError, match="cut short"):
             client.list_number_pools("loc1")
         assert len(server.requests) == 3
     finally:
@@ -197,7 +197,7 @@ def test_connection_refused_is_a_network_error():
     client = poolkit.Client(
         TOKEN, base_url="http://127.0.0.1:9", max_retries=1, backoff_factor=0.01
     )
-    with pytest.raises(poolkit.NetworkError, match="connection refused"):
+    with pytest.raises(poolkit.errors.NetworkError, match="connection refused"):
         client.list_number_pools("loc1")
 
 
@@ -223,7 +223,7 @@ def test_agency_flow_pages_locations_and_gets_location_tokens(httpserver: HTTPSe
 def test_missing_token_says_how_to_provide_one(monkeypatch, tmp_path):
     monkeypatch.delenv("GHL_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(poolkit.ConfigurationError, match="GHL_TOKEN.*.env"):
+    with pytest.raises(poolkit.errors.ConfigurationError, match="GHL_TOKEN.*.env"):
         poolkit.Client()
     (tmp_path / ".env").write_text("GHL_TOKEN=from-dotenv-file\n")
     client = poolkit.Client()

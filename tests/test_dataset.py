@@ -115,7 +115,7 @@ def test_a_folder_of_other_files_is_refused_and_left_alone(tmp_path: Path):
     (tmp_path / "pools").mkdir()
     mine = tmp_path / "pools" / "notes.txt"
     mine.write_text("mine")
-    with pytest.raises(poolkit.DatasetError, match="not a poolkit dataset"):
+    with pytest.raises(poolkit.errors.DatasetError, match="not a poolkit dataset"):
         poolkit.load_sample().to_parquet(tmp_path)
     assert mine.read_text() == "mine" and sorted(p.name for p in tmp_path.rglob("*")) == [
         "notes.txt",
@@ -139,9 +139,9 @@ def test_rewriting_a_dataset_removes_only_the_parts_it_wrote(tmp_path: Path):
 
 def test_read_pools_points_a_dataset_to_read_dataset(tmp_path: Path):
     out = poolkit.load_sample().to_parquet(tmp_path / "d")
-    with pytest.raises(poolkit.NotAPoolResponseError, match="read_dataset"):
+    with pytest.raises(poolkit.errors.NotAPoolResponseError, match="read_dataset"):
         poolkit.read_pools(out)
-    with pytest.raises(poolkit.DatasetError, match="not a poolkit dataset"):
+    with pytest.raises(poolkit.errors.DatasetError, match="not a poolkit dataset"):
         poolkit.read_dataset(poolkit.sample_path())
 
 
@@ -153,7 +153,7 @@ def test_a_failed_write_leaves_no_folder_that_reads_as_a_dataset(tmp_path: Path)
         broken.to_parquet(out)
     assert_same(poolkit.load_sample(), poolkit.read_dataset(out))  # untouched: checked first
     lazy = poolkit.read_dataset(out, engine="dask")
-    with pytest.raises(poolkit.DatasetError, match="pandas"):
+    with pytest.raises(poolkit.errors.DatasetError, match="pandas"):
         lazy.to_parquet(out)
     assert_same(poolkit.load_sample(), poolkit.read_dataset(out))
 

@@ -316,7 +316,7 @@ def test_search_pages_that_repeat_end_and_entries_without_an_id_are_recorded(env
 
     env.clear()
     env.expect_request("/locations/search").respond_with_handler(cycling)
-    with pytest.raises(poolkit.InvalidResponseError, match="page 1 repeats page 0"):
+    with pytest.raises(poolkit.errors.InvalidResponseError, match="page 1 repeats page 0"):
         client.search_locations("C1")
 
 
@@ -421,6 +421,8 @@ def test_a_refused_connection_names_the_host_within_seconds(monkeypatch):
     """Issue 30: a refused connection took 16.7 s and did not name the host."""
     client = poolkit.Client("pit-test-token", base_url="http://127.0.0.1:9")
     start = time.monotonic()
-    with pytest.raises(poolkit.NetworkError, match="no answer from 127.0.0.1:9 after retries"):
+    with pytest.raises(
+        poolkit.errors.NetworkError, match="no answer from 127.0.0.1:9 after retries"
+    ):
         client.list_number_pools("G1")
     assert time.monotonic() - start < 5

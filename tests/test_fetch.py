@@ -310,10 +310,10 @@ def test_the_token_appears_in_nothing_a_fetch_produces(env, tmp_path: Path, caps
         ),
     )
     texts += [repr(result), result.failures.to_csv(), repr(poolkit.Client())]
-    for error in (poolkit.AuthenticationError, poolkit.ServerError):
+    for error in (poolkit.errors.AuthenticationError, poolkit.errors.ServerError):
         with pytest.raises(error) as caught:
             poolkit.Client(backoff_factor=0.01, max_retries=1).list_number_pools(
-                "S1" if error is poolkit.AuthenticationError else "S9"
+                "S1" if error is poolkit.errors.AuthenticationError else "S9"
             )
         texts += [
             str(caught.value),

@@ -189,7 +189,7 @@ def test_columns_and_dtypes_are_fixed_and_one_snapshot_gives_no_changes(tmp_path
     one = changes(read_history(tmp_path / "raw"))
     assert one.empty
     assert {c: str(t) for c, t in one.dtypes.items()} == CHANGE_COLUMNS
-    with pytest.raises(poolkit.ConfigurationError, match="no snapshot 'nope'"):
+    with pytest.raises(poolkit.errors.ConfigurationError, match="no snapshot 'nope'"):
         changes(read_history(tmp_path / "raw"), "nope", OLD)
 
 
@@ -332,11 +332,11 @@ def test_an_appended_unknown_field_of_another_type_keeps_the_dataset_readable(tm
 def test_two_folders_of_one_snapshot_name_are_an_error(tmp_path):
     snapshot(tmp_path / "raw" / "x", pool("A", AUSTIN), taken_at=WEEK1)
     snapshot(tmp_path / "raw" / "y", pool("A", AUSTIN), taken_at=WEEK1)
-    with pytest.raises(poolkit.ConfigurationError, match="are both snapshot"):
+    with pytest.raises(poolkit.errors.ConfigurationError, match="are both snapshot"):
         read_history(tmp_path / "raw")
     one = read_history(tmp_path / "raw" / "x")
     assert changes(one).empty  # one snapshot: nothing to compare
-    with pytest.raises(poolkit.ConfigurationError, match="no snapshot before"):
+    with pytest.raises(poolkit.errors.ConfigurationError, match="no snapshot before"):
         changes(one, after=OLD)
 
 

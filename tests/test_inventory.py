@@ -61,7 +61,7 @@ def test_every_page_is_fetched_with_pool_numbers_included(env):
     assert [page.json() for page in client.list_active_numbers("EMPTY")] == [
         {"numbers": [], "total": 0}
     ]
-    with pytest.raises(poolkit.ForbiddenError):
+    with pytest.raises(poolkit.errors.ForbiddenError):
         client.list_active_numbers("NOPE")
 
 
@@ -71,7 +71,7 @@ def test_a_full_last_page_asks_for_one_more_and_a_server_ignoring_page_is_caught
     pages = poolkit.Client().list_active_numbers("EXACT")
     assert [len(page.json()["numbers"]) for page in pages] == [1000, 1000, 0]
     fake.ignore_page.add("EXACT")
-    with pytest.raises(poolkit.InvalidResponseError, match="page 1 repeats page 0"):
+    with pytest.raises(poolkit.errors.InvalidResponseError, match="page 1 repeats page 0"):
         poolkit.Client().list_active_numbers("EXACT")
 
 
@@ -89,7 +89,7 @@ def test_found_by_fuzzing_a_server_that_cycles_through_its_pages_is_caught(env):
         return original(Request(dict(request.environ, QUERY_STRING=f"pageSize=1&page={page}")))
 
     fake.numbers_page = cycling
-    with pytest.raises(poolkit.InvalidResponseError, match="page 2 repeats page 0"):
+    with pytest.raises(poolkit.errors.InvalidResponseError, match="page 2 repeats page 0"):
         poolkit.Client().list_active_numbers("CYCLE", page_size=1)
 
 
@@ -335,7 +335,7 @@ def test_pages_that_fail_or_are_missing_leave_the_inventory_incomplete(held):
     assert tables.locations.set_index("location_id").loc["L1", "inventory"] == "incomplete"
     assert analysis.inventory(tables).empty  # half an inventory is not set against pools
     assert poolkit.audit(tables, select=["missing-pool-number", "unreachable-number"]).empty
-    with pytest.raises(poolkit.InvalidJSONError):
+    with pytest.raises(poolkit.errors.InvalidJSONError):
         poolkit.read_pools(held, errors="raise")
 
 

@@ -177,7 +177,7 @@ def test_files_raise_only_poolkit_errors_naming_the_file_whatever_their_layout(d
             try:
                 results[form] = poolkit.read_pools(path)
             except poolkit.PoolkitError as exc:
-                assert isinstance(exc, poolkit.SourceError) and str(path) in str(exc)
+                assert isinstance(exc, poolkit.errors.SourceError) and str(path) in str(exc)
                 recorded = poolkit.read_pools(path, errors="record")
                 assert recorded.pools.empty and recorded.problems["source"].tolist() == [str(path)]
                 results[form] = type(exc)
@@ -239,7 +239,7 @@ def test_mutated_bytes_give_tables_or_a_typed_error(edits):
         path.write_bytes(bytes(raw))
         try:
             tables = poolkit.read_pools(path)
-        except poolkit.SourceError as exc:
+        except poolkit.errors.SourceError as exc:
             assert str(path) in str(exc)
             return
         assert_documented_dtypes(tables)

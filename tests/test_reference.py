@@ -340,7 +340,7 @@ def assert_agree(got: dict, want: dict) -> None:
         assert mine == theirs, (key, "poolkit only", mine - theirs, "reference only", theirs - mine)
 
 
-@fuzz(20, 1100)
+@fuzz(24, 1100)
 @given(cases=agencies)
 def test_a_snapshot_agrees_with_the_reference(cases):
     """Describe and diagnose generated snapshots, merged into one agency read as a snapshot

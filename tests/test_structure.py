@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import poolkit
 
 PACKAGE = Path(poolkit.__file__).resolve().parent
@@ -147,7 +149,13 @@ def test_importing_poolkit_leaves_the_umask_alone():
     assert done.stdout.strip() == "[]"
 
 
-def test_every_error_poolkit_raises_is_exported():
+def test_the_public_api_in_pandas_shape():
+    """Issue 30: every error poolkit raises is in ``poolkit.errors`` and only the base class
+    at the top level (the old top-level names warn for one version); ``import poolkit``
+    makes ``poolkit.analysis`` and ``poolkit.plots`` usable, in a fresh interpreter; the
+    ``rule`` decorator and the analysis entry points are where a user looks."""
+    import warnings
+
     from poolkit import errors
 
     raised = {
@@ -155,8 +163,30 @@ def test_every_error_poolkit_raises_is_exported():
         for name, value in vars(errors).items()
         if isinstance(value, type) and issubclass(value, poolkit.PoolkitError)
     }
-    assert {"SnapshotError", "ReportError", "DatasetError"} <= raised
-    assert raised <= set(poolkit.__all__) and all(hasattr(poolkit, name) for name in raised)
+    assert {"SnapshotError", "ReportError", "DatasetError", "NetworkError"} <= raised
+    assert raised & set(poolkit.__all__) == {"PoolkitError"}
+    for name in raised - {"PoolkitError"}:
+        with pytest.warns(DeprecationWarning, match=f"use poolkit.errors.{name}"):
+            assert getattr(poolkit, name) is getattr(errors, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert poolkit.PoolkitError is errors.PoolkitError
+    code = (
+        "import poolkit; poolkit.plots.plot_trend; poolkit.analysis.monthly_cost; "
+        "print(sorted(n for n in ('plots', 'notebook') if n in dir(poolkit)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['plots']"  # imported when asked, not before
+    assert {"rule", "monthly_cost", "inventory", "changes", "trend"} <= set(poolkit.__all__)
+    assert all(hasattr(poolkit, name) for name in poolkit.__all__)
+    assert not hasattr(poolkit, "no_such_thing")
+    import inspect
+
+    plots = [f for name, f in vars(poolkit.plots).items() if name.startswith("plot_")]
+    assert len(plots) >= 10
+    for plot in plots:  # axes-level, as seaborn's: ax= by keyword, the Axes returned
+        ax = inspect.signature(plot).parameters["ax"]
+        assert ax.kind is inspect.Parameter.KEYWORD_ONLY and ax.default is None, plot.__name__
 
 
 def test_the_reference_in_the_tests_imports_nothing_from_poolkit():

@@ -278,7 +278,11 @@ def test_same_pool_id_in_two_locations_is_not_a_duplicate():
 # ----------------------------------------------------------------------------- file-level errors
 
 BAD_FILES = {
-    "not-json.json": (b'{"success": true, "data": [', poolkit.InvalidJSONError, "not valid JSON"),
+    "not-json.json": (
+        b'{"success": true, "data": [',
+        poolkit.errors.InvalidJSONError,
+        "not valid JSON",
+    ),
     "error-401.json": (
         json.dumps(
             {
@@ -287,24 +291,24 @@ BAD_FILES = {
                 "error": "Unauthorized",
             }
         ).encode(),
-        poolkit.ErrorResponseError,
+        poolkit.errors.ErrorResponseError,
         "401",
     ),
     "unsuccessful.json": (
         json.dumps({"success": False, "data": []}).encode(),
-        poolkit.ErrorResponseError,
+        poolkit.errors.ErrorResponseError,
         "success: false",
     ),
-    "string.json": (b'"hello"', poolkit.NotAPoolResponseError, "top-level JSON is a string"),
+    "string.json": (b'"hello"', poolkit.errors.NotAPoolResponseError, "top-level JSON is a string"),
     "null.json": (
         b"null",
-        poolkit.NotAPoolResponseError,
+        poolkit.errors.NotAPoolResponseError,
         "top-level JSON is a null",
     ),  # crashed pyarrow 26
-    "no-data.json": (b'{"locations": []}', poolkit.NotAPoolResponseError, "no 'data' list"),
+    "no-data.json": (b'{"locations": []}', poolkit.errors.NotAPoolResponseError, "no 'data' list"),
     "data-object.json": (
         b'{"data": {"id": 1}}',
-        poolkit.NotAPoolResponseError,
+        poolkit.errors.NotAPoolResponseError,
         "'data' is a object",
     ),
 }
@@ -321,7 +325,7 @@ def test_a_bad_file_raises_a_typed_error_naming_the_file(tmp_path: Path, name):
 
 
 def test_unreadable_and_missing_files_raise_with_the_file_name(tmp_path: Path):
-    with pytest.raises(poolkit.UnreadableSourceError, match="nope.json"):
+    with pytest.raises(poolkit.errors.UnreadableSourceError, match="nope.json"):
         poolkit.read_pools(tmp_path / "nope.json")
     folder = tmp_path / "dir.json"
     folder.mkdir()
@@ -388,7 +392,7 @@ def test_an_unreadable_file_among_good_ones(tmp_path: Path):
     for k in range(20):
         (tmp_path / f"{k:02d}.json").write_text(json.dumps(envelope(make_pool(id=f"p{k}"))))
     (tmp_path / "05-gone.json").symlink_to(tmp_path / "nowhere")
-    with pytest.raises(poolkit.UnreadableSourceError, match="05-gone.json.*No such file"):
+    with pytest.raises(poolkit.errors.UnreadableSourceError, match="05-gone.json.*No such file"):
         poolkit.read_pools(tmp_path)
     tables = poolkit.read_pools(tmp_path, errors="record")
     assert tables.pools["pool_id"].tolist() == [f"p{k}" for k in range(20)]

@@ -339,7 +339,7 @@ def test_a_run_with_no_server_leaves_nothing(tmp_path):
         port = probe.getsockname()[1]
     client = poolkit.Client("pit-test", base_url=f"http://127.0.0.1:{port}", max_retries=0)
     raw, out = tmp_path / "raw", tmp_path / "processed" / "weekly"
-    with pytest.raises(poolkit.NetworkError):
+    with pytest.raises(poolkit.errors.NetworkError):
         poolkit.run(company_id="C1", raw=raw, out=out, report=None, client=client)
     assert not raw.exists() or not any(raw.iterdir())
     lock = out.parent / ".weekly.lock"  # released: empty (a lock file is never removed)

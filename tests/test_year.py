@@ -269,7 +269,7 @@ def test_a_year_of_weeks_ends_in_a_dataset_that_holds_every_week_once_whole(
                 if kill == "held":  # a run started while another holds the dataset
                     with weekly.dataset_lock(out):
                         before = sorted(p.name for p in raw.iterdir()) if raw.exists() else []
-                        with pytest.raises(poolkit.RunLockedError, match="pid"):
+                        with pytest.raises(poolkit.errors.RunLockedError, match="pid"):
                             poolkit.run(company_id="C1", raw=raw, out=out, report=None)
                         assert sorted(p.name for p in raw.iterdir()) == before
                 else:
