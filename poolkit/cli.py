@@ -197,6 +197,38 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return int(_fails(findings, args.fail_on))
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Every rule of the audit: its id, severity and what it finds."""
+    from .findings import RULES
+
+    for checked in RULES:
+        print(f"{checked.id:<27} {checked.severity:<8} {checked.description}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """One rule, as ``ruff rule`` explains one: what it finds, why it matters, a case of it in
+    the shipped sample, and what to do (the words the report's "What to do" shows)."""
+    from .findings import RULES, audit
+    from .sample import load_sample
+
+    known = {checked.id: checked for checked in RULES}
+    if args.rule not in known:
+        raise ConfigurationError(
+            f"unknown rule {args.rule!r}; the rules are {', '.join(known)} (poolkit rules)"
+        )
+    checked = known[args.rule]
+    found = audit(load_sample(), select=[checked.id])
+    paragraphs = [f"{checked.id} ({checked.severity})", checked.description]
+    paragraphs.append(f"Why it matters: {checked.why}")
+    if len(found):
+        first = found.iloc[0]
+        paragraphs.append(f"For example, in the shipped sample: {first['detail']}")
+        paragraphs.append(f"What to do: {first['suggestion']}")
+    print("\n\n".join(textwrap.fill(p, 88) for p in paragraphs))
+    return 0
+
+
 def _output_file(out: str | os.PathLike, *, make_folder: bool = True) -> Path:
     """``out`` as a file to write, its folder made where missing (unless the writer makes it
     once the work succeeded); an ``OSError`` naming it where it is a folder or sits under a
@@ -386,6 +418,8 @@ _EXITS = {
     "diff": "0 the changes listed (none is no error); 2 usage, or a snapshot found nowhere",
     "report": "0 the report written; 2 no data to report on (none found, none readable, no "
     "location answered) or an output that cannot be written",
+    "rules": "0 listed; 2 a usage error",
+    "explain": "0 explained; 2 an unknown rule",
 }
 _ENVIRONMENT = {
     "fetch": "GHL_TOKEN (or GHL_TOKEN=... in ./.env) the API token; GHL_BASE_URL the API "
@@ -514,6 +548,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _output_options(diff, "the changes")
     diff.set_defaults(run=cmd_diff)
+
+    rules = commands.add_parser(
+        "rules",
+        help="list the audit's rules: id, severity, what each finds",
+        description="List every rule of the audit: its id (for --select and --ignore), its "
+        "severity and what it finds. poolkit explain RULE says more of one.",
+        epilog=_epilog("rules"),
+    )
+    rules.set_defaults(run=cmd_rules)
+    explain = commands.add_parser(
+        "explain",
+        help="explain one audit rule: what it finds, why it matters, an example, what to do",
+        description="Explain one rule of the audit: what it finds, why it matters, a case of "
+        "it in the shipped sample, and what to do.",
+        epilog=_epilog("explain"),
+    )
+    explain.add_argument("rule", help="a rule id, such as duplicate-number (poolkit rules)")
+    explain.set_defaults(run=cmd_explain)
 
     report = commands.add_parser(
         "report",

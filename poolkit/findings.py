@@ -71,22 +71,25 @@ _POOL = ["location_id", "pool_id"]
 @dataclass(frozen=True)
 class Rule:
     """An audit rule: a stable id (the findings' ``rule``), its severity, a one-line
-    description, and the function that finds its cases."""
+    description, the function that finds its cases, and why a case matters (``poolkit
+    explain``; each finding says what to do)."""
 
     id: str
     severity: str
     description: str
     check: Callable[[PoolTables], pd.DataFrame]
+    why: str = ""
 
     def __call__(self, tables: PoolTables) -> pd.DataFrame:
         return self.check(tables)
 
 
-def rule(id: str, severity: str, description: str) -> Callable[[Callable], Rule]:
-    """Decorator: make ``check(tables) -> DataFrame`` an audit ``Rule``."""
+def rule(id: str, severity: str, description: str, *, why: str = "") -> Callable[[Callable], Rule]:
+    """Decorator: make ``check(tables) -> DataFrame`` an audit ``Rule``; ``why`` says why a
+    case of it matters."""
     if severity not in SEVERITIES:
         raise ConfigurationError(f"rule {id}: severity {severity!r} is not one of {SEVERITIES}")
-    return lambda check: Rule(id, severity, description, check)
+    return lambda check: Rule(id, severity, description, check, why)
 
 
 def _id_of(check: Callable) -> str:
@@ -142,6 +145,10 @@ def _of_pools(pools: pd.DataFrame, detail, suggestion: str, rows=None, **extra) 
     "duplicate-number",
     "error",
     "The same phone number in more than one pool, or listed twice in one pool.",
+    why=(
+        "A call to a number in two pools is credited to one of them only: the other campaign's "
+        "calls go uncounted, and reports of both are wrong."
+    ),
 )
 def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     numbers = tables.numbers
@@ -214,6 +221,10 @@ def duplicate_number(tables: PoolTables) -> pd.DataFrame:
     "error",
     "A pool forwards calls (forwarding number or forward service) to one of its own numbers "
     "or to a number of another pool.",
+    why=(
+        "A call forwarded to a number of the pools comes back in and is forwarded again: the "
+        "caller hears rings or silence and the call is lost."
+    ),
 )
 def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
     targets = _shared("targets", tables, forward_targets)
@@ -271,6 +282,10 @@ def forwarding_loop(tables: PoolTables) -> pd.DataFrame:
     "active-pool-without-route",
     "error",
     "An active pool with neither an inbound call service nor a forwarding number.",
+    why=(
+        "Visitors are shown this pool's numbers, but a call to them has nowhere to go: every "
+        "call is lost."
+    ),
 )
 def active_pool_without_route(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
@@ -286,7 +301,15 @@ def active_pool_without_route(tables: PoolTables) -> pd.DataFrame:
     )
 
 
-@rule("empty-active-pool", "warning", "An active pool with no numbers.")
+@rule(
+    "empty-active-pool",
+    "warning",
+    "An active pool with no numbers.",
+    why=(
+        "An active pool with no numbers cannot give a visitor a number: its campaign is tracked"
+        " by nothing."
+    ),
+)
 def empty_active_pool(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
     hit = pools[on(pools["is_active"]) & (pools["number_count"] == 0).fillna(False)]
@@ -302,6 +325,7 @@ def empty_active_pool(tables: PoolTables) -> pd.DataFrame:
     "inactive-pool-with-numbers",
     "warning",
     "An inactive pool still holding numbers (paid for every month, unused).",
+    why="Every number is paid for each month; in an inactive pool none of them is shown to anyone.",
 )
 def inactive_pool_with_numbers(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
@@ -316,7 +340,15 @@ def inactive_pool_with_numbers(tables: PoolTables) -> pd.DataFrame:
     )
 
 
-@rule("whisper-without-message", "warning", "Whisper on with an empty or missing message.")
+@rule(
+    "whisper-without-message",
+    "warning",
+    "Whisper on with an empty or missing message.",
+    why=(
+        "Whoever answers hears silence instead of the campaign's name, and cannot tell where "
+        "the call came from."
+    ),
+)
 def whisper_without_message(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
     hit = pools[on(pools["whisper"]) & blank(pools["whisper_message"])]
@@ -328,7 +360,15 @@ def whisper_without_message(tables: PoolTables) -> pd.DataFrame:
     )
 
 
-@rule("empty-service-value", "warning", "An inbound call service whose value is empty.")
+@rule(
+    "empty-service-value",
+    "warning",
+    "An inbound call service whose value is empty.",
+    why=(
+        "A service with no agent, menu or number does not say where calls go: callers may meet "
+        "a dead end."
+    ),
+)
 def empty_service_value(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
     hit = pools[has_service(pools["service_type"]) & blank(pools["service_value"])]
@@ -347,6 +387,10 @@ def empty_service_value(tables: PoolTables) -> pd.DataFrame:
     "warning",
     "A pool number, forwarding number or forward service number that is not a valid phone "
     "number by libphonenumber, or a pool or forwarding number not in E.164 form.",
+    why=(
+        "A number that libphonenumber finds invalid cannot be dialled as written: calls to it, "
+        "or forwarded to it, fail."
+    ),
 )
 def invalid_number(tables: PoolTables) -> pd.DataFrame:
     numbers, aside = tables.numbers, set_aside(tables)
@@ -402,6 +446,10 @@ def _consent_table() -> pd.DataFrame:
     "info",
     "Call recording on where the location's state requires (or may require) every party's "
     "consent: a prompt to check, not legal advice.",
+    why=(
+        "Some states require every party's consent to record a call; recording without a prompt"
+        " may break their law."
+    ),
 )
 def recording_consent(tables: PoolTables) -> pd.DataFrame:
     consent = _consent_table().set_index(["country", "state"])
@@ -443,6 +491,10 @@ def recording_consent(tables: PoolTables) -> pd.DataFrame:
     "contract-problem",
     "info",
     "A response value that did not fit what the API documents; its file and path say where.",
+    why=(
+        "A value the API documents otherwise was left empty in its table: what is counted from "
+        "it may be short."
+    ),
 )
 def contract_problem(tables: PoolTables) -> pd.DataFrame:
     problems = tables.problems
@@ -480,6 +532,10 @@ def contract_problem(tables: PoolTables) -> pd.DataFrame:
     "warning",
     "A number the location holds (its inventory) in no pool, with neither an inbound call "
     "service nor a forwarding number.",
+    why=(
+        "The location pays for a number that answers nothing: a call to it is lost, and the "
+        "money is spent."
+    ),
 )
 def unreachable_number(tables: PoolTables) -> pd.DataFrame:
     phones = held_numbers(tables)
@@ -501,6 +557,10 @@ def unreachable_number(tables: PoolTables) -> pd.DataFrame:
     "missing-pool-number",
     "error",
     "A pool number that the location's inventory does not hold.",
+    why=(
+        "A pool lists a number the location does not hold (released or moved): visitors may be "
+        "shown a number that reaches someone else."
+    ),
 )
 def missing_pool_number(tables: PoolTables) -> pd.DataFrame:
     missing = missing_pool_numbers(tables)
@@ -521,6 +581,10 @@ def missing_pool_number(tables: PoolTables) -> pd.DataFrame:
     "inactive-account",
     "warning",
     "A location whose phone account (its inventory's accountStatus) is not active.",
+    why=(
+        "While the phone account is not active, its numbers may stop taking calls: every pool "
+        "of the location is at risk."
+    ),
 )
 def inactive_account(tables: PoolTables) -> pd.DataFrame:
     phones = held_numbers(tables)

@@ -375,7 +375,9 @@ def test_a_base_url_without_its_scheme_and_no_workers_are_usage_errors(monkeypat
     assert "--workers: '0' is not a whole number of 1 or more" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["tidy", "fetch", "run", "audit", "diff", "report"])
+@pytest.mark.parametrize(
+    "command", ["tidy", "fetch", "run", "audit", "diff", "report", "rules", "explain"]
+)
 def test_every_command_says_what_it_does_its_exit_codes_and_environment(command, capsys):
     """Issue 30: ``poolkit tidy --help`` had no description and no exit codes, and ``poolkit
     run --help`` did not name GHL_TOKEN."""
