@@ -44,18 +44,41 @@ __all__ = [
     "PoolkitError",
     "errors",
     "analysis",
-    "plots",
 ]
 
 #: Modules ``import poolkit`` makes usable without importing them at once (``plots`` brings
 #: matplotlib's pyplot, which the command line seldom needs), as ``pandas.plotting`` is.
 _ON_FIRST_USE = {"plots", "notebook", "sections", "present", "masking", "synthetic"}
+#: The exceptions that were at the top level in 0.2.0: there, with a warning, until 0.4.0.
+_MOVED = {
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "DatasetError",
+    "ErrorResponseError",
+    "ForbiddenError",
+    "InvalidJSONError",
+    "InvalidResponseError",
+    "NetworkError",
+    "NoDataError",
+    "NotAPoolResponseError",
+    "NotFoundError",
+    "RateLimitError",
+    "ReportError",
+    "RunLockedError",
+    "ServerError",
+    "SnapshotError",
+    "SourceError",
+    "TokenRefusedError",
+    "UnreadableSourceError",
+}
 
 
 def __getattr__(name: str):
     """``poolkit.plots`` and the like, imported on first use; the exceptions that were at
-    the top level until 0.2.0 (now in ``poolkit.errors``, as pandas keeps its own in
-    ``pandas.errors``), for one more version, with a ``DeprecationWarning``."""
+    the top level in 0.2.0 (now in ``poolkit.errors``, as pandas keeps its own in
+    ``pandas.errors``), until 0.4.0, with a ``DeprecationWarning``."""
     import importlib
     import warnings
 
@@ -68,8 +91,12 @@ def __getattr__(name: str):
             DeprecationWarning,
             stacklevel=2,
         )
-        return moved
+        return getattr(errors, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ON_FIRST_USE})
 
 
 # A library logs and lets the application decide what to show (the logging HOWTO): without

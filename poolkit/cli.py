@@ -21,6 +21,7 @@ from .findings import SEVERITIES
 from .loaders import load, require_answers, resolve_data
 from .masking import masked_frame
 from .present import plural, severities
+from .sample import sample_path
 from .schemas import is_dataset
 from .snapshot import read_manifest, snapshot_at, write_atomic
 from .tables import select_snapshots, snapshots_in
@@ -322,8 +323,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
     if args.data is None:
-        args.data = "data/sample"
-        print("poolkit: no DATA given: reporting the shipped sample (data/sample)", file=sys.stderr)
+        args.data = sample_path()
+        print("poolkit: no DATA given: reporting the shipped sample", file=sys.stderr)
     out = build_report(  # the data is read once
         resolve_data(args.data),
         _output_file(args.out, make_folder=False),  # made once the report is built
@@ -409,7 +410,7 @@ def _fails(findings: pd.DataFrame, fail_on: str) -> bool:
 _EXITS = {
     "tidy": "0 the tables written; 2 nothing to read, or an output that cannot be written",
     "fetch": "0 every location fetched; 1 some failed (the others are saved: --resume "
-    "finishes); 2 usage, the token refused, nothing could be fetched",
+    "finishes); 2 usage, or the token refused (by the API, or by every location)",
     "run": "0 done, nothing at or above --fail-on; 1 a finding at or above --fail-on, or a "
     "location failed (the next run finishes it); 2 could not do its job (nothing could be "
     "fetched, another run holds the dataset)",
@@ -601,9 +602,10 @@ _ONE_LINE = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {
 
 #: What an interrupted command leaves, and how to go on (every write is atomic).
 _RESUMES = {
-    "fetch": "what was fetched is kept; poolkit fetch --resume SNAPSHOT fetches the rest",
+    "fetch": "what was fetched is kept: poolkit fetch --resume SNAPSHOT (the folder it made "
+    "under --out, if it got that far) fetches the rest",
     "run": "what was fetched is kept; the next poolkit run finishes this week's snapshot",
-    "tidy": "the tables are as they were; run it again",
+    "tidy": "every file written is whole; run it again to finish",
     "report": "no report was written; run it again",
 }
 

@@ -271,7 +271,8 @@ class Client:
     @property
     def _host(self) -> str:
         """The API's host (and port), as messages name it."""
-        return urlparse(self.base_url).netloc or self.base_url
+        parsed = urlparse(self.base_url)  # never a user:password@ the URL may hold
+        return f"{parsed.hostname}:{parsed.port}" if parsed.port else parsed.hostname or "the API"
 
     def close(self) -> None:
         self.session.close()
@@ -631,7 +632,9 @@ def _api_error(
     hint = (  # an agency call: it is the company id that was refused, not a location's
         f"check the company id {company} (--company-id) and that the agency token belongs "
         "to it; HighLevel's message says what it rejected"
-        if company and cls in (BadRequestError, NotFoundError, ForbiddenError)
+        if company
+        and location_id is None
+        and cls in (BadRequestError, NotFoundError, ForbiddenError)
         else None
     )
     return cls(

@@ -168,6 +168,7 @@ def fetch_pools(
         if numbers and entry.get("inventory") != "ok" and is_location_id(loc):
             pages = _inventory_on_disk(folder, loc)  # every page written, the last one too
             if pages is not None:
+                _remove_pages(folder, loc, pages)  # an older try's, past the last (a kill)
                 entry.update(inventory="ok", inventory_pages=pages, inventory_error=None)
     pools_done = {
         loc
@@ -471,31 +472,32 @@ def _inventory_on_disk(folder: Path, location_id: str) -> int | None:
             return page + 1
 
 
+def _remove_pages(folder: Path, location_id: str, first: int) -> None:
+    """An earlier try's pages of the location's numbers from ``first`` on, the last first:
+    what stays is always pages 0 to some page. (Named one by one: a glob of the folder for
+    every location costs time in proportion to the locations, squared over the fetch.)"""
+    pages = (folder / inventory_page_name(location_id, n) for n in itertools.count(first))
+    for stale in reversed(list(itertools.takewhile(Path.exists, pages))):
+        stale.unlink(missing_ok=True)
+
+
 def _fetch_inventory(
     client: Client, tokens: _LocationTokens | None, folder: Path, location_id: str
 ) -> dict:
     """Fetch every page of a location's active numbers and write each as received; the
     manifest fields that say how it went (never raises)."""
 
-    def remove_pages(first: int) -> None:
-        """An earlier try's pages from ``first`` on, the last first: what stays is always
-        pages 0 to some page. (Named one by one: a glob of the folder for every location
-        costs time in proportion to the locations, squared over the fetch.)"""
-        pages = (folder / inventory_page_name(location_id, n) for n in itertools.count(first))
-        for stale in reversed(list(itertools.takewhile(Path.exists, pages))):
-            stale.unlink(missing_ok=True)
-
     try:
         token = tokens.get(location_id) if tokens else None
         pages = client.list_active_numbers(location_id, token=token)
         for page, response in enumerate(pages):
             write_atomic(folder / inventory_page_name(location_id, page), response.content)
-        remove_pages(len(pages))
+        _remove_pages(folder, location_id, len(pages))
         return {"inventory": "ok", "inventory_pages": len(pages), "inventory_error": None}
     except (PoolkitError, OSError) as exc:
         log.warning("location %s: active numbers not fetched: %s", location_id, exc)
         try:  # no page of an attempt that failed, nor of an older one, stays to be read
-            remove_pages(0)
+            _remove_pages(folder, location_id, 0)
         except OSError:
             pass
         api = exc if isinstance(exc, APIError) else None

@@ -440,3 +440,27 @@ def test_a_location_that_failed_without_an_http_status_is_reported(tmp_path, cap
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "failed L1: NetworkError:" in err and "HTTP" not in err.split("failed L1")[1][:30]
+
+
+def test_a_resume_takes_whole_pages_on_disk_and_drops_an_older_tries_past_them(tmp_path: Path):
+    """Pages 0 and 1 of a try, page 1 short (the last), and pages 2 and 3 an older try left
+    (a run killed while it removed them): the location's numbers are fetched, pages 0 and 1
+    stay, and the stale ones go, the last first, so that no gap is ever left."""
+    from poolkit.fetch import _inventory_on_disk, _remove_pages
+
+    full = {"numbers": [{"phoneNumber": f"+1512555{i:04d}"} for i in range(1000)]}
+    short = {"numbers": [{"phoneNumber": "+15125550001"}]}
+    for page, body in enumerate([full, short, full, short]):
+        (tmp_path / f"L1.numbers.{page}.json").write_text(json.dumps(body))
+    assert _inventory_on_disk(tmp_path, "L1") == 2
+    _remove_pages(tmp_path, "L1", 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["L1.numbers.0.json", "L1.numbers.1.json"]
+    (tmp_path / "L1.numbers.1.json").unlink()  # a try cut short: not whole
+    assert _inventory_on_disk(tmp_path, "L1") is None
+
+
+def test_a_manifest_holding_an_integer_past_64_bits_is_written_and_read_back(tmp_path: Path):
+    from poolkit.snapshot import read_manifest, write_manifest
+
+    write_manifest(tmp_path, {"locations": [{"location_id": "L1", "bytes": 2**70}]})
+    assert read_manifest(tmp_path)["locations"][0]["bytes"] == 2**70

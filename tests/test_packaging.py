@@ -69,7 +69,7 @@ def test_command_line_entry_points_document_every_command():
     version = subprocess.run(
         [sys.executable, "-m", "poolkit", "--version"], capture_output=True, text=True, check=True
     )
-    assert version.stdout.strip() == f"poolkit {metadata.version('poolkit')}" == "poolkit 0.2.0"
+    assert version.stdout.strip() == f"poolkit {metadata.version('poolkit')}" == "poolkit 0.3.0"
     assert poolkit.__version__ == metadata.version("poolkit")  # one place: pyproject reads it
     usage = subprocess.run(
         [sys.executable, "-m", "poolkit", "fetch", "--workers", "x"], capture_output=True, text=True
