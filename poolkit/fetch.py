@@ -165,7 +165,12 @@ def fetch_pools(
             if (folder / name).is_file():  # written atomically: whole, or not there at all
                 size = (folder / name).stat().st_size
                 entry.update(status="ok", file=name, bytes=size, error=None, message=None)
-        if numbers and entry.get("inventory") != "ok" and is_location_id(loc):
+        if (
+            resume is not None
+            and numbers
+            and entry.get("inventory") != "ok"
+            and is_location_id(loc)
+        ):
             pages = _inventory_on_disk(folder, loc)  # every page written, the last one too
             if pages is not None:
                 _remove_pages(folder, loc, pages)  # an older try's, past the last (a kill)
