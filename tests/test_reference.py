@@ -352,7 +352,7 @@ def test_a_snapshot_agrees_with_the_reference(cases):
         assert_agree(describe(poolkit.read_pools(folder, errors="record")), expected(snapshot))
 
 
-@fuzz(4, 95)
+@fuzz(6, 95)
 @given(cases=agencies)
 def test_the_masked_page_counts_what_the_plain_one_does(cases):
     """Masking hides the numbers, not what is counted: the masked page marks the plain
