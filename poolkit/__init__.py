@@ -84,10 +84,9 @@ def __getattr__(name: str):
 
     if name in _ON_FIRST_USE:
         return importlib.import_module(f"{__name__}.{name}")
-    moved = getattr(errors, name, None)
-    if isinstance(moved, type) and issubclass(moved, PoolkitError):
+    if name in _MOVED:
         warnings.warn(
-            f"poolkit.{name} is deprecated and goes in the next version: use poolkit.errors.{name}",
+            f"poolkit.{name} is deprecated and goes in 0.4.0: use poolkit.errors.{name}",
             DeprecationWarning,
             stacklevel=2,
         )

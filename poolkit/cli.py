@@ -429,6 +429,12 @@ _ENVIRONMENT = {
 _ENVIRONMENT["run"] = _ENVIRONMENT["fetch"]
 
 
+def _command(commands, name: str, **texts: str) -> argparse.ArgumentParser:
+    """A subcommand (``help``, ``description``) whose --help ends with its exit codes and
+    the environment it reads (``_epilog``)."""
+    return commands.add_parser(name, **texts, epilog=_epilog(name))
+
+
 def _epilog(command: str) -> str:
     """The end of a command's --help: exit codes (130: interrupted, as every command) and
     the environment variables it reads."""
@@ -445,14 +451,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"poolkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    tidy = commands.add_parser(
+    tidy = _command(
+        commands,
         "tidy",
         help="turn saved responses into tidy tables (Parquet and CSV)",
         description="Read DATA (a snapshot folder, a folder of snapshots, a response file or "
         "a glob) into tidy tables and add its snapshots to the Parquet dataset --out (one "
         "partition a snapshot, those it holds already left as they are), with a CSV per "
         "table beside it.",
-        epilog=_epilog("tidy"),
     )
     tidy.add_argument("data", help="a response file, a snapshot folder or a glob")
     tidy.add_argument(
@@ -467,13 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tidy.set_defaults(run=cmd_tidy)
 
-    fetch = commands.add_parser(
+    fetch = _command(
+        commands,
         "fetch",
         help="fetch number pools from the API into a raw snapshot folder",
         description="Fetch number pools of the given locations (sub-account token) or of every "
         "location of --company-id (agency token) into OUT/<UTC time>/, at the pace the "
         "API's rate limits allow; --numbers also the numbers each location holds.",
-        epilog=_epilog("fetch"),
     )
     fetch.add_argument(
         "--out", default="data/raw", help="folder for snapshots (default: %(default)s)"
@@ -486,14 +492,14 @@ def build_parser() -> argparse.ArgumentParser:
     _fetch_options(fetch)
     fetch.set_defaults(run=cmd_fetch)
 
-    run = commands.add_parser(
+    run = _command(
+        commands,
         "run",
         help="the weekly job: fetch, add the snapshot to the dataset, write the report",
         description="Fetch this week's snapshot into --raw (finishing it where a run left it "
         "unfinished; fetching nothing when the dataset holds it complete, unless --new), add "
         "it and every snapshot the dataset lacks to the dataset --out (Parquet and CSV), write "
         "the report of it and its history, and print the headline.",
-        epilog=_epilog("run"),
     )
     _fetch_options(run)
     run.add_argument(
@@ -519,13 +525,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mask-numbers", action="store_true", help="mask phone numbers in the report")
     run.set_defaults(run=cmd_run)
 
-    audit = commands.add_parser(
+    audit = _command(
+        commands,
         "audit",
         help="list what is wrong with the pools, where, and what to do (the findings)",
         description="Run the audit rules on DATA (a snapshot folder, a response file, a glob or "
         "a poolkit Parquet dataset; of a folder of snapshots or a dataset, the newest "
         "snapshot).",
-        epilog=_epilog("audit"),
     )
     audit.add_argument("data", help="what to audit")
     _output_options(audit, "the findings")
@@ -534,13 +540,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--ignore", metavar="IDS", help="skip these rules (comma-separated)")
     audit.set_defaults(run=cmd_audit)
 
-    diff = commands.add_parser(
+    diff = _command(
+        commands,
         "diff",
         help="what changed between two snapshots (pools, numbers, settings, locations)",
         description="List what changed from OLD to NEW: two snapshot folders (such as "
         "data/raw/2026-11-19T080000Z data/raw/2026-11-26T080000Z), or two snapshot names of "
         "the Parquet dataset in --dataset.",
-        epilog=_epilog("diff"),
     )
     diff.add_argument("old", help="the earlier snapshot")
     diff.add_argument("new", help="the later snapshot")
@@ -550,31 +556,31 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(diff, "the changes")
     diff.set_defaults(run=cmd_diff)
 
-    rules = commands.add_parser(
+    rules = _command(
+        commands,
         "rules",
         help="list the audit's rules: id, severity, what each finds",
         description="List every rule of the audit: its id (for --select and --ignore), its "
         "severity and what it finds. poolkit explain RULE says more of one.",
-        epilog=_epilog("rules"),
     )
     rules.set_defaults(run=cmd_rules)
-    explain = commands.add_parser(
+    explain = _command(
+        commands,
         "explain",
         help="explain one audit rule: what it finds, why it matters, an example, what to do",
         description="Explain one rule of the audit: what it finds, why it matters, a case of "
         "it in the shipped sample, and what to do.",
-        epilog=_epilog("explain"),
     )
     explain.add_argument("rule", help="a rule id, such as duplicate-number (poolkit rules)")
     explain.set_defaults(run=cmd_explain)
 
-    report = commands.add_parser(
+    report = _command(
+        commands,
         "report",
         help="run the report notebook on DATA and write one self-contained HTML file",
         description="Run the report notebook on DATA (a snapshot folder, a folder of "
         "snapshots, a response file, a glob or a poolkit Parquet dataset) and write it as "
         "one HTML file: code hidden, charts inside the page, nothing loaded from the network.",
-        epilog=_epilog("report"),
     )
     report.add_argument(
         "data", nargs="?", help="what to report on (default: the shipped sample, said so)"

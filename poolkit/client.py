@@ -329,17 +329,17 @@ class Client:
             if pacing.daily_remaining is not None and pacing.daily_remaining <= 0:
                 # tomorrow, not in a moment: this resource fails now
                 raise _day_spent(budget, where, location_id, response)
-            wait = self._after_429(response, attempt)
+            wait = self._after_429(response, attempt, pacing)
             log.info("%s: 429 (rate limit); sending again after %.2f s", where, wait)
             pacing.pause(wait)
         if response.status_code >= 400:
             raise _api_error(response, where, location_id, budget)
         return response
 
-    def _after_429(self, response: requests.Response, attempt: int) -> float:
+    def _after_429(self, response: requests.Response, attempt: int, pacing: RateBudget) -> float:
         """How long to wait after a 429: its ``Retry-After`` (capped); else, when its headers
-        say the window is spent, what is left of it is waited out by the budget (one slot's
-        time here); else a backoff with jitter. Never nothing."""
+        say the window is spent, what is left of it is waited out by the budget (which has
+        just read them; one slot's time here); else a backoff with jitter. Never nothing."""
         try:
             retry_after = self.retry.get_retry_after(response)
         except (InvalidHeader, ValueError):  # "1.5" or words: as if it said nothing
@@ -348,11 +348,7 @@ class Client:
             return retry_after
         headers = response.headers
         if "X-RateLimit-Remaining" in headers and "X-RateLimit-Interval-Milliseconds" in headers:
-            try:
-                interval = int(headers["X-RateLimit-Interval-Milliseconds"]) / 1000
-                return interval / max(1, int(headers.get("X-RateLimit-Max", 100)))
-            except ValueError:
-                pass
+            return pacing.interval / pacing.limit
         backoff = self.retry.backoff_factor * 2**attempt
         return min(backoff + random.uniform(0, self.retry.backoff_factor), self.retry.backoff_max)
 

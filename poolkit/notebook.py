@@ -70,11 +70,11 @@ def load_report(
     require_answers: bool = False,
 ) -> ReportData:
     """What the report shows (``ReportData``): ``load``'s tables, their audit findings,
-        ``load_history``, ``analysis.inventory``, ``analysis.monthly_cost`` and what they cover
-    (``analysis.inventory_coverage``); with
-        ``mask_numbers`` their numbers masked where they are shown (``ReportData.shown``). The
-        newest snapshot is read once: the current state of the history, where there is one.
-        ``require_answers`` raises ``NoDataError`` where no location answered."""
+    ``load_history``, ``analysis.inventory``, ``analysis.monthly_cost`` and what they cover
+    (``analysis.inventory_coverage``); with ``mask_numbers`` their numbers masked where they
+    are shown (``ReportData.shown``). The newest snapshot is read once: the current state of
+    the history, where there is one. ``require_answers`` raises ``NoDataError`` where no
+    location answered."""
     history = load_history(data)
     labels = snapshots_of(history) if history is not None else []
     if labels:
