@@ -209,24 +209,11 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """One rule, as ``ruff rule`` explains one: what it finds, why it matters, a case of it in
-    the shipped sample, and what to do (the words the report's "What to do" shows)."""
-    from .findings import RULES, audit
-    from .sample import load_sample
+    the shipped sample, and what to do (``findings.explain``)."""
+    from .findings import explain
 
-    known = {checked.id: checked for checked in RULES}
-    if args.rule not in known:
-        raise ConfigurationError(
-            f"unknown rule {args.rule!r}; the rules are {', '.join(known)} (poolkit rules)"
-        )
-    checked = known[args.rule]
-    found = audit(load_sample(), select=[checked.id])
-    paragraphs = [f"{checked.id} ({checked.severity})", checked.description]
-    paragraphs.append(f"Why it matters: {checked.why}")
-    if len(found):
-        first = found.iloc[0]
-        paragraphs.append(f"For example, in the shipped sample: {first['detail']}")
-        paragraphs.append(f"What to do: {first['suggestion']}")
-    print("\n\n".join(textwrap.fill(p, 88) for p in paragraphs))
+    said = explain(args.rule).paragraphs()
+    print("\n\n".join(textwrap.fill(p, 88) for p in said))
     return 0
 
 

@@ -53,7 +53,8 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 #: Rows of a collapsed table of every location, past which the CSVs have the rest (every
 #: finding is shown whole: a finding is to be acted on, a location row only looked up).
 LONG = 250
-_DESCRIPTIONS = {r.id: r.description for r in RULES}
+#: Each rule by id: its description and why a case matters, as ``poolkit explain`` says them.
+_RULES = {r.id: r for r in RULES}
 _CHANGE_WORDS = {  # kind of change -> (what it is about, what happened)
     "location_added": ("location", "added"),
     "location_removed": ("location", "gone"),
@@ -338,10 +339,13 @@ def what_to_do(report: ReportData):
             f'<span class="poolkit-severity {severity}">'
             f"{counted(f'{rule}:findings', int(n), SEVERITY_NOUNS[severity])}</span> "
             f"<b>{html.escape(str(rule))}</b>: "
-            f"{html.escape(_DESCRIPTIONS.get(rule, ''))} "
+            f"{html.escape(_RULES[rule].description if rule in _RULES else '')} "
             f"<span class='poolkit-count'>({_count_line(found, rule)})</span><br>"
             f"<i>{html.escape(str(action))}</i> First: {html.escape(_where(shown))}."
         )
+        if rule in _RULES and _RULES[rule].why:
+            head += f'<br><span class="poolkit-why">Why: {html.escape(_RULES[rule].why)}</span>'
+
         table = shown[["location", "pool", "phone_number", "detail"]]
         body = html_table(table.rename(columns={"detail": "what"}))
         every = _collapsed("All " + plural(int(n), "finding"), body)
