@@ -2,12 +2,13 @@
 #   make report   creates .venv, installs poolkit, runs the main job on the sample data
 #   make test     creates .venv with the test extras, checks lint and format (ruff), runs the suite
 #   make fuzz     the generated-input tests at their large size (over 10,000 inputs)
+#   make docs     the guide, built strict into site/ (CI runs it)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= data/sample
 
-.PHONY: report test fuzz bench sample clean
+.PHONY: report test docs screenshot fuzz bench sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@ $(VENV)/.installed
+
 report: $(VENV)/.installed
 	$(BIN)/poolkit tidy $(DATA) --out data/processed/sample
 	$(BIN)/poolkit report $(DATA) --out reports/number-pools.html
@@ -28,6 +33,14 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# the guide: a broken link, or a public name without its numpydoc docstring, fails the build
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# the README's picture of the report's first screen, from the sample (needs Debian's chromium)
+screenshot: $(VENV)/.installed-test
+	$(BIN)/python scripts/screenshot.py
 
 # the generated-input tests at their large size: over 10,000 inputs (see the README's table)
 fuzz: $(VENV)/.installed-test

@@ -1,7 +1,7 @@
 """How read_pools grows with input size: time and peak memory at 10k, 100k and 1M numbers,
 each measured in a fresh process, best of R.
 
-Writes benchmarks/scale.png (time and memory against numbers, log-log) and prints the
+Writes docs/images/scale.png (time and memory against numbers, log-log) and prints the
 cost per number, and where the pandas engine would stop fitting in 24 GiB.
 Run: python benchmarks/scale.py [--repeat R]
 """
@@ -88,8 +88,8 @@ def main() -> None:
     right.set(xlabel="Numbers", ylabel="MB", title="Peak memory")
     right.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(HERE / "scale.png", dpi=90)
-    print(f"plot: {HERE / 'scale.png'}")
+    fig.savefig(HERE.parent / "docs" / "images" / "scale.png", dpi=90)
+    print(f"plot: {HERE.parent / 'docs' / 'images' / 'scale.png'}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 
+__all__ = [
+    "PoolkitError",
+    "SourceError",
+    "UnreadableSourceError",
+    "InvalidJSONError",
+    "NotAPoolResponseError",
+    "ErrorResponseError",
+    "ConfigurationError",
+    "NoDataError",
+    "NetworkError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "ForbiddenError",
+    "NotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "InvalidResponseError",
+    "SnapshotError",
+    "ReportError",
+    "DatasetError",
+    "RunLockedError",
+    "TokenRefusedError",
+]
+
+
 class PoolkitError(Exception):
     """Base class of every error poolkit raises on purpose."""
 

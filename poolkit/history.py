@@ -29,9 +29,7 @@ __all__ = [
     "CHANGE_KINDS",
     "SETTINGS",
     "changes",
-    "history_of_folders",
     "read_history",
-    "snapshot_tables",
     "snapshots_of",
     "trend",
 ]

@@ -35,6 +35,21 @@ from .analysis import (
 from .present import timestamp
 from .tables import PoolTables
 
+__all__ = [
+    "SERVICE_COLORS",
+    "service_color",
+    "plot_numbers_per_pool",
+    "plot_service_types",
+    "plot_feature_adoption",
+    "plot_number_areas",
+    "plot_number_kinds",
+    "plot_locations_by_region",
+    "plot_findings",
+    "plot_trend",
+    "plot_feature_shares",
+    "plot_monthly_cost",
+]
+
 SERVICE_COLORS = {
     "voice_ai": "#6a3d9a",
     "ivr": "#1b9e77",

@@ -400,10 +400,8 @@ def test_every_rule_has_a_stable_id_severity_and_description():
         "missing-pool-number",
         "inactive-account",
     ]
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    for rule in poolkit.RULES:
+    for rule in poolkit.RULES:  # the guide lists each (tests/test_docs.py)
         assert rule.severity in ("error", "warning", "info") and rule.description.endswith(".")
-        assert f"`{rule.id}`" in readme
 
 
 def test_the_command_line_lists_every_planted_case_and_none_of_the_controls(tmp_path, capsys):
