@@ -14,6 +14,7 @@ import re
 
 import pandas as pd
 
+from .errors import ConfigurationError
 from .model import (
     DEFAULT_RATES,
     RATES_SOURCE,
@@ -48,6 +49,7 @@ __all__ = [
     "inventory",
     "location_names",
     "location_summary",
+    "locations_lacking",
     "locations_without_pools",
     "monthly_cost",
     "number_kinds",
@@ -130,8 +132,25 @@ def service_labels(pools: pd.DataFrame) -> pd.Series:
 
 
 def numbers_per_pool(tables: PoolTables) -> pd.DataFrame:
-    """Per pool: its location (id and ``location``, the name to show), id and ``pool`` (the
-    name to show), active flag, service and number count, most numbers first."""
+    """Per pool, its location, service and number count, most numbers first.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location_id``, ``location`` (the name to show), ``pool_id``, ``pool`` (the name to
+        show), ``is_active``, ``service_type`` and ``number_count``.
+
+    Examples
+    --------
+    >>> per_pool = poolkit.analysis.numbers_per_pool(poolkit.load_sample())
+    >>> len(per_pool), int(per_pool["number_count"].sum())
+    (163, 1611)
+    """
     tables = pandas_tables(tables)
     pools = tables.pools
     frame = pools[["location_id", "pool_id", "is_active", "service_type", "number_count"]]
@@ -144,9 +163,28 @@ def numbers_per_pool(tables: PoolTables) -> pd.DataFrame:
 
 
 def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.DataFrame:
-    """Pools per inbound call service type (``"none"`` for no service), with shares.
+    """Pools per inbound call service type, with shares.
 
-    ``by`` groups further (for example ``"location_id"``); shares are within each group.
+    Pools with no service count as ``"(none)"`` (``NO_SERVICE``).
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+    by : str or list of str, optional
+        Columns to group by further, such as ``"location_id"``: shares are then within each
+        group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``service_type``, ``pools`` and ``share`` (from 0 to 1), most first.
+
+    Examples
+    --------
+    >>> mix = poolkit.analysis.service_mix(poolkit.load_sample())
+    >>> mix[["service_type", "pools"]].values.tolist()[:2]
+    [['(none)', 58], ['forward', 38]]
     """
     tables = pandas_tables(tables)
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
@@ -240,10 +278,30 @@ def _grouping(tables: PoolTables, by: str) -> pd.Series:
 
 
 def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFrame:
-    """Per group (location by default): pools, and the share of its pools with each feature,
-    plus the share with each inbound call service type (``service_<type>`` columns). Per
-    location, every location that answered is a row: one without pools has 0 pools and uses
-    no feature. ``by`` may be a pool column or a location column (``state``, ``country``...)."""
+    """Per location (or group), its pools and the share of them with each feature.
+
+    Every location that answered is a row, one without pools too (0 pools, no feature).
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+    by : str, default "location_id"
+        A pool column or a location column (``"state"``, ``"country"``...) to group by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pools`` and, from 0 to 1, the share of pools with ``whisper``, ``call_recording``,
+        ``active``, ``inbound_service`` and ``forwarding``, then one ``service_<type>`` column
+        per inbound call service type. Per location, ``location`` is the name to show.
+
+    Examples
+    --------
+    >>> adoption = poolkit.analysis.feature_adoption(poolkit.load_sample())
+    >>> len(adoption), list(adoption.columns[:4])
+    (45, ['location_id', 'location', 'pools', 'whisper'])
+    """
     tables = pandas_tables(tables)
     flags = _pool_flags(tables)
     flags[by] = _grouping(tables, by)
@@ -260,12 +318,76 @@ def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFram
     return frame
 
 
+def locations_lacking(tables: PoolTables, feature: str) -> pd.DataFrame:
+    """The locations that answered and use a feature in none of their pools.
+
+    A location without pools lacks every feature; a location not fetched is not listed (its
+    pools are not known).
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+    feature : str
+        ``"has_pool"``, ``"whisper"``, ``"call_recording"``, ``"active"``,
+        ``"inbound_service"``, ``"forwarding"`` or a service, such as ``"service_voice_ai"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location_id``, ``location`` (the name to show) and ``pools``, by name.
+
+    Raises
+    ------
+    poolkit.errors.ConfigurationError
+        ``feature`` is not one of the features.
+
+    Examples
+    --------
+    >>> lacking = poolkit.analysis.locations_lacking(poolkit.load_sample(), "whisper")
+    >>> len(lacking), int((lacking["pools"] == 0).sum())
+    (13, 5)
+    """
+    adoption = feature_adoption(tables)
+    if feature == "has_pool":
+        lacks = adoption["pools"] == 0
+    elif feature in adoption.columns and feature not in ("location_id", "location", "pools"):
+        lacks = adoption[feature].fillna(0) == 0
+    else:
+        known = ["has_pool", *adoption.columns.drop(["location_id", "location", "pools"])]
+        raise ConfigurationError(
+            f"unknown feature {feature!r}; the features are {', '.join(known)}"
+        )
+    found = adoption.loc[lacks.to_numpy(), ["location_id", "location", "pools"]]
+    return found.sort_values(["location", "location_id"], kind="stable").reset_index(drop=True)
+
+
 def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.DataFrame:
-    """For each feature: how many locations use it in at least one pool, of the locations
-    that answered (those with no pool included; "has_pool" is a feature of its own). Locations
-    whose fetch failed are left out of ``locations`` and counted in ``locations_not_fetched``.
-    ``by`` (a location column: ``state``, ``country``, ``timezone``...) gives a row per group
-    and feature, also for a group whose every location failed."""
+    """For each feature, how many locations use it in at least one pool.
+
+    Shares divide by the locations that answered, those with no pool included ("has_pool" is
+    a feature of its own). Locations whose fetch failed are counted apart.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+    by : str, optional
+        A location column (``"state"``, ``"country"``, ``"timezone"``...): a row per group
+        and feature, also for a group whose every location failed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature``, ``label`` (in words), ``locations_using``, ``locations`` (that
+        answered), ``share`` (from 0 to 1) and ``locations_not_fetched``.
+
+    Examples
+    --------
+    >>> summary = poolkit.analysis.feature_adoption_summary(poolkit.load_sample())
+    >>> summary[["feature", "locations_using", "locations"]].values.tolist()[0]
+    ['has_pool', 40, 45]
+    """
     if by is not None and by not in LOCATION_COLUMNS:
         _not_a_location_column(by)
     tables = pandas_tables(tables)
@@ -326,8 +448,26 @@ def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.Da
 
 
 def location_summary(tables: PoolTables) -> pd.DataFrame:
-    """Per location (those without pools and those not fetched too): its name and place,
-    status, pools, numbers, active pools and share, pools with a service; most numbers first."""
+    """Per location, those without pools and those not fetched too: its place and counts.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location_id``, ``location``, ``state``, ``country``, ``status`` (fetched or why
+        not), ``pools``, ``numbers``, ``active_pools``, ``pools_with_service`` and
+        ``active_share``; most numbers first.
+
+    Examples
+    --------
+    >>> summary = poolkit.analysis.location_summary(poolkit.load_sample())
+    >>> len(summary)
+    46
+    """
     tables = pandas_tables(tables)
     pools = tables.pools
     grouped = pools.assign(
@@ -362,7 +502,24 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
 
 
 def locations_without_pools(tables: PoolTables) -> pd.DataFrame:
-    """The locations that use no pool or were not fetched: name, place, status and error."""
+    """The locations that have no pool, or were not fetched.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location_id``, ``location``, ``state``, ``country``, ``status`` and ``error`` (why
+        a location was not fetched).
+
+    Examples
+    --------
+    >>> len(poolkit.analysis.locations_without_pools(poolkit.load_sample()))
+    6
+    """
     tables = pandas_tables(tables)
     summary = location_summary(tables)
     errors = _locations_errors(tables)
@@ -383,8 +540,26 @@ def _locations_errors(tables: PoolTables) -> pd.Series:
 
 
 def headline(tables: PoolTables) -> dict[str, int]:
-    """The headline counts: locations (with pools, without, not fetched), pools, numbers,
-    pools with a service, problems."""
+    """The headline counts of the tables.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+
+    Returns
+    -------
+    dict of str to int
+        ``locations`` (that answered), ``locations_with_pools``, ``locations_without_pools``,
+        ``locations_not_fetched``, ``pools``, ``numbers``, ``pools_with_service`` and
+        ``problems``.
+
+    Examples
+    --------
+    >>> counts = poolkit.analysis.headline(poolkit.load_sample())
+    >>> counts["locations"], counts["locations_not_fetched"], counts["pools"]
+    (45, 1, 163)
+    """
     numbers = len(tables.numbers)  # Dask counts per partition
     tables = pandas_tables(tables)
     locations = locations_by_id(tables)
@@ -402,8 +577,27 @@ def headline(tables: PoolTables) -> dict[str, int]:
 
 
 def region_summary(tables: PoolTables, by: str = "state") -> pd.DataFrame:
-    """Per value of a location column (``state`` by default, or ``country``...): locations,
-    how many have pools, have none, were not fetched, and their pools and numbers."""
+    """Per state (or another location column), its locations, pools and numbers.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+    by : str, default "state"
+        A column of ``tables.locations``: ``"state"``, ``"country"``...
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by``, ``locations``, ``with_pools``, ``without_pools``, ``not_fetched``, ``pools``
+        and ``numbers``.
+
+    Examples
+    --------
+    >>> regions = poolkit.analysis.region_summary(poolkit.load_sample(), by="country")
+    >>> int(regions["locations"].sum())
+    46
+    """
     if by not in LOCATION_COLUMNS:
         _not_a_location_column(by)
     tables = pandas_tables(tables)
@@ -435,8 +629,28 @@ def region_summary(tables: PoolTables, by: str = "state") -> pd.DataFrame:
 
 
 def adoption_by(tables: PoolTables, by: str = "state") -> pd.DataFrame:
-    """Share of the answering locations that use each feature, one row per value of ``by``
-    (a location column) and one column per feature label, with the locations counted."""
+    """Share of the answering locations that use each feature, per group of locations.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+    by : str, default "state"
+        A column of ``tables.locations``: ``"state"``, ``"country"``, ``"timezone"``...
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value of ``by``: ``locations`` (those that answered) and one column per
+        feature label (``Whisper``, ``Call recording``...) holding its share, from 0 to 1.
+
+    Examples
+    --------
+    >>> tables = poolkit.load_sample()
+    >>> shares = poolkit.analysis.adoption_by(tables, by="country")
+    >>> list(shares.columns[:4])
+    ['country', 'locations', 'Has a pool', 'Whisper']
+    """
     summary = feature_adoption_summary(tables, by=by)
     shares = summary.pivot(index=by, columns="label", values="share")
     labels = list(dict.fromkeys(summary["label"]))
@@ -451,8 +665,24 @@ def _names_of(tables: PoolTables, location_ids: pd.Series) -> pd.Series:
 
 
 def location_names(tables: PoolTables) -> dict[str, str]:
-    """Location id -> the name to show: its name, with the id where two locations share it
-    or none is known."""
+    """Each location's name to show: its name, with its id where two share it or none is known.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+
+    Returns
+    -------
+    dict of str to str
+        Location id to name.
+
+    Examples
+    --------
+    >>> names = poolkit.analysis.location_names(poolkit.load_sample())
+    >>> names["0Kaj1qHE14fhib1xYoui"]
+    'Northstar Pest Control - Tampa'
+    """
     names = locations_by_id(pandas_tables(tables))["location_name"]
     names = names.astype("string").mask(blank(names))
     ids = names.index.to_series()
@@ -464,7 +694,24 @@ def location_names(tables: PoolTables) -> dict[str, str]:
 
 
 def problems_summary(tables: PoolTables) -> pd.DataFrame:
-    """Problems grouped by kind, with how often, in how many files, and one example."""
+    """What did not fit the API contract, by kind.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kind``, ``count``, ``files`` (how many files have it) and one example:
+        ``example_source`` (the file), ``example_path`` (the JSON path), ``example_value``.
+
+    Examples
+    --------
+    >>> int(poolkit.analysis.problems_summary(poolkit.load_sample())["count"].sum())
+    6
+    """
     tables = pandas_tables(tables)
     problems = tables.problems
     columns = ["kind", "count", "files", "example_source", "example_path", "example_value"]
@@ -507,8 +754,26 @@ LOCAL_TYPES = ("fixed_line", "mobile", "fixed_line_or_mobile")
 
 
 def number_kinds(tables: PoolTables) -> pd.DataFrame:
-    """Numbers by kind: local (fixed line or mobile), toll-free, other valid types, invalid
-    or missing; with shares. Enriches the numbers if ``read_pools`` did not."""
+    """Numbers by kind: local, toll-free, other valid types, invalid or missing.
+
+    Enriches the numbers (``poolkit.enrich_numbers``) where ``read_pools`` did not.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kind``, ``numbers`` and ``share`` (from 0 to 1), most first.
+
+    Examples
+    --------
+    >>> kinds = poolkit.analysis.number_kinds(poolkit.load_sample())
+    >>> kinds[["kind", "numbers"]].values.tolist()[:2]
+    [['local', 1491], ['toll-free', 117]]
+    """
 
     def kinds(numbers: pd.DataFrame) -> pd.Series:
         kind = pd.Series("invalid or missing", index=numbers.index, dtype=object)
@@ -531,7 +796,25 @@ def number_kinds(tables: PoolTables) -> pd.DataFrame:
 
 def numbers_by_area(tables: PoolTables) -> pd.DataFrame:
     """Numbers per country and geographic area (the geocoder's description), most first.
-    Toll-free and other non-geographic numbers have no area."""
+
+    Toll-free and other non-geographic numbers count under "no geographic area".
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region_code``, ``area``, ``numbers`` and ``share`` (from 0 to 1).
+
+    Examples
+    --------
+    >>> areas = poolkit.analysis.numbers_by_area(poolkit.load_sample())
+    >>> areas[["region_code", "area", "numbers"]].values.tolist()[0]
+    ['US', 'Texas', 161]
+    """
 
     def areas(numbers: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
@@ -555,9 +838,29 @@ def numbers_by_area(tables: PoolTables) -> pd.DataFrame:
 
 
 def inventory(tables: PoolTables) -> pd.DataFrame:
-    """Per location whose inventory was read, in the current state of the tables: the numbers
-    it holds, in pools, in no pool, answering nothing (in no pool, no inbound service, no
-    forwarding), and its pool numbers that its inventory does not hold."""
+    """Per location, the numbers it holds and where they are.
+
+    Only locations whose inventory was read (``poolkit fetch --numbers``) have a row; where the
+    tables hold several snapshots, their current state is used.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location_id``, ``location``, ``numbers`` (held), ``in_pools``, ``not_in_pool``,
+        ``unreachable`` (in no pool, no inbound service, no forwarding) and
+        ``pool_numbers_missing`` (pool numbers the inventory does not hold).
+
+    Examples
+    --------
+    >>> held = poolkit.inventory(poolkit.load_sample())
+    >>> len(held), int(held["numbers"].sum())
+    (44, 1563)
+    """
     tables = current(pandas_tables(tables))
     phones, ids = held_numbers(tables), inventory_read(tables)
     per = phones.assign(in_pool=on(phones["in_pool"]), unreachable=answers_nothing(phones)).groupby(
@@ -583,13 +886,35 @@ def inventory(tables: PoolTables) -> pd.DataFrame:
 
 
 def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
-    """Per location and number type, in the current state of the tables: numbers, the
-    estimated monthly cost in whole cents (``monthly_cost_cents``), and its idle part (numbers
-    that answer nothing, or whose every pool is inactive or has no route), of the locations
-    whose inventory was read. ``rates`` (dollars) overrides ``DEFAULT_RATES`` by type
-    (``{"local": 1.5}``) or by country and type (``{("US", "toll-free"): 2.0}``); a number
-    with no rate costs nothing here and is counted as ``unpriced``. ``model.dollars`` shows
-    cents as dollars."""
+    """Per location and number type, what the numbers cost a month, and the idle part.
+
+    Only locations whose inventory was read have rows, in the current state of the tables. A
+    number is idle when it answers nothing, or when its every pool is inactive or has no route.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+    rates : dict, optional
+        Prices in dollars a month, overriding ``DEFAULT_RATES`` (LC Phone's published prices)
+        by type (``{"local": 1.5}``) or by country and type (``{("US", "toll-free"): 2.0}``).
+        A number with no rate costs nothing here and is counted as ``unpriced``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location_id``, ``location``, ``type``, ``numbers``, ``monthly_cost_cents`` (whole
+        cents), ``idle_numbers``, ``idle_cost_cents`` and ``unpriced``.
+        ``poolkit.model.dollars`` shows cents as dollars.
+
+    Examples
+    --------
+    >>> cost = poolkit.monthly_cost(poolkit.load_sample())
+    >>> int(cost["monthly_cost_cents"].sum())
+    190945
+    >>> int(poolkit.monthly_cost(poolkit.load_sample(), rates={"local": 2.0})["numbers"].sum())
+    1563
+    """
     tables = current(pandas_tables(tables))
     phones = held_numbers(tables)
     rate = rate_of(rates)

@@ -202,10 +202,14 @@ class RateBudget:
 
 
 class Client:
-    """HighLevel API client for number pools and the agency flow.
+    """HighLevel API client for number pools and the agency flow: one ``requests``
+    session with urllib3's ``Retry`` mounted, ``timeout=(connect, read)``, a rate budget
+    per resource (the agency, each location), and typed exceptions that carry the response.
 
-    >>> client = Client()                      # token from GHL_TOKEN or .env
-    >>> body = client.list_number_pools("ve9EPM428h8vShlRW1KT")
+    Examples
+    --------
+    >>> client = Client()  # token from GHL_TOKEN or .env  # doctest: +SKIP
+    >>> body = client.list_number_pools("ve9EPM428h8vShlRW1KT")  # doctest: +SKIP
     """
 
     def __init__(
@@ -275,6 +279,7 @@ class Client:
         return f"{parsed.hostname}:{parsed.port}" if parsed.port else parsed.hostname or "the API"
 
     def close(self) -> None:
+        """Close the session's connections (``with Client(...)`` does it on leaving)."""
         self.session.close()
 
     def __enter__(self) -> "Client":
@@ -400,6 +405,8 @@ class Client:
         return response
 
     def get_json(self, path: str, **kwargs) -> Any:
+        """``request("GET", path, **kwargs)``'s answer, parsed; an ``InvalidResponseError``
+        naming the call where it is not JSON."""
         response = self.request("GET", path, **kwargs)
         return _json(response, f"GET {path}", kwargs.get("location_id"))
 

@@ -79,22 +79,54 @@ def fetch_pools(
     progress: bool | None = None,
     numbers: bool = False,
 ) -> FetchResult:
-    """Fetch every location's number pools into a new snapshot folder under ``out``.
+    """Fetch every location's number pools into a new snapshot folder.
 
-    Give ``location_ids`` with a sub-account token, or ``company_id`` with an agency token.
-    ``numbers=True`` also fetches each location's active numbers (every page, pool numbers
-    included; scope ``phonenumbers.read``) as ``<location_id>.numbers.<page>.json``: an
-    inventory that fails leaves the pools fetched and counts the location as failed.
-    ``resume`` names an earlier snapshot folder: only its missing or failed locations are
-    fetched, into that folder. ``progress=None`` shows a bar only on a terminal.
     A failure at one location never stops the others: it is in ``result.failures`` and the
     manifest. An agency fetch asks the location tokens at the agency's own pace (its rate
-    budget), and each location's calls run on that location's budget, ``workers`` locations
-    at once: the agency's budget sets the time (about a tenth of a second a location).
-    A run killed and resumed asks again only what was in flight: a pools file or a whole set
-    of pages of numbers written counts as fetched.
-    Raises ``PoolkitError`` only when nothing can be fetched at all (no token, the agency
-    token refused).
+    budget), and each location's calls run on that location's budget, ``workers`` locations at
+    once: the agency's budget sets the time, about a tenth of a second a location. A run killed
+    and resumed asks again only what was in flight.
+
+    Parameters
+    ----------
+    location_ids : iterable of str, optional
+        The locations to fetch, with a sub-account (location) token.
+    company_id : str, optional
+        The agency whose every location to fetch, with an agency token.
+    token : str, optional
+        Default: ``GHL_TOKEN`` from the environment or ``.env``. Never logged or saved.
+    out : str or pathlib.Path, default "data/raw"
+        Where the snapshot folder (``<UTC time>/``) is made.
+    workers : int, default 32
+        Locations fetched at once.
+    resume : str or pathlib.Path, optional
+        An earlier snapshot folder: only its missing or failed locations are fetched, into it.
+    base_url : str, optional
+        Default: ``GHL_BASE_URL``, else HighLevel's.
+    client : Client, optional
+        A client of your own (its token, session and rate budgets).
+    progress : bool, optional
+        A progress bar; default: only on a terminal.
+    numbers : bool, default False
+        Also fetch each location's active numbers, every page (scope
+        ``phonenumbers.read``): its inventory, for ``poolkit.inventory`` and the cost. An
+        inventory that fails leaves the pools fetched and counts the location as failed.
+
+    Returns
+    -------
+    FetchResult
+        The snapshot's folder, the locations fetched, the failures and their reasons.
+
+    Raises
+    ------
+    poolkit.PoolkitError
+        Only when nothing can be fetched at all: no token, the agency token refused.
+
+    Examples
+    --------
+    >>> result = poolkit.fetch_pools(company_id="COMPANY_ID", numbers=True)  # doctest: +SKIP
+    >>> result.failures  # doctest: +SKIP
+    {}
     """
     location_ids = list(location_ids or [])
     refused = [repr(i) for i in location_ids if not is_location_id(i)]

@@ -96,8 +96,36 @@ class Rule:
 
 
 def rule(id: str, severity: str, description: str, *, why: str = "") -> Callable[[Callable], Rule]:
-    """Decorator: make ``check(tables) -> DataFrame`` an audit ``Rule``; ``why`` says why a
-    case of it matters."""
+    """Make a function of the tables an audit rule, with an id, a severity and a description.
+
+    Parameters
+    ----------
+    id : str
+        The rule's id, as findings show it (``"small-pool"``).
+    severity : {"error", "warning", "info"}
+        How bad a case is.
+    description : str
+        What the rule finds, in one sentence.
+    why : str, optional
+        Why a case matters (``poolkit explain``, the report).
+
+    Returns
+    -------
+    callable
+        A decorator that makes ``check(tables) -> DataFrame`` a ``Rule``. The frame ``check``
+        returns has the findings' columns ``location_id``, ``pool_id``, ``phone_number``,
+        ``detail`` and ``suggestion`` (``severity`` optional).
+
+    Examples
+    --------
+    >>> @poolkit.rule("no-pools", "info", "A location with no pool.")
+    ... def no_pools(tables):
+    ...     bare = tables.locations[tables.locations["pools"] == 0]
+    ...     return bare[["location_id"]].assign(detail="No pool.", suggestion="Add one.")
+    >>> found = poolkit.audit(poolkit.load_sample(), rules=[no_pools])
+    >>> found["rule"].unique().tolist(), len(found)
+    (['no-pools'], 5)
+    """
     if severity not in SEVERITIES:
         raise ConfigurationError(f"rule {id}: severity {severity!r} is not one of {SEVERITIES}")
     return lambda check: Rule(id, severity, description, check, why)
@@ -726,11 +754,40 @@ def audit(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """The findings of ``rules`` (default: ``RULES``) on ``tables``: one row per finding with
-    the columns of ``FINDING_DTYPES``, sorted by severity, then location, rule and pool.
+    """What is wrong with the pools: the findings of every rule, most severe first.
+
     Where the tables hold several snapshots, their current state is audited: the newest
-    snapshot, and only the locations in it.
-    ``select`` runs only the rules of these ids, ``ignore`` skips these."""
+    snapshot, and only the locations in it. A rule that raises becomes an ``error`` finding
+    that names it, and the others still run.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+    rules : iterable of callables, optional
+        The rules to run; default: ``RULES``. A rule of your own is a function of the tables
+        (see ``rule``).
+    select : iterable of str, optional
+        Run only the rules of these ids.
+    ignore : iterable of str, optional
+        Skip the rules of these ids.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per finding, with the columns and dtypes of ``FINDING_DTYPES``: ``severity``
+        (ordered), ``rule``, ``location_id``, ``location``, ``pool_id``, ``pool``,
+        ``phone_number``, ``detail`` (what was found), ``suggestion`` (what to do) and
+        ``pool_key``; sorted by severity, then location, rule and pool.
+
+    Examples
+    --------
+    >>> findings = poolkit.audit(poolkit.load_sample())
+    >>> findings["severity"].value_counts().to_dict()
+    {'info': 47, 'warning': 42, 'error': 17}
+    >>> len(poolkit.audit(poolkit.load_sample(), select=["duplicate-number"]))
+    2
+    """
     if is_dask(tables):  # duplicates and loops need every number at once
         computed = pandas_tables(tables)
         computed.numbers = tables.numbers.compute().reset_index(drop=True)
@@ -769,8 +826,28 @@ def audit(
 def findings_summary(
     findings: pd.DataFrame, rules: Iterable[Callable] | None = None
 ) -> pd.DataFrame:
-    """Findings per rule: severity, rule, how many, in how many locations, and what the rule
-    checks; most severe first."""
+    """Findings per rule: how many, in how many locations, and what the rule checks.
+
+    Parameters
+    ----------
+    findings : pandas.DataFrame
+        What ``audit`` returns.
+    rules : iterable of callables, optional
+        The rules audited, for their descriptions; default: ``RULES``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``severity``, ``rule``, ``findings``, ``locations`` and ``checks``; most severe
+        first.
+
+    Examples
+    --------
+    >>> from poolkit.findings import findings_summary
+    >>> summary = findings_summary(poolkit.audit(poolkit.load_sample()))
+    >>> summary[["rule", "findings", "locations"]].values.tolist()[0]
+    ['active-pool-without-route', 13, 11]
+    """
     described = {
         _id_of(r): getattr(r, "description", "") for r in (RULES if rules is None else rules)
     }

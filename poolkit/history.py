@@ -77,10 +77,28 @@ _POOL = ["location_id", "pool_id"]
 
 
 def read_history(path: str | os.PathLike, *, snapshots: list[str] | None = None) -> PoolTables:
-    """Every snapshot under ``path`` as one ``PoolTables`` with a ``snapshot`` column in each
-    table: a poolkit Parquet dataset (only ``snapshots`` when given, read from their own
-    partitions), or a folder of snapshot folders such as ``data/raw`` (each read once). A
-    snapshot is named by its manifest (``2026-11-26T213000Z``), else by its folder."""
+    """Every snapshot under a folder, or of a dataset, as one set of tables.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A folder of snapshot folders (such as ``data/raw``, each read once) or a poolkit
+        Parquet dataset.
+    snapshots : list of str, optional
+        Read only these snapshots (from a dataset, only their partitions).
+
+    Returns
+    -------
+    PoolTables
+        Every table with a ``snapshot`` column, named by each snapshot's manifest
+        (``2026-11-26T213000Z``), else by its folder.
+
+    Examples
+    --------
+    >>> history = poolkit.read_history(poolkit.sample_path().parent)
+    >>> poolkit.history.snapshots_of(history)
+    ['2026-10-19T150000Z', '2026-10-26T150000Z', '2026-11-02T150000Z']
+    """
     path = Path(path)
     if is_dataset(path):
         return read_dataset(path, snapshots=snapshots, with_snapshot=True)
@@ -121,7 +139,22 @@ def history_of_folders(folders: Iterable[str | os.PathLike]) -> PoolTables:
 
 
 def snapshots_of(history: PoolTables) -> list[str]:
-    """The snapshots of a history, oldest first."""
+    """The snapshots of a history, oldest first.
+
+    Parameters
+    ----------
+    history : PoolTables
+        Tables with a ``snapshot`` column.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> poolkit.history.snapshots_of(poolkit.load_sample(history=True))[0]
+    '2026-10-19T150000Z'
+    """
     return [str(s) for s in history.locations["snapshot"].cat.categories]
 
 
@@ -264,11 +297,34 @@ def _settings(tables: PoolTables, kept) -> pd.DataFrame:
 def changes(
     history: PoolTables, before: str | None = None, after: str | None = None
 ) -> pd.DataFrame:
-    """What changed from snapshot ``before`` to snapshot ``after`` (default: the last two),
-    one row per change, with the columns of ``CHANGES``: locations added and removed; in
-    the locations both answered for, pools added and removed, numbers added, removed and
-    moved between pools of the location, and each pool setting (``SETTINGS``) that changed.
-    Empty when there are fewer than two snapshots."""
+    """What changed from one snapshot to another, one row per change.
+
+    Locations added and removed; in the locations that answered in both, pools added and
+    removed, numbers added, removed and moved between pools of the location, and each pool
+    setting (``SETTINGS``) that changed. A location whose fetch failed in either snapshot is
+    not counted as gone.
+
+    Parameters
+    ----------
+    history : PoolTables
+        Tables with a ``snapshot`` column: ``read_history``, ``read_dataset``,
+        ``load_sample(history=True)``.
+    before, after : str, optional
+        The snapshots to compare; default: the last two.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``CHANGES``: ``change`` (its kind, ``CHANGE_KINDS``), the location,
+        pool and number, and for a setting its ``field``, ``old`` and ``new`` values. Empty
+        when there are fewer than two snapshots.
+
+    Examples
+    --------
+    >>> moved = poolkit.changes(poolkit.load_sample(history=True))
+    >>> len(moved), int((moved["change"] == "number_added").sum())
+    (25, 16)
+    """
     labels = snapshots_of(history)
     if before is None and after is None and len(labels) < 2:
         return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in CHANGES.items()})
@@ -312,12 +368,27 @@ def changes(
 
 
 def trend(history: PoolTables | str | os.PathLike) -> pd.DataFrame:
-    """One row per snapshot, oldest first: locations that answered (and those not
-    fetched), pools, active pools, numbers, and the share of the locations that answered
-    using each feature (``share_<feature>``, as ``feature_adoption_summary`` counts it).
+    """One row per snapshot: locations, pools, numbers, and the share using each feature.
 
-    ``history`` is a history, or the path of one (``read_history``'s): from a Parquet dataset
-    the numbers are counted from the files' metadata and never read."""
+    Parameters
+    ----------
+    history : PoolTables, str or os.PathLike
+        A history, or the path of one (``read_history``'s); from a Parquet dataset the
+        numbers are counted from the files' metadata and never read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``snapshot``, ``locations`` (that answered), ``locations_not_fetched``, ``pools``,
+        ``active_pools``, ``numbers`` and ``share_<feature>`` (of the locations that
+        answered, as ``feature_adoption_summary`` counts it); oldest first.
+
+    Examples
+    --------
+    >>> over_time = poolkit.trend(poolkit.load_sample(history=True))
+    >>> over_time["numbers"].tolist()
+    [1590, 1579, 1611]
+    """
     if isinstance(history, (str, os.PathLike)):
         path = Path(history)
         if is_dataset(path):

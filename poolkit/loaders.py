@@ -19,12 +19,34 @@ from .snapshot import MANIFEST, snapshot_at
 from .tables import PoolTables, read_dataset
 from .tidy import read_pools, snapshot_folders
 
-__all__ = ["load", "load_history", "require_answers", "resolve_data"]
+__all__ = ["load", "load_history", "require_answers", "resolve_data", "resolve_out"]
 
 
 def resolve_data(path: str | os.PathLike) -> Path:
-    """Find ``path`` from here or from a parent folder (notebooks run in ``notebooks/``);
-    ``data/sample`` falls back to the packaged sample; a path found nowhere is an error."""
+    """Find the data a notebook or command names, from here or from a parent folder.
+
+    Notebooks run in ``notebooks/``, so ``data/sample`` is found one folder up; where it is
+    found nowhere, ``data/sample`` is the packaged sample.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A snapshot folder, a response file, a glob, a folder of snapshots or a dataset.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    poolkit.errors.ConfigurationError
+        ``path`` is found nowhere.
+
+    Examples
+    --------
+    >>> poolkit.notebook.resolve_data("data/sample").name
+    '2026-11-02T150000Z'
+    """
     path = Path(path)
     if path.exists() or glob.has_magic(str(path)):  # a glob is read_pools' to resolve
         return path
@@ -36,6 +58,40 @@ def resolve_data(path: str | os.PathLike) -> Path:
     if path.is_absolute():
         raise ConfigurationError(f"{path}: no such file or folder")
     raise ConfigurationError(f"{path}: not found in {Path.cwd()} or any folder above it")
+
+
+def resolve_out(path: str | os.PathLike) -> Path:
+    """Where to write ``path``, taken the way ``resolve_data`` finds data.
+
+    A relative path is taken from the nearest folder, from here upward, that holds its
+    first folder (``data`` for ``data/processed/findings.csv``): a notebook's parameters
+    name data and outputs the same way, from the project's folder, whether it runs in
+    ``notebooks/`` or there.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` itself where it is absolute or no such folder is found.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.makedirs("data", exist_ok=True)
+    >>> poolkit.notebook.resolve_out("data/processed/findings.csv").parts[-3:]
+    ('data', 'processed', 'findings.csv')
+    """
+    path = Path(path)
+    if path.is_absolute() or len(path.parts) < 2:
+        return path
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        if (folder / path.parts[0]).is_dir():
+            return folder / path
+    return path
 
 
 def _latest_snapshot(path: Path) -> list[str] | None:
@@ -51,10 +107,30 @@ def _latest_snapshot(path: Path) -> list[str] | None:
 def load(
     data: str | os.PathLike, *, enrich: bool = False, mask_numbers: bool = False
 ) -> PoolTables:
-    """The tables of ``data``: response files (problems recorded, never raised) or a poolkit
-    Parquet dataset; of the newest snapshot where ``data`` holds several (a folder of
-    snapshots, a dataset: ``load_history`` reads them all); with phone enrichment and
-    masked numbers when asked."""
+    """The tables of the data a notebook is pointed at; its newest snapshot where it holds several.
+
+    Problems in the responses are recorded (``tables.problems``), never raised.
+
+    Parameters
+    ----------
+    data : str or os.PathLike
+        Response files, a snapshot, a folder of snapshots or a poolkit Parquet dataset
+        (``load_history`` reads every snapshot of it).
+    enrich : bool, default False
+        Add each number's region, type and area (``poolkit.enrich_numbers``).
+    mask_numbers : bool, default False
+        Mask the phone numbers (``+1 415 ***-**71``), for sharing.
+
+    Returns
+    -------
+    PoolTables
+
+    Examples
+    --------
+    >>> tables = poolkit.notebook.load(poolkit.sample_path().parent)
+    >>> len(tables.locations)
+    46
+    """
     path = resolve_data(data)
     if is_dataset(path):
         tables = read_dataset(
@@ -68,10 +144,27 @@ def load(
 
 
 def load_history(data: str | os.PathLike) -> PoolTables | None:
-    """The snapshots ``data`` belongs to, as a history: a dataset's or a folder of
-    snapshots' own, or for one snapshot folder, those of the folder it sits in up to it
-    that share a location with it (``data/raw/<snapshot>``); None for a file, a glob or
-    loose responses."""
+    """Every snapshot the data belongs to, as a history.
+
+    A dataset's or a folder of snapshots' own; for one snapshot folder, those of the folder it
+    sits in up to it that share a location with it (``data/raw/<snapshot>``).
+
+    Parameters
+    ----------
+    data : str or os.PathLike
+        A snapshot folder, a folder of snapshots or a dataset.
+
+    Returns
+    -------
+    PoolTables or None
+        Tables with a ``snapshot`` column; None for a file, a glob or loose responses.
+
+    Examples
+    --------
+    >>> history = poolkit.notebook.load_history(poolkit.sample_path())
+    >>> len(poolkit.history.snapshots_of(history))
+    3
+    """
     path = resolve_data(data).resolve()
     if is_dataset(path) or _latest_snapshot(path):
         return read_history(path)

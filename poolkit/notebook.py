@@ -16,7 +16,7 @@ from .analysis import inventory, inventory_coverage, monthly_cost
 from .dataset import dataset_snapshots, read_marker, snapshot_records_of
 from .findings import audit
 from .history import changes, snapshots_of, trend
-from .loaders import load, load_history, resolve_data
+from .loaders import load, load_history, resolve_data, resolve_out
 from .loaders import require_answers as answers_required
 from .masking import masked_frame
 from .model import current
@@ -27,13 +27,14 @@ from .snapshot import MANIFEST, read_manifest
 from .tables import PoolTables
 from .tidy import snapshot_folders
 
-__all__ = [  # load, load_history and resolve_data: poolkit.loaders, for the notebooks
+__all__ = [  # load, load_history, resolve_data and resolve_out: poolkit.loaders
     "ReportData",
     "figure_html",
     "load",
     "load_history",
     "load_report",
     "resolve_data",
+    "resolve_out",
     "source_info",
     "table",
 ]
@@ -69,12 +70,33 @@ def load_report(
     mask_numbers: bool = False,
     require_answers: bool = False,
 ) -> ReportData:
-    """What the report shows (``ReportData``): ``load``'s tables, their audit findings,
-    ``load_history``, ``analysis.inventory``, ``analysis.monthly_cost`` and what they cover
-    (``analysis.inventory_coverage``); with ``mask_numbers`` their numbers masked where they
-    are shown (``ReportData.shown``). The newest snapshot is read once: the current state of
-    the history, where there is one. ``require_answers`` raises ``NoDataError`` where no
-    location answered."""
+    """Everything the report shows, read once.
+
+    The tables (the newest snapshot), their audit findings, the history and what changed since
+    the previous snapshot, the inventory, its monthly cost and what they cover.
+
+    Parameters
+    ----------
+    data : str or os.PathLike
+        A snapshot, a folder of snapshots or a dataset.
+    enrich : bool, default False
+        Add each number's region, type and area.
+    mask_numbers : bool, default False
+        Mask the phone numbers where they are shown (``ReportData.shown``); every count is
+        made on the numbers themselves.
+    require_answers : bool, default False
+        Raise ``poolkit.errors.NoDataError`` where no location answered.
+
+    Returns
+    -------
+    ReportData
+
+    Examples
+    --------
+    >>> report = poolkit.notebook.load_report(poolkit.sample_path())
+    >>> len(report.findings), report.changes_since
+    (106, '2026-10-26T150000Z')
+    """
     history = load_history(data)
     labels = snapshots_of(history) if history is not None else []
     if labels:
@@ -109,8 +131,25 @@ def _manifests(data: str | os.PathLike) -> list[dict]:
 
 
 def source_info(data: str | os.PathLike) -> dict[str, Any]:
-    """Where the data came from: the path and, from the newest manifest, snapshot time,
-    API version and base URL (how many locations failed is in the tables: see ``header``)."""
+    """Where the data came from: its path and, from the newest manifest, its snapshot.
+
+    Parameters
+    ----------
+    data : str or os.PathLike
+        A snapshot, a folder of snapshots or a dataset.
+
+    Returns
+    -------
+    dict
+        ``source`` and, where a manifest or the dataset says, ``snapshots`` (how many),
+        ``snapshot``, ``taken_at``, ``api_version`` and ``base_url``.
+
+    Examples
+    --------
+    >>> info = poolkit.notebook.source_info(poolkit.sample_path())
+    >>> info["snapshot"], info["api_version"]
+    ('2026-11-02T150000Z', '2021-07-28')
+    """
     info: dict[str, Any] = {"source": str(data)}
     if is_dataset(data):  # the marker says which weeks it holds and when each was taken
         held = dataset_snapshots(data)
@@ -141,9 +180,41 @@ def table(
     rows: int = 20,
     names: dict[str, str] | None = None,
 ):
-    """A readable table (``present.readable``: money in dollars, days, Yes/No, headers in
-    words): at most ``rows`` rows, shares as percentages, location names beside their ids
-    when ``names`` are given; a sentence instead of an empty table."""
+    """Show a table as a person reads it: the one way the notebooks and the report show tables.
+
+    Sentences whole (never cut at 50 characters), shares as whole percentages, counts as
+    integers with separators, money as dollars (``*_cents`` columns), days as ``2 Nov 2026``,
+    flags as Yes/No, a missing service or setting as "(none)", headers in words
+    (``poolkit.present``); at most ``rows`` rows, with how many there are; a sentence instead of
+    an empty table.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any table of poolkit's (or of yours: its columns are formatted by their names).
+    empty : str, default "Nothing to show."
+        What an empty table says.
+    percent : tuple of str, optional
+        Columns to show as percentages besides the shares (``share``, ``share_*``,
+        ``*_share``).
+    rows : int, default 20
+        The most rows shown.
+    names : dict of str to str, optional
+        Location id to name (``analysis.location_names``): a ``location`` column is put beside
+        ``location_id`` where the frame has none.
+
+    Returns
+    -------
+    IPython.display.HTML
+        Shown by JupyterLab as a table.
+
+    Examples
+    --------
+    >>> mix = poolkit.analysis.service_mix(poolkit.load_sample())
+    >>> shown = poolkit.notebook.table(mix)
+    >>> "<td>36%</td>" in shown.data and "0.355" not in shown.data
+    True
+    """
     from IPython.display import HTML
 
     if names and "location_id" in frame and "location" not in frame:
@@ -154,9 +225,31 @@ def table(
 
 
 def figure_html(ax, alt: str | None = None, dpi: int = 100) -> str:
-    """The figure of ``ax`` as an HTML image (a PNG inside the page) whose alt text is its
-    titles (or ``alt``). The report draws on ``matplotlib.figure.Figure``s of its own, not
-    pyplot's: no window, and nothing left open in a notebook."""
+    """A chart as an HTML image (a PNG inside the page), its alt text its titles.
+
+    The report draws on ``matplotlib.figure.Figure``s of its own, not pyplot's: no window,
+    and nothing left open in a notebook.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Any Axes of the figure.
+    alt : str, optional
+        The alt text; default: the titles of the figure's Axes.
+    dpi : int, default 100
+        The picture's resolution.
+
+    Returns
+    -------
+    str
+        An ``<img>`` element with the PNG inside.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_number_kinds(poolkit.load_sample())
+    >>> poolkit.notebook.figure_html(ax).startswith('<img src="data:image/png;base64,')
+    True
+    """
     import base64
     from io import BytesIO
 

@@ -99,11 +99,33 @@ def _describe_all(numbers: list[str]) -> list[tuple]:
 def enrich_numbers(
     numbers: pd.DataFrame | pd.Series, column: str = "phone_number", *, workers: int = 1
 ) -> pd.DataFrame:
-    """Add ``country_code``, ``region_code``, ``number_type``, ``is_valid``, ``area`` (the
-    geographic description, such as a US state or city) and ``e164`` to a numbers table
-    (or make them from a Series of numbers): ``describe``'s answers, one call per distinct
-    number. ``workers`` > 1 spreads the calls over that many processes (worth it from about
-    100,000 distinct numbers; a script that uses it needs the usual ``__main__`` guard)."""
+    """Each phone number's country, region, type, validity and area, by libphonenumber.
+
+    One call per distinct number; North American numbers are worked out all at once.
+
+    Parameters
+    ----------
+    numbers : pandas.DataFrame or pandas.Series
+        A numbers table (``tables.numbers``), or a Series of numbers.
+    column : str, default "phone_number"
+        The column that holds the numbers.
+    workers : int, default 1
+        More than 1 spreads the calls over that many processes (worth it from about 100,000
+        distinct numbers; a script that uses it needs the usual ``__main__`` guard).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with ``country_code``, ``region_code``, ``number_type``, ``is_valid``,
+        ``area`` (such as a US state or city) and ``e164`` added.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> row = poolkit.enrich_numbers(pd.Series(["+14155552671"])).iloc[0]
+    >>> row["region_code"], row["number_type"], row["area"]
+    ('US', 'fixed_line_or_mobile', 'San Francisco, CA')
+    """
     series = numbers if isinstance(numbers, pd.Series) else numbers[column]
     codes, distinct = pd.factorize(series.astype(object))  # NA -> -1: the last answer below
     distinct = list(distinct)

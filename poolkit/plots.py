@@ -32,6 +32,7 @@ from .analysis import (
     service_labels,
     service_mix,
 )
+from .findings import findings_summary
 from .present import timestamp
 from .tables import PoolTables
 
@@ -77,7 +78,25 @@ OTHER = "other"
 
 
 def service_color(service_type: str) -> str:
-    """The colour of a service type: fixed for the documented ones, stable for any other."""
+    """The colour of an inbound call service type, the same in every chart.
+
+    Fixed for the documented types, stable (from the name) for any other.
+
+    Parameters
+    ----------
+    service_type : str
+        Such as ``"voice_ai"``, ``"ivr"``, ``"forward"``.
+
+    Returns
+    -------
+    str
+        A hex colour.
+
+    Examples
+    --------
+    >>> poolkit.plots.service_color("voice_ai")
+    '#6a3d9a'
+    """
     if service_type in SERVICE_COLORS:
         return SERVICE_COLORS[service_type]
     if service_type == OTHER:
@@ -140,9 +159,33 @@ def plot_numbers_per_pool(
     top: int = 30,
     names: dict[str, str] | None = None,
 ) -> Axes:
-    """Numbers per pool: one bar per pool (coloured by service) up to ``top`` pools, else a
-    histogram of pool sizes with the median marked. ``names`` (location id -> name) labels
-    each pool with its location's name rather than the id's start."""
+    """Numbers per pool: a bar per pool, coloured by service, up to ``top`` pools; else a histogram
+    of pool sizes with the median marked.
+
+    Parameters
+    ----------
+    data : PoolTables or pandas.DataFrame
+        The tables, or the analysis frame the chart is drawn from
+        (``analysis.numbers_per_pool``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+    top : int, default 30
+        The most pools drawn as bars.
+    names : dict of str to str, optional
+        Location id to name (``analysis.location_names``), to label each pool with its
+        location's name.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_numbers_per_pool(poolkit.load_sample())
+    >>> ax.get_title()
+    'Numbers per pool: distribution over 163 pools'
+    """
     ax = _axes(ax)
     frame = numbers_per_pool(data) if isinstance(data, PoolTables) else data
     title = "Numbers per pool"
@@ -204,7 +247,29 @@ def plot_numbers_per_pool(
 def plot_service_types(
     data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, top: int = 12
 ) -> Axes:
-    """Pools per inbound call service type (``none`` for no service), with counts and shares."""
+    """Pools per inbound call service type, with counts and shares; past ``top`` types the rest are
+    "other".
+
+    Parameters
+    ----------
+    data : PoolTables or pandas.DataFrame
+        The tables, or the analysis frame the chart is drawn from (``analysis.service_mix``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+    top : int, default 12
+        The most service types drawn.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_service_types(poolkit.load_sample())
+    >>> ax.get_title()
+    'Inbound call services of pools (163 pools)'
+    """
     ax = _axes(ax)
     frame = service_mix(data) if isinstance(data, PoolTables) else data
     title = "Inbound call services of pools"
@@ -257,8 +322,32 @@ def plot_feature_adoption(
     max_locations: int = 30,
     names: dict[str, str] | None = None,
 ) -> Axes:
-    """Share of each location's pools with each feature: an annotated grid up to
-    ``max_locations`` locations, else one ECDF per feature across locations."""
+    """Share of each location's pools with each feature: an annotated location-by-feature grid up
+    to ``max_locations`` locations, else one ECDF per feature.
+
+    Parameters
+    ----------
+    data : PoolTables or pandas.DataFrame
+        The tables, or the analysis frame the chart is drawn from
+        (``analysis.feature_adoption``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+    max_locations : int, default 30
+        The most locations drawn as a grid.
+    names : dict of str to str, optional
+        Location id to name, for the grid's rows.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_feature_adoption(poolkit.load_sample())
+    >>> ax.get_title()
+    'Feature adoption: distribution across 45 locations'
+    """
     ax = _axes(ax)
     frame = feature_adoption(data) if isinstance(data, PoolTables) else data
     title = "Feature adoption"
@@ -314,8 +403,30 @@ REGION_COLORS = {"US": "#1f78b4", "CA": "#e31a1c"}
 def plot_number_areas(
     data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, top: int = 15
 ) -> Axes:
-    """Numbers per geographic area, the top ``top`` areas, coloured by country; the title
-    says what the other areas hold."""
+    """Numbers per geographic area, the top ``top``, coloured by country; the title says what the
+    other areas hold.
+
+    Parameters
+    ----------
+    data : PoolTables or pandas.DataFrame
+        The tables, or the analysis frame the chart is drawn from
+        (``analysis.numbers_by_area``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+    top : int, default 15
+        The most areas drawn.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_number_areas(poolkit.load_sample())
+    >>> ax.get_title().splitlines()[0]
+    'Numbers by area (1,611 numbers, 118 areas)'
+    """
     ax = _axes(ax)
     frame = numbers_by_area(data) if isinstance(data, PoolTables) else data
     title = "Numbers by area"
@@ -353,7 +464,26 @@ def _region_color(region: str) -> str:
 
 
 def plot_number_kinds(data: PoolTables | pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Local versus toll-free (and other kinds, and invalid numbers), with counts and shares."""
+    """Local and toll-free numbers (and other kinds, and invalid ones), with counts and shares.
+
+    Parameters
+    ----------
+    data : PoolTables or pandas.DataFrame
+        The tables, or the analysis frame the chart is drawn from (``analysis.number_kinds``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_number_kinds(poolkit.load_sample())
+    >>> ax.get_title()
+    'Local and toll-free numbers (1,611 numbers)'
+    """
     ax = _axes(ax)
     frame = number_kinds(data) if isinstance(data, PoolTables) else data
     title = "Local and toll-free numbers"
@@ -377,8 +507,31 @@ LOCATION_STATES = {
 def plot_locations_by_region(
     data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, by: str = "state", top: int = 20
 ) -> Axes:
-    """Locations per state (or country...): stacked bars of those with pools, without pools
-    and not fetched, most locations first; past ``top`` regions the rest are one "other" bar."""
+    """Locations per state (or country...): stacked bars of those with pools, without, and not
+    fetched; past ``top`` regions the rest are one "other" bar.
+
+    Parameters
+    ----------
+    data : PoolTables or pandas.DataFrame
+        The tables, or the analysis frame the chart is drawn from (``analysis.region_summary``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+    by : str, default "state"
+        A column of ``tables.locations``.
+    top : int, default 20
+        The most regions drawn.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_locations_by_region(poolkit.load_sample())
+    >>> ax.get_title()
+    'Locations by state (45 locations, 1 not fetched)'
+    """
     ax = _axes(ax)
     frame = region_summary(data, by=by) if isinstance(data, PoolTables) else data
     title = f"Locations by {by.replace('_', ' ')}"
@@ -417,26 +570,46 @@ SEVERITY_COLORS = {"error": "#d7301f", "warning": "#fdae61", "info": "#74a9cf"}
 
 
 def plot_findings(findings: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Findings per rule (one bar each, coloured by severity, most severe at the top), from
-    ``poolkit.audit``'s table."""
+    """Findings per rule: a bar each, coloured by severity, most severe at the top.
+
+    Parameters
+    ----------
+    findings : pandas.DataFrame
+        What ``poolkit.audit`` returns.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_findings(poolkit.audit(poolkit.load_sample()))
+    >>> ax.get_title()
+    'Findings per rule (106)'
+    """
     ax = _axes(ax)
     title = f"Findings per rule ({len(findings):,})"
     if findings.empty:
         return _empty(ax, title, "No findings: no rule found fault")
-    counts = findings.groupby(["severity", "rule"], observed=True).size().iloc[::-1]
+    summary = findings_summary(findings)  # the order of the summary table: errors first
+    counts = summary.set_index(["severity", "rule"])["findings"]
     bars = ax.barh(
         range(len(counts)),
         counts.to_numpy(),
         color=[SEVERITY_COLORS.get(str(s), "#969696") for s, _ in counts.index],
     )
     ax.set_yticks(range(len(counts)), [rule for _, rule in counts.index], fontsize=9)
+    ax.invert_yaxis()  # the table's first row at the top
     ax.bar_label(bars, fmt="%d", padding=2, fontsize=8)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("Findings")
     ax.set_title(title)
     shown = counts.index.get_level_values(0).unique()
     ax.legend(
-        handles=[Patch(color=SEVERITY_COLORS[str(s)], label=str(s)) for s in shown[::-1]],
+        handles=[Patch(color=SEVERITY_COLORS[str(s)], label=str(s)) for s in shown],
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
         frameon=False,
@@ -453,9 +626,31 @@ TREND_MEASURES = {
 
 
 def plot_trend(trend: pd.DataFrame, measure: str = "numbers", *, ax: Axes | None = None) -> Axes:
-    """One measure (``TREND_MEASURES``) by snapshot, from ``poolkit.history.trend``, on an
-    axis from 0 (so that 1,590 -> 1,611 is no spike); draw several on their own axes for
-    small multiples."""
+    """One measure by snapshot, on an axis from 0 (so that 1,590 -> 1,611 is no spike).
+
+    Draw several on Axes of their own for small multiples.
+
+    Parameters
+    ----------
+    trend : pandas.DataFrame
+        What ``poolkit.trend`` returns.
+    measure : str, default "numbers"
+        A column of it: ``"locations"``, ``"pools"``, ``"active_pools"``, ``"numbers"`` or a
+        ``share_<feature>``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> over_time = poolkit.trend(poolkit.load_sample(history=True))
+    >>> poolkit.plots.plot_trend(over_time, "pools").get_title()
+    'Pools: 163 (+1)'
+    """
     ax = _axes(ax)
     title = TREND_MEASURES.get(measure, measure)
     if trend.empty:
@@ -495,9 +690,30 @@ def _moments(labels: pd.Series) -> list[str]:
 def plot_feature_shares(
     data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, before: dict | None = None
 ) -> Axes:
-    """The share of the locations that answered using each feature (in at least one pool),
-    sorted bars, from ``analysis.feature_adoption_summary``; with ``before`` (feature ->
-    share at the previous snapshot) a tick where each stood then and the change."""
+    """The share of the locations that answered using each feature (in at least one pool), as
+    sorted bars.
+
+    Parameters
+    ----------
+    data : PoolTables or pandas.DataFrame
+        The tables, or the analysis frame the chart is drawn from
+        (``analysis.feature_adoption_summary``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+    before : dict of str to float, optional
+        Feature to share at the previous snapshot: a tick where each stood then.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_feature_shares(poolkit.load_sample())
+    >>> ax.get_title()
+    'Locations using each feature (45 locations)'
+    """
     ax = _axes(ax)
     frame = feature_adoption_summary(data) if isinstance(data, PoolTables) else data
     title = "Locations using each feature"
@@ -528,8 +744,29 @@ def plot_feature_shares(
 def plot_monthly_cost(
     data: PoolTables | pd.DataFrame, *, ax: Axes | None = None, top: int = 15
 ) -> Axes:
-    """What each location pays a month (``analysis.monthly_cost``), its idle part in red,
-    the ``top`` locations by idle cost then cost; the title says what the others pay."""
+    """What each location pays a month, its idle part in red: the ``top`` locations by idle cost,
+    then cost; the title says what the others pay.
+
+    Parameters
+    ----------
+    data : PoolTables or pandas.DataFrame
+        The tables, or the analysis frame the chart is drawn from (``analysis.monthly_cost``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (keyword only); default: the current Axes (``plt.gca()``).
+    top : int, default 15
+        The most locations drawn.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> ax = poolkit.plots.plot_monthly_cost(poolkit.load_sample())
+    >>> ax.get_title().startswith('Monthly cost per location ($1,909.45 a month')
+    True
+    """
     ax = _axes(ax)
     cost = monthly_cost(data) if isinstance(data, PoolTables) else data
     title = "Monthly cost per location"

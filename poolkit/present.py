@@ -18,6 +18,7 @@ __all__ = [
     "counted",
     "day",
     "html_table",
+    "is_share",
     "moment",
     "plural",
     "readable",
@@ -123,9 +124,20 @@ def moment(value: object) -> str:
     return f"{day(stamp)}, {stamp:%H:%M} UTC" if stamp is not None else str(value)
 
 
+#: Columns where a missing value means something and reads "(none)": a setting's old or
+#: new value, and a pool's inbound call service (``analysis.NO_SERVICE``'s word).
+_NONE_SAID = ("old", "new", "service_type")
+
+
+def is_share(column: str) -> bool:
+    """Whether a column holds shares from 0 to 1, by the analyses' naming: ``share``,
+    ``share_whisper``, ``active_share``. Shown as whole percentages."""
+    return column == "share" or column.startswith("share_") or column.endswith("_share")
+
+
 def _cell(value: object, column: str) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return NONE if column in ("old", "new") else ""
+        return NONE if column in _NONE_SAID else ""
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return "Yes" if value else "No"
     if column.endswith("_cents"):
@@ -143,12 +155,13 @@ def _cell(value: object, column: str) -> str:
 
 
 def readable(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> pd.DataFrame:
-    """``frame`` as text a person reads: each value formatted (see the module), the columns
-    of ``percent`` as whole percentages, and the headers in words."""
+    """``frame`` as text a person reads: each value formatted (see the module), shares
+    (``is_share``) and the columns of ``percent`` as whole percentages, and the headers in
+    words."""
     out = {}
     for column in frame.columns:
         values = frame[column].astype(object)
-        if column in percent:
+        if column in percent or is_share(str(column)):
             out[words(column)] = [
                 "" if v is None or pd.isna(v) else f"{float(v):.0%}" for v in values
             ]

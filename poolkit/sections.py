@@ -449,7 +449,7 @@ def locations_section(report: ReportData):
         report.shown(unused), rows=20, empty="Every location has a pool and was fetched."
     )
     summary = location_summary(tables).drop(columns="location_id")
-    body = html_table(report.shown(summary), rows=LONG, percent=("active_share",))
+    body = html_table(report.shown(summary), rows=LONG)
     return _html(_takeaway(sentence) + without + _collapsed(f"Every location ({total:,})", body))
 
 

@@ -258,9 +258,30 @@ def _append_csv(out: Path, files: dict[str, Path], rows: dict[str, pd.DataFrame]
 
 
 def read_csv(path: str | os.PathLike, table: str | None = None) -> pd.DataFrame:
-    """A table's CSV (``PoolTables.to_csv``) with its documented dtypes (a field the API
-    added that poolkit keeps as a column: text); ``table`` is taken from the file's name
-    (``numbers.csv``) when not given."""
+    """A table's CSV, as ``PoolTables.to_csv`` wrote it, with its documented dtypes.
+
+    ``pandas.read_csv`` reads phone numbers as floats; this reads them as the text they are,
+    flags as nullable booleans and counts as nullable integers. A field the API added that
+    poolkit keeps as a column is read as text.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+    table : str, optional
+        Which table it holds (``"numbers"``...); default: the file's name (``numbers.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> folder = poolkit.load_sample().to_csv("tables")
+    >>> numbers = poolkit.read_csv(folder / "numbers.csv")
+    >>> numbers.loc[0, "phone_number"].startswith("+")
+    True
+    """
     table = table or Path(path).stem
     if table not in SCHEMAS:
         raise ValueError(f"{path}: which table? give table= one of {', '.join(SCHEMAS)}")
@@ -412,16 +433,36 @@ def read_dataset(
     with_snapshot: bool = True,
     tables: Iterable[str] | None = None,
 ) -> PoolTables:
-    """Read a dataset written by ``PoolTables.to_parquet`` back into ``PoolTables``.
+    """Read a Parquet dataset (``PoolTables.to_parquet``, ``poolkit run``) into tables.
 
-    Every table has each row's ``snapshot`` (an ordered categorical, oldest first;
-    ``with_snapshot=False`` leaves it out). ``snapshots`` reads only those snapshots'
-    partitions, ``tables`` only those tables (the others are empty). A field that some weeks
-    have and others lack is a column of every week (empty where it was not sent); one whose
-    type changed between weeks is kept as text. ``engine="dask"`` gives Dask DataFrames
-    instead (one partition per Parquet file), with the same columns and dtypes, extra
-    columns and ``snapshot`` included; rows keep their order within a snapshot.
-    The analysis functions accept them and compute only their own results.
+    Every table has each row's ``snapshot``, an ordered categorical, oldest first. A field
+    that some weeks have and others lack is a column of every week (empty where it was not
+    sent); one whose type changed between weeks is kept as text.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The dataset's folder, such as ``data/processed/weekly``.
+    engine : {"pandas", "dask"}, default "pandas"
+        ``"dask"`` gives Dask DataFrames (one partition per Parquet file) with the same
+        columns and dtypes; the analysis functions accept them.
+    snapshots : iterable of str, optional
+        Read only these snapshots' partitions.
+    with_snapshot : bool, default True
+        False leaves the ``snapshot`` column out.
+    tables : iterable of str, optional
+        Read only these tables; the others are empty.
+
+    Returns
+    -------
+    PoolTables
+
+    Examples
+    --------
+    >>> folder = poolkit.load_sample(history=True).to_parquet("weekly")
+    >>> weeks = poolkit.read_dataset(folder)
+    >>> list(weeks.pools["snapshot"].cat.categories)
+    ['2026-10-19T150000Z', '2026-10-26T150000Z', '2026-11-02T150000Z']
     """
     return PoolTables(
         **read_frames(

@@ -292,15 +292,35 @@ class Reader:
 def read_pools(source: Any, *, errors: str = "raise") -> PoolTables:
     """Read number-pool responses into tidy tables.
 
-    ``source`` is a response file, a folder (every ``*.json`` below it except
-    ``manifest.json``), a glob, a parsed response ``dict``, or a list of these. Accepted
-    shapes: the ``{"success", "data", "total"}`` envelope, the v3-style
-    ``{"status", "data", "statusCode", "message"}`` wrapper, and a bare list of pools.
-    (A Parquet dataset written by ``PoolTables.to_parquet`` is read by ``poolkit.read_dataset``.)
+    Accepted shapes: the ``{"success", "data", "total"}`` envelope, the v3-style
+    ``{"status", "data", "statusCode", "message"}`` wrapper, and a bare list of pools. What
+    does not fit the API contract becomes a row of ``problems`` (file, JSON path, value):
+    nothing is dropped silently. A Parquet dataset is read by ``poolkit.read_dataset``.
 
-    ``errors="raise"`` raises a ``SourceError`` for a source that is unreadable, not
-    JSON or not a pool response; ``errors="record"`` turns it into a ``problems`` row
-    and goes on. Problems inside a response never raise.
+    Parameters
+    ----------
+    source : str, os.PathLike, dict or list
+        A response file, a folder (every ``*.json`` below it except ``manifest.json``; a
+        snapshot folder gives its locations' details too), a glob, a parsed response, or a
+        list of these.
+    errors : {"raise", "record"}, default "raise"
+        What a source that is unreadable, not JSON or not a pool response does: raise a
+        ``poolkit.errors.SourceError`` naming it, or become a ``problems`` row. Problems
+        inside a response never raise.
+
+    Returns
+    -------
+    PoolTables
+        ``pools``, ``numbers``, ``services``, ``problems``, ``locations`` and
+        ``phone_numbers``, keyed by ``location_id``, ``pool_id`` and ``position``.
+
+    Examples
+    --------
+    >>> tables = poolkit.read_pools(poolkit.sample_path())
+    >>> len(tables.pools), len(tables.numbers), len(tables.locations)
+    (163, 1611, 46)
+    >>> poolkit.read_pools({"success": True, "data": [], "total": 0}).pools.empty
+    True
     """
     if errors not in ("raise", "record"):
         raise ValueError(f"errors must be 'raise' or 'record', not {errors!r}")

@@ -281,18 +281,54 @@ def run(
     say: Callable[[str], None] = print,
     **fetch_options,
 ) -> RunResult:
-    """The weekly job, safe to run again: this week's snapshot fetched (or finished where a
-    run left it unfinished), every snapshot the dataset lacks added, the report of the
-    snapshot and its history written.
+    """The weekly job: fetch this week's snapshot, add it to the dataset, write the report.
 
-    This week's snapshot (``this_week``: the same ISO week, the same agency or locations)
-    is completed when locations or their numbers are pending or failed, added when a run
-    was stopped before adding it, its complete version put in place of a partial one the
-    dataset holds; when the dataset holds it complete, nothing is fetched or written but
-    the report (``new=True`` fetches a new snapshot all the same). ``fetch_options`` go to
-    ``fetch_pools`` (``workers``, ``base_url``, ``numbers``, ``token``, ``client``,
-    ``progress``...). Raises ``RunLockedError`` when another run holds the dataset, and
-    ``PoolkitError`` when nothing could be fetched (nothing is left behind)."""
+    Safe to run again. This week's snapshot (the same ISO week, the same agency or
+    locations) is finished where a run left it unfinished, added where a run stopped before
+    adding it, and put in place of a partial version the dataset holds; when the dataset holds
+    it complete, nothing is fetched or written but the report.
+
+    Parameters
+    ----------
+    location_ids : iterable of str, optional
+        The locations, with a sub-account token; or ``company_id``.
+    company_id : str, optional
+        The agency whose every location to fetch.
+    raw : str or os.PathLike, default "data/raw"
+        Where snapshots are kept.
+    out : str or os.PathLike, default "data/processed/weekly"
+        The dataset.
+    report : str or os.PathLike, optional
+        Where the report goes; None: no report.
+    mask_numbers : bool, default False
+        Mask the phone numbers in the report.
+    new : bool, default False
+        Fetch a new snapshot even when this week's is complete.
+    say : callable, default print
+        Where the run's lines go.
+    **fetch_options
+        Passed to ``fetch_pools``: ``workers``, ``base_url``, ``numbers``, ``token``,
+        ``client``, ``progress``.
+
+    Returns
+    -------
+    RunResult
+        ``state`` (what was done), ``snapshot``, ``fetch``, ``added``, ``findings`` and
+        ``report``.
+
+    Raises
+    ------
+    poolkit.errors.RunLockedError
+        Another run holds the dataset.
+    poolkit.PoolkitError
+        Nothing could be fetched (nothing is left behind).
+
+    Examples
+    --------
+    >>> result = poolkit.run(company_id="COMPANY_ID", numbers=True)  # doctest: +SKIP
+    >>> result.state  # doctest: +SKIP
+    'new'
+    """
     raw, out = Path(raw), Path(out)
     location_ids = list(location_ids or [])
     with dataset_lock(out) as lock:

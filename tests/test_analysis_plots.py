@@ -119,6 +119,29 @@ def test_feature_adoption_shares_per_location(tables):
     assert adoption.loc["B", "whisper"] == 0 and adoption.loc["B", "call_recording"] == 1
 
 
+def test_locations_lacking_a_feature_are_named(tables):
+    """Issue 30: the adoption view says which locations lack a feature. In the fixture, B
+    has no whisper pool and A has one (by hand); both have call recording; none lacks a
+    pool."""
+    lacking = analysis.locations_lacking(tables, "whisper")
+    assert lacking["location_id"].tolist() == ["B"]
+    assert analysis.locations_lacking(tables, "call_recording").empty
+    assert analysis.locations_lacking(tables, "has_pool").empty
+    with pytest.raises(poolkit.errors.ConfigurationError, match="unknown feature 'wisper'"):
+        analysis.locations_lacking(tables, "wisper")
+
+
+def test_locations_lacking_in_the_sample_agree_with_a_plain_count():
+    """The sample, counted plainly from the pools: the locations that answered, less those
+    with a whisper pool; those with no pool are among them."""
+    sample = poolkit.load_sample()
+    answered = set(sample.locations.loc[sample.locations["error"].isna(), "location_id"])
+    with_whisper = set(sample.pools.loc[sample.pools["whisper"].eq(True), "location_id"])
+    lacking = analysis.locations_lacking(sample, "whisper")
+    assert set(lacking["location_id"]) == answered - with_whisper
+    assert len(lacking) == 13
+
+
 def test_feature_adoption_summary_counts_locations_using_a_feature_at_least_once(tables):
     summary = analysis.feature_adoption_summary(tables).set_index("feature")
     assert summary.loc["whisper", "locations_using"] == 1 and summary.loc["whisper", "share"] == 0.5
@@ -486,4 +509,20 @@ def test_charts_read_as_a_person_expects():
     order = list(summary.sort_values("share", kind="stable")["feature"])
     colour = matplotlib.colors.to_hex(ax.patches[order.index("service_voice_ai")].get_facecolor())
     assert colour == plots.SERVICE_COLORS["voice_ai"]
+    plt.close(ax.figure)
+
+
+def test_the_findings_chart_reads_top_down_as_the_summary_table_does():
+    """Issue 30: the chart put errors at the bottom while the table puts them first. In the
+    sample, worked out from its planted cases: 13 active pools without a route (errors),
+    the most findings of any error rule, come first; the info rules come last."""
+    findings = poolkit.audit(poolkit.load_sample())
+    ax = plots.plot_findings(findings)
+    ticks = sorted(ax.get_yticklabels(), key=lambda t: t.get_window_extent().y0, reverse=True)
+    drawn = [t.get_text() for t in ticks]  # top of the chart first
+    assert drawn[0] == "active-pool-without-route"
+    assert set(drawn[-2:]) == {"recording-consent", "contract-problem"}
+    severity = dict(findings.groupby("rule")["severity"].first().astype(str).items())
+    ranks = [["error", "warning", "info"].index(severity[rule]) for rule in drawn]
+    assert ranks == sorted(ranks)
     plt.close(ax.figure)
