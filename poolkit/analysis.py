@@ -43,6 +43,7 @@ __all__ = [
     "RATES_SOURCE",
     "NO_SERVICE",
     "adoption_by",
+    "cost_summary",
     "feature_adoption",
     "feature_adoption_summary",
     "headline",
@@ -983,9 +984,32 @@ def inventory_coverage(tables: PoolTables) -> dict:
 def cost_summary(
     tables: PoolTables, by: str = "location_id", rates: dict | None = None
 ) -> pd.DataFrame:
-    """``monthly_cost`` added up per location (``location_id``, with its name) or per
-    location column (``state_code``, ``state``...): numbers, monthly cost and its idle part
-    in cents, the most idle cost first."""
+    """What the numbers cost a month, per location or per place, the most idle cost first.
+
+    ``monthly_cost`` added up over number types.
+
+    Parameters
+    ----------
+    tables : PoolTables
+        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
+    by : str, default "location_id"
+        ``"location_id"`` (with each location's name), or a location column such as
+        ``"state_code"``, ``"state"`` or ``"country"``.
+    rates : dict, optional
+        Prices in dollars a month, as ``monthly_cost`` takes them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` (and ``location``), ``numbers``, ``monthly_cost_cents``, ``idle_numbers`` and
+        ``idle_cost_cents``.
+
+    Examples
+    --------
+    >>> per_state = poolkit.analysis.cost_summary(poolkit.load_sample(), by="state_code")
+    >>> int(per_state["monthly_cost_cents"].sum())
+    190945
+    """
     cost = monthly_cost(tables, rates=rates)
     columns = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents"]
     if by == "location_id":

@@ -28,6 +28,7 @@ __all__ = [
     "CHANGES",
     "CHANGE_KINDS",
     "SETTINGS",
+    "busiest_location",
     "changes",
     "read_history",
     "snapshots_of",
@@ -136,6 +137,45 @@ def history_of_folders(folders: Iterable[str | os.PathLike]) -> PoolTables:
         frame["snapshot"] = frame["snapshot"].astype(object).astype(labels)
         frames[name] = frame
     return PoolTables(**frames)
+
+
+def busiest_location(changes: pd.DataFrame) -> str | None:
+    """The location whose pools, numbers and settings changed most: a story worth following.
+
+    A location added or gone is not counted (its every pool would be a change), and a pool
+    added or removed counts once, its numbers with it: a location that gained one pool of
+    16 numbers changed once, one whose pool had call recording switched on and its whisper
+    message removed changed twice. Between locations with as many changes, the first by name.
+
+    Parameters
+    ----------
+    changes : pandas.DataFrame
+        What ``changes`` returns.
+
+    Returns
+    -------
+    str or None
+        The location's name to show (``changes["location"]``); None where no location's
+        pools, numbers or settings changed.
+
+    Examples
+    --------
+    >>> moved = poolkit.changes(poolkit.load_sample(history=True))
+    >>> poolkit.history.busiest_location(moved)
+    'Northstar Roofing - Vancouver'
+    """
+    kind = changes["change"].astype(str).to_numpy()
+    pools = pd.MultiIndex.from_frame(changes[["location_id", "pool_id"]].astype(object))
+    whole = {"number_added": "pool_added", "number_removed": "pool_removed"}
+    with_its_pool = np.zeros(len(changes), dtype=bool)
+    for number_change, pool_change in whole.items():
+        moved_pools = pools[kind == pool_change]
+        with_its_pool |= (kind == number_change) & pools.isin(moved_pools)
+    counted = ~np.isin(kind, ["location_added", "location_removed"]) & ~with_its_pool
+    if not counted.any():
+        return None
+    counts = changes[counted].groupby("location", observed=True, sort=True).size()
+    return str(counts.sort_values(ascending=False, kind="stable").index[0])
 
 
 def snapshots_of(history: PoolTables) -> list[str]:

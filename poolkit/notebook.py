@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,7 +222,17 @@ def table(
         at = list(frame.columns).index("location_id")
         frame = frame.copy()
         frame.insert(at + 1, "location", frame["location_id"].map(names))
-    return HTML(html_table(frame, rows=rows, percent=percent, empty=empty))
+    # text reads from the left, numbers from the right (JupyterLab puts every cell right)
+    name = f"poolkit-table-{uuid.uuid4().hex[:8]}"
+    text = [k + 1 for k, c in enumerate(frame.columns) if not _is_number(frame[c])]
+    left = ", ".join(f"#{name} td:nth-child({k}), #{name} th:nth-child({k})" for k in text)
+    style = f"<style>{left} {{ text-align: left; }}</style>" if text else ""
+    return HTML(style + html_table(frame, rows=rows, percent=percent, empty=empty, table_id=name))
+
+
+def _is_number(column: pd.Series) -> bool:
+    """Whether a column holds numbers (shown right-aligned), flags and text not."""
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
 def figure_html(ax, alt: str | None = None, dpi: int = 100) -> str:

@@ -719,7 +719,7 @@ def plot_feature_shares(
     title = "Locations using each feature"
     if frame.empty or not frame["locations"].max():
         return _empty(ax, title, "No locations to show")
-    frame = frame.sort_values("share", kind="stable")
+    frame = frame.sort_values("share", ascending=False, kind="stable")  # as a table sorts it
     y = np.arange(len(frame))
     shares = frame["share"].astype(float).to_numpy() * 100
     colors = [_feature_color(f) for f in frame["feature"]]
@@ -732,6 +732,7 @@ def plot_feature_shares(
             label += f" ({share - then:+.0f} pts)"
         ax.text(share, k, label, va="center", fontsize=8)
     ax.set_yticks(y, list(frame["label"]), fontsize=9)
+    ax.invert_yaxis()  # the first row at the top
     ax.set_xlim(0, 115)
     ax.set_xlabel("% of the locations that answered")
     count = int(frame["locations"].max())

@@ -24,6 +24,7 @@ __all__ = [
     "readable",
     "reason",
     "severities",
+    "snapshots_shown",
     "timestamp",
     "words",
 ]
@@ -154,16 +155,34 @@ def _cell(value: object, column: str) -> str:
     return text
 
 
+def snapshots_shown(labels: pd.Series) -> list[str]:
+    """Snapshot labels (``2026-10-26T150000Z``) as days, ``26 Oct 2026``; as moments,
+    ``26 Oct 2026, 15:00 UTC``, where two of them share a day."""
+    days = [day(label) for label in labels]
+    distinct = {d for d, label in zip(days, labels) if not pd.isna(label)}
+    same_day = len(distinct) < len({label for label in labels if not pd.isna(label)})
+    return [moment(label) for label in labels] if same_day else days
+
+
 def readable(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> pd.DataFrame:
     """``frame`` as text a person reads: each value formatted (see the module), shares
-    (``is_share``) and the columns of ``percent`` as whole percentages, and the headers in
-    words."""
+    (``is_share``) and the columns of ``percent`` as whole percentages, snapshot labels as
+    days, and the headers in words. An old or new value reads "(none)" only on a row that
+    names the setting (its ``field``): elsewhere there is no old or new value to miss."""
     out = {}
+    setting = frame["field"].notna().to_numpy() if "field" in frame else None
     for column in frame.columns:
         values = frame[column].astype(object)
         if column in percent or is_share(str(column)):
             out[words(column)] = [
                 "" if v is None or pd.isna(v) else f"{float(v):.0%}" for v in values
+            ]
+        elif column == "snapshot":
+            out[words(column)] = snapshots_shown(values)
+        elif column in ("old", "new") and setting is not None:
+            out[words(column)] = [
+                _cell(v, column) if named or not pd.isna(v) else ""
+                for v, named in zip(values, setting)
             ]
         else:
             out[words(column)] = [_cell(v, column) for v in values]
@@ -177,6 +196,7 @@ def html_table(
     percent: tuple[str, ...] = (),
     empty: str = "Nothing to show.",
     rest: str = "",
+    table_id: str | None = None,
 ) -> str:
     """``frame`` as a readable HTML table (``present.readable``): the first ``rows`` rows, a
     line saying how many there are and where the ``rest`` are; a sentence instead of an
@@ -184,7 +204,9 @@ def html_table(
     if frame.empty:
         return f"<p><i>{html.escape(empty)}</i></p>"
     shown = frame if rows is None else frame.head(rows)
-    text = readable(shown, percent).to_html(index=False, classes="poolkit-table", border=0)
+    text = readable(shown, percent).to_html(
+        index=False, classes="poolkit-table", border=0, table_id=table_id
+    )
     if rows is not None and len(frame) > rows:
         text += f"<p><i>{rows:,} of {len(frame):,} rows shown{rest}.</i></p>"
     return text

@@ -381,12 +381,10 @@ def changes_section(report: ReportData):
         return _html("".join(parts))
     found = report.changes
     if len(found):
-        about = found["field"].notna()  # old and new only where a field changed
-        every = report.shown(found).assign(
+        every = report.shown(found).assign(  # old and new are shown where a field changed
             change=found["change"].astype(str).str.replace("_", " "),
             field=found["field"].map(words, na_action="ignore"),
         )
-        every = every.assign(old=every["old"].where(about, ""), new=every["new"].where(about, ""))
         every = every[["change", "location", "pool", "phone_number", "field", "old", "new"]]
         first = _some_of_each(every, 10)
         parts.append(html_table(first))

@@ -336,8 +336,9 @@ def test_trend_small_multiples_fit_their_data_and_feature_shares_are_sorted():
     fig, ax = plt.subplots()
     before = {"has_pool": 0.85, "whisper": 0.75, "forwarding": 40 / 45}
     assert plots.plot_feature_shares(summary, ax=ax, before=before) is ax
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["Whisper", "Has a pool", "Forwarding number"]  # smallest share first
+    labels = [t.get_text() for t in ax.get_yticklabels()]  # from the top: a table's order
+    assert labels == ["Has a pool", "Forwarding number", "Whisper"]  # a tie keeps its order
+    assert ax.yaxis_inverted()
     texts = sorted(t.get_text().strip() for t in ax.texts)
     assert texts == ["71% (-4 pts)", "89% (+0 pts)", "89% (+4 pts)"]  # 88.9% against 85%
     plt.close(fig)
@@ -506,7 +507,7 @@ def test_charts_read_as_a_person_expects():
     # one colour per service: the feature 'Service: voice_ai' is voice_ai's colour
     summary = analysis.feature_adoption_summary(poolkit.load_sample())
     ax = plots.plot_feature_shares(summary)
-    order = list(summary.sort_values("share", kind="stable")["feature"])
+    order = list(summary.sort_values("share", ascending=False, kind="stable")["feature"])
     colour = matplotlib.colors.to_hex(ax.patches[order.index("service_voice_ai")].get_facecolor())
     assert colour == plots.SERVICE_COLORS["voice_ai"]
     plt.close(ax.figure)

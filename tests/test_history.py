@@ -426,3 +426,25 @@ def test_a_history_keeps_every_service_type_of_each_snapshot_as_a_category(tmp_p
         assert isinstance(frame[column].dtype, pd.CategoricalDtype), column
         assert frame[column].astype(str).tolist() == ["ivr", "webhook"], column
         assert {"ivr", "webhook"} <= set(frame[column].cat.categories), column
+
+
+def test_the_busiest_location_is_a_story_not_a_new_pool():
+    """Issue 30: 04's story picked a location that went from 0 pools to 1 (17 rows). Built
+    by hand: A gained one pool of three numbers (one change), B had two settings switched
+    (two changes), C was added (not a story): B is the story. With B's changes gone, A and
+    D (a number moved) tie at one, and A comes first by name."""
+    rows = [
+        ("pool_added", "L1", "A", "p1", None),
+        *[("number_added", "L1", "A", "p1", f"+1512555010{k}") for k in range(3)],
+        ("setting_changed", "L2", "B", "p2", None),
+        ("setting_changed", "L2", "B", "p2", None),
+        ("location_added", "L3", "C", None, None),  # changes() lists no pools of it
+        ("number_moved", "L4", "D", "p4", "+15125550109"),
+    ]
+    frame = pd.DataFrame(rows, columns=["change", "location_id", "location", "pool_id", "phone"])
+    changes = frame.rename(columns={"phone": "phone_number"}).astype(
+        {"change": poolkit.history.CHANGES["change"]}
+    )
+    assert poolkit.history.busiest_location(changes) == "B"
+    assert poolkit.history.busiest_location(changes[changes["location"] != "B"]) == "A"
+    assert poolkit.history.busiest_location(changes[changes["location"] == "C"]) is None
