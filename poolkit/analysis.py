@@ -17,6 +17,7 @@ import pandas as pd
 from .errors import ConfigurationError
 from .model import (
     DEFAULT_RATES,
+    NONE,
     RATES_SOURCE,
     answered,
     answers_nothing,
@@ -43,6 +44,7 @@ __all__ = [
     "RATES_SOURCE",
     "NO_SERVICE",
     "adoption_by",
+    "cost_per_location",
     "cost_summary",
     "feature_adoption",
     "feature_adoption_summary",
@@ -64,7 +66,7 @@ __all__ = [
 #: A feature of one service type: ``service_voice_ai``.
 SERVICE_FEATURE = "service_"
 #: The label of pools with no inbound call service (in brackets: no API type is written so).
-NO_SERVICE = "(none)"
+NO_SERVICE = NONE
 FEATURE_LABELS = {
     "has_pool": "Has a pool",
     "whisper": "Whisper",
@@ -126,7 +128,8 @@ def _count_numbers(tables: PoolTables, keys) -> pd.Series:
 
 
 def service_labels(pools: pd.DataFrame) -> pd.Series:
-    """``service_type`` with pools that have no service labelled ``"none"`` (a category)."""
+    """``service_type`` with pools that have no service labelled ``NO_SERVICE``, "(none)"
+    (a category)."""
     types = pools["service_type"]
     categories = list(dict.fromkeys([*types.cat.categories, NO_SERVICE]))
     return types.cat.set_categories(categories).where(has_service(types), NO_SERVICE)
@@ -154,7 +157,8 @@ def numbers_per_pool(tables: PoolTables) -> pd.DataFrame:
     """
     tables = pandas_tables(tables)
     pools = tables.pools
-    frame = pools[["location_id", "pool_id", "is_active", "service_type", "number_count"]]
+    frame = pools[["location_id", "pool_id", "is_active", "number_count"]]
+    frame.insert(3, "service_type", service_labels(pools))  # "(none)" as service_mix says it
     frame.insert(1, "location", _names_of(tables, frame["location_id"]))
     frame.insert(3, "pool", pool_shown(pools))
     frame["number_count"] = frame["number_count"].fillna(0)
@@ -316,7 +320,7 @@ def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFram
     frame = shares.rename_axis(by).reset_index()
     if by == "location_id":
         frame.insert(1, "location", _names_of(tables, frame["location_id"]))
-    return frame
+    return _with_shares(frame, [c for c in shares.columns if c != "pools"])
 
 
 def locations_lacking(tables: PoolTables, feature: str) -> pd.DataFrame:
@@ -656,7 +660,15 @@ def adoption_by(tables: PoolTables, by: str = "state") -> pd.DataFrame:
     shares = summary.pivot(index=by, columns="label", values="share")
     labels = list(dict.fromkeys(summary["label"]))
     counts = summary.drop_duplicates(by).set_index(by)["locations"]
-    return shares[labels].assign(locations=counts).reset_index()[[by, "locations", *labels]]
+    frame = shares[labels].assign(locations=counts).reset_index()[[by, "locations", *labels]]
+    return _with_shares(frame, labels)
+
+
+def _with_shares(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with its share columns named in ``frame.attrs["shares"]``, where their names
+    do not say so (``whisper``): shown as percentages (``present.readable``)."""
+    frame.attrs["shares"] = tuple(columns)
+    return frame
 
 
 def _names_of(tables: PoolTables, location_ids: pd.Series) -> pd.Series:
@@ -1011,15 +1023,43 @@ def cost_summary(
     190945
     """
     cost = monthly_cost(tables, rates=rates)
-    columns = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents"]
     if by == "location_id":
-        keys = ["location_id", "location"]
-    elif by in LOCATION_COLUMNS:
-        places = locations_by_id(pandas_tables(tables))[by].astype(object).fillna("unknown")
-        cost = cost.assign(**{by: cost["location_id"].astype(object).map(places)})
-        keys = [by]
-    else:
+        return cost_per_location(cost)
+    if by not in LOCATION_COLUMNS:
         _not_a_location_column(by)
+    places = locations_by_id(pandas_tables(tables))[by].astype(object).fillna("unknown")
+    return _summed(cost.assign(**{by: cost["location_id"].astype(object).map(places)}), [by])
+
+
+def cost_per_location(cost: pd.DataFrame) -> pd.DataFrame:
+    """What each location pays a month, from ``monthly_cost``: its number types added up,
+    the most idle cost first, then the most cost.
+
+    Parameters
+    ----------
+    cost : pandas.DataFrame
+        What ``monthly_cost`` returns (its numbers masked or not).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``location_id``, ``location``, ``numbers``, ``monthly_cost_cents``,
+        ``idle_numbers`` and ``idle_cost_cents``.
+
+    Examples
+    --------
+    >>> cost = poolkit.monthly_cost(poolkit.load_sample())
+    >>> poolkit.analysis.cost_per_location(cost).loc[0, "location"]
+    'Evergreen Dental - Portland'
+    """
+    return _summed(cost, ["location_id", "location"])
+
+
+def _summed(cost: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``cost`` added up per ``keys``, the most idle cost first, then the most cost (a frame
+    of one's own may hold only some of the columns: those it holds)."""
+    columns = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents"]
+    keys, columns = [k for k in keys if k in cost], [c for c in columns if c in cost]
     frame = cost.groupby(keys, dropna=False)[columns].sum().reset_index()
     return frame.sort_values(
         ["idle_cost_cents", "monthly_cost_cents"], ascending=False, kind="stable"

@@ -209,8 +209,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """One rule, as ``ruff rule`` explains one: what it finds, why it matters, a case of it in
-    the shipped sample, and what to do (``findings.explain``)."""
-    from .findings import explain
+    the shipped sample, and what to do (``rulebook.explain``)."""
+    from .rulebook import explain
 
     said = explain(args.rule).paragraphs()
     print("\n\n".join(textwrap.fill(p, 88) for p in said))

@@ -279,7 +279,17 @@ class Client:
         return f"{parsed.hostname}:{parsed.port}" if parsed.port else parsed.hostname or "the API"
 
     def close(self) -> None:
-        """Close the session's connections (``with Client(...)`` does it on leaving)."""
+        """Close the session's connections (``with Client(...)`` does it on leaving).
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> client = poolkit.Client()  # doctest: +SKIP
+        >>> client.close()  # doctest: +SKIP
+        """
         self.session.close()
 
     def __enter__(self) -> "Client":
@@ -290,7 +300,23 @@ class Client:
 
     # -- pacing
     def budget(self, key: str) -> RateBudget:
-        """The rate budget shared by requests for ``key`` (a location or ``company:<id>``)."""
+        """The rate budget shared by the requests for one resource.
+
+        Parameters
+        ----------
+        key : str
+            A location id, or ``company:<id>`` for the agency.
+
+        Returns
+        -------
+        RateBudget
+            Its pace: 100 requests per 10 s, the server's ``X-RateLimit-*`` headers its authority.
+
+        Examples
+        --------
+        >>> poolkit.Client().budget("company:C1").limit  # doctest: +SKIP
+        100
+        """
         with self._budgets_lock:
             if key not in self._budgets:  # made once: not one thrown away on every request
                 self._budgets[key] = RateBudget()
@@ -307,14 +333,44 @@ class Client:
         location_id: str | None = None,
         **kwargs,
     ) -> requests.Response:
-        """Send one request, paced by the budget of its resource (``budget``: a location or
-        ``company:<id>``), and return the successful response. A 429 is waited out through
-        the same budget (``Retry-After``, else the window its headers give, else a backoff)
-        and sent again, up to ``max_retries`` times; a resource whose daily budget is spent
-        fails at once, and only its own requests.
+        """Send one request, paced by the rate budget of its resource; the successful response.
 
-        Raises a typed ``APIError`` for an error status and ``NetworkError`` when no
-        answer came. The response's Authorization header is scrubbed.
+        A 429 is waited out through the same budget (``Retry-After``, else the window its headers
+        give, else a backoff) and sent again, up to ``max_retries`` times; a resource whose daily
+        budget is spent fails at once, and only its own requests. The response's Authorization
+        header is scrubbed.
+
+        Parameters
+        ----------
+        method : str
+            ``"GET"``, ``"POST"``...
+        path : str
+            The path under the base URL, such as ``/phone-system/number-pools``.
+        budget : str
+            The resource that pays for it: a location id or ``company:<id>``.
+        token : str, optional
+            A location's token; default: the client's.
+        location_id : str, optional
+            The location the request is for, named in errors.
+        **kwargs
+            Passed to ``requests.Session.request`` (``params``, ``json``...).
+
+        Returns
+        -------
+        requests.Response
+
+        Raises
+        ------
+        poolkit.errors.APIError
+            An error status, typed (``AuthenticationError``, ``RateLimitError``...).
+        poolkit.errors.NetworkError
+            No answer came; it names the host.
+
+        Examples
+        --------
+        >>> client = poolkit.Client()  # doctest: +SKIP
+        >>> client.request("GET", "/locations/L1", budget="L1").status_code  # doctest: +SKIP
+        200
         """
         where = f"{method} {path}"
         pacing = self.budget(budget)
@@ -405,8 +461,31 @@ class Client:
         return response
 
     def get_json(self, path: str, **kwargs) -> Any:
-        """``request("GET", path, **kwargs)``'s answer, parsed; an ``InvalidResponseError``
-        naming the call where it is not JSON."""
+        """A request's answer, parsed.
+
+        Parameters
+        ----------
+        path : str
+            The path under the base URL.
+        **kwargs
+            Passed to ``request`` (``budget``, ``params``...).
+
+        Returns
+        -------
+        object
+            The parsed JSON.
+
+        Raises
+        ------
+        poolkit.errors.InvalidResponseError
+            The answer is not JSON; it names the call.
+
+        Examples
+        --------
+        >>> client = poolkit.Client()  # doctest: +SKIP
+        >>> client.get_json("/locations/L1", budget="L1")["location"]["id"]  # doctest: +SKIP
+        'L1'
+        """
         response = self.request("GET", path, **kwargs)
         return _json(response, f"GET {path}", kwargs.get("location_id"))
 
@@ -414,7 +493,25 @@ class Client:
     def number_pools_response(
         self, location_id: str | None = None, *, token: str | None = None
     ) -> requests.Response:
-        """The raw response of ``GET /phone-system/number-pools`` (body kept as received)."""
+        """The raw response of ``GET /phone-system/number-pools``, its body as received.
+
+        Parameters
+        ----------
+        location_id : str, optional
+            The location; default: the token's own.
+        token : str, optional
+            A location's token; default: the client's.
+
+        Returns
+        -------
+        requests.Response
+
+        Examples
+        --------
+        >>> client = poolkit.Client()  # doctest: +SKIP
+        >>> client.number_pools_response("ve9EPM428h8vShlRW1KT").status_code  # doctest: +SKIP
+        200
+        """
         params = {"locationId": location_id} if location_id else None
         return self.request(
             "GET",
@@ -428,14 +525,53 @@ class Client:
     def list_number_pools(
         self, location_id: str | None = None, *, token: str | None = None
     ) -> dict:
-        """The parsed body of ``GET /phone-system/number-pools`` for one location."""
+        """The parsed body of ``GET /phone-system/number-pools`` for one location.
+
+        Parameters
+        ----------
+        location_id : str, optional
+            The location; default: the token's own.
+        token : str, optional
+            A location's token; default: the client's.
+
+        Returns
+        -------
+        dict
+            The response's envelope: ``{"success", "data", "total"}``.
+
+        Examples
+        --------
+        >>> body = poolkit.Client().list_number_pools("ve9EPM428h8vShlRW1KT")  # doctest: +SKIP
+        >>> poolkit.read_pools(body).pools.shape[0]  # doctest: +SKIP
+        3
+        """
         response = self.number_pools_response(location_id, token=token)
         return _json(response, "GET /phone-system/number-pools", location_id)
 
     def search_locations(self, company_id: str) -> list[dict]:
-        """Every location of an agency (agency token), paging until a short page. A page
-        that repeats an earlier one (a server that ignores ``skip``, or cycles) raises
-        ``InvalidResponseError`` rather than paging for ever."""
+        """Every location of an agency (agency token), paging until a short page.
+
+        Parameters
+        ----------
+        company_id : str
+            The agency.
+
+        Returns
+        -------
+        list of dict
+            The locations as the search answers them.
+
+        Raises
+        ------
+        poolkit.errors.InvalidResponseError
+            A page repeats an earlier one (a server that ignores ``skip``, or cycles), rather
+            than paging for ever.
+
+        Examples
+        --------
+        >>> len(poolkit.Client().search_locations("COMPANY_ID"))  # doctest: +SKIP
+        46
+        """
         locations: list[dict] = []
         page_size = self.page_size
         previous: dict[str, int] = {}  # each full page so far, as text -> its index
@@ -465,7 +601,25 @@ class Client:
             previous[seen] = len(previous)
 
     def location_details(self, location_id: str, *, token: str | None = None) -> dict:
-        """``GET /locations/{id}``: the location's details (scope ``locations.readonly``)."""
+        """``GET /locations/{id}``: the location's details (scope ``locations.readonly``).
+
+        Parameters
+        ----------
+        location_id : str
+            The location.
+        token : str, optional
+            A location's token; default: the client's.
+
+        Returns
+        -------
+        dict
+            The ``location`` object.
+
+        Examples
+        --------
+        >>> poolkit.Client().location_details("L1")["id"]  # doctest: +SKIP
+        'L1'
+        """
         _check_path_id(location_id)
         where = f"GET /locations/{location_id}"
         body = self.get_json(
@@ -492,8 +646,31 @@ class Client:
         page_size: int = NUMBERS_PAGE,
         token: str | None = None,
     ) -> requests.Response:
-        """The raw response of one page of ``GET /phone-system/numbers/location/{id}``, pool
-        numbers included (``skipNumberPool=false``; the API leaves them out by default)."""
+        """One page of the numbers a location holds, as received, pool numbers included.
+
+        ``GET /phone-system/numbers/location/{id}`` with ``skipNumberPool=false`` (the API leaves
+        pool numbers out by default).
+
+        Parameters
+        ----------
+        location_id : str
+            The location.
+        page : int
+            The page, from 0.
+        page_size : int, default 1000
+            Numbers a page.
+        token : str, optional
+            A location's token; default: the client's.
+
+        Returns
+        -------
+        requests.Response
+
+        Examples
+        --------
+        >>> poolkit.Client().active_numbers_page("L1", 0).json()["numbers"][:1]  # doctest: +SKIP
+        [{'phoneNumber': '+14155552671', ...}]
+        """
         _check_path_id(location_id)
         return self.request(
             "GET",
@@ -507,10 +684,34 @@ class Client:
     def list_active_numbers(
         self, location_id: str, *, page_size: int = NUMBERS_PAGE, token: str | None = None
     ) -> list[requests.Response]:
-        """Every page of the numbers a location holds (scope ``phonenumbers.read``), as
-        received: pages from 0 until one holds fewer than ``page_size`` numbers (there is no
-        total). Both documented bodies are read: the full one and ``{"numbers": [], "total":
-        0}``; any other raises ``InvalidResponseError``."""
+        """Every page of the numbers a location holds (scope ``phonenumbers.read``), as received.
+
+        Pages from 0 until one holds fewer than ``page_size`` numbers (there is no total). Both
+        documented bodies are read: the full one and ``{"numbers": [], "total": 0}``.
+
+        Parameters
+        ----------
+        location_id : str
+            The location.
+        page_size : int, default 1000
+            Numbers a page.
+        token : str, optional
+            A location's token; default: the client's.
+
+        Returns
+        -------
+        list of requests.Response
+
+        Raises
+        ------
+        poolkit.errors.InvalidResponseError
+            A body of any other shape.
+
+        Examples
+        --------
+        >>> len(poolkit.Client().list_active_numbers("L1"))  # doctest: +SKIP
+        1
+        """
         pages: list[requests.Response] = []
         previous: dict[str, int] = {}  # each full page so far, as text -> its index
         while True:
@@ -541,7 +742,24 @@ class Client:
             previous[seen] = len(pages) - 1
 
     def location_token(self, company_id: str, location_id: str) -> str:
-        """A sub-account access token for ``location_id`` from an agency token (kept in memory)."""
+        """A sub-account access token for a location, from an agency token (kept in memory).
+
+        Parameters
+        ----------
+        company_id : str
+            The agency.
+        location_id : str
+            The location.
+
+        Returns
+        -------
+        str
+            The token: never logged, saved or shown.
+
+        Examples
+        --------
+        >>> token = poolkit.Client().location_token("COMPANY_ID", "L1")  # doctest: +SKIP
+        """
         response = self.request(
             "POST",
             "/oauth/locationToken",

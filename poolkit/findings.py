@@ -43,17 +43,14 @@ from .model import (
     set_aside,
 )
 from .phones import valid_numbers
-from .sample import load_sample
 from .tables import PoolTables, file_keys, isin
 
 __all__ = [
     "FINDING_DTYPES",
     "RULES",
     "SEVERITIES",
-    "Explanation",
     "Rule",
     "audit",
-    "explain",
     "findings_summary",
     "rule",
 ]
@@ -859,71 +856,3 @@ def findings_summary(
     return frame.sort_values(
         ["severity", "findings"], ascending=[False, False], kind="stable"
     ).reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """What ``explain`` says of one rule: the words ``poolkit explain``, the guide's rules
-    page and the report's "What to do" share."""
-
-    id: str
-    severity: str
-    description: str
-    why: str
-    example: str | None  # a finding's detail, in the shipped sample; None: no case there
-    action: str | None  # what that finding says to do
-
-    def paragraphs(self) -> list[str]:
-        """The explanation as paragraphs of plain text, heading first."""
-        said = [f"{self.id} ({self.severity})", self.description, f"Why it matters: {self.why}"]
-        if self.example is not None:
-            said.append(f"For example, in the shipped sample: {self.example}")
-        if self.action is not None:
-            said.append(f"What to do: {self.action}")
-        return said
-
-
-def explain(rule_id: str, tables: PoolTables | None = None) -> Explanation:
-    """One rule of ``RULES`` explained, as ``ruff rule`` explains its rules.
-
-    Parameters
-    ----------
-    rule_id : str
-        The rule's id, such as ``"duplicate-number"`` (``[r.id for r in poolkit.RULES]``).
-    tables : PoolTables, optional
-        Where to take the example from; default: the shipped sample, which holds a case of
-        every rule.
-
-    Returns
-    -------
-    Explanation
-        Its id, severity, description, why a case matters, the first case found (its
-        ``detail``) and what that case says to do (its ``suggestion``).
-
-    Raises
-    ------
-    poolkit.errors.ConfigurationError
-        ``rule_id`` is not the id of a rule of ``RULES``.
-
-    Examples
-    --------
-    >>> from poolkit.findings import explain
-    >>> explain("empty-active-pool").severity
-    'warning'
-    """
-    known = {checked.id: checked for checked in RULES}
-    if rule_id not in known:
-        raise ConfigurationError(
-            f"unknown rule {rule_id!r}; the rules are {', '.join(known)} (poolkit rules)"
-        )
-    checked = known[rule_id]
-    found = audit(load_sample() if tables is None else tables, select=[rule_id])
-    first = found.iloc[0] if len(found) else None
-    return Explanation(
-        checked.id,
-        checked.severity,
-        checked.description,
-        checked.why,
-        None if first is None else str(first["detail"]),
-        None if first is None else str(first["suggestion"]),
-    )

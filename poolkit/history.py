@@ -171,6 +171,7 @@ def busiest_location(changes: pd.DataFrame) -> str | None:
     for number_change, pool_change in whole.items():
         moved_pools = pools[kind == pool_change]
         with_its_pool |= (kind == number_change) & pools.isin(moved_pools)
+    with_its_pool &= changes["pool_id"].notna().to_numpy()  # pools without an id are apart
     counted = ~np.isin(kind, ["location_added", "location_removed"]) & ~with_its_pool
     if not counted.any():
         return None

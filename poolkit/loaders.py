@@ -81,9 +81,16 @@ def resolve_out(path: str | os.PathLike) -> Path:
     Examples
     --------
     >>> import os
-    >>> os.makedirs("data", exist_ok=True)
-    >>> poolkit.notebook.resolve_out("data/processed/findings.csv").parts[-3:]
-    ('data', 'processed', 'findings.csv')
+    >>> from pathlib import Path
+    >>> Path("data").mkdir(exist_ok=True)
+    >>> Path("notebooks").mkdir(exist_ok=True)
+    >>> project = Path.cwd()
+    >>> os.chdir("notebooks")  # as a notebook runs
+    >>> poolkit.notebook.resolve_out("data/processed/findings.csv") == (
+    ...     project / "data" / "processed" / "findings.csv"
+    ... )
+    True
+    >>> os.chdir(project)
     """
     path = Path(path)
     if path.is_absolute() or len(path.parts) < 2:

@@ -42,6 +42,7 @@ from .values import answered, blank, has_service, off, on, shown
 
 __all__ = [
     "DEFAULT_RATES",
+    "NONE",
     "RATES_SOURCE",
     "answered",
     "answers_nothing",
@@ -74,6 +75,9 @@ __all__ = [
 ]
 
 POOL_KEY = ["location_id", "pool_id"]
+#: The one word for "none" wherever a person reads it: a pool without an inbound call
+#: service, a setting's value that was removed.
+NONE = "(none)"
 
 # --------------------------------------------------------------------------------- locations
 

@@ -60,7 +60,23 @@ class ReportData:
     masked: bool = False  # phone numbers masked where shown
 
     def shown(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` as it may be displayed: its phone numbers masked when the report is."""
+        """A table as it may be displayed: its phone numbers masked when the report is.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Any table with a ``phone_number`` column (or none).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> report = poolkit.notebook.load_report(poolkit.sample_path(), mask_numbers=True)
+        >>> report.shown(report.tables.numbers)["phone_number"].iloc[0]
+        '+1 813 ***-**80'
+        """
         return masked_frame(frame) if self.masked else frame
 
 

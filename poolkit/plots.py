@@ -22,6 +22,7 @@ from .analysis import (
     FEATURE_LABELS,
     NO_SERVICE,
     SERVICE_FEATURE,
+    cost_per_location,
     feature_adoption,
     feature_adoption_summary,
     monthly_cost,
@@ -33,7 +34,7 @@ from .analysis import (
     service_mix,
 )
 from .findings import findings_summary
-from .present import timestamp
+from .present import snapshots_shown
 from .tables import PoolTables
 
 __all__ = [
@@ -669,22 +670,12 @@ def plot_trend(trend: pd.DataFrame, measure: str = "numbers", *, ax: Axes | None
         )
     ax.set_ylim(0, max(np.nanmax(values), 1.0) * 1.3)  # from 0: 1,590 -> 1,611 is no spike
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
-    ax.set_xticks(x, _moments(trend["snapshot"]), fontsize=8)
+    ax.set_xticks(x, snapshots_shown(trend["snapshot"], short=True), fontsize=8)
     ax.set_xlim(-0.4, len(x) - 0.6)
     change = values[-1] - values[0]
     ax.set_title(f"{title}: {values[-1]:,.0f} ({change:+,.0f})", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
-
-
-def _moments(labels: pd.Series) -> list[str]:
-    """Snapshot labels as ticks: ``26 Oct``; with the time (``6 Dec 09:00``) where two
-    snapshots share a day."""
-    stamps = [timestamp(label) for label in labels]
-    days = [f"{t.day} {t:%b}" if t is not None else str(v)[:10] for t, v in zip(stamps, labels)]
-    if len(set(days)) == len(days):
-        return days
-    return [f"{d}\n{t:%H:%M}" if t is not None else d for d, t in zip(days, stamps)]
 
 
 def plot_feature_shares(
@@ -773,11 +764,7 @@ def plot_monthly_cost(
     title = "Monthly cost per location"
     if cost.empty:
         return _empty(ax, title, "No inventory: poolkit fetch --numbers")
-    per = (
-        cost.groupby("location", dropna=False)[["monthly_cost_cents", "idle_cost_cents"]]
-        .sum()
-        .sort_values(["idle_cost_cents", "monthly_cost_cents"], ascending=False)
-    )
+    per = cost_per_location(cost).set_index("location")  # the order of the tables
     shown = per.head(top).iloc[::-1]
     total, idle = shown["monthly_cost_cents"] / 100, shown["idle_cost_cents"] / 100
     y = np.arange(len(shown))

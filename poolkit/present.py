@@ -9,7 +9,7 @@ import html
 import pandas as pd
 
 from .errors import PoolkitError
-from .model import dollars
+from .model import NONE, dollars
 from .snapshot import SNAPSHOT_NAME, time_in_name
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "words",
 ]
 
-NONE = "(none)"
 _HEADERS = {  # where the words are not the column's own
     "location_name": "Location",
     "pool_name": "Pool",
@@ -125,9 +124,9 @@ def moment(value: object) -> str:
     return f"{day(stamp)}, {stamp:%H:%M} UTC" if stamp is not None else str(value)
 
 
-#: Columns where a missing value means something and reads "(none)": a setting's old or
-#: new value, and a pool's inbound call service (``analysis.NO_SERVICE``'s word).
-_NONE_SAID = ("old", "new", "service_type")
+#: Columns where a missing value means something and reads "(none)" (``model.NONE``): a
+#: setting's old or new value.
+_NONE_SAID = ("old", "new")
 
 
 def is_share(column: str) -> bool:
@@ -155,37 +154,49 @@ def _cell(value: object, column: str) -> str:
     return text
 
 
-def snapshots_shown(labels: pd.Series) -> list[str]:
-    """Snapshot labels (``2026-10-26T150000Z``) as days, ``26 Oct 2026``; as moments,
-    ``26 Oct 2026, 15:00 UTC``, where two of them share a day."""
-    days = [day(label) for label in labels]
-    distinct = {d for d, label in zip(days, labels) if not pd.isna(label)}
-    same_day = len(distinct) < len({label for label in labels if not pd.isna(label)})
-    return [moment(label) for label in labels] if same_day else days
+def snapshots_shown(labels, *, short: bool = False) -> list[str]:
+    """Snapshot labels (``2026-10-26T150000Z``) as days, ``26 Oct 2026`` (``short``: ``26
+    Oct``, for a chart's ticks), with the time (``26 Oct 2026, 15:00 UTC``; ``15:00`` under the day)
+    where two of them share a day; text that is no date as it is."""
+    stamps = [timestamp(label) for label in labels]
+    days = []
+    for t, v in zip(stamps, labels):
+        if t is None:
+            days.append("" if pd.isna(v) else str(v))
+        else:
+            days.append(f"{t.day} {t:%b}" if short else day(t))
+    distinct = {label for label, t in zip(labels, stamps) if t is not None}
+    if len({d for d, t in zip(days, stamps) if t is not None}) == len(distinct):
+        return days
+    with_time = "{}\n{:%H:%M}" if short else "{}, {:%H:%M} UTC"
+    return [with_time.format(d, t) if t is not None else d for d, t in zip(days, stamps)]
 
 
 def readable(frame: pd.DataFrame, percent: tuple[str, ...] = ()) -> pd.DataFrame:
     """``frame`` as text a person reads: each value formatted (see the module), shares
-    (``is_share``) and the columns of ``percent`` as whole percentages, snapshot labels as
-    days, and the headers in words. An old or new value reads "(none)" only on a row that
-    names the setting (its ``field``): elsewhere there is no old or new value to miss."""
-    out = {}
+    (``is_share``, ``frame.attrs["shares"]``) and the columns of ``percent`` as whole
+    percentages, snapshot labels as days (values and headers alike), and the headers in
+    words. An old or new value reads "(none)" only on a row that names the setting (its
+    ``field``): elsewhere there is no old or new value to miss."""
     setting = frame["field"].notna().to_numpy() if "field" in frame else None
+    shares = {*percent, *frame.attrs.get("shares", ())}
+    labels = [c for c in frame.columns if isinstance(c, str) and SNAPSHOT_NAME.fullmatch(c)]
+    headers = dict(zip(labels, snapshots_shown(pd.Series(labels, dtype=object))))
+    out = {}
     for column in frame.columns:
         values = frame[column].astype(object)
-        if column in percent or is_share(str(column)):
-            out[words(column)] = [
-                "" if v is None or pd.isna(v) else f"{float(v):.0%}" for v in values
-            ]
+        header = headers.get(column) or words(str(column))
+        if column in shares or is_share(str(column)):
+            out[header] = ["" if v is None or pd.isna(v) else f"{float(v):.0%}" for v in values]
         elif column == "snapshot":
-            out[words(column)] = snapshots_shown(values)
+            out[header] = snapshots_shown(values)
         elif column in ("old", "new") and setting is not None:
-            out[words(column)] = [
+            out[header] = [
                 _cell(v, column) if named or not pd.isna(v) else ""
                 for v, named in zip(values, setting)
             ]
         else:
-            out[words(column)] = [_cell(v, column) for v in values]
+            out[header] = [_cell(v, column) for v in values]
     return pd.DataFrame(out, index=frame.index, dtype=object)
 
 

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from .analysis import (
     NO_SERVICE,
+    cost_per_location,
     feature_adoption_summary,
     headline,
     location_summary,
@@ -22,7 +23,7 @@ from .analysis import (
     problems_summary,
     service_mix,
 )
-from .findings import RULES
+from .findings import RULES, findings_summary
 from .history import snapshots_of
 from .model import RATES_SOURCE, dollars
 from .notebook import ReportData, figure_html, source_info
@@ -36,6 +37,7 @@ from .plots import (
     plot_trend,
 )
 from .present import SEVERITY_NOUNS, counted, day, html_table, moment, plural, reason, words
+from .rulebook import WHY, Explanation
 
 __all__ = [
     "adoption_section",
@@ -49,7 +51,6 @@ __all__ = [
     "what_to_do",
 ]
 
-_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 #: Rows of a collapsed table of every location, past which the CSVs have the rest (every
 #: finding is shown whole: a finding is to be acted on, a location row only looked up).
 LONG = 250
@@ -321,30 +322,23 @@ def what_to_do(report: ReportData):
         return _html("<p><i>Nothing to do: no rule found fault.</i></p>")
     lines = []
     rules = findings.assign(severity=findings["severity"].astype(str), rule=findings["rule"])
-    order = (
-        rules.groupby(["severity", "rule"], observed=True)
-        .size()
-        .rename("n")
-        .reset_index()
-        .assign(rank=lambda f: f["severity"].map(_SEVERITY_ORDER))
-        .sort_values(["rank", "n", "rule"], ascending=[True, False, True], kind="stable")
-    )
-    for severity, rule, n in order[["severity", "rule", "n"]].itertuples(index=False):
+    order = findings_summary(findings)  # the order of poolkit audit's summary and its chart
+    for severity, rule, n in order[["severity", "rule", "findings"]].itertuples(index=False):
+        severity = str(severity)
         found = rules[(rules["rule"] == rule).to_numpy()]
         if rule == "duplicate-number":
             found = found.sort_values(["phone_number", "location"], kind="stable")
-        action = found["suggestion"].mode().iloc[0] if found["suggestion"].notna().any() else ""
+        said = Explanation.of(_RULES.get(rule), found)  # the words of poolkit explain
         shown = report.shown(found)
         head = (
             f'<span class="poolkit-severity {severity}">'
             f"{counted(f'{rule}:findings', int(n), SEVERITY_NOUNS[severity])}</span> "
-            f"<b>{html.escape(str(rule))}</b>: "
-            f"{html.escape(_RULES[rule].description if rule in _RULES else '')} "
+            f"<b>{html.escape(str(rule))}</b>: {html.escape(said.description)} "
             f"<span class='poolkit-count'>({_count_line(found, rule)})</span><br>"
-            f"<i>{html.escape(str(action))}</i> First: {html.escape(_where(shown))}."
+            f"<i>{html.escape(said.action or '')}</i> First: {html.escape(_where(shown))}."
         )
-        if rule in _RULES and _RULES[rule].why:
-            head += f'<br><span class="poolkit-why">Why: {html.escape(_RULES[rule].why)}</span>'
+        if said.why:
+            head += f'<br><span class="poolkit-why">{WHY}: {html.escape(said.why)}</span>'
 
         table = shown[["location", "pool", "phone_number", "detail"]]
         body = html_table(table.rename(columns={"detail": "what"}))
@@ -423,11 +417,11 @@ def cost_section(report: ReportData, top: int = 10):
     )
     ax = Figure(figsize=(10, 0.28 * min(len(held), top) + 1.2)).subplots()
     chart = figure_html(plot_monthly_cost(report.shown(cost), ax=ax, top=top))
-    per = cost.groupby("location_id")[["monthly_cost_cents", "idle_cost_cents"]].sum()
-    shown = held.join(per, on="location_id")
     money = ["monthly_cost_cents", "idle_cost_cents"]
+    per = cost_per_location(cost).set_index("location_id")[money]  # the chart's order
+    rest = held.loc[~held["location_id"].isin(per.index), "location_id"]  # holding none
+    shown = held.set_index("location_id").loc[[*per.index, *rest]].join(per).reset_index()
     shown[money] = shown[money].fillna(0)  # a location holding no number costs $0.00
-    shown = shown.sort_values(money[::-1], ascending=False, kind="stable")
     body = html_table(report.shown(shown.drop(columns="location_id")), rows=LONG, empty="")
     every = _collapsed(f"Every location whose numbers were read ({len(shown):,})", body)
     return _html(sentence + chart + every)
@@ -462,7 +456,7 @@ def adoption_section(report: ReportData):
         before = {c.removeprefix("share_"): previous[c] for c in rows if c.startswith("share_")}
     sentence = ""
     if len(summary) and summary["locations"].max():
-        top = summary.sort_values("share", ascending=False).iloc[0]
+        top = summary.sort_values("share", ascending=False, kind="stable").iloc[0]
         sentence = _takeaway(
             f"The feature used most: {html.escape(str(top['label']))} ({top['share']:.0%} of "
             "the locations that answered). A location counts when one of its pools has the "

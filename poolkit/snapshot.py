@@ -198,6 +198,8 @@ class Snapshot:
 
     @property
     def sort_key(self) -> tuple:
+        """Where the snapshot sorts among others: by the manifest's time, else a time in
+        its name, else its name (``sort_key``)."""
         return sort_key(self.id, self.taken_at)
 
     def __str__(self) -> str:

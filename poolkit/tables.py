@@ -112,14 +112,35 @@ class PoolTables:
     def to_parquet(
         self, directory: str | os.PathLike, *, append: bool = False, replace: bool = False
     ) -> Path:
-        """Write the tables as one Parquet dataset, partitioned by snapshot (hive-style
-        ``<table>/snapshot=.../``); ``poolkit.read_dataset(directory)`` reads it back identical.
+        """Write the tables as one Parquet dataset, partitioned by snapshot.
 
-        ``directory`` must be new, empty, or a poolkit dataset (whose files are replaced);
-        a folder holding anything else raises ``DatasetError`` and is left as it is. With
-        ``append=True`` a dataset keeps its snapshots and gains these tables' (a snapshot it
-        already holds raises ``DatasetError``, unless ``replace=True``: then these tables'
-        version of it takes its place, in the same commit): the others are not rewritten."""
+        Hive-style (``<table>/snapshot=.../``); ``poolkit.read_dataset(directory)`` reads it back
+        identical. Committed by one rename: a write that fails or is killed leaves the dataset as
+        it was.
+
+        Parameters
+        ----------
+        directory : str or os.PathLike
+            New, empty, or a poolkit dataset (whose files are replaced); a folder holding anything
+            else raises ``poolkit.errors.DatasetError`` and is left as it is.
+        append : bool, default False
+            Keep the dataset's snapshots and add these tables' (the others are not rewritten); a
+            snapshot it already holds raises ``DatasetError``, unless ``replace``.
+        replace : bool, default False
+            With ``append``: these tables' version of a snapshot the dataset holds takes its
+            place, in the same commit.
+
+        Returns
+        -------
+        pathlib.Path
+            The dataset's folder.
+
+        Examples
+        --------
+        >>> folder = poolkit.load_sample(history=True).to_parquet("weekly")
+        >>> len(poolkit.read_dataset(folder).pools)
+        485
+        """
         if not all(isinstance(frame, pd.DataFrame) for _, frame in self):
             raise DatasetError(
                 "to_parquet writes pandas tables; Dask tables are read from a dataset "
@@ -135,8 +156,27 @@ class PoolTables:
         )
 
     def to_csv(self, directory: str | os.PathLike) -> Path:
-        """Write ``<table>.csv`` for each table into ``directory``, each through a temporary
-        file and a rename: a failed write leaves the CSV that was there."""
+        """Write ``<table>.csv`` for each table, each through a temporary file and a rename.
+
+        A failed write leaves the CSV that was there. ``poolkit.read_csv`` reads one back with
+        its dtypes.
+
+        Parameters
+        ----------
+        directory : str or os.PathLike
+            Where the CSVs go (made where missing).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+
+        Examples
+        --------
+        >>> folder = poolkit.load_sample().to_csv("tables")
+        >>> sorted(path.name for path in folder.glob("*.csv"))[:3]
+        ['locations.csv', 'numbers.csv', 'phone_numbers.csv']
+        """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         for name, frame in self.exported().items():
@@ -146,12 +186,43 @@ class PoolTables:
         return out
 
     def to_excel(self, path: str | os.PathLike) -> Path:
-        """Write the tables to one Excel workbook, a sheet per table (``write_excel``)."""
+        """Write the tables to one Excel workbook, a sheet per table.
+
+        Phone numbers and ids as text cells, timestamps as dates in UTC, the header frozen and
+        filtered; a table longer than a sheet raises an error that says to use CSV or Parquet.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The ``.xlsx`` file.
+
+        Returns
+        -------
+        pathlib.Path
+            The workbook.
+
+        Examples
+        --------
+        >>> poolkit.load_sample().to_excel("pools.xlsx").name
+        'pools.xlsx'
+        """
         return write_excel(self.exported(), path)
 
     def exported(self) -> dict[str, pd.DataFrame]:
-        """The tables as files hold them: each row's ``snapshot`` first, so that a CSV or a
-        sheet of many weeks tells them apart."""
+        """The tables as files hold them: each row's ``snapshot`` first.
+
+        So that a CSV or a sheet of many weeks tells them apart.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            Table name to table.
+
+        Examples
+        --------
+        >>> sorted(poolkit.load_sample().exported())[:3]
+        ['locations', 'numbers', 'phone_numbers']
+        """
         return {
             name: relative_sources(frame, name)
             .drop(columns="snapshot", errors="ignore")

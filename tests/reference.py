@@ -1,7 +1,8 @@
-"""A deliberately plain reference for poolkit's diagnoses, written from the README's words.
+"""A deliberately plain reference for poolkit's diagnoses, written from the guide's words
+(docs/rules.md, docs/diagnose.md; the README's, before the guide was split from it).
 
 It reads the raw JSON a fetch keeps (no pandas, nothing imported from poolkit) and computes
-what the README says poolkit computes: the headline counts, adoption shares, findings as
+what the guide says poolkit computes: the headline counts, adoption shares, findings as
 ``(rule, location, pool, number)``, changes as ``(kind, location, pool, number, field, old,
 new)``, inventory counts and the monthly cost in cents. ``tests/test_reference.py`` checks that
 poolkit agrees with it on generated snapshots.

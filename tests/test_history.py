@@ -448,3 +448,16 @@ def test_the_busiest_location_is_a_story_not_a_new_pool():
     assert poolkit.history.busiest_location(changes) == "B"
     assert poolkit.history.busiest_location(changes[changes["location"] != "B"]) == "A"
     assert poolkit.history.busiest_location(changes[changes["location"] == "C"]) is None
+    # E: a pool without an id added, and two numbers added in a pool without an id: nothing
+    # says it is the added one (pools without an id are told apart by nothing), so three
+    # changes, more than B's two
+    no_id = [
+        ("pool_added", "L5", "E", None, None),
+        ("number_added", "L5", "E", None, "+15125550110"),
+        ("number_added", "L5", "E", None, "+15125550111"),
+    ]
+    more = pd.concat([frame, pd.DataFrame(no_id, columns=frame.columns)], ignore_index=True)
+    more = more.rename(columns={"phone": "phone_number"}).astype(
+        {"change": poolkit.history.CHANGES["change"]}
+    )
+    assert poolkit.history.busiest_location(more) == "E"

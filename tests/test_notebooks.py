@@ -111,7 +111,8 @@ def test_the_counts_agree_with_the_report_worked_out_by_hand(ran):
     assert lacking.count(" - ") == 13  # one "Name - City" per location without whisper
     story = " ".join(words_of(t) for _, t in ran["04-history"])
     assert "Northstar Roofing - Vancouver" in story
-    assert "Call recording No Yes" in story or "call_recording No Yes" in story
+    assert "Direct Mail call_recording No Yes" in story  # switched on, by hand
+    assert "3 snapshots, from 19 Oct 2026 to 2 Nov 2026" in story
 
 
 def test_the_export_goes_where_the_data_is_named_from(ran):

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+import poolkit
 from poolkit.cli import main
 
 from conftest import TOKEN
+from pages import page_text
 from test_fetch import FakeHighLevel, serve
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,8 +48,10 @@ def clone(tmp_path_factory) -> Path:
         ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split("\0")
     for name in filter(None, tracked):
-        if (REPO / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        if (REPO / name).is_symlink():  # data/sample: a link to the newest snapshot
+            (copy / name).symlink_to(os.readlink(REPO / name))
+        else:
             shutil.copy2(REPO / name, copy / name)
     venv = copy / ".venv"
     venv.mkdir()
@@ -71,12 +75,17 @@ def test_the_readme_shows_exactly_the_commands_this_test_runs():
 
 
 def test_make_report_writes_the_tables_and_the_report_it_names(clone):
+    """The sample as the README and its screenshot say it, checked by hand against the
+    report's first screen: 46 locations (40 with pools, 5 without, 1 not fetched), data as
+    of 2 Nov 2026, read from the clone's own data/sample."""
     done = subprocess.run(["make", "report"], cwd=clone, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "reads the shipped sample (`data/sample/`, 46 locations" in README
-    assert (clone / "data" / "processed" / "sample" / "pools.csv").is_file()
-    page = (clone / "reports" / "number-pools.html").read_text()
-    assert "HighLevel number pools" in page and "46" in page
+    sample = (clone / "data" / "sample").resolve()  # the clone's own, not a fallback
+    assert sample.is_relative_to(clone.resolve()) and (sample / "manifest.json").is_file()
+    assert len(poolkit.read_csv(clone / "data/processed/sample/locations.csv")) == 46
+    page = page_text((clone / "reports" / "number-pools.html").read_text())
+    assert "40 locations with pools" in page and "5 locations without a pool" in page
+    assert "2 Nov 2026" in page
 
 
 def test_the_weekly_job_runs_as_the_readme_says_and_does_nothing_twice(
@@ -128,7 +137,8 @@ def test_every_command_the_readme_lists_has_its_help(capsys):
             main([command, "--help"])
         shown = capsys.readouterr().out
         assert done.value.code == 0 and f"usage: poolkit {command}" in shown
-        assert "exit" in shown.lower()  # its exit codes
+        said = " ".join(shown.split())
+        assert re.search(r"exit codes: 0 [^;]+;.* 130 interrupted\. environment: ", said), said
 
 
 def test_the_readme_links_resolve_in_the_clone(clone):

@@ -40,7 +40,7 @@ def test_explain_takes_its_words_from_where_the_report_does(capsys):
     page = page_text(render(poolkit.sample_path()))
     rule = next(r for r in poolkit.RULES if r.id == "forwarding-loop")
     assert f"forwarding-loop : {rule.description}" in page and advice in page
-    assert f"Why: {' '.join(rule.why.split())}" in page
+    assert f"Why it matters: {' '.join(rule.why.split())}" in page
 
 
 def test_explain_an_unknown_rule_is_a_usage_error(capsys):
