@@ -9,6 +9,7 @@ interruption; ``resume=`` completes a snapshot.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import queue
@@ -54,12 +55,18 @@ _COMPANY_IN_FLIGHT = 16
 
 @dataclass
 class FetchResult:
-    """What a fetch gave: the tidy ``tables``, the ``failures`` (one row per location that
-    failed) and the ``snapshot`` folder the raw responses are in."""
+    """What a fetch gave: the ``failures`` (one row per location that failed), the
+    ``snapshot`` folder the raw responses are in, and its tidy ``tables``, read from it when
+    first asked for (the tidy is the next stage, not the fetch's: ``poolkit run`` reads the
+    snapshot into the dataset once, and a fetch spends no CPU on tables nobody asks for)."""
 
-    tables: PoolTables
     failures: pd.DataFrame
     snapshot: Path
+
+    @functools.cached_property
+    def tables(self) -> PoolTables:
+        """The snapshot's tidy tables (``read_pools``, problems recorded)."""
+        return read_pools(self.snapshot, errors="record")
 
     def __repr__(self) -> str:
         failed = len(self.failures)
@@ -357,7 +364,7 @@ def fetch_pools(
     failures = failures.astype({c: "string" for c in FAILURE_COLUMNS if c != "http_status"}).astype(
         {"http_status": "Int64"}
     )
-    return FetchResult(read_pools(folder, errors="record"), failures, folder)
+    return FetchResult(failures, folder)
 
 
 def _new_folder(out: Path, started: datetime) -> Path:

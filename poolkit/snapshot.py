@@ -75,10 +75,13 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
     except OSError as exc:  # named by the file meant, not by the temporary one
         raise type(exc)(exc.errno, f"cannot write here: {exc.strerror}", str(path)) from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:  # os.write straight to the descriptor: no file object for one write
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
