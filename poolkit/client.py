@@ -117,6 +117,10 @@ class RateBudget:
         self._counted: deque[tuple[float, int]] = deque()  # (when, others counted then)
         self._paused_until = 0.0
         self._changed = threading.Condition()
+        # one request at a time waits for a slot, the others queue behind it asleep: a
+        # release wakes one waiter, not every thread of the agency's (16 of them, each
+        # woken to find the slot gone, at every answer)
+        self._turn = threading.Lock()
 
     @property
     def reserve(self) -> int:
@@ -135,7 +139,7 @@ class RateBudget:
     def acquire(self) -> float:
         """Wait for a slot and hold it: the time it is taken, for ``release``.
         ``DailyBudgetSpent`` once the day's budget is spent."""
-        with self._changed:
+        with self._turn, self._changed:
             while True:
                 if self.daily_remaining is not None and self.daily_remaining <= 0:
                     raise DailyBudgetSpent

@@ -330,9 +330,9 @@ def fetch_pools(
                 details[location_id] = found
                 entries[location_id]["name"] = found.get("name") or entry.get("name")
             bar.update(1)
-            if time.monotonic() - last_save >= max(_MANIFEST_EVERY, 200 * save_took):
+            if time.monotonic() - last_save >= max(_MANIFEST_EVERY, 1000 * save_took):
                 began = time.monotonic()
-                save()  # a 200th of the time at most, however many locations it lists
+                save()  # a 1,000th of the time at most, however many locations it lists
                 last_save = time.monotonic()
                 save_took = last_save - began
     finally:
