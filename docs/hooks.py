@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
@@ -113,7 +114,7 @@ def undocumented(names: list[str] | None = None) -> list[str]:
                 if name.startswith("_"):
                     continue
                 where = f"{dotted}.{name}"
-                if isinstance(member, property):
+                if isinstance(member, (property, functools.cached_property)):
                     wrong.extend([f"{where}: no docstring"] if not member.__doc__ else [])
                 elif inspect.isfunction(member) or isinstance(member, classmethod):
                     method = getattr(obj, name)

@@ -80,18 +80,21 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return _say_fetched(result, then=f"resume with: poolkit fetch --resume {result.snapshot}")
 
 
-def _say_fetched(result, *, then: str) -> int:
+def _say_fetched(result, *, then: str, tables=None) -> int:
     """Say how a fetch went, and ``then`` what completes it when a location failed; the exit
-    code (0 every location ok, 1 some failed, 2 every location refused the token)."""
+    code (0 every location ok, 1 some failed, 2 every location refused the token). ``tables``
+    are the snapshot's where they were read already (``poolkit run``'s, added to the
+    dataset); else the fetch's are read now."""
     failures = result.failures
+    tables = result.tables if tables is None else tables
     summary = read_manifest(result.snapshot)["summary"]
     inventories = int(failures["error"].str.endswith("(active numbers)").sum())
     print(
         f"locations: {summary['ok']:,} ok, {summary['failed']:,} failed"
         + (f" ({inventories:,} more whose numbers failed)" if inventories else "")
-        + f"; {plural(len(result.tables.pools), 'pool')}, "
-        f"{plural(len(result.tables.numbers), 'number')}, "
-        f"{plural(len(result.tables.problems), 'problem')}"
+        + f"; {plural(len(tables.pools), 'pool')}, "
+        f"{plural(len(tables.numbers), 'number')}, "
+        f"{plural(len(tables.problems), 'problem')}"
     )
     print(f"snapshot: {result.snapshot}")
     for row in failures.head(20).itertuples():
@@ -105,7 +108,7 @@ def _say_fetched(result, *, then: str) -> int:
     if (
         len(failures)
         and (failures["error"] == "AuthenticationError").all()
-        and not len(result.tables.pools)
+        and not len(tables.pools)
     ):
         print(
             f"poolkit: error: every location refused the token. Hint: {AuthenticationError.hint}",
@@ -136,14 +139,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=True if args.progress else None,
         numbers=args.numbers,
     )
-    failed = 0
+    failed, added = 0, None
+    if result.added.tables is not None:  # this snapshot's tables, read once into the dataset
+        added = select_snapshots(result.added.tables, {result.snapshot.id})
     if result.fetch is not None:
-        failed = _say_fetched(result.fetch, then="the next poolkit run finishes it")
+        then = "the next poolkit run finishes it"
+        failed = _say_fetched(result.fetch, then=then, tables=added)
     for label, ids in (("added to", result.added.added), ("replaced in", result.added.replaced)):
         if ids:
             print(f"{plural(len(ids), 'snapshot')} {label} {args.out}: {', '.join(ids)}")
-    if result.added.tables is not None:
-        print(_summary(select_snapshots(result.added.tables, {result.snapshot.id})))
+    if added is not None:
+        print(_summary(added))
     counts = result.findings["severity"].astype(str).value_counts()
     print(
         f"findings: {severities(counts, SEVERITIES[:2])}"

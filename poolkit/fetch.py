@@ -70,7 +70,8 @@ class FetchResult:
 
     def __repr__(self) -> str:
         failed = len(self.failures)
-        return f"FetchResult({self.tables!r}, failures={failed:,}, snapshot='{self.snapshot}')"
+        read = repr(self.__dict__["tables"]) if "tables" in self.__dict__ else "tables not read"
+        return f"FetchResult({read}, failures={failed:,}, snapshot='{self.snapshot}')"
 
 
 def fetch_pools(

@@ -464,3 +464,13 @@ def test_a_manifest_holding_an_integer_past_64_bits_is_written_and_read_back(tmp
 
     write_manifest(tmp_path, {"locations": [{"location_id": "L1", "bytes": 2**70}]})
     assert read_manifest(tmp_path)["locations"][0]["bytes"] == 2**70
+
+
+def test_a_fetch_reads_its_tables_only_when_asked(env, tmp_path: Path):
+    """The tidy is the next stage: a fetch returns before reading its snapshot into tables,
+    and its repr does not read them either (issue 29: CPU the fetch spent unasked)."""
+    serve(env, FakeHighLevel(["G1", "G2"]))
+    result = poolkit.fetch_pools(company_id="C1", out=tmp_path, progress=False)
+    assert "tables" not in vars(result) and "tables not read" in repr(result)
+    assert result.tables.pools["location_id"].nunique() == 2  # the fake's two locations
+    assert "tables" in vars(result) and "PoolTables(pools=" in repr(result)

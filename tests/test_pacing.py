@@ -34,10 +34,11 @@ def fetch(server: RateLimitedHighLevel, tmp_path: Path, **options) -> poolkit.Fe
         server.stop()
 
 
-def span(server: RateLimitedHighLevel) -> float:
-    """From the first request the server saw to the last answer it gave: the fetch's network
-    part (the tidy of the snapshot that follows is the same work at any pace)."""
-    times = [at for at, *_ in server.arrivals]
+def span(server: RateLimitedHighLevel, resource: str = "") -> float:
+    """From the first request the server saw to the last answer it gave (of the resources
+    whose name starts with ``resource``): the fetch's network part (the tidy of the
+    snapshot that follows is the same work at any pace)."""
+    times = [at for at, seen, *_ in server.arrivals if seen.startswith(resource)]
     return max(times) - min(times) + server.limits.latency
 
 
@@ -55,30 +56,37 @@ def answered_whole(result: poolkit.FetchResult, locations: int) -> bool:
 def test_the_fetch_runs_at_the_agency_budgets_floor_without_a_429(tmp_path: Path, window):
     """200 locations with their numbers, HighLevel's 100 requests a window on a clock five
     times faster: 203 agency calls (three pages of the search, a token each) at 50 a second
-    is the floor, 4.06 s. The fetch takes at most 1.15 times that (the other test worker shares
-    the machine; alone it takes 1.02 to 1.03), and the server never answers 429. The pacer
-    before issue 29 (a reserve of ten, then a whole window of nothing) took 1.31 here."""
+    is the floor, 4.06 s. The agency's calls take at most 1.15 times that (alone they take
+    1.02 to 1.03), and the server never answers 429. The pacer before issue 29 (a reserve of
+    ten, then a whole window of nothing) took 1.31 here. The whole fetch, the last locations'
+    pools and numbers after the last token included, takes at most 1.4 times the floor: the
+    other test worker shares this machine's two cores and its disk, where each location's
+    files are synced (once 1.28 under a full suite, against 1.03 alone)."""
     limits = Limits(limit=100, interval=2.0, window=window, latency=0.01)
     server = RateLimitedHighLevel(200, limits)
     result = fetch(server, tmp_path)
-    took, floor = span(server), floor_seconds(200, limits)
+    floor = floor_seconds(200, limits)
     assert answered_whole(result, 200)
     assert server.refused == Counter()
-    assert took <= 1.15 * floor, (took, floor)
+    agency = span(server, "company:")
+    assert agency <= 1.15 * floor, (agency, floor)
+    assert span(server) <= 1.4 * floor, (span(server), floor)
     served = server.figures()["served"]
     assert served == {"search": 3, "token": 200, "pools": 200, "numbers": 200}
 
 
 def test_sharing_the_agency_budget_with_another_client(tmp_path: Path):
     """Another client of the app spends 30% of the agency's budget, all along: every
-    location is fetched whole, at most 1.25 times the floor of what is left. (A rare 429
+    location is fetched whole, the agency's calls in at most 1.25 times the floor of what is
+    left (the locations' own calls after them share the machine with the other worker, as
+    in the test above). (A rare 429
     comes when the other client's requests bunch up; the server gives no ``Retry-After``
     here, whose whole seconds are two of this server's windows.) Alone it takes about 1.03
     times that floor; the pacer before issue 29 took 1.34, through 32 429s."""
     limits = Limits(**FAST, latency=0.01, competitor=0.3, retry_after=False)
     server = RateLimitedHighLevel(100, limits)
     result = fetch(server, tmp_path)
-    took = span(server)
+    took = span(server, "company:")
     assert answered_whole(result, 100)
     assert took <= 1.25 * floor_seconds(100, limits), (took, server.refused)
 
