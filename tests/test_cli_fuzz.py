@@ -139,7 +139,7 @@ def every_command_but_the_report(data: Path, others: list[Path], out: Path):
     yield ["diff", str(data / "sub"), str(data / "a"), "--format", "json"]
 
 
-@fuzz(30, 1000)
+@fuzz(20, 1000)
 @given(tree=trees())
 def test_tidy_audit_and_diff_on_folders_of_anything(tree):
     run_everywhere(tree, every_command_but_the_report)

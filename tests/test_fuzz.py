@@ -65,7 +65,7 @@ def test_location_details_keep_text_only_and_no_contact_data(location):
     }
 
 
-@fuzz(150, 600)
+@fuzz(75, 600)
 @given(
     manifest=json_values
     | st.binary(max_size=40)
@@ -144,7 +144,7 @@ def numbers_of(doc) -> list:
     return doc["numbers"] if isinstance(doc, dict) and isinstance(doc.get("numbers"), list) else []
 
 
-@fuzz(120, 500)
+@fuzz(60, 500)
 @given(
     pages=st.lists(page | st.binary(max_size=30), min_size=1, max_size=3),
     said=st.sampled_from(["ok", "unavailable: ForbiddenError", None]),
@@ -323,7 +323,7 @@ def documented(frame: pd.DataFrame, columns: dict) -> bool:
     return {c: str(t) for c, t in frame.dtypes.items()} == columns
 
 
-@fuzz(10, 150)
+@fuzz(6, 150)
 @given(pair=pairs())
 def test_every_stage_on_two_generated_snapshots(pair):
     """Two snapshots of anything the API could answer, the second most often the first a

@@ -136,7 +136,7 @@ def assert_nothing_lost(doc, tables):
 
 
 @settings(
-    max_examples=examples(200, 800),
+    max_examples=examples(120, 800),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -152,7 +152,7 @@ def test_record_mode_never_raises_and_accounts_for_every_pool(doc):
 
 
 @settings(
-    max_examples=examples(75, 250),
+    max_examples=examples(45, 250),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

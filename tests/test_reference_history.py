@@ -31,7 +31,7 @@ from test_reference import (
 )
 
 
-@fuzz(17, 700)
+@fuzz(10, 700)
 @given(cases=agency_pairs, whole=st.integers(0, 2))
 def test_a_pair_of_weeks_agrees_with_the_reference(cases, whole):
     """Two generated weeks: the folder of both read as a history is diagnosed as the newest
