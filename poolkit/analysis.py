@@ -15,28 +15,32 @@ import re
 import pandas as pd
 
 from .errors import ConfigurationError
+from .holdings import (
+    cost_per_location,
+    cost_summary,
+    inventory,
+    monthly_cost,
+    number_kinds,
+    numbers_by_area,
+)
+from .lookup import (
+    LOCATION_COLUMNS,
+    location_names,
+    locations_by_id,
+    names_of,
+    not_a_location_column,
+    pandas_tables,
+)
 from .model import (
     DEFAULT_RATES,
     NONE,
     RATES_SOURCE,
     answered,
-    answers_nothing,
-    blank,
-    current,
     forwarding_numbers,
     has_service,
-    held_numbers,
-    idle_held_numbers,
-    inventory_read,
-    missing_pool_numbers,
     on,
     pool_shown,
-    rate_of,
-    shown,
 )
-from .phones import ENRICH_COLUMNS, enrich_numbers
-from .places import state_code, state_name
-from .schemas import category_dtype
 from .tables import PoolTables
 
 __all__ = [
@@ -77,56 +81,6 @@ FEATURE_LABELS = {
 }
 
 
-def is_dask(tables: PoolTables) -> bool:
-    """True when the tables are Dask DataFrames rather than pandas ones."""
-    return hasattr(tables.pools, "dask")
-
-
-def pandas_tables(tables: PoolTables) -> PoolTables:
-    """Pandas tables to analyse: Dask tables have their per-pool tables computed (one row
-    per pool or problem, never per number), so every function here accepts either."""
-    if not is_dask(tables):
-        return tables
-    import dask
-
-    pools, services, problems, locations, phone_numbers = dask.compute(
-        tables.pools, tables.services, tables.problems, tables.locations, tables.phone_numbers
-    )
-    types = category_dtype(pools["service_type"].dropna().astype(str))
-    pools, services = (
-        frame.reset_index(drop=True)
-        .astype({"service_type": object})
-        .astype({"service_type": types})
-        for frame in (pools, services)
-    )
-    return PoolTables(
-        pools,
-        tables.numbers,
-        services,
-        problems.reset_index(drop=True),
-        locations.reset_index(drop=True),
-        phone_numbers.reset_index(drop=True),
-    )
-
-
-def _count_numbers(tables: PoolTables, keys) -> pd.Series:
-    """How many numbers have each value of ``keys(enriched numbers)``: counted per partition
-    of a Dask numbers table (never computed whole), at once for a pandas one."""
-
-    def count(numbers: pd.DataFrame) -> pd.Series:
-        enriched = (
-            numbers if set(ENRICH_COLUMNS) <= set(numbers.columns) else enrich_numbers(numbers)
-        )
-        return keys(enriched).value_counts(sort=False)
-
-    if not is_dask(tables):
-        return count(tables.numbers)
-    import dask
-
-    parts = dask.compute(*(dask.delayed(count)(part) for part in tables.numbers.to_delayed()))
-    return pd.concat(parts).groupby(level=list(range(parts[0].index.nlevels)), sort=False).sum()
-
-
 def service_labels(pools: pd.DataFrame) -> pd.Series:
     """``service_type`` with pools that have no service labelled ``NO_SERVICE``, "(none)"
     (a category)."""
@@ -159,7 +113,7 @@ def numbers_per_pool(tables: PoolTables) -> pd.DataFrame:
     pools = tables.pools
     frame = pools[["location_id", "pool_id", "is_active", "number_count"]]
     frame.insert(3, "service_type", service_labels(pools))  # "(none)" as service_mix says it
-    frame.insert(1, "location", _names_of(tables, frame["location_id"]))
+    frame.insert(1, "location", names_of(tables, frame["location_id"]))
     frame.insert(3, "pool", pool_shown(pools))
     frame["number_count"] = frame["number_count"].fillna(0)
     return frame.sort_values(
@@ -202,53 +156,10 @@ def service_mix(tables: PoolTables, by: str | list[str] | None = None) -> pd.Dat
     counts["pools"] = counts["pools"].astype("Int64")
     if "location_id" in keys:
         at = list(counts.columns).index("location_id") + 1
-        counts.insert(at, "location", _names_of(tables, counts["location_id"]))
+        counts.insert(at, "location", names_of(tables, counts["location_id"]))
     return counts.sort_values(
         [*keys, "pools"], ascending=[True] * len(keys) + [False], kind="stable"
     ).reset_index(drop=True)
-
-
-LOCATION_COLUMNS = (
-    "location_name",
-    "city",
-    "state",
-    "state_code",
-    "country",
-    "postal_code",
-    "timezone",
-)
-
-
-def locations_by_id(tables: PoolTables) -> pd.DataFrame:
-    """One row per location id: its details (the newest snapshot's), whether it ever answered,
-    and its status; from ``tables.locations``, or from the pools where that table is empty."""
-    locations = tables.locations
-    if locations.empty:
-        locations = pd.DataFrame(
-            {"location_id": tables.pools["location_id"].dropna().unique(), "status": "ok"}
-        )
-        for column in LOCATION_COLUMNS:
-            locations[column] = pd.Series(pd.NA, index=locations.index, dtype="string")
-    places = list(zip(locations["state"].astype(object), locations["country"].astype(object)))
-    names = {place: state_name(*place) for place in set(places)}  # a few distinct places
-    codes = {place: state_code(*place) for place in names}
-    answered_ = locations.assign(
-        answered=answered(locations).to_numpy(),
-        state=[names[place] for place in places],
-        state_code=pd.Series([codes[place] for place in places], dtype="string").to_numpy(),
-    )
-    if answered_["location_id"].is_unique and answered_["location_id"].notna().all():
-        frame = answered_.set_index("location_id")[[*LOCATION_COLUMNS, "answered", "status"]]
-        return frame.assign(status=frame["status"].astype(object))  # one snapshot: as it is
-    per_id = answered_.groupby("location_id", sort=False, observed=True)
-    frame = per_id[list(LOCATION_COLUMNS)].last()
-    frame["answered"] = per_id["answered"].any()
-    frame["status"] = per_id["status"].last().astype(object).where(~frame["answered"], "ok")
-    return frame
-
-
-def _not_a_location_column(by: str) -> None:
-    raise KeyError(f"by={by!r}: not a location column ({', '.join(LOCATION_COLUMNS)})")
 
 
 def _pool_flags(tables: PoolTables) -> pd.DataFrame:
@@ -319,7 +230,7 @@ def feature_adoption(tables: PoolTables, by: str = "location_id") -> pd.DataFram
         shares = shares.fillna(0).astype({"pools": "Int64"})
     frame = shares.rename_axis(by).reset_index()
     if by == "location_id":
-        frame.insert(1, "location", _names_of(tables, frame["location_id"]))
+        frame.insert(1, "location", names_of(tables, frame["location_id"]))
     return _with_shares(frame, [c for c in shares.columns if c != "pools"])
 
 
@@ -394,7 +305,7 @@ def feature_adoption_summary(tables: PoolTables, by: str | None = None) -> pd.Da
     ['has_pool', 40, 45]
     """
     if by is not None and by not in LOCATION_COLUMNS:
-        _not_a_location_column(by)
+        not_a_location_column(by)
     tables = pandas_tables(tables)
     locations = locations_by_id(tables)
     flags = _pool_flags(tables).assign(location_id=tables.pools["location_id"])
@@ -488,7 +399,7 @@ def location_summary(tables: PoolTables) -> pd.DataFrame:
     )
     locations = locations_by_id(tables)
     frame = locations[["state", "country", "status"]].join(counts, how="outer")
-    frame.insert(0, "location", _names_of(tables, frame.index.to_series()).to_numpy())
+    frame.insert(0, "location", names_of(tables, frame.index.to_series()).to_numpy())
     answered = locations["answered"].reindex(frame.index, fill_value=True)
     counts_columns = ["pools", "numbers", "active_pools", "pools_with_service"]
     frame[counts_columns] = (
@@ -604,7 +515,7 @@ def region_summary(tables: PoolTables, by: str = "state") -> pd.DataFrame:
     46
     """
     if by not in LOCATION_COLUMNS:
-        _not_a_location_column(by)
+        not_a_location_column(by)
     tables = pandas_tables(tables)
     locations = locations_by_id(tables)
     pools = tables.pools.groupby("location_id", observed=True).agg(
@@ -671,41 +582,6 @@ def _with_shares(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _names_of(tables: PoolTables, location_ids: pd.Series) -> pd.Series:
-    """The name to show of each location id (``location_names``), as text."""
-    names = location_names(tables)
-    return location_ids.astype(object).map(names).astype("string")
-
-
-def location_names(tables: PoolTables) -> dict[str, str]:
-    """Each location's name to show: its name, with its id where two share it or none is known.
-
-    Parameters
-    ----------
-    tables : PoolTables
-        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
-
-    Returns
-    -------
-    dict of str to str
-        Location id to name.
-
-    Examples
-    --------
-    >>> names = poolkit.analysis.location_names(poolkit.load_sample())
-    >>> names["0Kaj1qHE14fhib1xYoui"]
-    'Northstar Pest Control - Tampa'
-    """
-    names = locations_by_id(pandas_tables(tables))["location_name"]
-    names = names.astype("string").mask(blank(names))
-    ids = names.index.to_series()
-    label = shown(names, ids).astype(object)  # no name: the id
-    shared = (names.duplicated(keep=False) & names.notna()).to_numpy()
-    if shared.any():
-        label[shared] = names[shared] + " (" + ids[shared] + ")"
-    return dict(zip(ids, label))
-
-
 def problems_summary(tables: PoolTables) -> pd.DataFrame:
     """What did not fit the API contract, by kind.
 
@@ -761,306 +637,3 @@ def _feature_label(feature: str) -> str:
     if feature.startswith(SERVICE_FEATURE):
         return f"Service: {feature.removeprefix(SERVICE_FEATURE)}"
     return FEATURE_LABELS.get(feature, feature)
-
-
-LOCAL_TYPES = ("fixed_line", "mobile", "fixed_line_or_mobile")
-
-
-def number_kinds(tables: PoolTables) -> pd.DataFrame:
-    """Numbers by kind: local, toll-free, other valid types, invalid or missing.
-
-    Enriches the numbers (``poolkit.enrich_numbers``) where ``read_pools`` did not.
-
-    Parameters
-    ----------
-    tables : PoolTables
-        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``kind``, ``numbers`` and ``share`` (from 0 to 1), most first.
-
-    Examples
-    --------
-    >>> kinds = poolkit.analysis.number_kinds(poolkit.load_sample())
-    >>> kinds[["kind", "numbers"]].values.tolist()[:2]
-    [['local', 1491], ['toll-free', 117]]
-    """
-
-    def kinds(numbers: pd.DataFrame) -> pd.Series:
-        kind = pd.Series("invalid or missing", index=numbers.index, dtype=object)
-        valid = numbers["is_valid"].fillna(False).astype(bool)
-        types = numbers["number_type"].astype(object)
-        kind[valid] = "other (" + types[valid].astype(str) + ")"
-        kind[valid & types.isin(LOCAL_TYPES)] = "local"
-        kind[valid & (types == "toll_free")] = "toll-free"
-        return kind.rename("kind")
-
-    counts = (
-        _count_numbers(tables, kinds).rename("numbers").sort_values(ascending=False, kind="stable")
-    )
-    counts = counts.rename_axis("kind").reset_index()
-    counts = counts.sort_values(["numbers", "kind"], ascending=[False, True], kind="stable")
-    counts = counts.reset_index(drop=True)  # ties by name: the same order from pandas and Dask
-    counts["share"] = (counts["numbers"] / counts["numbers"].sum()).astype("Float64")
-    return counts.astype({"kind": "string", "numbers": "Int64"})
-
-
-def numbers_by_area(tables: PoolTables) -> pd.DataFrame:
-    """Numbers per country and geographic area (the geocoder's description), most first.
-
-    Toll-free and other non-geographic numbers count under "no geographic area".
-
-    Parameters
-    ----------
-    tables : PoolTables
-        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``region_code``, ``area``, ``numbers`` and ``share`` (from 0 to 1).
-
-    Examples
-    --------
-    >>> areas = poolkit.analysis.numbers_by_area(poolkit.load_sample())
-    >>> areas[["region_code", "area", "numbers"]].values.tolist()[0]
-    ['US', 'Texas', 161]
-    """
-
-    def areas(numbers: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "region_code": numbers["region_code"].astype(object).fillna("unknown"),
-                "area": numbers["area"].astype(object).fillna("no geographic area"),
-            }
-        )
-
-    counts = _count_numbers(tables, areas).rename("numbers").reset_index()
-    counts["share"] = (counts["numbers"] / max(1, counts["numbers"].sum())).astype("Float64")
-    counts = counts.sort_values(
-        ["numbers", "region_code", "area"], ascending=[False, True, True], kind="stable"
-    )
-    return counts.reset_index(drop=True).astype(
-        {"region_code": "string", "area": "string", "numbers": "Int64"}
-    )
-
-
-# ------------------------------------------------------------------------ inventory and cost
-
-
-def inventory(tables: PoolTables) -> pd.DataFrame:
-    """Per location, the numbers it holds and where they are.
-
-    Only locations whose inventory was read (``poolkit fetch --numbers``) have a row; where the
-    tables hold several snapshots, their current state is used.
-
-    Parameters
-    ----------
-    tables : PoolTables
-        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``location_id``, ``location``, ``numbers`` (held), ``in_pools``, ``not_in_pool``,
-        ``unreachable`` (in no pool, no inbound service, no forwarding) and
-        ``pool_numbers_missing`` (pool numbers the inventory does not hold).
-
-    Examples
-    --------
-    >>> held = poolkit.inventory(poolkit.load_sample())
-    >>> len(held), int(held["numbers"].sum())
-    (44, 1563)
-    """
-    tables = current(pandas_tables(tables))
-    phones, ids = held_numbers(tables), inventory_read(tables)
-    per = phones.assign(in_pool=on(phones["in_pool"]), unreachable=answers_nothing(phones)).groupby(
-        phones["location_id"].astype(object)
-    )
-    frame = pd.DataFrame(
-        {
-            "numbers": per.size(),
-            "in_pools": per["in_pool"].sum(),
-            "unreachable": per["unreachable"].sum(),
-        }
-    ).reindex(ids, fill_value=0)
-    frame["not_in_pool"] = frame["numbers"] - frame["in_pools"]
-    missing = missing_pool_numbers(tables)["location_id"].astype(object).value_counts()
-    frame["pool_numbers_missing"] = missing.reindex(ids, fill_value=0)
-    frame["location"] = pd.Series(location_names(tables)).reindex(ids)
-    frame = frame.rename_axis("location_id").reset_index()
-    counts = ["numbers", "in_pools", "not_in_pool", "unreachable", "pool_numbers_missing"]
-    frame = frame[["location_id", "location", *counts]]
-    return frame.astype(
-        {"location_id": "string", "location": "string"} | dict.fromkeys(counts, "Int64")
-    )
-
-
-def monthly_cost(tables: PoolTables, rates: dict | None = None) -> pd.DataFrame:
-    """Per location and number type, what the numbers cost a month, and the idle part.
-
-    Only locations whose inventory was read have rows, in the current state of the tables. A
-    number is idle when it answers nothing, or when its every pool is inactive or has no route.
-
-    Parameters
-    ----------
-    tables : PoolTables
-        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
-    rates : dict, optional
-        Prices in dollars a month, overriding ``DEFAULT_RATES`` (LC Phone's published prices)
-        by type (``{"local": 1.5}``) or by country and type (``{("US", "toll-free"): 2.0}``).
-        A number with no rate costs nothing here and is counted as ``unpriced``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``location_id``, ``location``, ``type``, ``numbers``, ``monthly_cost_cents`` (whole
-        cents), ``idle_numbers``, ``idle_cost_cents`` and ``unpriced``.
-        ``poolkit.model.dollars`` shows cents as dollars.
-
-    Examples
-    --------
-    >>> cost = poolkit.monthly_cost(poolkit.load_sample())
-    >>> int(cost["monthly_cost_cents"].sum())
-    190945
-    >>> int(poolkit.monthly_cost(poolkit.load_sample(), rates={"local": 2.0})["numbers"].sum())
-    1563
-    """
-    tables = current(pandas_tables(tables))
-    phones = held_numbers(tables)
-    rate = rate_of(rates)
-    price = pd.Series(
-        [
-            rate(c, t)
-            for c, t in zip(phones["country_code"].astype(object), phones["type"].astype(object))
-        ],
-        index=phones.index,
-        dtype="Int64",
-    )
-    idle = idle_held_numbers(tables, phones)
-    frame = phones.assign(
-        type=phones["type"].fillna("unknown"),
-        price=price.fillna(0).astype("int64"),
-        idle=idle,
-        idle_price=price.fillna(0).astype("int64").where(idle, 0),
-        unpriced=price.isna(),
-    )
-    out = (
-        frame.groupby(["location_id", "type"], sort=True)
-        .agg(
-            numbers=("price", "size"),
-            monthly_cost_cents=("price", "sum"),
-            idle_numbers=("idle", "sum"),
-            idle_cost_cents=("idle_price", "sum"),
-            unpriced=("unpriced", "sum"),
-        )
-        .reset_index()
-    )
-    out.insert(1, "location", out["location_id"].map(location_names(tables)))
-    counts = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents", "unpriced"]
-    return out.astype(
-        {"location_id": "string", "location": "string", "type": "string"}
-        | dict.fromkeys(counts, "Int64")
-    )[["location_id", "location", "type", *counts]]
-
-
-def inventory_coverage(tables: PoolTables) -> dict:
-    """What ``inventory`` and ``monthly_cost`` cover: of the locations that answered, how
-    many had their numbers read (``read`` of ``answered``), how many were not fetched at
-    all, and each answered location whose numbers were not read, with why (``unread``:
-    ``location_id``, ``location``, ``why``, the manifest's word: None where the numbers were
-    not asked for)."""
-    tables = current(pandas_tables(tables))
-    locations = locations_by_id(tables)
-    answered_ids = locations.index[locations["answered"].to_numpy()]
-    read = inventory_read(tables)
-    unread = answered_ids.difference(read)
-    said = tables.locations.drop_duplicates("location_id", keep="last").set_index("location_id")
-    frame = pd.DataFrame(
-        {
-            "location_id": pd.array(unread, dtype="string"),
-            "location": pd.array(_names_of(tables, unread.to_series()).to_numpy(), dtype="string"),
-            "why": pd.array(said["inventory"].reindex(unread).to_numpy(), dtype="string"),
-        }
-    )
-    return {
-        "read": len(read.intersection(answered_ids)),
-        "answered": len(answered_ids),
-        "not_fetched": int((~locations["answered"]).sum()),
-        "unread": frame,
-    }
-
-
-def cost_summary(
-    tables: PoolTables, by: str = "location_id", rates: dict | None = None
-) -> pd.DataFrame:
-    """What the numbers cost a month, per location or per place, the most idle cost first.
-
-    ``monthly_cost`` added up over number types.
-
-    Parameters
-    ----------
-    tables : PoolTables
-        What ``poolkit.read_pools``, ``read_dataset`` or ``load_sample`` returns.
-    by : str, default "location_id"
-        ``"location_id"`` (with each location's name), or a location column such as
-        ``"state_code"``, ``"state"`` or ``"country"``.
-    rates : dict, optional
-        Prices in dollars a month, as ``monthly_cost`` takes them.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``by`` (and ``location``), ``numbers``, ``monthly_cost_cents``, ``idle_numbers`` and
-        ``idle_cost_cents``.
-
-    Examples
-    --------
-    >>> per_state = poolkit.analysis.cost_summary(poolkit.load_sample(), by="state_code")
-    >>> int(per_state["monthly_cost_cents"].sum())
-    190945
-    """
-    cost = monthly_cost(tables, rates=rates)
-    if by == "location_id":
-        return cost_per_location(cost)
-    if by not in LOCATION_COLUMNS:
-        _not_a_location_column(by)
-    places = locations_by_id(pandas_tables(tables))[by].astype(object).fillna("unknown")
-    return _summed(cost.assign(**{by: cost["location_id"].astype(object).map(places)}), [by])
-
-
-def cost_per_location(cost: pd.DataFrame) -> pd.DataFrame:
-    """What each location pays a month, from ``monthly_cost``: its number types added up,
-    the most idle cost first, then the most cost.
-
-    Parameters
-    ----------
-    cost : pandas.DataFrame
-        What ``monthly_cost`` returns (its numbers masked or not).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``location_id``, ``location``, ``numbers``, ``monthly_cost_cents``,
-        ``idle_numbers`` and ``idle_cost_cents``.
-
-    Examples
-    --------
-    >>> cost = poolkit.monthly_cost(poolkit.load_sample())
-    >>> poolkit.analysis.cost_per_location(cost).loc[0, "location"]
-    'Evergreen Dental - Portland'
-    """
-    return _summed(cost, ["location_id", "location"])
-
-
-def _summed(cost: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """``cost`` added up per ``keys``, the most idle cost first, then the most cost (a frame
-    of one's own may hold only some of the columns: those it holds)."""
-    columns = ["numbers", "monthly_cost_cents", "idle_numbers", "idle_cost_cents"]
-    keys, columns = [k for k in keys if k in cost], [c for c in columns if c in cost]
-    frame = cost.groupby(keys, dropna=False)[columns].sum().reset_index()
-    return frame.sort_values(
-        ["idle_cost_cents", "monthly_cost_cents"], ascending=False, kind="stable"
-    ).reset_index(drop=True)

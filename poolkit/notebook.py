@@ -13,14 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import inventory, inventory_coverage, monthly_cost
 from .dataset import dataset_snapshots, read_marker, snapshot_records_of
 from .findings import audit
 from .history import changes, snapshots_of, trend
+from .holdings import inventory, inventory_coverage, monthly_cost
 from .loaders import load, load_history, resolve_data, resolve_out
 from .loaders import require_answers as answers_required
 from .masking import masked_frame
-from .model import current
+from .model import current, dollars
 from .phones import enrich_numbers
 from .present import html_table
 from .schemas import is_dataset
@@ -30,6 +30,7 @@ from .tidy import snapshot_folders
 
 __all__ = [  # load, load_history, resolve_data and resolve_out: poolkit.loaders
     "ReportData",
+    "cost_sentence",
     "figure_html",
     "load",
     "load_history",
@@ -249,6 +250,40 @@ def table(
 def _is_number(column: pd.Series) -> bool:
     """Whether a column holds numbers (shown right-aligned), flags and text not."""
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def cost_sentence(held: pd.DataFrame, cost: pd.DataFrame) -> str:
+    """What the numbers cost a month, in a sentence, counting the locations as a chart of
+    the cost does: those holding numbers, and apart those whose numbers were read but hold
+    none.
+
+    Parameters
+    ----------
+    held : pandas.DataFrame
+        What ``analysis.inventory`` returns.
+    cost : pandas.DataFrame
+        What ``analysis.monthly_cost`` returns.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> tables = poolkit.load_sample()
+    >>> held, cost = poolkit.inventory(tables), poolkit.monthly_cost(tables)
+    >>> said = poolkit.notebook.cost_sentence(held, cost)
+    >>> said.split(";")[0]
+    '$1,909.45 a month, $463.45 of it idle, for 1,563 numbers held by 40 locations'
+    """
+    holding = held[held["numbers"] > 0]
+    return (
+        f"{dollars(int(cost['monthly_cost_cents'].sum()))} a month, "
+        f"{dollars(int(cost['idle_cost_cents'].sum()))} of it idle, for "
+        f"{int(holding['numbers'].sum()):,} numbers held by {len(holding):,} locations; "
+        f"{len(held):,} locations had their numbers read, {len(held) - len(holding):,} of "
+        "them hold none."
+    )
 
 
 def figure_html(ax, alt: str | None = None, dpi: int = 100) -> str:
