@@ -112,7 +112,7 @@ def fetch_pools(
     base_url : str, optional
         Default: ``GHL_BASE_URL``, else HighLevel's.
     client : Client, optional
-        A client of your own (its token, session and rate budgets).
+        A client of your own (its token, connections and rate budgets).
     progress : bool, optional
         A progress bar; default: only on a terminal.
     numbers : bool, default False

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from bisect import bisect_right
 from collections import deque
 from typing import Mapping
 
@@ -122,7 +123,8 @@ class RateBudget:
         if "Remaining" in numbers:
             now = time.monotonic()  # own requests the server can have counted with it: sent
             # within the interval before it, or, on the way as long as it was, just before
-            own = sum(1 for t in self._sent if sent - self.interval - (now - sent) < t <= sent)
+            earliest = sent - self.interval - (now - sent)  # _sent is in order: bisected
+            own = bisect_right(self._sent, sent) - bisect_right(self._sent, earliest)
             self._counted.append((now, self.limit - numbers["Remaining"] - own))
             while len(self._counted) > 1 and self._counted[0][0] <= now - self.interval:
                 self._counted.popleft()

@@ -324,3 +324,52 @@ def test_client_slows_down_before_the_burst_budget_runs_out(httpserver: HTTPServ
     gaps = [b - a for a, b in zip(served, served[1:])]
     assert max(gaps) >= 0.3  # it waited for the window instead of running into 429s
     assert all(entry[1].status_code == 200 for entry in httpserver.log)
+
+
+def test_redirects_are_followed_and_the_token_never_goes_to_another_host(httpserver, client):
+    """A moved path is followed on the same host with the token; a move to another host
+    (``127.0.0.1`` is not ``localhost`` by name) is followed without it."""
+    port = httpserver.port  # the server's name is localhost
+    httpserver.expect_request("/old" + POOLS).respond_with_response(
+        Response(status=307, headers={"Location": POOLS + "?locationId=loc1"})
+    )
+    httpserver.expect_request("/away" + POOLS).respond_with_response(
+        Response(status=302, headers={"Location": f"http://127.0.0.1:{port}{POOLS}?x=1"})
+    )
+    httpserver.expect_request(POOLS).respond_with_json(envelope(make_pool()))
+    moved = poolkit.Client(TOKEN, base_url=httpserver.url_for("/old"))
+    assert moved.list_number_pools("loc1")["data"][0]["name"] == "Sales Team Pool"
+    away = poolkit.Client(TOKEN, base_url=httpserver.url_for("/away"))
+    assert away.list_number_pools("loc1")["data"][0]["name"] == "Sales Team Pool"
+    asked = [(r.path, r.headers.get("Authorization")) for r, _ in httpserver.log]
+    assert asked == [
+        ("/old" + POOLS, f"Bearer {TOKEN}"),
+        (POOLS, f"Bearer {TOKEN}"),
+        ("/away" + POOLS, f"Bearer {TOKEN}"),
+        (POOLS, None),
+    ]
+
+
+def test_no_cookie_is_kept_or_sent(httpserver, client):
+    httpserver.expect_request(POOLS).respond_with_response(
+        Response(json.dumps(envelope()), headers={"Set-Cookie": "session=abc; Path=/"})
+    )
+    client.list_number_pools("loc1")
+    client.list_number_pools("loc1")
+    assert [r.headers.get("Cookie") for r, _ in httpserver.log] == [None, None]
+
+
+def test_the_environments_proxy_is_used_unless_no_proxy_says_otherwise(httpserver, monkeypatch):
+    """The API's host does not exist: only through the proxy (this server) is it answered."""
+    httpserver.expect_request(POOLS).respond_with_json(envelope(make_pool()))
+    monkeypatch.setenv("HTTP_PROXY", httpserver.url_for(""))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    through = poolkit.Client(TOKEN, base_url="http://api.poolkit.invalid")
+    assert through.list_number_pools("loc1")["data"][0]["name"] == "Sales Team Pool"
+    assert [r.headers.get("Host") for r, _ in httpserver.log] == ["api.poolkit.invalid"]
+    monkeypatch.setenv("NO_PROXY", "api.poolkit.invalid")
+    direct = poolkit.Client(TOKEN, base_url="http://api.poolkit.invalid", max_retries=0)
+    with pytest.raises(poolkit.errors.NetworkError, match="api.poolkit.invalid"):
+        direct.list_number_pools("loc1")
+    assert len(httpserver.log) == 1
