@@ -632,6 +632,8 @@ class Client:
                     location_id=location_id,
                     message="the answer has no 'numbers' list",
                 )
+            if is_last_page(body, page_size):  # shorter than a page: no earlier page's repeat
+                return [*pages, response]
             seen = json.dumps(numbers, sort_keys=True)
             if numbers and seen in previous:  # a server that ignores page, or cycles, would loop
                 raise InvalidResponseError(
@@ -641,8 +643,6 @@ class Client:
                     message=f"page {len(pages)} repeats page {previous[seen]}",
                 )
             pages.append(response)
-            if is_last_page(body, page_size):
-                return pages
             previous[seen] = len(pages) - 1
 
     def location_token(self, company_id: str, location_id: str) -> str:
