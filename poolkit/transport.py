@@ -60,7 +60,9 @@ def as_response(
     response.headers = CaseInsensitiveDict(answer.headers)
     response.encoding = requests.utils.get_encoding_from_headers(response.headers)
     response.url = answer.url or ""
-    response._content = content  # read already: requests keeps a body it has read here
+    # read already: where requests keeps a body it has read (so content, text, json() and
+    # iter_content all work as on any Response)
+    response._content, response._content_consumed = content, True
     request = requests.PreparedRequest()
     request.method, request.url, request.headers = method, response.url, CaseInsensitiveDict(sent)
     response.request = request

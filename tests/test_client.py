@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
@@ -373,3 +374,15 @@ def test_the_environments_proxy_is_used_unless_no_proxy_says_otherwise(httpserve
     with pytest.raises(poolkit.errors.NetworkError, match="api.poolkit.invalid"):
         direct.list_number_pools("loc1")
     assert len(httpserver.log) == 1
+
+
+def test_an_answer_reads_as_any_requests_response(httpserver, client):
+    httpserver.expect_request(POOLS).respond_with_json(envelope(make_pool()), headers={"X-A": "1"})
+    response = client.number_pools_response("loc1")
+    assert isinstance(response, requests.Response) and response.ok
+    assert response.status_code == 200 and response.reason == "OK"
+    assert response.headers["x-a"] == "1" and response.encoding == "utf-8"
+    assert b"".join(response.iter_content(7)) == response.content
+    assert response.json() == json.loads(response.text) == envelope(make_pool())
+    assert response.url.endswith(f"{POOLS}?locationId=loc1")
+    assert response.request.headers["Authorization"] == "Bearer <redacted>"
