@@ -25,6 +25,7 @@ from urllib3.exceptions import (
     MaxRetryError,
     NewConnectionError,
     ProtocolError,
+    ResponseError,
 )
 from urllib3.util.retry import Retry
 
@@ -67,6 +68,7 @@ _ERRORS = {
 }
 _SCRUBBED = "Bearer <redacted>"
 NUMBERS_PAGE = 1000  # numbers asked a page of active numbers at a time
+MAX_REDIRECTS = 10
 
 
 def resolve_token(token: str | None = None) -> str:
@@ -78,7 +80,18 @@ def resolve_token(token: str | None = None) -> str:
             ".env file in the working folder (a sub-account token with numberpools.read, or an "
             "agency token with locations.readonly and oauth.write for --company-id)"
         )
-    return token.strip()
+    token = token.strip()
+    if not _is_token(token):  # never quoted: a header error would print it whole
+        raise ConfigurationError(
+            "the HighLevel API token holds what an HTTP header cannot carry (a space, a line "
+            "break or a character past ASCII): copy it again, whole, into GHL_TOKEN"
+        )
+    return token
+
+
+def _is_token(text: object) -> bool:
+    """Whether ``text`` can be a bearer token: printable ASCII, no space, not empty."""
+    return isinstance(text, str) and text.isascii() and text.isprintable() and " " not in text
 
 
 class _Retry(Retry):
@@ -125,12 +138,14 @@ class Client:
         self.version = version
         self.timeout = timeout
         self.page_size = page_size
+        self.max_retries = max_retries
         self.retry = _Retry(
-            total=max_retries,
+            total=None,  # each kind counted apart: a redirect is no failure to retry
             connect=min(max_retries, 2),  # a refused connection is said within seconds
             read=max_retries,
             status=max_retries,
             other=0,
+            redirect=MAX_REDIRECTS,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET", "POST"}),
             backoff_factor=backoff_factor,
@@ -139,12 +154,7 @@ class Client:
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        self._timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
-        # urllib3's pool, not a requests Session: what the Session adds to a request
-        # (preparing it, merging settings, cookies, its adapter) was a third of poolkit's
-        # CPU time for each request, measured (2.2 ms against 3.4 ms a location's three
-        # calls); the answers are still requests' Responses
-        self._http = pool_manager(self.base_url, pool_size)
+        self._http = pool_manager(self.base_url, pool_size)  # not a Session: transport.py
         self.headers = {
             **urllib3.util.make_headers(keep_alive=True, accept_encoding=True),
             "Accept": "application/json",
@@ -259,7 +269,7 @@ class Client:
         """
         where = f"{method} {path}"
         pacing = self.budget(budget)
-        for attempt in range(self.retry.total + 1):
+        for attempt in range(self.max_retries + 1):
             try:
                 sent = pacing.acquire()
             except DailyBudgetSpent:
@@ -270,7 +280,7 @@ class Client:
                 pacing.release(sent)
                 raise
             pacing.release(sent, response.headers)
-            if response.status_code != 429 or attempt == self.retry.total:
+            if response.status_code != 429 or attempt == self.max_retries:
                 break
             if pacing.daily_remaining is not None and pacing.daily_remaining <= 0:
                 # tomorrow, not in a moment: this resource fails now
@@ -311,13 +321,15 @@ class Client:
         """One request, urllib3 retrying what failed on the way (5xx, connections) and
         following redirects (the Authorization header never goes to another host); a body
         cut short is retried here, against the same ``Retry``."""
-        url = f"{self.base_url}{path}" + (f"?{urlencode(params)}" if params else "")
+        query = {k: v for k, v in (params or {}).items() if v is not None}  # as requests does
+        url = f"{self.base_url}{path}" + (f"?{urlencode(query, doseq=True)}" if query else "")
         where = f"{method} {path}"
         headers = {**self.headers, "Authorization": f"Bearer {token or self._token}"}
         body = None
         if data is not None:
-            body = urlencode(data)
+            body = urlencode(data, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
         retry = self.retry
         while True:
             try:
@@ -327,7 +339,7 @@ class Client:
                     body=body,
                     headers=headers,
                     retries=self.retry,
-                    timeout=self._timeout,
+                    timeout=timeout,
                     preload_content=False,
                 )
             except MaxRetryError as exc:
@@ -337,25 +349,32 @@ class Client:
             try:
                 content = answer.read()
                 break
-            except (ProtocolError, DecodeError) as exc:
-                try:
-                    retry = retry.increment(method, url, error=ProtocolError(type(exc).__name__))
+            except HTTPError as exc:  # the body: cut short, stalled, undecodable
+                cut = isinstance(exc, (ProtocolError, DecodeError))
+                try:  # each a read error, against the same Retry
+                    retry = retry.increment(
+                        method, url, error=ProtocolError(type(exc).__name__) if cut else exc
+                    )
                 except MaxRetryError:
+                    if not cut:
+                        raise self._no_answer(where, exc, location_id) from None
                     raise NetworkError(
                         f"{where}: the response body was cut short, after "
-                        f"{self.retry.total} retries",
+                        f"{self.max_retries} retries",
                         url=where,
                         location_id=location_id,
                     ) from None
-                log.info("%s: body cut short, retrying", where)
+                log.info("%s: body cut short or stalled, retrying", where)
                 retry.sleep()
             finally:
                 answer.release_conn()
-        return as_response(answer, content, method, {**headers, "Authorization": _SCRUBBED})
+        return as_response(answer, content, url, method, {**headers, "Authorization": _SCRUBBED})
 
     def _no_answer(self, where: str, reason: Any, location_id: str | None) -> NetworkError:
         """The error of a request that got no answer, after retries: what went wrong, in words."""
-        if isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(
+        if isinstance(reason, ResponseError):  # the only one raised: too many redirects
+            said = f"{self._host} redirected it more than {MAX_REDIRECTS} times"
+        elif isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(
             reason,
             NewConnectionError,  # a refused connection is one of urllib3's timeouts
         ):
@@ -673,12 +692,12 @@ class Client:
         )
         body = _json(response, "POST /oauth/locationToken", location_id)
         token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
+        if not _is_token(token):
             raise InvalidResponseError(
                 status=response.status_code,
                 url="POST /oauth/locationToken",
                 location_id=location_id,
-                message="the answer has no access_token",
+                message="the answer has no access_token a header can carry",
             )
         return token
 

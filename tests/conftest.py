@@ -26,6 +26,19 @@ DTYPE_OF_KIND = {
 }
 
 TOKEN = "pit-SECRET-4c1d-9e2f-token-for-leak-test"
+#: What makes an HTTP client go through a proxy, or not (``REQUEST_METHOD``: a CGI's).
+PROXY_VARIABLES = [
+    case(name)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    for case in (str.lower, str.upper)
+] + ["REQUEST_METHOD"]
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_from_the_machine(monkeypatch):
+    """Every test talks to servers on 127.0.0.1 directly, whatever proxy the machine has."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 
 class RawServer:
-    """Answers each connection with the next of ``replies`` (bytes), then closes it.
+    """Answers each connection with the next of ``replies`` (bytes), then, ``hold`` seconds
+    later (a body that stalls), closes it; each connection in a thread of its own.
 
     The last reply repeats once the list is used up; ``replies`` may instead be a function
     of the request bytes. Bound to 127.0.0.1 on a free port.
     """
 
-    def __init__(self, replies) -> None:
+    def __init__(self, replies, hold: float = 0.0) -> None:
         self.replies = replies if callable(replies) else list(replies)
+        self.hold = hold
         self.requests: list[bytes] = []
+        self._lock = threading.Lock()
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
@@ -30,22 +34,27 @@ class RawServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            with self._lock:
                 self.requests.append(data)
                 if callable(self.replies):
                     reply = self.replies(data)
                 else:
                     reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-                try:
-                    conn.sendall(reply)
-                except OSError:
-                    pass
+            try:
+                conn.sendall(reply)
+                time.sleep(self.hold)
+            except OSError:
+                pass
 
     def close(self) -> None:
         self._sock.close()

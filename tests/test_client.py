@@ -327,7 +327,7 @@ def test_client_slows_down_before_the_burst_budget_runs_out(httpserver: HTTPServ
     assert all(entry[1].status_code == 200 for entry in httpserver.log)
 
 
-def test_redirects_are_followed_and_the_token_never_goes_to_another_host(httpserver, client):
+def test_redirects_are_followed_and_the_token_never_goes_to_another_host(httpserver):
     """A moved path is followed on the same host with the token; a move to another host
     (``127.0.0.1`` is not ``localhost`` by name) is followed without it."""
     port = httpserver.port  # the server's name is localhost
@@ -361,19 +361,90 @@ def test_no_cookie_is_kept_or_sent(httpserver, client):
 
 
 def test_the_environments_proxy_is_used_unless_no_proxy_says_otherwise(httpserver, monkeypatch):
-    """The API's host does not exist: only through the proxy (this server) is it answered."""
+    """The API's host does not exist (``.invalid`` never resolves): only through the proxy
+    (this server) is it answered. A proxy named without its scheme is http://, as requests
+    takes it; one urllib3 cannot use is said, without quoting it (it may hold a password)."""
     httpserver.expect_request(POOLS).respond_with_json(envelope(make_pool()))
-    monkeypatch.setenv("HTTP_PROXY", httpserver.url_for(""))
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    through = poolkit.Client(TOKEN, base_url="http://api.poolkit.invalid")
-    assert through.list_number_pools("loc1")["data"][0]["name"] == "Sales Team Pool"
-    assert [r.headers.get("Host") for r, _ in httpserver.log] == ["api.poolkit.invalid"]
+    for proxy in (httpserver.url_for(""), f"127.0.0.1:{httpserver.port}"):
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        through = poolkit.Client(TOKEN, base_url="http://api.poolkit.invalid")
+        assert through.list_number_pools("loc1")["data"][0]["name"] == "Sales Team Pool"
+    assert [r.headers.get("Host") for r, _ in httpserver.log] == ["api.poolkit.invalid"] * 2
     monkeypatch.setenv("NO_PROXY", "api.poolkit.invalid")
     direct = poolkit.Client(TOKEN, base_url="http://api.poolkit.invalid", max_retries=0)
-    with pytest.raises(poolkit.errors.NetworkError, match="api.poolkit.invalid"):
+    with pytest.raises(poolkit.errors.NetworkError, match="no answer from api.poolkit.invalid"):
         direct.list_number_pools("loc1")
-    assert len(httpserver.log) == 1
+    assert len(httpserver.log) == 2
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("HTTP_PROXY", "ftp://user:hunter2@proxy.example:21")
+    with pytest.raises(poolkit.errors.ConfigurationError, match="HTTP_PROXY") as caught:
+        poolkit.Client(TOKEN, base_url="http://api.poolkit.invalid")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_ca_bundle_that_is_not_there_is_said_before_any_request(monkeypatch, tmp_path):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    with pytest.raises(poolkit.errors.ConfigurationError, match="REQUESTS_CA_BUNDLE.*missing.pem"):
+        poolkit.Client(TOKEN, base_url="https://api.poolkit.invalid")
+
+
+def test_a_token_a_header_cannot_carry_is_refused_without_being_quoted(monkeypatch):
+    for bad in ("pit-abc\r\nX-Evil: 1", "pit abc", "pit-é"):
+        with pytest.raises(poolkit.errors.ConfigurationError, match="copy it again") as caught:
+            poolkit.Client(bad, base_url="http://127.0.0.1:9")
+        assert "pit" not in str(caught.value)
+
+
+def test_a_location_token_a_header_cannot_carry_fails_that_location_only(httpserver):
+    httpserver.expect_request("/oauth/locationToken", method="POST").respond_with_json(
+        {"access_token": "loc-token\r\nX-Evil: 1"}
+    )
+    client = poolkit.Client(TOKEN, base_url=httpserver.url_for(""))
+    with pytest.raises(poolkit.errors.InvalidResponseError, match="no access_token") as caught:
+        client.location_token("C1", "L1")
+    assert "loc-token" not in str(caught.value)
+
+
+def test_a_body_that_stalls_is_retried_then_said_as_no_answer_in_time():
+    """The headers come, then the body stops coming (``hold``): a read timeout in the body
+    is retried like one before it, and fails as a NetworkError, never urllib3's own."""
+    body = json.dumps(envelope(make_pool())).encode()
+    stalled = http_reply(body[:40], content_length=len(body))
+    server = RawServer([stalled, http_reply(body)], hold=2)
+    try:
+        client = poolkit.Client(
+            TOKEN, base_url=server.url, timeout=(1, 0.3), max_retries=2, backoff_factor=0.01
+        )
+        assert client.list_number_pools("loc1")["data"][0]["name"] == "Sales Team Pool"
+        assert len(server.requests) == 2
+    finally:
+        server.close()
+    server = RawServer([stalled], hold=2)
+    try:
+        client = poolkit.Client(
+            TOKEN, base_url=server.url, timeout=(1, 0.3), max_retries=1, backoff_factor=0.01
+        )
+        with pytest.raises(poolkit.errors.NetworkError, match="did not answer in time"):
+            client.list_number_pools("loc1")
+        assert len(server.requests) == 2
+    finally:
+        server.close()
+
+
+def test_redirects_spend_no_retry_and_too_many_are_said(httpserver):
+    httpserver.expect_request("/old" + POOLS).respond_with_response(
+        Response(status=301, headers={"Location": POOLS})
+    )
+    httpserver.expect_request("/loop").respond_with_response(
+        Response(status=302, headers={"Location": "/loop"})
+    )
+    httpserver.expect_request(POOLS).respond_with_json(envelope(make_pool()))
+    client = poolkit.Client(TOKEN, base_url=httpserver.url_for("/old"), max_retries=0)
+    assert client.list_number_pools("loc1")["data"][0]["name"] == "Sales Team Pool"
+    looping = poolkit.Client(TOKEN, base_url=httpserver.url_for(""), max_retries=0)
+    with pytest.raises(poolkit.errors.NetworkError, match="redirected it more than 10 times"):
+        looping.request("GET", "/loop", budget="L1")
+    assert len(httpserver.log) == 2 + 11
 
 
 def test_an_answer_reads_as_any_requests_response(httpserver, client):
@@ -384,5 +455,17 @@ def test_an_answer_reads_as_any_requests_response(httpserver, client):
     assert response.headers["x-a"] == "1" and response.encoding == "utf-8"
     assert b"".join(response.iter_content(7)) == response.content
     assert response.json() == json.loads(response.text) == envelope(make_pool())
-    assert response.url.endswith(f"{POOLS}?locationId=loc1")
+    assert response.url == response.request.url == httpserver.url_for(POOLS) + "?locationId=loc1"
     assert response.request.headers["Authorization"] == "Bearer <redacted>"
+
+
+def test_an_answers_url_is_the_one_it_came_from_after_retries_and_redirects(httpserver, client):
+    httpserver.expect_oneshot_request(POOLS).respond_with_json({"message": "busy"}, status=503)
+    httpserver.expect_request(POOLS).respond_with_json(envelope())
+    assert client.number_pools_response("L1").url == httpserver.url_for(POOLS) + "?locationId=L1"
+    httpserver.expect_request("/moved").respond_with_response(
+        Response(status=302, headers={"Location": POOLS + "?skip=0"})
+    )
+    moved = client.request("GET", "/moved", params={"a": 1, "none": None}, budget="L1")
+    assert moved.url == httpserver.url_for(POOLS) + "?skip=0"
+    assert httpserver.log[-2][0].query_string == b"a=1"  # None is left out, as requests does
