@@ -277,7 +277,8 @@ def test_rate_budget_odd_headers_never_stop_it():
     """A budget of one request a window still lets one through; headers that are not
     numbers ("²" passes ``isdigit``) are ignored; a lowered limit clamps the others' room."""
     budget = RateBudget()
-    budget.release(budget.acquire(), {"X-RateLimit-Max": "1", "X-RateLimit-Remaining": "0"})
+    one = {"X-RateLimit-Max": "1", "X-RateLimit-Remaining": "0"}
+    budget.release(budget.acquire(), {**one, "X-RateLimit-Interval-Milliseconds": "100"})
     budget.release(budget.acquire(), {"X-RateLimit-Interval-Milliseconds": "100"})
     budget.release(budget.acquire(), {"X-RateLimit-Max": "²", "X-RateLimit-Remaining": "²"})
     start = time.monotonic()
