@@ -20,7 +20,6 @@ Run: python benchmarks/fetch.py [--locations 200 1000] [--latency 0 50 500] [--n
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import tempfile
 import time
@@ -28,20 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from highlevel import Limits, floor_seconds, serve_in_process  # noqa: E402
+from highlevel import Limits, ServerApart, floor_seconds  # noqa: E402
 
 
 def run(locations: int, limits: Limits, numbers: bool) -> dict:
     import poolkit
 
-    context = multiprocessing.get_context("spawn")
-    ready, report, stop = context.Queue(), context.Queue(), context.Event()
-    server = context.Process(
-        target=serve_in_process, args=(locations, limits, ready, stop, report), daemon=True
-    )
-    server.start()
+    server = ServerApart(locations, limits)
     try:
-        client = poolkit.Client("benchmark-token", base_url=ready.get(timeout=30))
+        client = poolkit.Client("benchmark-token", base_url=server.start())
         with tempfile.TemporaryDirectory() as out:
             wall, cpu = time.perf_counter(), time.process_time()
             result = poolkit.fetch_pools(
@@ -51,11 +45,8 @@ def run(locations: int, limits: Limits, numbers: bool) -> dict:
             tidy = time.process_time()
             pools = len(result.tables.pools)  # the next stage: the snapshot read into tables
             tidy = time.process_time() - tidy
-        stop.set()
-        figures = report.get(timeout=30)
     finally:
-        server.join(10)
-        server.kill()
+        figures = server.stop()
     floor = floor_seconds(locations, limits)
     return {
         "wall": wall,

@@ -26,6 +26,7 @@ from urllib3.exceptions import (
     NewConnectionError,
     ProtocolError,
     ResponseError,
+    SSLError,
 )
 from urllib3.util.retry import Retry
 
@@ -74,13 +75,13 @@ MAX_REDIRECTS = 10
 def resolve_token(token: str | None = None) -> str:
     """The API token: ``token``, else ``$GHL_TOKEN``, else ``GHL_TOKEN`` in ``./.env``."""
     token = token or os.environ.get("GHL_TOKEN") or dotenv_values(".env").get("GHL_TOKEN")
+    token = (token or "").strip()
     if not token:
         raise ConfigurationError(
             "no HighLevel API token: set GHL_TOKEN in the environment or put GHL_TOKEN=... in a "
             ".env file in the working folder (a sub-account token with numberpools.read, or an "
             "agency token with locations.readonly and oauth.write for --company-id)"
         )
-    token = token.strip()
     if not _is_token(token):  # never quoted: a header error would print it whole
         raise ConfigurationError(
             "the HighLevel API token holds what an HTTP header cannot carry (a space, a line "
@@ -91,7 +92,13 @@ def resolve_token(token: str | None = None) -> str:
 
 def _is_token(text: object) -> bool:
     """Whether ``text`` can be a bearer token: printable ASCII, no space, not empty."""
-    return isinstance(text, str) and text.isascii() and text.isprintable() and " " not in text
+    return (
+        isinstance(text, str)
+        and bool(text)
+        and text.isascii()
+        and text.isprintable()
+        and " " not in text
+    )
 
 
 class _Retry(Retry):
@@ -103,6 +110,13 @@ class _Retry(Retry):
     def get_retry_after(self, response) -> float | None:
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, self.MAX_RETRY_AFTER)
+
+    def increment(self, method=None, url=None, response=None, error=None, **kwargs) -> Retry:
+        """As urllib3 counts, but a redirect is no failure: it spends only ``redirect``, not
+        ``total`` (urllib3 would spend both, and a moved API its retries)."""
+        moved = error is None and response is not None and response.get_redirect_location()
+        counted = self.new(total=self.total + 1) if moved and self.total is not None else self
+        return Retry.increment(counted, method, url, response, error, **kwargs)
 
 
 class Client:
@@ -140,7 +154,7 @@ class Client:
         self.page_size = page_size
         self.max_retries = max_retries
         self.retry = _Retry(
-            total=None,  # each kind counted apart: a redirect is no failure to retry
+            total=max_retries,  # redirects apart (_Retry.increment)
             connect=min(max_retries, 2),  # a refused connection is said within seconds
             read=max_retries,
             status=max_retries,
@@ -330,7 +344,7 @@ class Client:
             body = urlencode(data, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
-        retry = self.retry
+        retry = self.retry  # one budget of retries for the answer and its body alike
         while True:
             try:
                 answer = self._http.urlopen(
@@ -338,7 +352,7 @@ class Client:
                     url,
                     body=body,
                     headers=headers,
-                    retries=self.retry,
+                    retries=retry,
                     timeout=timeout,
                     preload_content=False,
                 )
@@ -346,28 +360,31 @@ class Client:
                 raise self._no_answer(where, exc.reason, location_id) from None
             except HTTPError as exc:  # a URL or proxy urllib3 cannot use
                 raise self._no_answer(where, exc, location_id) from None
+            failed = None
             try:
                 content = answer.read()
-                break
             except HTTPError as exc:  # the body: cut short, stalled, undecodable
-                cut = isinstance(exc, (ProtocolError, DecodeError))
-                try:  # each a read error, against the same Retry
-                    retry = retry.increment(
-                        method, url, error=ProtocolError(type(exc).__name__) if cut else exc
-                    )
-                except MaxRetryError:
-                    if not cut:
-                        raise self._no_answer(where, exc, location_id) from None
-                    raise NetworkError(
-                        f"{where}: the response body was cut short, after "
-                        f"{self.max_retries} retries",
-                        url=where,
-                        location_id=location_id,
-                    ) from None
-                log.info("%s: body cut short or stalled, retrying", where)
-                retry.sleep()
+                failed = exc
             finally:
                 answer.release_conn()
+            if failed is None:
+                break
+            cut = isinstance(failed, (ProtocolError, DecodeError, SSLError))  # TLS cut it too
+            try:  # each a read error, against the same Retry
+                retry = retry.increment(
+                    method, url, error=ProtocolError(type(failed).__name__) if cut else failed
+                )
+            except MaxRetryError:
+                if not cut:
+                    raise self._no_answer(where, failed, location_id) from None
+                raise NetworkError(
+                    f"{where}: the response body was cut short (or could not be decoded), "
+                    f"after {self.max_retries} retries",
+                    url=where,
+                    location_id=location_id,
+                ) from None
+            log.info("%s: body cut short or stalled, retrying", where)
+            retry.sleep()
         return as_response(answer, content, url, method, {**headers, "Authorization": _SCRUBBED})
 
     def _no_answer(self, where: str, reason: Any, location_id: str | None) -> NetworkError:

@@ -39,8 +39,8 @@ def pool_manager(base_url: str, pool_size: int) -> urllib3.PoolManager:
     proxy = requests.utils.select_proxy(base_url, requests.utils.get_environ_proxies(base_url))
     if not proxy:
         return urllib3.PoolManager(**settings)
-    proxy = requests.utils.prepend_scheme_if_needed(proxy, "http")  # proxy.corp:3128 too
     try:
+        proxy = requests.utils.prepend_scheme_if_needed(proxy, "http")  # proxy.corp:3128 too
         if proxy.lower().startswith("socks"):
             try:
                 from urllib3.contrib.socks import SOCKSProxyManager

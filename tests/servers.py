@@ -57,7 +57,13 @@ class RawServer:
                 pass
 
     def close(self) -> None:
+        """Stop accepting (a close alone leaves ``accept`` waiting) and end the server."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._sock.close()
+        self._thread.join(2)
 
 
 def http_reply(body: bytes, status: str = "200 OK", content_length: int | None = None) -> bytes:
