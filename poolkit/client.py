@@ -344,7 +344,7 @@ class Client:
             body = urlencode(data, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
-        retry = self.retry  # one budget of retries for the answer and its body alike
+        retry = self.retry  # the body's retries, carried into each try of the answer
         while True:
             try:
                 answer = self._http.urlopen(
