@@ -296,10 +296,11 @@ def serve_in_process(locations: int, limits: Limits, ready, stop, report) -> Non
 class ServerApart:
     """``RateLimitedHighLevel`` in a process of its own: its work is neither counted as the
     client's nor run under the client's GIL, so a pace measured is the client's, on a busy
-    machine too. ``start`` gives the base URL; ``stop`` what the server saw."""
+    machine too. ``start`` gives the base URL; ``stop`` what the server saw (``seen``)."""
 
     def __init__(self, locations: int, limits: Limits) -> None:
         self.limits = limits
+        self.seen: dict = {}
         context = multiprocessing.get_context("spawn")
         self._ready, self._report, self._stop = context.Queue(), context.Queue(), context.Event()
         self._process = context.Process(
@@ -313,10 +314,12 @@ class ServerApart:
         return self._ready.get(timeout=60)
 
     def stop(self) -> dict:
-        """Stop serving: ``figures()`` without ``asked``, and the ``arrivals``."""
+        """Stop serving: ``figures()`` without ``asked``, and the ``arrivals`` (kept as
+        ``seen``)."""
         self._stop.set()
         try:
-            return self._report.get(timeout=60)
+            self.seen = self._report.get(timeout=60)
+            return self.seen
         finally:
             self._process.join(10)
             self._process.kill()

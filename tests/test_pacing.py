@@ -24,7 +24,9 @@ from highlevel import Limits, RateLimitedHighLevel, ServerApart, floor_seconds
 FAST = {"limit": 20, "interval": 0.5}  # 40 requests a second for the agency, as 10 for HighLevel
 
 
-def fetch(server: RateLimitedHighLevel, tmp_path: Path, **options) -> poolkit.FetchResult:
+def fetch(
+    server: RateLimitedHighLevel | ServerApart, tmp_path: Path, **options
+) -> poolkit.FetchResult:
     client = poolkit.Client("pacing-token", base_url=server.start(), backoff_factor=0.05)
     try:
         return poolkit.fetch_pools(
@@ -38,14 +40,7 @@ def fetch_apart(locations: int, limits: Limits, tmp_path: Path) -> tuple[poolkit
     """The fetch against the server in a process of its own (``ServerApart``): what it
     fetched, and what the server saw."""
     server = ServerApart(locations, limits)
-    try:
-        client = poolkit.Client("pacing-token", base_url=server.start(), backoff_factor=0.05)
-        result = poolkit.fetch_pools(
-            company_id="C1", out=tmp_path, client=client, numbers=True, progress=False
-        )
-    finally:
-        seen = server.stop()
-    return result, seen
+    return fetch(server, tmp_path), server.seen
 
 
 def span(seen: dict, limits: Limits, resource: str = "") -> float:
